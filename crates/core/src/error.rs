@@ -1,0 +1,89 @@
+//! Everything that can go wrong in a registry operation, named as the OCI
+//! Distribution Specification names it. The worker maps each variant to its HTTP
+//! status and error JSON in one place; the core never speaks HTTP.
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    BlobUnknown,
+    BlobUploadInvalid(String),
+    BlobUploadUnknown,
+    DigestInvalid(String),
+    ManifestBlobUnknown(String),
+    ManifestInvalid(String),
+    ManifestUnknown,
+    NameInvalid(String),
+    NameUnknown,
+    SizeInvalid(String),
+    /// A manifest body over the size limit.
+    ManifestTooLarge(usize),
+    /// A chunk that does not continue the upload where it stands; `offset` is
+    /// where the upload stands.
+    ChunkOutOfOrder { offset: u64 },
+    /// A blob `Range` outside the blob.
+    RangeNotSatisfiable { size: u64 },
+    Unauthorized,
+    Denied,
+    Unsupported(String),
+    TooManyRequests,
+    /// A failure of a store (D1, R2, SQLite); never the client's fault.
+    Internal(String),
+}
+
+impl Error {
+    /// The spec's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BlobUnknown => "BLOB_UNKNOWN",
+            Error::BlobUploadInvalid(_) | Error::ChunkOutOfOrder { .. } => "BLOB_UPLOAD_INVALID",
+            Error::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
+            Error::DigestInvalid(_) => "DIGEST_INVALID",
+            Error::ManifestBlobUnknown(_) => "MANIFEST_BLOB_UNKNOWN",
+            Error::ManifestInvalid(_) => "MANIFEST_INVALID",
+            Error::ManifestUnknown => "MANIFEST_UNKNOWN",
+            Error::NameInvalid(_) => "NAME_INVALID",
+            Error::NameUnknown => "NAME_UNKNOWN",
+            Error::SizeInvalid(_) | Error::ManifestTooLarge(_) => "SIZE_INVALID",
+            Error::RangeNotSatisfiable { .. } => "RANGE_INVALID",
+            Error::Unauthorized => "UNAUTHORIZED",
+            Error::Denied => "DENIED",
+            Error::Unsupported(_) => "UNSUPPORTED",
+            Error::TooManyRequests => "TOO_MANY_REQUESTS",
+            Error::Internal(_) => "UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BlobUnknown => f.write_str("blob unknown to registry"),
+            Error::BlobUploadUnknown => f.write_str("blob upload unknown to registry"),
+            Error::ManifestUnknown => f.write_str("manifest unknown to registry"),
+            Error::NameUnknown => f.write_str("repository name not known to registry"),
+            Error::Unauthorized => f.write_str("authentication required"),
+            Error::Denied => f.write_str("requested access to the resource is denied"),
+            Error::TooManyRequests => f.write_str("too many requests"),
+            Error::ManifestBlobUnknown(d) => write!(f, "manifest references unknown blob {d}"),
+            Error::ManifestTooLarge(limit) => write!(f, "manifest exceeds the {limit}-byte limit"),
+            Error::ChunkOutOfOrder { offset } => {
+                write!(f, "chunk does not start at the upload's offset {offset}")
+            }
+            Error::RangeNotSatisfiable { size } => {
+                write!(f, "requested range is outside the blob of {size} bytes")
+            }
+            Error::BlobUploadInvalid(m)
+            | Error::DigestInvalid(m)
+            | Error::ManifestInvalid(m)
+            | Error::NameInvalid(m)
+            | Error::SizeInvalid(m)
+            | Error::Unsupported(m)
+            | Error::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! Tollgate's registry core: every OCI Distribution rule that can be decided without
+//! a Cloudflare binding — names, references, digests, manifests, upload sessions,
+//! request routing — and the SQL store. It knows nothing of HTTP or Workers; the
+//! worker crates translate between those and this.
+
+pub mod digest;
+pub mod error;
+pub mod manifest;
+pub mod name;
+pub mod reference;
+pub mod route;
+pub mod sql;
+pub mod store;
+pub mod upload;
+
+pub use digest::{Algorithm, Digest, Hasher};
+pub use error::{Error, Result};
+pub use name::RepoName;
+pub use reference::{Reference, Tag};

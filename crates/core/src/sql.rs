@@ -1,0 +1,69 @@
+//! The small SQL interface the store is written against. The worker implements it
+//! over D1, the tests over SQLite (rusqlite) with the same migrations, so one set of
+//! queries runs in both places.
+
+use serde::de::DeserializeOwned;
+
+use crate::error::Result;
+
+/// A bound parameter. SQLite needs no more types than these.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Param {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Param::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Param {
+    fn from(v: String) -> Self {
+        Param::Text(v)
+    }
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
+}
+
+impl From<u64> for Param {
+    fn from(v: u64) -> Self {
+        Param::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+impl<T: Into<Param>> From<Option<T>> for Param {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+/// One SQL statement with its parameters (`?1`, `?2`, …).
+#[derive(Clone, Debug)]
+pub struct Statement {
+    pub sql: &'static str,
+    pub params: Vec<Param>,
+}
+
+/// Builds a [`Statement`]: `stmt!("SELECT … WHERE a = ?1", a)`.
+#[macro_export]
+macro_rules! stmt {
+    ($sql:expr $(, $param:expr)* $(,)?) => {
+        $crate::sql::Statement { sql: $sql, params: vec![$($crate::sql::Param::from($param)),*] }
+    };
+}
+
+#[allow(async_fn_in_trait)]
+pub trait Sql {
+    /// Runs a query and deserializes each row (an object keyed by column name).
+    async fn query<T: DeserializeOwned>(&self, statement: Statement) -> Result<Vec<T>>;
+
+    /// Runs statements atomically, in order; returns the rows each one changed.
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>>;
+}

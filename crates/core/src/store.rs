@@ -1,0 +1,382 @@
+//! Every read and write of registry metadata, as SQL over the [`Sql`] trait.
+//! Hot paths (manifest and blob reads) are one query each; writes that belong
+//! together go in one batch so a crash never leaves half of them.
+
+use serde::Deserialize;
+
+use crate::digest::Digest;
+use crate::error::Result;
+use crate::manifest::Manifest;
+use crate::name::RepoName;
+use crate::reference::{Reference, Tag};
+use crate::sql::Sql;
+use crate::stmt;
+use crate::upload::{UploadId, UploadSession};
+
+/// A blob as a repository sees it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct BlobRow {
+    pub digest: String,
+    pub size: u64,
+    pub object_key: String,
+}
+
+/// A stored manifest; the bytes are in `content` or in R2 under `object_key`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ManifestRow {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    pub subject: Option<String>,
+    pub content: Option<String>,
+    pub object_key: Option<String>,
+}
+
+/// A manifest whose `subject` is the digest asked about.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ReferrerRow {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    pub artifact_type: Option<String>,
+    pub annotations: Option<String>,
+}
+
+/// Where a manifest's bytes are kept.
+pub enum ManifestBytes<'a> {
+    Inline(&'a str),
+    Object(&'a str),
+}
+
+/// One page of names (tags or repositories) and whether more follow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    pub names: Vec<String>,
+    pub more: bool,
+}
+
+#[derive(Deserialize)]
+struct NameRow {
+    name: String,
+}
+
+pub struct Store<'a, S> {
+    sql: &'a S,
+}
+
+impl<'a, S: Sql> Store<'a, S> {
+    pub fn new(sql: &'a S) -> Self {
+        Store { sql }
+    }
+
+    async fn one<T: serde::de::DeserializeOwned>(&self, statement: crate::sql::Statement) -> Result<Option<T>> {
+        Ok(self.sql.query(statement).await?.into_iter().next())
+    }
+
+    /// The blob if it is linked into `repo`.
+    pub async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Option<BlobRow>> {
+        self.one(stmt!(
+            "SELECT b.digest, b.size, b.object_key FROM repo_blobs r JOIN blobs b ON b.digest = r.digest
+             WHERE r.repo = ?1 AND r.digest = ?2",
+            repo.as_str(),
+            digest.as_str()
+        ))
+        .await
+    }
+
+    /// Whether a blob with this digest is stored at all, in any repository.
+    pub async fn blob_exists(&self, digest: &Digest) -> Result<bool> {
+        let row: Option<BlobRow> = self
+            .one(stmt!("SELECT digest, size, object_key FROM blobs WHERE digest = ?1", digest.as_str()))
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Links a blob of `from` into `to` without moving bytes; `None` if `from`
+    /// does not hold it.
+    pub async fn mount(&self, from: &RepoName, to: &RepoName, digest: &Digest, now: i64) -> Result<Option<BlobRow>> {
+        let Some(blob) = self.blob(from, digest).await? else { return Ok(None) };
+        self.sql
+            .batch(vec![
+                stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", to.as_str(), now),
+                stmt!(
+                    "INSERT OR IGNORE INTO repo_blobs (repo, digest, created_at) VALUES (?1, ?2, ?3)",
+                    to.as_str(),
+                    digest.as_str(),
+                    now
+                ),
+            ])
+            .await?;
+        Ok(Some(blob))
+    }
+
+    /// Records a finished upload as the blob `digest` in `repo` and ends the session.
+    /// Returns false when the content was already stored under another object, in
+    /// which case the caller's object is a duplicate to delete.
+    pub async fn commit_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        size: u64,
+        object_key: &str,
+        upload: &UploadId,
+        now: i64,
+    ) -> Result<bool> {
+        let changes = self
+            .sql
+            .batch(vec![
+                stmt!(
+                    "INSERT OR IGNORE INTO blobs (digest, size, object_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    digest.as_str(),
+                    size,
+                    object_key,
+                    now
+                ),
+                stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
+                stmt!(
+                    "INSERT OR IGNORE INTO repo_blobs (repo, digest, created_at) VALUES (?1, ?2, ?3)",
+                    repo.as_str(),
+                    digest.as_str(),
+                    now
+                ),
+                stmt!("DELETE FROM uploads WHERE id = ?1", upload.as_str()),
+            ])
+            .await?;
+        Ok(changes.first() == Some(&1))
+    }
+
+    /// Removes a blob from a repository; the bytes stay until garbage collection.
+    pub async fn unlink_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
+        let changes = self
+            .sql
+            .batch(vec![stmt!(
+                "DELETE FROM repo_blobs WHERE repo = ?1 AND digest = ?2",
+                repo.as_str(),
+                digest.as_str()
+            )])
+            .await?;
+        Ok(changes.first() == Some(&1))
+    }
+
+    pub async fn create_upload(&self, session: &UploadSession) -> Result<()> {
+        self.save_upload(session).await
+    }
+
+    /// The session if it exists *in this repository*: an id from elsewhere is unknown.
+    pub async fn upload(&self, repo: &RepoName, id: &UploadId) -> Result<Option<UploadSession>> {
+        self.one(stmt!(
+            "SELECT id, repo, byte_offset, hash_state, multipart_id, parts, created_at, updated_at
+             FROM uploads WHERE id = ?1 AND repo = ?2",
+            id.as_str(),
+            repo.as_str()
+        ))
+        .await
+    }
+
+    pub async fn save_upload(&self, s: &UploadSession) -> Result<()> {
+        self.sql
+            .batch(vec![stmt!(
+                "INSERT INTO uploads (id, repo, byte_offset, hash_state, multipart_id, parts, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET byte_offset = excluded.byte_offset,
+                   hash_state = excluded.hash_state, multipart_id = excluded.multipart_id,
+                   parts = excluded.parts, updated_at = excluded.updated_at",
+                s.id.as_str(),
+                s.repo.as_str(),
+                s.byte_offset,
+                s.hash_state.as_str(),
+                s.multipart_id.clone(),
+                s.parts.as_str(),
+                s.created_at,
+                s.updated_at
+            )])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_upload(&self, id: &UploadId) -> Result<()> {
+        self.sql.batch(vec![stmt!("DELETE FROM uploads WHERE id = ?1", id.as_str())]).await?;
+        Ok(())
+    }
+
+    /// The references of `manifest` that `repo` does not hold, in one query.
+    pub async fn missing_references(&self, repo: &RepoName, manifest: &Manifest) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Row {
+            digest: String,
+        }
+        let json = |ds: &[Digest]| serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>()).expect("strings");
+        let rows: Vec<Row> = self
+            .sql
+            .query(stmt!(
+                "SELECT value AS digest FROM json_each(?2)
+                   WHERE NOT EXISTS (SELECT 1 FROM repo_blobs WHERE repo = ?1 AND digest = value)
+                 UNION ALL
+                 SELECT value AS digest FROM json_each(?3)
+                   WHERE NOT EXISTS (SELECT 1 FROM manifests WHERE repo = ?1 AND digest = value)",
+                repo.as_str(),
+                json(&manifest.blobs),
+                json(&manifest.children)
+            ))
+            .await?;
+        Ok(rows.into_iter().map(|r| r.digest).collect())
+    }
+
+    /// Stores a validated manifest, its references and (if pushed by tag) its tag.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_manifest(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        manifest: &Manifest,
+        size: u64,
+        bytes: ManifestBytes<'_>,
+        tag: Option<&Tag>,
+        now: i64,
+    ) -> Result<()> {
+        let (content, object_key) = match bytes {
+            ManifestBytes::Inline(text) => (Some(text), None),
+            ManifestBytes::Object(key) => (None, Some(key)),
+        };
+        let targets = |ds: &[Digest]| serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>()).expect("strings");
+        let mut statements = vec![
+            stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
+            stmt!(
+                "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, annotations, size,
+                   content, object_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (repo, digest) DO NOTHING",
+                repo.as_str(),
+                digest.as_str(),
+                manifest.media_type.as_str(),
+                manifest.artifact_type.clone(),
+                manifest.subject.as_ref().map(Digest::to_string),
+                manifest.annotations.clone(),
+                size,
+                content,
+                object_key,
+                now
+            ),
+            stmt!(
+                "INSERT OR IGNORE INTO manifest_refs (repo, manifest, target, kind)
+                 SELECT ?1, ?2, value, 'blob' FROM json_each(?3)
+                 UNION ALL SELECT ?1, ?2, value, 'child' FROM json_each(?4)",
+                repo.as_str(),
+                digest.as_str(),
+                targets(&manifest.blobs),
+                targets(&manifest.children)
+            ),
+        ];
+        if let Some(tag) = tag {
+            statements.push(stmt!(
+                "INSERT INTO tags (repo, tag, digest, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+                repo.as_str(),
+                tag.as_str(),
+                digest.as_str(),
+                now
+            ));
+        }
+        self.sql.batch(statements).await?;
+        Ok(())
+    }
+
+    /// The manifest a tag or digest names in `repo`, in one query.
+    pub async fn manifest(&self, repo: &RepoName, reference: &Reference) -> Result<Option<ManifestRow>> {
+        match reference {
+            Reference::Tag(tag) => {
+                self.one(stmt!(
+                    "SELECT m.digest, m.media_type, m.size, m.subject, m.content, m.object_key
+                     FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+                     WHERE t.repo = ?1 AND t.tag = ?2",
+                    repo.as_str(),
+                    tag.as_str()
+                ))
+                .await
+            }
+            Reference::Digest(digest) => {
+                self.one(stmt!(
+                    "SELECT m.digest, m.media_type, m.size, m.subject, m.content, m.object_key
+                     FROM manifests m WHERE m.repo = ?1 AND m.digest = ?2",
+                    repo.as_str(),
+                    digest.as_str()
+                ))
+                .await
+            }
+        }
+    }
+
+    pub async fn repository_exists(&self, repo: &RepoName) -> Result<bool> {
+        let row: Option<NameRow> =
+            self.one(stmt!("SELECT name FROM repositories WHERE name = ?1", repo.as_str())).await?;
+        Ok(row.is_some())
+    }
+
+    /// Tags of `repo` in lexical order after `last`, at most `n`.
+    pub async fn tags(&self, repo: &RepoName, last: Option<&str>, n: u64) -> Result<Page> {
+        let rows: Vec<NameRow> = self
+            .sql
+            .query(stmt!(
+                "SELECT tag AS name FROM tags WHERE repo = ?1 AND tag > ?2 ORDER BY tag LIMIT ?3",
+                repo.as_str(),
+                last.unwrap_or(""),
+                n + 1
+            ))
+            .await?;
+        Ok(page(rows, n))
+    }
+
+    /// Repository names in lexical order after `last`, at most `n`.
+    pub async fn catalog(&self, last: Option<&str>, n: u64) -> Result<Page> {
+        let rows: Vec<NameRow> = self
+            .sql
+            .query(stmt!(
+                "SELECT name FROM repositories WHERE name > ?1 ORDER BY name LIMIT ?2",
+                last.unwrap_or(""),
+                n + 1
+            ))
+            .await?;
+        Ok(page(rows, n))
+    }
+
+    /// Manifests in `repo` whose subject is `digest`, optionally of one artifact type.
+    pub async fn referrers(&self, repo: &RepoName, digest: &Digest, artifact_type: Option<&str>) -> Result<Vec<ReferrerRow>> {
+        self.sql
+            .query(stmt!(
+                "SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+                 WHERE repo = ?1 AND subject = ?2 AND (?3 IS NULL OR artifact_type = ?3)
+                 ORDER BY created_at, digest",
+                repo.as_str(),
+                digest.as_str(),
+                artifact_type
+            ))
+            .await
+    }
+
+    pub async fn delete_tag(&self, repo: &RepoName, tag: &Tag) -> Result<bool> {
+        let changes = self
+            .sql
+            .batch(vec![stmt!("DELETE FROM tags WHERE repo = ?1 AND tag = ?2", repo.as_str(), tag.as_str())])
+            .await?;
+        Ok(changes.first() == Some(&1))
+    }
+
+    /// Deletes a manifest, its references and every tag pointing at it.
+    pub async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
+        let changes = self
+            .sql
+            .batch(vec![
+                stmt!("DELETE FROM manifests WHERE repo = ?1 AND digest = ?2", repo.as_str(), digest.as_str()),
+                stmt!("DELETE FROM manifest_refs WHERE repo = ?1 AND manifest = ?2", repo.as_str(), digest.as_str()),
+                stmt!("DELETE FROM tags WHERE repo = ?1 AND digest = ?2", repo.as_str(), digest.as_str()),
+            ])
+            .await?;
+        Ok(changes.first() == Some(&1))
+    }
+}
+
+fn page(rows: Vec<NameRow>, n: u64) -> Page {
+    let mut names: Vec<String> = rows.into_iter().map(|r| r.name).collect();
+    let more = names.len() as u64 > n;
+    names.truncate(n as usize);
+    Page { names, more }
+}

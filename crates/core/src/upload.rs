@@ -1,0 +1,293 @@
+//! Blob upload sessions: their ids, where they stand, how incoming chunks are
+//! checked (`Content-Range` must continue at the current offset) and how the byte
+//! stream is re-cut into the fixed-size parts R2 multipart uploads require.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{Algorithm, Digest, Hasher};
+use crate::error::{Error, Result};
+use crate::name::RepoName;
+
+/// R2 multipart parts must be equal-sized (but the last) and at least 5 MiB.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// 128 random bits as 32 lowercase hex characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UploadId(String);
+
+impl UploadId {
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        UploadId(hex::encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Where the upload's bytes go in R2; on success this object *is* the blob.
+    pub fn object_key(&self) -> String {
+        format!("blobs/{}", self.0)
+    }
+
+    /// The bytes received after the last full part, kept until the next request.
+    pub fn tail_key(&self) -> String {
+        format!("tails/{}", self.0)
+    }
+}
+
+impl FromStr for UploadId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let ok = s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ok {
+            Ok(UploadId(s.to_owned()))
+        } else {
+            Err(Error::BlobUploadUnknown)
+        }
+    }
+}
+
+impl fmt::Display for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A session as stored between requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadSession {
+    pub id: String,
+    pub repo: String,
+    /// Bytes received so far.
+    pub byte_offset: u64,
+    /// [`Hasher::save`] of everything received so far.
+    pub hash_state: String,
+    /// The R2 multipart upload, once the first full part was written.
+    pub multipart_id: Option<String>,
+    /// JSON array of the etags of the parts written, in order.
+    pub parts: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UploadSession {
+    pub fn new(id: &UploadId, repo: &RepoName, algorithm: Algorithm, now: i64) -> Self {
+        UploadSession {
+            id: id.to_string(),
+            repo: repo.to_string(),
+            byte_offset: 0,
+            hash_state: Hasher::new(algorithm).save(),
+            multipart_id: None,
+            parts: "[]".into(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn upload_id(&self) -> UploadId {
+        UploadId(self.id.clone())
+    }
+
+    pub fn hasher(&self) -> Result<Hasher> {
+        Hasher::restore(&self.hash_state)
+            .ok_or_else(|| Error::Internal(format!("corrupt hash state in upload {}", self.id)))
+    }
+
+    pub fn etags(&self) -> Result<Vec<String>> {
+        serde_json::from_str(&self.parts)
+            .map_err(|_| Error::Internal(format!("corrupt part list in upload {}", self.id)))
+    }
+
+    /// Bytes held in the tail object: everything after the last full part.
+    pub fn tail_len(&self) -> Result<u64> {
+        let in_parts = self.etags()?.len() as u64 * PART_SIZE as u64;
+        Ok(self.byte_offset - in_parts)
+    }
+
+    /// The `Range` header value: the inclusive range of bytes received.
+    pub fn range(&self) -> String {
+        format!("0-{}", self.byte_offset.saturating_sub(1))
+    }
+
+    /// Whether a session last touched at `updated_at` has outlived `ttl` seconds.
+    pub fn expired(&self, now: i64, ttl: i64) -> bool {
+        now - self.updated_at > ttl
+    }
+
+    /// Checks a chunk's `Content-Range` (`<start>-<end>`, inclusive) and
+    /// `Content-Length` against where the upload stands. Returns the chunk length
+    /// the request promises, if it promises one.
+    pub fn check_chunk(&self, content_range: Option<&str>, content_length: Option<u64>) -> Result<Option<u64>> {
+        let Some(range) = content_range else { return Ok(content_length) };
+        let (start, end) = parse_content_range(range)?;
+        if start != self.byte_offset {
+            return Err(Error::ChunkOutOfOrder { offset: self.byte_offset });
+        }
+        let len = end - start + 1;
+        if content_length.is_some_and(|l| l != len) {
+            return Err(Error::BlobUploadInvalid(format!(
+                "Content-Range {range} does not match Content-Length {}",
+                content_length.unwrap_or_default()
+            )));
+        }
+        Ok(Some(len))
+    }
+
+    /// Records a successfully stored chunk.
+    pub fn advance(&mut self, hasher: &Hasher, new_etags: Vec<String>, received: u64, now: i64) -> Result<()> {
+        let mut etags = self.etags()?;
+        etags.extend(new_etags);
+        self.parts = serde_json::to_string(&etags).expect("strings serialize");
+        self.byte_offset += received;
+        self.hash_state = hasher.save();
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Compares the finished hash with the digest the client claims.
+    pub fn verify(hasher: Hasher, claimed: &Digest) -> Result<()> {
+        if claimed.algorithm() != hasher.algorithm() {
+            return Err(Error::DigestInvalid(format!(
+                "upload was hashed with {} but the digest is {claimed}",
+                hasher.algorithm().name()
+            )));
+        }
+        let actual = hasher.finish();
+        if &actual != claimed {
+            return Err(Error::DigestInvalid(format!("content digest is {actual}, not {claimed}")));
+        }
+        Ok(())
+    }
+}
+
+/// Parses `start-end`, tolerating the `bytes=`/`bytes ` prefix some clients send.
+fn parse_content_range(value: &str) -> Result<(u64, u64)> {
+    let bad = || Error::ChunkOutOfOrder { offset: 0 };
+    let v = value.trim();
+    let v = v.strip_prefix("bytes=").or_else(|| v.strip_prefix("bytes ")).unwrap_or(v);
+    let v = v.split('/').next().unwrap_or(v);
+    let (start, end) = v.split_once('-').ok_or_else(bad)?;
+    let start: u64 = start.trim().parse().map_err(|_| bad())?;
+    let end: u64 = end.trim().parse().map_err(|_| bad())?;
+    if end < start {
+        return Err(bad());
+    }
+    Ok((start, end))
+}
+
+/// Re-cuts a stream of arbitrarily sized chunks into parts of exactly
+/// [`PART_SIZE`] bytes, holding at most one part plus one chunk in memory.
+pub struct PartCutter {
+    buf: Vec<u8>,
+    part_size: usize,
+}
+
+impl PartCutter {
+    /// Starts with the tail left by the previous request.
+    pub fn new(tail: Vec<u8>, part_size: usize) -> Self {
+        PartCutter { buf: tail, part_size }
+    }
+
+    /// Adds a chunk; returns the parts it completed.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+        self.buf.extend_from_slice(chunk);
+        let mut parts = Vec::new();
+        while self.buf.len() >= self.part_size {
+            let rest = self.buf.split_off(self.part_size);
+            parts.push(std::mem::replace(&mut self.buf, rest));
+        }
+        parts
+    }
+
+    /// What is left: less than one part.
+    pub fn into_tail(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> UploadSession {
+        let id = UploadId::from_random([7; 16]);
+        UploadSession::new(&id, &"a/b".parse().unwrap(), Algorithm::Sha256, 100)
+    }
+
+    #[test]
+    fn ids_round_trip_and_reject_foreign_strings() {
+        let id = UploadId::from_random([0xab; 16]);
+        assert_eq!(id.as_str().parse::<UploadId>().unwrap(), id);
+        for bad in ["", "x", "../../etc", &"A".repeat(32), &"a".repeat(33)] {
+            assert_eq!(bad.parse::<UploadId>(), Err(Error::BlobUploadUnknown));
+        }
+    }
+
+    #[test]
+    fn chunks_must_continue_at_the_offset() {
+        let mut s = session();
+        assert_eq!(s.check_chunk(Some("0-9"), Some(10)), Ok(Some(10)));
+        assert_eq!(s.check_chunk(None, Some(5)), Ok(Some(5)));
+        assert_eq!(s.check_chunk(None, None), Ok(None));
+        assert_eq!(s.check_chunk(Some("1-9"), None), Err(Error::ChunkOutOfOrder { offset: 0 }));
+        assert!(matches!(s.check_chunk(Some("0-9"), Some(3)), Err(Error::BlobUploadInvalid(_))));
+        assert!(s.check_chunk(Some("9-0"), None).is_err());
+        assert!(s.check_chunk(Some("garbage"), None).is_err());
+        let hasher = s.hasher().unwrap();
+        s.advance(&hasher, vec![], 10, 101).unwrap();
+        assert_eq!(s.range(), "0-9");
+        assert_eq!(s.check_chunk(Some("bytes=10-19"), None), Ok(Some(10)));
+        assert_eq!(s.check_chunk(Some("0-9"), None), Err(Error::ChunkOutOfOrder { offset: 10 }));
+    }
+
+    #[test]
+    fn tail_length_follows_parts() {
+        let mut s = session();
+        let hasher = s.hasher().unwrap();
+        s.advance(&hasher, vec!["e1".into(), "e2".into()], 2 * PART_SIZE as u64 + 5, 101).unwrap();
+        assert_eq!(s.tail_len().unwrap(), 5);
+        assert_eq!(s.etags().unwrap(), vec!["e1", "e2"]);
+    }
+
+    #[test]
+    fn sessions_expire_after_the_ttl() {
+        let s = session();
+        assert!(!s.expired(160, 60));
+        assert!(s.expired(161, 60));
+    }
+
+    #[test]
+    fn verify_compares_digests() {
+        let mut h = Hasher::new(Algorithm::Sha256);
+        h.update(b"hello");
+        let right = Digest::of(Algorithm::Sha256, b"hello");
+        assert_eq!(UploadSession::verify(h.clone(), &right), Ok(()));
+        let wrong = Digest::of(Algorithm::Sha256, b"other");
+        assert!(matches!(UploadSession::verify(h.clone(), &wrong), Err(Error::DigestInvalid(_))));
+        let other_algo = Digest::of(Algorithm::Sha512, b"hello");
+        assert!(matches!(UploadSession::verify(h, &other_algo), Err(Error::DigestInvalid(_))));
+    }
+
+    #[test]
+    fn cutter_emits_exact_parts_and_keeps_the_tail() {
+        let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        for chunk in [1, 7, 10, 99, 100, 1000] {
+            let mut cutter = PartCutter::new(data[..3].to_vec(), 10);
+            let mut out = data[..0].to_vec();
+            for c in data[3..].chunks(chunk) {
+                for part in cutter.push(c) {
+                    assert_eq!(part.len(), 10);
+                    out.extend(part);
+                }
+            }
+            let tail = cutter.into_tail();
+            assert!(tail.len() < 10);
+            out.extend(tail);
+            assert_eq!(out, data, "chunk size {chunk}");
+        }
+    }
+}

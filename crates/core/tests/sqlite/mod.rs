@@ -1,0 +1,77 @@
+//! The store's `Sql` trait over real SQLite, with the very migrations D1 applies.
+
+use std::cell::RefCell;
+
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tollgate_core::sql::{Param, Sql, Statement};
+use tollgate_core::{Error, Result};
+
+pub struct Sqlite(RefCell<Connection>);
+
+impl Sqlite {
+    pub fn migrated() -> Self {
+        let conn = Connection::open_in_memory().unwrap();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files {
+            conn.execute_batch(&std::fs::read_to_string(file).unwrap()).unwrap();
+        }
+        Sqlite(RefCell::new(conn))
+    }
+}
+
+fn bind(params: &[Param]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Null => rusqlite::types::Value::Null,
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+            Param::Text(t) => rusqlite::types::Value::Text(t.clone()),
+        })
+        .collect()
+}
+
+fn internal(e: rusqlite::Error) -> Error {
+    Error::Internal(e.to_string())
+}
+
+impl Sql for Sqlite {
+    async fn query<T: DeserializeOwned>(&self, s: Statement) -> Result<Vec<T>> {
+        let conn = self.0.borrow();
+        let mut stmt = conn.prepare(s.sql).map_err(internal)?;
+        let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+        let mut rows = stmt.query(rusqlite::params_from_iter(bind(&s.params))).map_err(internal)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(internal)? {
+            let mut object = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                let value = match row.get_ref(i).map_err(internal)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(n) => n.into(),
+                    ValueRef::Real(f) => f.into(),
+                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                    ValueRef::Blob(_) => unreachable!("the schema has no BLOB columns"),
+                };
+                object.insert(name.clone(), value);
+            }
+            out.push(serde_json::from_value(Value::Object(object)).map_err(|e| Error::Internal(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>> {
+        let mut conn = self.0.borrow_mut();
+        let tx = conn.transaction().map_err(internal)?;
+        let mut changes = Vec::new();
+        for s in statements {
+            let n = tx.execute(s.sql, rusqlite::params_from_iter(bind(&s.params))).map_err(internal)?;
+            changes.push(n as u64);
+        }
+        tx.commit().map_err(internal)?;
+        Ok(changes)
+    }
+}
