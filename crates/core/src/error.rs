@@ -26,6 +26,8 @@ pub enum Error {
     Unauthorized,
     Denied,
     Unsupported(String),
+    /// A method the endpoint does not offer.
+    MethodNotAllowed,
     TooManyRequests,
     /// A failure of a store (D1, R2, SQLite); never the client's fault.
     Internal(String),
@@ -48,7 +50,7 @@ impl Error {
             Error::RangeNotSatisfiable { .. } => "RANGE_INVALID",
             Error::Unauthorized => "UNAUTHORIZED",
             Error::Denied => "DENIED",
-            Error::Unsupported(_) => "UNSUPPORTED",
+            Error::Unsupported(_) | Error::MethodNotAllowed => "UNSUPPORTED",
             Error::TooManyRequests => "TOO_MANY_REQUESTS",
             Error::Internal(_) => "UNKNOWN",
         }
@@ -65,6 +67,7 @@ impl fmt::Display for Error {
             Error::Unauthorized => f.write_str("authentication required"),
             Error::Denied => f.write_str("requested access to the resource is denied"),
             Error::TooManyRequests => f.write_str("too many requests"),
+            Error::MethodNotAllowed => f.write_str("method not allowed on this endpoint"),
             Error::ManifestBlobUnknown(d) => write!(f, "manifest references unknown blob {d}"),
             Error::ManifestTooLarge(limit) => write!(f, "manifest exceeds the {limit}-byte limit"),
             Error::ChunkOutOfOrder { offset } => {

@@ -3,10 +3,12 @@
 //! request routing — and the SQL store. It knows nothing of HTTP or Workers; the
 //! worker crates translate between those and this.
 
+pub mod credentials;
 pub mod digest;
 pub mod error;
 pub mod manifest;
 pub mod name;
+pub mod range;
 pub mod reference;
 pub mod route;
 pub mod sql;

@@ -84,12 +84,9 @@ impl<'a, S: Sql> Store<'a, S> {
         .await
     }
 
-    /// Whether a blob with this digest is stored at all, in any repository.
-    pub async fn blob_exists(&self, digest: &Digest) -> Result<bool> {
-        let row: Option<BlobRow> = self
-            .one(stmt!("SELECT digest, size, object_key FROM blobs WHERE digest = ?1", digest.as_str()))
-            .await?;
-        Ok(row.is_some())
+    /// The blob with this digest if it is stored at all, in any repository.
+    pub async fn stored_blob(&self, digest: &Digest) -> Result<Option<BlobRow>> {
+        self.one(stmt!("SELECT digest, size, object_key FROM blobs WHERE digest = ?1", digest.as_str())).await
     }
 
     /// Links a blob of `from` into `to` without moving bytes; `None` if `from`
@@ -158,8 +155,22 @@ impl<'a, S: Sql> Store<'a, S> {
         Ok(changes.first() == Some(&1))
     }
 
-    pub async fn create_upload(&self, session: &UploadSession) -> Result<()> {
-        self.save_upload(session).await
+    pub async fn create_upload(&self, s: &UploadSession) -> Result<()> {
+        self.sql
+            .batch(vec![stmt!(
+                "INSERT INTO uploads (id, repo, byte_offset, hash_state, multipart_id, parts, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                s.id.as_str(),
+                s.repo.as_str(),
+                s.byte_offset,
+                s.hash_state.as_str(),
+                s.multipart_id.clone(),
+                s.parts.as_str(),
+                s.created_at,
+                s.updated_at
+            )])
+            .await?;
+        Ok(())
     }
 
     /// The session if it exists *in this repository*: an id from elsewhere is unknown.
@@ -173,25 +184,24 @@ impl<'a, S: Sql> Store<'a, S> {
         .await
     }
 
-    pub async fn save_upload(&self, s: &UploadSession) -> Result<()> {
-        self.sql
+    /// Saves a session that advanced from `previous_offset`. Returns false when
+    /// another request moved the session meanwhile, so its bytes must not count.
+    pub async fn save_upload(&self, s: &UploadSession, previous_offset: u64) -> Result<bool> {
+        let changes = self
+            .sql
             .batch(vec![stmt!(
-                "INSERT INTO uploads (id, repo, byte_offset, hash_state, multipart_id, parts, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (id) DO UPDATE SET byte_offset = excluded.byte_offset,
-                   hash_state = excluded.hash_state, multipart_id = excluded.multipart_id,
-                   parts = excluded.parts, updated_at = excluded.updated_at",
+                "UPDATE uploads SET byte_offset = ?3, hash_state = ?4, multipart_id = ?5, parts = ?6, updated_at = ?7
+                 WHERE id = ?1 AND byte_offset = ?2",
                 s.id.as_str(),
-                s.repo.as_str(),
+                previous_offset,
                 s.byte_offset,
                 s.hash_state.as_str(),
                 s.multipart_id.clone(),
                 s.parts.as_str(),
-                s.created_at,
                 s.updated_at
             )])
             .await?;
-        Ok(())
+        Ok(changes.first() == Some(&1))
     }
 
     pub async fn delete_upload(&self, id: &UploadId) -> Result<()> {

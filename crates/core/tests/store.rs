@@ -59,7 +59,7 @@ fn blobs_are_per_repository_and_deduplicated() {
     assert_eq!(in_b.object_key, "blobs/first", "the duplicate upload's object is not used");
     assert!(block_on(store.unlink_blob(&a, &d)).unwrap());
     assert!(block_on(store.blob(&a, &d)).unwrap().is_none());
-    assert!(block_on(store.blob_exists(&d)).unwrap());
+    assert!(block_on(store.stored_blob(&d)).unwrap().is_some());
     assert!(!block_on(store.unlink_blob(&a, &d)).unwrap());
 }
 
@@ -85,7 +85,8 @@ fn upload_sessions_are_bound_to_their_repository() {
     assert!(block_on(store.upload(&repo("b"), &id)).unwrap().is_none());
     let hasher = session.hasher().unwrap();
     session.advance(&hasher, vec!["etag".into()], 42, 11).unwrap();
-    block_on(store.save_upload(&session)).unwrap();
+    assert!(block_on(store.save_upload(&session, 0)).unwrap());
+    assert!(!block_on(store.save_upload(&session, 0)).unwrap(), "a stale offset loses the race");
     assert_eq!(block_on(store.upload(&repo("a"), &id)).unwrap(), Some(session));
     block_on(store.delete_upload(&id)).unwrap();
     assert!(block_on(store.upload(&repo("a"), &id)).unwrap().is_none());

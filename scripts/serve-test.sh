@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Starts a throwaway Tollgate under wrangler dev for tests and benchmarks: a free
+# loopback port, a fresh state directory with migrations applied, and a random admin
+# credential. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
+# TOLLGATE_PASSWORD and TOLLGATE_PID (the process group to kill when done).
+# Usage: eval "$(scripts/serve-test.sh [STATE_DIR])"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=${1:-$(mktemp -d /tmp/tollgate-state.XXXXXX)}
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
+
+CI=true npx wrangler d1 migrations apply DB --local --persist-to "$state" >&2
+setsid npx wrangler dev --port "$port" --ip 127.0.0.1 --persist-to "$state" \
+  --var "TOLLGATE_ADMIN_USER:e2e" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
+  --var "UPLOAD_TTL_SECONDS:$ttl" > "$state/wrangler.log" 2>&1 < /dev/null &
+pid=$!
+for _ in $(seq 1 240); do
+  if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" 2>/dev/null | grep -q 401; then
+    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=e2e TOLLGATE_PASSWORD=$password TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
+    exit 0
+  fi
+  if ! kill -0 "$pid" 2>/dev/null; then break; fi
+  sleep 0.5
+done
+echo "wrangler dev did not come up; its log:" >&2
+cat "$state/wrangler.log" >&2
+kill -- -"$pid" 2>/dev/null || true
+exit 1

@@ -1,0 +1,124 @@
+//! Streaming a request body into an upload: every byte is hashed once and cut into
+//! fixed-size R2 multipart parts; less than one part is held in memory and the short
+//! tail is parked in R2 between requests. Finishing completes the multipart upload in
+//! place, so the finished object *is* the blob and no byte is copied or re-read.
+
+use futures::StreamExt;
+use tollgate_core::upload::{PartCutter, UploadSession, PART_SIZE};
+use tollgate_core::{Error, Hasher, Result};
+use worker::{Bucket, ByteStream, MultipartUpload, UploadedPart};
+
+use crate::error::internal;
+
+/// What a request body added to an upload, not yet saved in the session.
+pub struct Appended {
+    pub hasher: Hasher,
+    pub new_etags: Vec<String>,
+    pub received: u64,
+    /// Bytes after the last full part.
+    pub tail: Vec<u8>,
+}
+
+/// The R2 multipart upload of a session, created when its first part is ready.
+fn multipart(bucket: &Bucket, session: &UploadSession) -> Result<Option<MultipartUpload>> {
+    session
+        .multipart_id
+        .as_ref()
+        .map(|id| bucket.resume_multipart_upload(session.upload_id().object_key(), id.clone()))
+        .transpose()
+        .map_err(internal)
+}
+
+async fn read_tail(bucket: &Bucket, session: &UploadSession) -> Result<Vec<u8>> {
+    if session.tail_len()? == 0 {
+        return Ok(Vec::new());
+    }
+    let object = bucket.get(session.upload_id().tail_key()).execute().await.map_err(internal)?;
+    let object = object.ok_or_else(|| Error::Internal("upload tail missing".into()))?;
+    let body = object.body().ok_or_else(|| Error::Internal("upload tail has no body".into()))?;
+    let tail = body.bytes().await.map_err(internal)?;
+    if tail.len() as u64 != session.tail_len()? {
+        return Err(Error::Internal("upload tail has the wrong length".into()));
+    }
+    Ok(tail)
+}
+
+/// Streams `body` onto the upload. `hasher` continues the session's hash (the
+/// caller may pick another algorithm for an upload that has no bytes yet).
+/// Updates `session.multipart_id` when it starts the multipart upload.
+pub async fn append(bucket: &Bucket, session: &mut UploadSession, hasher: Hasher, body: Option<ByteStream>) -> Result<Appended> {
+    let mut cutter = PartCutter::new(read_tail(bucket, session).await?, PART_SIZE);
+    let mut upload = multipart(bucket, session)?;
+    let mut part_number = session.etags()?.len() as u16 + 1;
+    let mut appended = Appended { hasher, new_etags: Vec::new(), received: 0, tail: Vec::new() };
+    let Some(mut body) = body else {
+        appended.tail = cutter.into_tail();
+        return Ok(appended);
+    };
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Error::BlobUploadInvalid(format!("reading the request body failed: {e}")))?;
+        appended.hasher.update(&chunk);
+        appended.received += chunk.len() as u64;
+        for part in cutter.push(&chunk) {
+            if upload.is_none() {
+                let created = bucket
+                    .create_multipart_upload(session.upload_id().object_key())
+                    .execute()
+                    .await
+                    .map_err(internal)?;
+                session.multipart_id = Some(created.upload_id().await);
+                upload = Some(created);
+            }
+            let target = upload.as_ref().expect("created above");
+            let uploaded = target.upload_part(part_number, part).await.map_err(internal)?;
+            appended.new_etags.push(uploaded.etag());
+            part_number += 1;
+        }
+    }
+    appended.tail = cutter.into_tail();
+    Ok(appended)
+}
+
+/// Parks the tail in R2 for the next request of the same upload.
+pub async fn park_tail(bucket: &Bucket, session: &UploadSession, tail: Vec<u8>) -> Result<()> {
+    if tail.is_empty() {
+        return Ok(());
+    }
+    bucket.put(session.upload_id().tail_key(), tail).execute().await.map_err(internal)?;
+    Ok(())
+}
+
+/// Turns the session's bytes into the object at its key: the multipart upload
+/// completed with the tail as its last part, or a plain object for small blobs.
+pub async fn complete(bucket: &Bucket, session: &UploadSession, etags: Vec<String>, tail: Vec<u8>) -> Result<()> {
+    let key = session.upload_id().object_key();
+    let Some(upload) = multipart(bucket, session)? else {
+        bucket.put(key, tail).execute().await.map_err(internal)?;
+        return Ok(());
+    };
+    let mut parts: Vec<UploadedPart> =
+        etags.into_iter().enumerate().map(|(i, etag)| UploadedPart::new(i as u16 + 1, etag)).collect();
+    if !tail.is_empty() {
+        let number = parts.len() as u16 + 1;
+        parts.push(upload.upload_part(number, tail).await.map_err(internal)?);
+    }
+    upload.complete(parts).await.map_err(internal)?;
+    Ok(())
+}
+
+/// Deletes the parked tail of a session that ever received bytes in a request
+/// before the current one.
+pub async fn drop_tail(bucket: &Bucket, session_had_bytes: bool, session: &UploadSession) {
+    if session_had_bytes {
+        let _ = bucket.delete(session.upload_id().tail_key()).await;
+    }
+}
+
+/// Removes every trace of an upload's bytes in R2 (best effort: leftovers are
+/// swept by garbage collection).
+pub async fn discard(bucket: &Bucket, session: &UploadSession, had_bytes: bool) {
+    if let Ok(Some(upload)) = multipart(bucket, session) {
+        let _ = upload.abort().await;
+    }
+    drop_tail(bucket, had_bytes, session).await;
+}

@@ -1,0 +1,47 @@
+//! `tags/list` and `_catalog`: lexically ordered names, paginated with `n`/`last`
+//! and a `Link: <…>; rel="next"` header when more follow.
+
+use serde_json::json;
+use tollgate_core::store::Page;
+use tollgate_core::{Error, RepoName, Result};
+use worker::{Request, Response};
+
+use crate::app::App;
+use crate::http::{json, query};
+
+/// The most names one response carries, also when the client asks for all.
+const MAX_PAGE: u64 = 10_000;
+
+/// `n` and `last` from the query; a missing `n` means as many as we serve.
+fn page_params(req: &Request) -> Result<(u64, Option<String>)> {
+    let n = match query(req, "n") {
+        Some(n) => n.parse::<u64>().map_err(|_| Error::Unsupported(format!("invalid page size {n:?}")))?,
+        None => MAX_PAGE,
+    };
+    Ok((n.min(MAX_PAGE), query(req, "last").filter(|l| !l.is_empty())))
+}
+
+fn with_next_link(mut response: Response, path: &str, n: u64, page: &Page) -> Result<Response> {
+    if let (true, Some(last)) = (page.more, page.names.last()) {
+        let link = format!("<{path}?n={n}&last={last}>; rel=\"next\"");
+        let _ = response.headers_mut().set("Link", &link);
+    }
+    Ok(response)
+}
+
+pub async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
+    let (n, last) = page_params(req)?;
+    let page = app.store().tags(name, last.as_deref(), n).await?;
+    if page.names.is_empty() && !app.store().repository_exists(name).await? {
+        return Err(Error::NameUnknown);
+    }
+    let response = json(200, &json!({ "name": name.as_str(), "tags": page.names }))?;
+    with_next_link(response, &format!("/v2/{name}/tags/list"), n, &page)
+}
+
+pub async fn catalog(req: &Request, app: &App) -> Result<Response> {
+    let (n, last) = page_params(req)?;
+    let page = app.store().catalog(last.as_deref(), n).await?;
+    let response = json(200, &json!({ "repositories": page.names }))?;
+    with_next_link(response, "/v2/_catalog", n, &page)
+}

@@ -1,0 +1,112 @@
+//! `/v2/<name>/manifests/<reference>`: pushing (validated, stored byte-exact),
+//! reading by tag or digest, and deleting tags and manifests.
+
+use futures::StreamExt;
+use tollgate_core::manifest::{self, MAX_MANIFEST_SIZE};
+use tollgate_core::reference::Reference;
+use tollgate_core::store::ManifestBytes;
+use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
+use worker::{Request, Response};
+
+use crate::app::App;
+use crate::error::internal;
+use crate::http::{content_length, empty, header, headers};
+
+/// Manifests up to this size are kept in D1 next to their metadata, so a pull is
+/// one query; larger ones (up to the 4 MiB limit) go to R2.
+const INLINE_LIMIT: usize = 512 * 1024;
+
+fn object_key(digest: &Digest) -> String {
+    format!("manifests/{digest}")
+}
+
+pub async fn get(app: &App, name: &RepoName, reference: &Reference, with_body: bool) -> Result<Response> {
+    let row = app.store().manifest(name, reference).await?.ok_or(Error::ManifestUnknown)?;
+    let length = row.size.to_string();
+    let pairs = [
+        ("Content-Type", row.media_type.as_str()),
+        ("Docker-Content-Digest", row.digest.as_str()),
+        ("ETag", row.digest.as_str()),
+        ("Content-Length", length.as_str()),
+    ];
+    if !with_body {
+        return empty(200, &pairs);
+    }
+    let body = match (row.content, row.object_key) {
+        (Some(text), _) => text.into_bytes(),
+        (None, Some(key)) => read_object(app, &key).await?,
+        (None, None) => return Err(Error::Internal(format!("manifest {} has no content", row.digest))),
+    };
+    Ok(Response::from_bytes(body).map_err(internal)?.with_headers(headers(&pairs)))
+}
+
+async fn read_object(app: &App, key: &str) -> Result<Vec<u8>> {
+    let object = app.bucket.get(key).execute().await.map_err(internal)?;
+    let object = object.ok_or_else(|| Error::Internal(format!("{key} missing from R2")))?;
+    let body = object.body().ok_or_else(|| Error::Internal(format!("{key} has no body")))?;
+    body.bytes().await.map_err(internal)
+}
+
+/// Reads a manifest body, refusing (413) anything over the limit before holding it.
+async fn read_capped(req: &mut Request) -> Result<Vec<u8>> {
+    if content_length(req).is_some_and(|n| n > MAX_MANIFEST_SIZE as u64) {
+        return Err(Error::ManifestTooLarge(MAX_MANIFEST_SIZE));
+    }
+    let mut body = Vec::new();
+    let Ok(mut stream) = req.stream() else { return Ok(body) };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Error::ManifestInvalid(format!("reading the body failed: {e}")))?;
+        if body.len() + chunk.len() > MAX_MANIFEST_SIZE {
+            return Err(Error::ManifestTooLarge(MAX_MANIFEST_SIZE));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub async fn put(mut req: Request, app: &App, name: &RepoName, reference: &Reference) -> Result<Response> {
+    let body = read_capped(&mut req).await?;
+    let parsed = manifest::parse(&body, header(&req, "Content-Type").as_deref())?;
+    let (digest, tag) = match reference {
+        Reference::Digest(claimed) => {
+            let actual = Digest::of(claimed.algorithm(), &body);
+            if &actual != claimed {
+                return Err(Error::DigestInvalid(format!("manifest digest is {actual}, not {claimed}")));
+            }
+            (actual, None)
+        }
+        Reference::Tag(tag) => (Digest::of(Algorithm::Sha256, &body), Some(tag)),
+    };
+    if let Some(missing) = app.store().missing_references(name, &parsed).await?.into_iter().next() {
+        return Err(Error::ManifestBlobUnknown(missing));
+    }
+    let text = String::from_utf8(body).map_err(|_| Error::ManifestInvalid("manifest is not UTF-8".into()))?;
+    let size = text.len() as u64;
+    let key = object_key(&digest);
+    let bytes = if text.len() <= INLINE_LIMIT {
+        ManifestBytes::Inline(&text)
+    } else {
+        app.bucket.put(&key, text.as_bytes().to_vec()).execute().await.map_err(internal)?;
+        ManifestBytes::Object(&key)
+    };
+    app.store().put_manifest(name, &digest, &parsed, size, bytes, tag, app.now).await?;
+    let location = format!("/v2/{name}/manifests/{digest}");
+    let subject = parsed.subject.as_ref().map(Digest::to_string);
+    let mut pairs = vec![("Location", location.as_str()), ("Docker-Content-Digest", digest.as_str()), ("Content-Length", "0")];
+    if let Some(subject) = subject.as_deref() {
+        pairs.push(("OCI-Subject", subject));
+    }
+    empty(201, &pairs)
+}
+
+/// Deleting by tag removes the tag; by digest, the manifest and its tags.
+pub async fn delete(app: &App, name: &RepoName, reference: &Reference) -> Result<Response> {
+    let deleted = match reference {
+        Reference::Tag(tag) => app.store().delete_tag(name, tag).await?,
+        Reference::Digest(digest) => app.store().delete_manifest(name, digest).await?,
+    };
+    if !deleted {
+        return Err(Error::ManifestUnknown);
+    }
+    empty(202, &[("Content-Length", "0")])
+}

@@ -1,0 +1,35 @@
+//! `/v2/<name>/referrers/<digest>`: the manifests whose `subject` is a digest, as an
+//! OCI image index, optionally filtered by `artifactType`.
+
+use serde_json::{json, Value};
+use tollgate_core::manifest::OCI_INDEX;
+use tollgate_core::{Digest, RepoName, Result};
+use worker::Request;
+
+use crate::app::App;
+use crate::http::{headers, json, query};
+
+pub async fn list(req: &Request, app: &App, name: &RepoName, digest: &Digest) -> Result<worker::Response> {
+    let filter = query(req, "artifactType").filter(|t| !t.is_empty());
+    let rows = app.store().referrers(name, digest, filter.as_deref()).await?;
+    let manifests: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            let mut descriptor = json!({ "mediaType": r.media_type, "digest": r.digest, "size": r.size });
+            if let Some(t) = r.artifact_type {
+                descriptor["artifactType"] = t.into();
+            }
+            if let Some(a) = r.annotations.and_then(|a| serde_json::from_str::<Value>(&a).ok()) {
+                descriptor["annotations"] = a;
+            }
+            descriptor
+        })
+        .collect();
+    let index = json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests });
+    let response = json(200, &index)?;
+    let mut pairs = vec![("Content-Type", OCI_INDEX)];
+    if filter.is_some() {
+        pairs.push(("OCI-Filters-Applied", "artifactType"));
+    }
+    Ok(response.with_headers(headers(&pairs)))
+}

@@ -1,0 +1,160 @@
+//! `/v2/<name>/blobs/uploads/…`: starting (and mounting), appending chunks,
+//! status, finishing and cancelling blob uploads.
+
+use tollgate_core::upload::{UploadId, UploadSession};
+use tollgate_core::{Algorithm, Digest, Error, Hasher, RepoName, Result};
+use worker::{Request, Response};
+
+use crate::app::App;
+use crate::http::{content_length, empty, header, query};
+use crate::ingest;
+
+fn new_id() -> Result<UploadId> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(UploadId::from_random(bytes))
+}
+
+/// 202 with where the upload stands.
+fn accepted(name: &RepoName, session: &UploadSession, status: u16) -> Result<Response> {
+    let location = format!("/v2/{name}/blobs/uploads/{}", session.id);
+    empty(status, &[
+        ("Location", &location),
+        ("Range", &session.range()),
+        ("Docker-Upload-UUID", &session.id),
+        ("Content-Length", "0"),
+    ])
+}
+
+/// 201 for a blob now present in the repository.
+fn created(name: &RepoName, digest: &Digest) -> Result<Response> {
+    let location = format!("/v2/{name}/blobs/{digest}");
+    empty(201, &[("Location", &location), ("Docker-Content-Digest", digest.as_str()), ("Content-Length", "0")])
+}
+
+/// `POST`: a cross-repository mount, a whole blob in one request (`?digest=`), or a
+/// new upload session.
+pub async fn start(req: Request, app: &App, name: &RepoName) -> Result<Response> {
+    if let (Some(mount), Some(from)) = (query(&req, "mount"), query(&req, "from")) {
+        let (digest, from): (Digest, RepoName) = (mount.parse()?, from.parse()?);
+        if app.store().mount(&from, name, &digest, app.now).await?.is_some() {
+            return created(name, &digest);
+        }
+    }
+    let id = new_id()?;
+    if let Some(digest) = query(&req, "digest") {
+        let digest: Digest = digest.parse()?;
+        let mut session = UploadSession::new(&id, name, digest.algorithm(), app.now);
+        let promised = content_length(&req);
+        return store_blob(req, app, name, &mut session, &digest, promised).await;
+    }
+    let session = UploadSession::new(&id, name, Algorithm::Sha256, app.now);
+    app.store().create_upload(&session).await?;
+    accepted(name, &session, 202)
+}
+
+/// The live session `id` of repository `name`; an expired one is cleaned up and
+/// reported unknown, like one that never existed.
+async fn load(app: &App, name: &RepoName, id: &UploadId) -> Result<UploadSession> {
+    let session = app.store().upload(name, id).await?.ok_or(Error::BlobUploadUnknown)?;
+    if session.expired(app.now, app.upload_ttl) {
+        ingest::discard(&app.bucket, &session, session.byte_offset > 0).await;
+        app.store().delete_upload(id).await?;
+        return Err(Error::BlobUploadUnknown);
+    }
+    Ok(session)
+}
+
+pub async fn status(app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
+    let session = load(app, name, id).await?;
+    accepted(name, &session, 204)
+}
+
+/// `PATCH`: appends a chunk, which must start where the upload stands.
+pub async fn patch(mut req: Request, app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
+    let mut session = load(app, name, id).await?;
+    let promised = session.check_chunk(header(&req, "Content-Range").as_deref(), content_length(&req))?;
+    let previous = session.byte_offset;
+    let hasher = session.hasher()?;
+    let appended = ingest::append(&app.bucket, &mut session, hasher, req.stream().ok()).await?;
+    if promised.is_some_and(|n| n != appended.received) {
+        return Err(Error::BlobUploadInvalid("body length differs from the announced length".into()));
+    }
+    ingest::park_tail(&app.bucket, &session, appended.tail).await?;
+    session.advance(&appended.hasher, appended.new_etags, appended.received, app.now)?;
+    if !app.store().save_upload(&session, previous).await? {
+        return Err(Error::ChunkOutOfOrder { offset: previous });
+    }
+    accepted(name, &session, 202)
+}
+
+/// `PUT ?digest=`: takes an optional last chunk and turns the upload into a blob.
+pub async fn finish(req: Request, app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
+    let digest: Digest = query(&req, "digest")
+        .ok_or_else(|| Error::DigestInvalid("the digest query parameter is required".into()))?
+        .parse()?;
+    let mut session = load(app, name, id).await?;
+    let promised = session.check_chunk(header(&req, "Content-Range").as_deref(), content_length(&req))?;
+    store_blob(req, app, name, &mut session, &digest, promised).await
+}
+
+/// Streams the last bytes of an upload, verifies the digest and records the blob.
+/// Any failure discards the upload: nothing of it is stored.
+async fn store_blob(
+    mut req: Request,
+    app: &App,
+    name: &RepoName,
+    session: &mut UploadSession,
+    digest: &Digest,
+    promised: Option<u64>,
+) -> Result<Response> {
+    let had_bytes = session.byte_offset > 0;
+    let result = commit(&mut req, app, name, session, digest, promised).await;
+    if result.is_err() {
+        ingest::discard(&app.bucket, session, had_bytes).await;
+        let _ = app.store().delete_upload(&session.upload_id()).await;
+    }
+    result?;
+    created(name, digest)
+}
+
+async fn commit(
+    req: &mut Request,
+    app: &App,
+    name: &RepoName,
+    session: &mut UploadSession,
+    digest: &Digest,
+    promised: Option<u64>,
+) -> Result<()> {
+    let had_bytes = session.byte_offset > 0;
+    // A session with no bytes yet can still hash with the algorithm the digest names.
+    let hasher = if had_bytes { session.hasher()? } else { Hasher::new(digest.algorithm()) };
+    let appended = ingest::append(&app.bucket, session, hasher, req.stream().ok()).await?;
+    if promised.is_some_and(|n| n != appended.received) {
+        return Err(Error::SizeInvalid("body length differs from the announced length".into()));
+    }
+    UploadSession::verify(appended.hasher, digest)?;
+    let size = session.byte_offset + appended.received;
+    let id = session.upload_id();
+    if let Some(existing) = app.store().stored_blob(digest).await? {
+        ingest::discard(&app.bucket, session, had_bytes).await;
+        app.store().commit_blob(name, digest, size, &existing.object_key, &id, app.now).await?;
+        return Ok(());
+    }
+    let mut etags = session.etags()?;
+    etags.extend(appended.new_etags);
+    ingest::complete(&app.bucket, session, etags, appended.tail).await?;
+    ingest::drop_tail(&app.bucket, had_bytes, session).await;
+    if !app.store().commit_blob(name, digest, size, &id.object_key(), &id, app.now).await? {
+        let _ = app.bucket.delete(id.object_key()).await;
+    }
+    Ok(())
+}
+
+/// `DELETE`: abandons the upload and its bytes.
+pub async fn cancel(app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
+    let session = load(app, name, id).await?;
+    ingest::discard(&app.bucket, &session, session.byte_offset > 0).await;
+    app.store().delete_upload(id).await?;
+    empty(204, &[("Content-Length", "0")])
+}
