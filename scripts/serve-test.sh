@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts a throwaway Tollgate under wrangler dev for tests and benchmarks: a free
 # loopback port, a fresh state directory with migrations applied, and a random admin
-# credential. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
+# credential. It serves a copy of the built worker (run scripts/build-worker.sh
+# first) from a config without a build step, so rebuilding while tests run does not
+# restart the worker under them. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
 # TOLLGATE_PASSWORD and TOLLGATE_PID (the process group to kill when done).
 # Usage: eval "$(scripts/serve-test.sh [STATE_DIR])"
 set -euo pipefail
@@ -11,8 +13,15 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
 
-CI=true npx wrangler d1 migrations apply DB --local --persist-to "$state" >&2
-setsid npx wrangler dev --port "$port" --ip 127.0.0.1 --persist-to "$state" \
+[ -f build/index.js ] || { echo "serve-test: build the worker first (scripts/build-worker.sh)" >&2; exit 1; }
+mkdir -p "$state/worker"
+cp build/index.js build/index_bg.wasm "$state/worker/"
+sed -e "s|^main = .*|main = \"$state/worker/index.js\"|" \
+    -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \
+    -e '/^\[build\]/,/^$/d' wrangler.toml > "$state/wrangler.toml"
+
+CI=true npx wrangler d1 migrations apply DB --local -c "$state/wrangler.toml" --persist-to "$state" >&2
+setsid npx wrangler dev -c "$state/wrangler.toml" --port "$port" --ip 127.0.0.1 --persist-to "$state" \
   --var "TOLLGATE_ADMIN_USER:e2e" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "UPLOAD_TTL_SECONDS:$ttl" > "$state/wrangler.log" 2>&1 < /dev/null &
 pid=$!

@@ -8,7 +8,11 @@ use worker::{Headers, Response};
 /// The status the distribution spec gives each error.
 fn status(error: &Error) -> u16 {
     match error {
-        Error::BlobUnknown | Error::BlobUploadUnknown | Error::ManifestUnknown | Error::NameUnknown => 404,
+        Error::BlobUnknown
+        | Error::BlobUploadUnknown
+        | Error::ManifestUnknown
+        | Error::NameUnknown
+        | Error::UnknownEndpoint => 404,
         Error::Unauthorized => 401,
         Error::Denied => 403,
         Error::ManifestTooLarge(_) => 413,

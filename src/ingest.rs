@@ -5,7 +5,7 @@
 
 use futures::StreamExt;
 use tollgate_core::upload::{PartCutter, UploadSession, PART_SIZE};
-use tollgate_core::{Error, Hasher, Result};
+use tollgate_core::{Algorithm, Digest, Error, Hasher, Result};
 use worker::{Bucket, ByteStream, MultipartUpload, UploadedPart};
 
 use crate::error::internal;
@@ -121,4 +121,20 @@ pub async fn discard(bucket: &Bucket, session: &UploadSession, had_bytes: bool) 
         let _ = upload.abort().await;
     }
     drop_tail(bucket, had_bytes, session).await;
+}
+
+/// Hashes a stored object under `algorithm` by streaming it back from R2. Only for an
+/// upload whose final digest names another algorithm than the one it was hashed
+/// with while its chunks arrived.
+pub async fn hash_object(bucket: &Bucket, key: &str, algorithm: Algorithm) -> Result<Digest> {
+    let object = bucket.get(key).execute().await.map_err(internal)?;
+    let object = object.ok_or_else(|| Error::Internal(format!("{key} missing from R2")))?;
+    let mut hasher = Hasher::new(algorithm);
+    if let Some(body) = object.body() {
+        let mut stream = body.stream().map_err(internal)?;
+        while let Some(chunk) = stream.next().await {
+            hasher.update(&chunk.map_err(internal)?);
+        }
+    }
+    Ok(hasher.finish())
 }

@@ -31,10 +31,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 async fn serve(req: Request, env: &Env) -> Result<Response> {
-    let Some(route) = Route::parse(&req.path())? else {
-        return Err(Error::Unsupported(format!("no endpoint at {}", req.path())));
-    };
     auth::require_admin(&req, env)?;
+    let route = Route::parse(&req.path())?.ok_or(Error::UnknownEndpoint)?;
     let app = App::new(env)?;
     dispatch(req, &app, route).await
 }
@@ -49,6 +47,10 @@ async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
         (Route::Manifest(name, reference), Method::Head) => manifests::get(app, &name, &reference, false).await,
         (Route::Manifest(name, reference), Method::Put) => manifests::put(req, app, &name, &reference).await,
         (Route::Manifest(name, reference), Method::Delete) => manifests::delete(app, &name, &reference).await,
+        (Route::InvalidManifestReference(_, error), Method::Put) => Err(error),
+        (Route::InvalidManifestReference(..), Method::Get | Method::Head | Method::Delete) => {
+            Err(Error::ManifestUnknown)
+        }
         (Route::Blob(name, digest), Method::Get) => blobs::get(&req, app, &name, &digest, true).await,
         (Route::Blob(name, digest), Method::Head) => blobs::get(&req, app, &name, &digest, false).await,
         (Route::Blob(name, digest), Method::Delete) => blobs::delete(app, &name, &digest).await,

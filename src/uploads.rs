@@ -133,10 +133,14 @@ async fn commit(
     if promised.is_some_and(|n| n != appended.received) {
         return Err(Error::SizeInvalid("body length differs from the announced length".into()));
     }
-    UploadSession::verify(appended.hasher, digest)?;
+    // Hashed as it arrived with the digest's algorithm: verify before storing.
+    let hashed_as_claimed = appended.hasher.algorithm() == digest.algorithm();
+    if hashed_as_claimed {
+        UploadSession::verify(appended.hasher, digest)?;
+    }
     let size = session.byte_offset + appended.received;
     let id = session.upload_id();
-    if let Some(existing) = app.store().stored_blob(digest).await? {
+    if let (true, Some(existing)) = (hashed_as_claimed, app.store().stored_blob(digest).await?) {
         ingest::discard(&app.bucket, session, had_bytes).await;
         app.store().commit_blob(name, digest, size, &existing.object_key, &id, app.now).await?;
         return Ok(());
@@ -145,6 +149,13 @@ async fn commit(
     etags.extend(appended.new_etags);
     ingest::complete(&app.bucket, session, etags, appended.tail).await?;
     ingest::drop_tail(&app.bucket, had_bytes, session).await;
+    if !hashed_as_claimed {
+        let actual = ingest::hash_object(&app.bucket, &id.object_key(), digest.algorithm()).await?;
+        if &actual != digest {
+            let _ = app.bucket.delete(id.object_key()).await;
+            return Err(Error::DigestInvalid(format!("content digest is {actual}, not {digest}")));
+        }
+    }
     if !app.store().commit_blob(name, digest, size, &id.object_key(), &id, app.now).await? {
         let _ = app.bucket.delete(id.object_key()).await;
     }

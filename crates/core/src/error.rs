@@ -28,6 +28,8 @@ pub enum Error {
     Unsupported(String),
     /// A method the endpoint does not offer.
     MethodNotAllowed,
+    /// A path that is no registry endpoint.
+    UnknownEndpoint,
     TooManyRequests,
     /// A failure of a store (D1, R2, SQLite); never the client's fault.
     Internal(String),
@@ -50,7 +52,7 @@ impl Error {
             Error::RangeNotSatisfiable { .. } => "RANGE_INVALID",
             Error::Unauthorized => "UNAUTHORIZED",
             Error::Denied => "DENIED",
-            Error::Unsupported(_) | Error::MethodNotAllowed => "UNSUPPORTED",
+            Error::Unsupported(_) | Error::MethodNotAllowed | Error::UnknownEndpoint => "UNSUPPORTED",
             Error::TooManyRequests => "TOO_MANY_REQUESTS",
             Error::Internal(_) => "UNKNOWN",
         }
@@ -68,6 +70,7 @@ impl fmt::Display for Error {
             Error::Denied => f.write_str("requested access to the resource is denied"),
             Error::TooManyRequests => f.write_str("too many requests"),
             Error::MethodNotAllowed => f.write_str("method not allowed on this endpoint"),
+            Error::UnknownEndpoint => f.write_str("no such endpoint"),
             Error::ManifestBlobUnknown(d) => write!(f, "manifest references unknown blob {d}"),
             Error::ManifestTooLarge(limit) => write!(f, "manifest exceeds the {limit}-byte limit"),
             Error::ChunkOutOfOrder { offset } => {

@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 
+/// Largest `annotations` object recorded for the referrers API.
+pub const MAX_INDEXED_ANNOTATIONS: usize = 64 * 1024;
+
 /// Largest manifest body accepted, as the spec suggests registries allow at least.
 pub const MAX_MANIFEST_SIZE: usize = 4 * 1024 * 1024;
 
@@ -42,7 +45,8 @@ pub struct Manifest {
     pub blobs: Vec<Digest>,
     /// Manifests an index lists, which must be present in the repository.
     pub children: Vec<Digest>,
-    /// The `annotations` object as JSON text, for referrer descriptors.
+    /// The `annotations` object as JSON text, for referrer descriptors; dropped when
+    /// larger than [`MAX_INDEXED_ANNOTATIONS`], as a database row could not hold it.
     pub annotations: Option<String>,
 }
 
@@ -100,7 +104,10 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
         return Err(Error::ManifestInvalid("schemaVersion must be 2".into()));
     }
     let subject = raw.subject.as_ref().map(Descriptor::digest).transpose()?;
-    let annotations = raw.annotations.map(|a| Value::Object(a).to_string());
+    let annotations = raw
+        .annotations
+        .map(|a| Value::Object(a).to_string())
+        .filter(|a| a.len() <= MAX_INDEXED_ANNOTATIONS);
     match kind {
         Kind::Image => {
             let config = raw
@@ -224,6 +231,13 @@ mod tests {
         for (body, ct) in cases {
             assert!(matches!(parse(body.as_bytes(), ct), Err(Error::ManifestInvalid(_))), "{body}");
         }
+    }
+
+    #[test]
+    fn huge_annotations_are_not_indexed() {
+        let big = format!(r#","annotations":{{"a":"{}"}}"#, "x".repeat(MAX_INDEXED_ANNOTATIONS));
+        let m = parse(image(&big).as_bytes(), None).unwrap();
+        assert_eq!(m.annotations, None);
     }
 
     #[test]

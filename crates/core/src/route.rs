@@ -15,6 +15,10 @@ pub enum Route {
     Catalog,
     Tags(RepoName),
     Manifest(RepoName, Reference),
+    /// A manifest path whose reference is no valid tag or digest: no read can find
+    /// anything there (so reads answer unknown), and a push there is refused with
+    /// the parse error.
+    InvalidManifestReference(RepoName, Error),
     Blob(RepoName, Digest),
     /// `POST /v2/<name>/blobs/uploads/`.
     UploadStart(RepoName),
@@ -35,7 +39,10 @@ impl Route {
         let parts: Vec<&str> = rest.split('/').collect();
         let route = match parts.as_slice() {
             [name @ .., "tags", "list"] => Route::Tags(repo(name)?),
-            [name @ .., "manifests", reference] => Route::Manifest(repo(name)?, reference.parse()?),
+            [name @ .., "manifests", reference] => match reference.parse() {
+                Ok(reference) => Route::Manifest(repo(name)?, reference),
+                Err(e) => Route::InvalidManifestReference(repo(name)?, e),
+            },
             [name @ .., "blobs", "uploads", ""] | [name @ .., "blobs", "uploads"] => {
                 Route::UploadStart(repo(name)?)
             }
@@ -117,7 +124,10 @@ mod tests {
         assert!(matches!(Route::parse("/v2/../x/tags/list"), Err(Error::NameInvalid(_))));
         assert!(matches!(Route::parse("/v2/a%2F..%2Fb/tags/list"), Err(Error::NameInvalid(_))));
         assert!(matches!(Route::parse("/v2/x/blobs/sha256:zz"), Err(Error::DigestInvalid(_))));
-        assert!(matches!(Route::parse("/v2/x/manifests/-bad"), Err(Error::NameInvalid(_))));
+        assert!(matches!(
+            Route::parse("/v2/x/manifests/-bad"),
+            Ok(Some(Route::InvalidManifestReference(_, Error::NameInvalid(_))))
+        ));
         assert!(matches!(Route::parse("/v2/x/blobs/uploads/nope"), Err(Error::BlobUploadUnknown)));
         assert_eq!(Route::parse("/v2/x/unknown/thing").unwrap(), None);
         assert_eq!(Route::parse("/api/v1/x").unwrap(), None);
