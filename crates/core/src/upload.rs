@@ -180,7 +180,9 @@ fn parse_content_range(value: &str) -> Result<(u64, u64)> {
 }
 
 /// Re-cuts a stream of arbitrarily sized chunks into parts of exactly
-/// [`PART_SIZE`] bytes, holding at most one part plus one chunk in memory.
+/// [`PART_SIZE`] bytes. Each part is filled in a buffer allocated once at its final
+/// size, so memory stays at one part being filled plus the parts handed out, whatever
+/// the chunk sizes (growing a buffer by doubling would reserve twice that).
 pub struct PartCutter {
     buf: Vec<u8>,
     part_size: usize,
@@ -189,16 +191,21 @@ pub struct PartCutter {
 impl PartCutter {
     /// Starts with the tail left by the previous request.
     pub fn new(tail: Vec<u8>, part_size: usize) -> Self {
-        PartCutter { buf: tail, part_size }
+        let mut buf = Vec::with_capacity(part_size);
+        buf.extend_from_slice(&tail);
+        PartCutter { buf, part_size }
     }
 
     /// Adds a chunk; returns the parts it completed.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
-        self.buf.extend_from_slice(chunk);
+    pub fn push(&mut self, mut chunk: &[u8]) -> Vec<Vec<u8>> {
         let mut parts = Vec::new();
-        while self.buf.len() >= self.part_size {
-            let rest = self.buf.split_off(self.part_size);
-            parts.push(std::mem::replace(&mut self.buf, rest));
+        while !chunk.is_empty() {
+            let take = (self.part_size - self.buf.len()).min(chunk.len());
+            self.buf.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            if self.buf.len() == self.part_size {
+                parts.push(std::mem::replace(&mut self.buf, Vec::with_capacity(self.part_size)));
+            }
         }
         parts
     }
@@ -281,6 +288,7 @@ mod tests {
             for c in data[3..].chunks(chunk) {
                 for part in cutter.push(c) {
                     assert_eq!(part.len(), 10);
+                    assert_eq!(part.capacity(), 10, "parts are never over-allocated");
                     out.extend(part);
                 }
             }
