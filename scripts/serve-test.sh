@@ -14,14 +14,17 @@ password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
 
 [ -f build/index.js ] || { echo "serve-test: build the worker first (scripts/build-worker.sh)" >&2; exit 1; }
-mkdir -p "$state/worker"
+# The config and the worker live apart from the persisted data: wrangler watches the
+# config's directory, and blob writes there would reload the worker mid-request.
+mkdir -p "$state/worker" "$state/data"
 cp build/index.js build/index_bg.wasm "$state/worker/"
-sed -e "s|^main = .*|main = \"$state/worker/index.js\"|" \
+sed -e "s|^main = .*|main = \"index.js\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \
-    -e '/^\[build\]/,/^$/d' wrangler.toml > "$state/wrangler.toml"
+    -e '/^\[build\]/,/^$/d' wrangler.toml > "$state/worker/wrangler.toml"
 
-CI=true npx wrangler d1 migrations apply DB --local -c "$state/wrangler.toml" --persist-to "$state" >&2
-setsid npx wrangler dev -c "$state/wrangler.toml" --port "$port" --ip 127.0.0.1 --persist-to "$state" \
+config="$state/worker/wrangler.toml"
+CI=true npx wrangler d1 migrations apply DB --local -c "$config" --persist-to "$state/data" >&2
+setsid npx wrangler dev -c "$config" --port "$port" --ip 127.0.0.1 --persist-to "$state/data" \
   --var "TOLLGATE_ADMIN_USER:e2e" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "UPLOAD_TTL_SECONDS:$ttl" > "$state/wrangler.log" 2>&1 < /dev/null &
 pid=$!

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
 scripts/install-test-tools.sh
-export PATH="$PWD/.tools/bin:$HOME/.cargo/bin:$PATH"
+export PATH="${TOLLGATE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/tools}/bin:$HOME/.cargo/bin:$PATH"
 
 cargo test -p tollgate-core
 scripts/build-worker.sh
@@ -16,5 +16,5 @@ eval "$(scripts/serve-test.sh)"
 trap 'kill -- -"$TOLLGATE_PID" 2>/dev/null || true' EXIT
 echo "Tollgate under test at $TOLLGATE_URL (log: $TOLLGATE_STATE/wrangler.log)"
 
-cargo test -p tollgate-e2e -- --test-threads=2
+cargo test -p tollgate-e2e --no-fail-fast -- --test-threads=2
 scripts/conformance.sh
