@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Starts a throwaway Tollgate under wrangler dev for tests and benchmarks: a free
-# loopback port, a fresh state directory with migrations applied, and a random admin
-# credential. It serves a copy of the built worker (run scripts/build-worker.sh
-# first) from a config without a build step, so rebuilding while tests run does not
-# restart the worker under them. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
-# TOLLGATE_PASSWORD and TOLLGATE_PID (the process group to kill when done).
+# loopback port, a fresh state directory with migrations applied, a random admin
+# credential, and idle uploads expiring after $TOLLGATE_TEST_UPLOAD_TTL seconds (60).
+# It serves a copy of the built worker (run scripts/build-worker.sh first) from a
+# config without a build step, so rebuilding while tests run does not restart the
+# worker under them. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
+# TOLLGATE_PASSWORD, TOLLGATE_UPLOAD_TTL, TOLLGATE_STATE and TOLLGATE_PID (the process
+# group to kill when done).
 # Usage: eval "$(scripts/serve-test.sh [STATE_DIR])"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +32,7 @@ setsid npx wrangler dev -c "$config" --port "$port" --ip 127.0.0.1 --persist-to 
 pid=$!
 for _ in $(seq 1 240); do
   if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" 2>/dev/null | grep -q 401; then
-    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=e2e TOLLGATE_PASSWORD=$password TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
+    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=e2e TOLLGATE_PASSWORD=$password TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then break; fi

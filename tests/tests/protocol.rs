@@ -294,6 +294,38 @@ fn upload_status_and_cancel() {
         .expect(404);
 }
 
+/// The server's idle-upload lifetime, which scripts/serve-test.sh sets and exports.
+fn upload_ttl() -> u64 {
+    let ttl = std::env::var("TOLLGATE_UPLOAD_TTL")
+        .expect("TOLLGATE_UPLOAD_TTL must name the server's UPLOAD_TTL_SECONDS (scripts/serve-test.sh exports it)");
+    ttl.parse().expect("TOLLGATE_UPLOAD_TTL is a number of seconds")
+}
+
+#[test]
+fn stale_upload_is_unknown() {
+    let ttl = upload_ttl();
+    assert!(ttl <= 120, "a test server with UPLOAD_TTL_SECONDS of {ttl} s would make this test too slow");
+    let repo = unique_repo("stale");
+    let data = random_bytes(4096);
+    let loc = start_upload(&repo);
+    let r = patch_chunk(&loc, 0, &data[..1024]);
+    assert_upload_progress(&r, 1023);
+    let loc = r.location();
+
+    std::thread::sleep(std::time::Duration::from_secs(ttl + 2));
+
+    reg().get(&loc).call().expect_error(404, "BLOB_UPLOAD_UNKNOWN");
+    patch_chunk(&loc, 1024, &data[1024..]).expect_error(404, "BLOB_UPLOAD_UNKNOWN");
+    reg()
+        .put(&with_query(&loc, &format!("digest={}", sha256_digest(&data))))
+        .call()
+        .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
+    reg()
+        .head(&blob_path(&repo, &sha256_digest(&data)))
+        .call()
+        .expect(404);
+}
+
 #[test]
 fn upload_session_is_bound_to_its_repository() {
     let repo_a = unique_repo("sess-a");
