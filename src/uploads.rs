@@ -140,7 +140,8 @@ async fn commit(
     }
     let size = session.byte_offset + appended.received;
     let id = session.upload_id();
-    if let (true, Some(existing)) = (hashed_as_claimed, app.store().stored_blob(digest).await?) {
+    let existing = if hashed_as_claimed { app.store().stored_blob(digest).await? } else { None };
+    if let Some(existing) = existing {
         ingest::discard(&app.bucket, session, had_bytes).await;
         app.store().commit_blob(name, digest, size, &existing.object_key, &id, app.now).await?;
         return Ok(());
