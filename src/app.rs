@@ -31,7 +31,7 @@ impl App {
         Ok(App {
             db: D1(env.d1("DB").map_err(internal)?),
             bucket: env.bucket("BLOBS").map_err(internal)?,
-            now: (Date::now().as_millis() / 1000) as i64,
+            now: now(),
             upload_ttl,
         })
     }
@@ -39,4 +39,9 @@ impl App {
     pub fn store(&self) -> Store<'_, D1> {
         Store::new(&self.db)
     }
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    (Date::now().as_millis() / 1000) as i64
 }

@@ -5,7 +5,7 @@ use tollgate_core::upload::{UploadId, UploadSession};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, RepoName, Result};
 use worker::{Request, Response};
 
-use crate::app::App;
+use crate::app::{self, App};
 use crate::http::{content_length, empty, header, query};
 use crate::ingest;
 
@@ -81,7 +81,8 @@ pub async fn patch(mut req: Request, app: &App, name: &RepoName, id: &UploadId) 
         return Err(Error::BlobUploadInvalid("body length differs from the announced length".into()));
     }
     ingest::park_tail(&app.bucket, &session, appended.tail).await?;
-    session.advance(&appended.hasher, appended.new_etags, appended.received, app.now)?;
+    // Idle time counts from the end of this chunk, which may have streamed for long.
+    session.advance(&appended.hasher, appended.new_etags, appended.received, app::now())?;
     if !app.store().save_upload(&session, previous).await? {
         return Err(Error::ChunkOutOfOrder { offset: previous });
     }
