@@ -95,11 +95,7 @@ pub fn registry() -> &'static Registry {
             url == format!("http://{host}"),
             "TOLLGATE_URL must not have a path (got {url:?})"
         );
-        // No connection reuse: under wrangler dev, a request sent on a pooled connection
-        // after a long streamed upload is sometimes answered 503 ("worker restarted
-        // mid-request") by wrangler's local proxy before it reaches the worker.
         let agent = ureq::AgentBuilder::new()
-            .max_idle_connections(0)
             .redirects(0)
             .timeout_connect(Duration::from_secs(10))
             .timeout_read(Duration::from_secs(300))
@@ -185,24 +181,6 @@ pub fn sha256_digest(data: &[u8]) -> String {
 /// `sha512:<hex>` of `data`.
 pub fn sha512_digest(data: &[u8]) -> String {
     format!("sha512:{}", hex::encode(Sha512::digest(data)))
-}
-
-/// Streams `r` to its end; returns (`sha256:<hex>`, byte count).
-pub fn sha256_reader(mut r: impl Read) -> io::Result<(String, u64)> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((format!("sha256:{}", hex::encode(h.finalize())), total))
 }
 
 pub fn sha256_file(path: &Path) -> (String, u64) {
@@ -433,43 +411,6 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// A reader that hashes (sha256) and counts what is read through it.
-pub struct HashingReader<R: Read> {
-    inner: R,
-    hasher: Sha256,
-    count: u64,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
-    }
-    /// Bytes read so far.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-    /// (`sha256:<hex>`, bytes read)
-    pub fn finish(self) -> (String, u64) {
-        (
-            format!("sha256:{}", hex::encode(self.hasher.finalize())),
-            self.count,
-        )
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
 /// Standard base64 (with padding), for Basic credentials and docker config files.
 pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -517,13 +458,18 @@ impl fmt::Debug for Resp {
     }
 }
 
+/// The first value of header `name` (case-insensitive) among `headers`.
+fn find_header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl Resp {
     /// The first value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     /// A header that must be present.
@@ -631,11 +577,9 @@ pub struct StreamResp {
 }
 
 impl StreamResp {
+    /// The first value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 }
 
@@ -670,24 +614,29 @@ impl Registry {
             auth: Some((self.user.clone(), self.password.clone())),
         }
     }
-    pub fn get(&self, p: &str) -> Req<'_> {
-        self.req("GET", p)
-    }
-    pub fn head(&self, p: &str) -> Req<'_> {
-        self.req("HEAD", p)
-    }
-    pub fn put(&self, p: &str) -> Req<'_> {
-        self.req("PUT", p)
-    }
-    pub fn post(&self, p: &str) -> Req<'_> {
-        self.req("POST", p)
-    }
-    pub fn patch(&self, p: &str) -> Req<'_> {
-        self.req("PATCH", p)
-    }
-    pub fn delete(&self, p: &str) -> Req<'_> {
-        self.req("DELETE", p)
-    }
+}
+
+/// Defines `Registry::get`, `head`, …: `reg.get(p)` is `reg.req("GET", p)`.
+macro_rules! method_shorthands {
+    ($($name:ident => $method:literal),* $(,)?) => {
+        impl Registry {
+            $(
+                #[doc = concat!("A `", $method, "` request; see [`Registry::req`].")]
+                pub fn $name(&self, path_or_url: &str) -> Req<'_> {
+                    self.req($method, path_or_url)
+                }
+            )*
+        }
+    };
+}
+
+method_shorthands! {
+    get => "GET",
+    head => "HEAD",
+    put => "PUT",
+    post => "POST",
+    patch => "PATCH",
+    delete => "DELETE",
 }
 
 fn collect_headers(r: &ureq::Response) -> Vec<(String, String)> {
@@ -741,30 +690,20 @@ impl<'a> Req<'a> {
     }
 
     fn into_resp(self, r: ureq::Response) -> Resp {
-        let status = r.status();
-        let headers = collect_headers(&r);
-        let mut body = Vec::new();
-        if self.method != "HEAD" {
-            if let Err(e) = r.into_reader().read_to_end(&mut body) {
-                let partial = Resp {
-                    method: self.method,
-                    url: self.url,
-                    status,
-                    headers,
-                    body,
-                };
-                panic!(
-                    "reading the response body failed ({e}); Content-Length wrong?\n{partial:?}"
-                );
-            }
-        }
-        Resp {
+        let mut resp = Resp {
             method: self.method,
             url: self.url,
-            status,
-            headers,
-            body,
+            status: r.status(),
+            headers: collect_headers(&r),
+            body: Vec::new(),
+        };
+        if resp.method != "HEAD" {
+            if let Err(e) = r.into_reader().read_to_end(&mut resp.body) {
+                // `resp` holds what arrived before the error.
+                panic!("reading the response body failed ({e}); Content-Length wrong?\n{resp:?}");
+            }
         }
+        resp
     }
 
     /// Sends without a body (`Content-Length: 0` for POST/PUT/PATCH).
@@ -783,6 +722,12 @@ impl<'a> Req<'a> {
         let res = self.build().send_bytes(body);
         let r = self.outcome(res);
         self.into_resp(r)
+    }
+
+    /// Sends blob bytes, typed `application/octet-stream` as clients send them.
+    pub fn octets(self, data: &[u8]) -> Resp {
+        self.header("Content-Type", "application/octet-stream")
+            .bytes(data)
     }
 
     /// Streams `body`; with `len` as `Content-Length`, else chunked (no `Content-Length`).
@@ -820,6 +765,26 @@ pub fn with_query(url: &str, kv: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Registry-level helpers: blobs, manifests, images
 // ---------------------------------------------------------------------------------------
+
+/// `/v2/<repo>/blobs/<digest>`
+pub fn blob_path(repo: &str, digest: &str) -> String {
+    format!("/v2/{repo}/blobs/{digest}")
+}
+
+/// `/v2/<repo>/manifests/<reference>`
+pub fn manifest_path(repo: &str, reference: &str) -> String {
+    format!("/v2/{repo}/manifests/{reference}")
+}
+
+/// `/v2/<repo>/blobs/uploads/`, where upload sessions start.
+pub fn uploads_path(repo: &str) -> String {
+    format!("/v2/{repo}/blobs/uploads/")
+}
+
+/// `/v2/<repo>/referrers/<digest>`
+pub fn referrers_path(repo: &str, digest: &str) -> String {
+    format!("/v2/{repo}/referrers/{digest}")
+}
 
 /// An OCI content descriptor.
 #[derive(Clone, Debug)]
@@ -867,18 +832,47 @@ impl Registry {
         format!("/v2/{repo}/{rest}")
     }
 
+    /// Opens an upload session in `repo`, asserting `202 Accepted`; returns its absolute
+    /// Location.
+    #[track_caller]
+    pub fn start_upload(&self, repo: &str) -> String {
+        let r = self.post(&uploads_path(repo)).call();
+        r.expect(202);
+        r.location()
+    }
+
+    /// The `PUT ?digest=` that closes the upload session at `loc`, to send with or
+    /// without a last chunk.
+    pub fn finish_upload(&self, loc: &str, digest: &str) -> Req<'_> {
+        self.put(&with_query(loc, &format!("digest={digest}")))
+    }
+
+    /// Uploads `data` with `POST` + `PUT ?digest=<digest>`, the digest as claimed (maybe
+    /// wrongly); returns the PUT's answer unjudged.
+    pub fn upload_blob(&self, repo: &str, digest: &str, data: &[u8]) -> Resp {
+        let loc = self.start_upload(repo);
+        self.finish_upload(&loc, digest).octets(data)
+    }
+
     /// Pushes a blob with `POST` + `PUT ?digest=`, asserting success; returns its digest.
     pub fn push_blob(&self, repo: &str, data: &[u8]) -> String {
         let digest = sha256_digest(data);
-        let r = self.post(&self.v2(repo, "blobs/uploads/")).call();
-        r.expect(202);
-        let loc = r.location();
-        let r = self
-            .put(&with_query(&loc, &format!("digest={digest}")))
-            .header("Content-Type", "application/octet-stream")
-            .bytes(data);
-        r.expect(201);
+        self.upload_blob(repo, &digest, data).expect(201);
         digest
+    }
+
+    /// GETs bytes `range` (`bytes=<start>-<end>`) of a blob.
+    pub fn get_blob_range(&self, repo: &str, digest: &str, range: &str) -> Resp {
+        self.get(&blob_path(repo, digest))
+            .header("Range", range)
+            .call()
+    }
+
+    /// PUTs a manifest; returns the answer unjudged.
+    pub fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, body: &[u8]) -> Resp {
+        self.put(&manifest_path(repo, reference))
+            .header("Content-Type", media_type)
+            .bytes(body)
     }
 
     /// Pushes a manifest, asserting `201 Created`.
@@ -889,19 +883,26 @@ impl Registry {
         media_type: &str,
         body: &[u8],
     ) -> Resp {
-        let r = self
-            .put(&self.v2(repo, &format!("manifests/{reference}")))
-            .header("Content-Type", media_type)
-            .bytes(body);
+        let r = self.put_manifest(repo, reference, media_type, body);
         r.expect(201);
         r
     }
 
     /// GET a manifest with an `Accept` header for every type.
     pub fn get_manifest(&self, repo: &str, reference: &str) -> Resp {
-        self.get(&self.v2(repo, &format!("manifests/{reference}")))
+        self.get(&manifest_path(repo, reference))
             .header("Accept", MANIFEST_ACCEPT)
             .call()
+    }
+
+    /// GETs the manifest at `reference`, asserting `200 OK` and that it is `digest`;
+    /// returns the response for further checks.
+    #[track_caller]
+    pub fn assert_manifest_digest(&self, repo: &str, reference: &str, digest: &str) -> Resp {
+        let r = self.get_manifest(repo, reference);
+        r.expect(200);
+        assert_eq!(r.must_header("Docker-Content-Digest"), digest);
+        r
     }
 
     /// Pushes a single-layer OCI image whose layer is a `tar+gzip` of `files` (path,
@@ -1331,7 +1332,9 @@ pub fn tools_bin() -> PathBuf {
         None => {
             let cache = std::env::var_os("XDG_CACHE_HOME")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache"));
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache")
+                });
             cache.join("tollgate/tools")
         }
     };
@@ -1437,42 +1440,47 @@ pub fn run_command(cmd: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -
             let _ = si.write_all(&input);
         });
     }
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let s = child.wait().unwrap();
-            let run = Run {
-                cmdline,
-                status: s,
-                stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
-                stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
-                elapsed: start.elapsed(),
-            };
-            panic!("command timed out after {timeout:?}:\n{run:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
+    // Both pipes are drained while the command runs, or a full one would block it.
+    let t_out = read_to_end_in_thread(child.stdout.take().unwrap());
+    let t_err = read_to_end_in_thread(child.stderr.take().unwrap());
+    let (status, timed_out) = wait_or_kill(&mut child, start, timeout);
+    let run = Run {
         cmdline,
         status,
         stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
         stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
         elapsed: start.elapsed(),
+    };
+    if timed_out {
+        panic!("command timed out after {timeout:?}:\n{run:?}");
+    }
+    run
+}
+
+fn read_to_end_in_thread(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = r.read_to_end(&mut v);
+        v
+    })
+}
+
+/// Waits for `child`, killing it once `timeout` has passed since `start`; returns its
+/// exit status and whether it was killed.
+fn wait_or_kill(
+    child: &mut std::process::Child,
+    start: Instant,
+    timeout: Duration,
+) -> (ExitStatus, bool) {
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return (s, false);
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            return (child.wait().unwrap(), true);
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -1565,12 +1573,24 @@ impl Sandbox {
         c
     }
 
+    /// [`Sandbox::cmd`] with `args`.
+    pub fn command(&self, program: &str, args: &[&str]) -> Command {
+        let mut c = self.cmd(program);
+        c.args(args);
+        c
+    }
+
     /// Runs `program args…`, asserting it exits 0; returns its output.
     #[track_caller]
     pub fn run(&self, program: &str, args: &[&str]) -> Run {
-        let mut c = self.cmd(program);
-        c.args(args);
-        self.run_cmd(&mut c, None)
+        self.run_cmd(&mut self.command(program, args), None)
+    }
+
+    /// Runs `program args…` fed `stdin`, asserting it exits 0. Logins take the password
+    /// this way so that it never appears in a command line.
+    #[track_caller]
+    pub fn run_with_stdin(&self, program: &str, args: &[&str], stdin: &[u8]) -> Run {
+        self.run_cmd(&mut self.command(program, args), Some(stdin))
     }
 
     /// Runs a prepared command (optionally feeding `stdin`), asserting it exits 0.
@@ -1583,9 +1603,7 @@ impl Sandbox {
 
     /// Runs `program args…` without judging its exit status.
     pub fn try_run(&self, program: &str, args: &[&str]) -> Run {
-        let mut c = self.cmd(program);
-        c.args(args);
-        run_command(&mut c, None, self.timeout)
+        run_command(&mut self.command(program, args), None, self.timeout)
     }
 
     /// Writes the registry's credentials into the sandbox's docker config and containers
@@ -1596,6 +1614,25 @@ impl Sandbox {
         let bytes = serde_json::to_vec_pretty(&cfg).unwrap();
         fs::write(self.path("home/.docker/config.json"), &bytes).unwrap();
         fs::write(self.path("home/auth.json"), &bytes).unwrap();
+    }
+
+    /// `oras login` as the registry's user, asserting it exits 0 (the oras tests, and the
+    /// syft test to attach its SBOM).
+    #[track_caller]
+    pub fn oras_login(&self) -> Run {
+        let r = registry();
+        self.run_with_stdin(
+            "oras",
+            &[
+                "login",
+                "--plain-http",
+                "-u",
+                &r.user,
+                "--password-stdin",
+                &r.host,
+            ],
+            r.password.as_bytes(),
+        )
     }
 }
 

@@ -3,25 +3,26 @@
 
 use tollgate_e2e::*;
 
-fn login(sb: &Sandbox) {
+/// A sandbox where crane is logged in to the registry.
+fn logged_in_sandbox(label: &str) -> Sandbox {
     let reg = registry();
-    let mut c = sb.cmd("crane");
-    c.args([
+    let sb = Sandbox::new(label);
+    let args = [
         "auth",
         "login",
         &reg.host,
         "-u",
         &reg.user,
         "--password-stdin",
-    ]);
-    sb.run_cmd(&mut c, Some(reg.password.as_bytes()));
+    ];
+    sb.run_with_stdin("crane", &args, reg.password.as_bytes());
+    sb
 }
 
 #[test]
 fn crane_copy_mounts_across_repositories() {
     let reg = registry();
-    let sb = Sandbox::new("crane");
-    login(&sb);
+    let sb = logged_in_sandbox("crane");
     let a = unique_repo("crane-a");
     let b = unique_repo("crane-b");
     let img = reg.push_image_files(
@@ -65,13 +66,9 @@ fn crane_copy_mounts_across_repositories() {
         "crane uploaded blob data instead of mounting:\n{run:?}"
     );
 
-    let r = reg.get_manifest(&b, "v1");
-    r.expect(200);
-    assert_eq!(r.must_header("Docker-Content-Digest"), img.digest());
+    reg.assert_manifest_digest(&b, "v1", img.digest());
     for d in [&img.config.digest, &img.layers[0].digest] {
-        reg.head(&reg.v2(&b, &format!("blobs/{d}")))
-            .call()
-            .expect(200);
+        reg.head(&blob_path(&b, d)).call().expect(200);
     }
 
     let run = sb.run("crane", &["--insecure", "digest", &image_ref(&b, "v1")]);
@@ -112,8 +109,7 @@ fn crane_copy_mounts_across_repositories() {
 #[test]
 fn crane_append_and_pull() {
     let reg = registry();
-    let sb = Sandbox::new("crane-append");
-    login(&sb);
+    let sb = logged_in_sandbox("crane-append");
     let repo = unique_repo("crane-append");
     let (layer, _) = targz_layer(&[("opt/app/data.bin", &random_bytes(200_000))]);
     let layer_path = sb.path("layer.tar.gz");
@@ -135,10 +131,7 @@ fn crane_append_and_pull() {
     assert!(pushed.contains("@sha256:"), "{run:?}");
     let digest = pushed.split('@').nth(1).unwrap();
 
-    let r = reg.get_manifest(&repo, "appended");
-    r.expect(200);
-    assert_eq!(r.must_header("Docker-Content-Digest"), digest);
-    let m = r.json();
+    let m = reg.assert_manifest_digest(&repo, "appended", digest).json();
     let layers = m["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 1);
     assert_eq!(layers[0]["digest"], sha256_digest(&layer).as_str());
@@ -147,10 +140,7 @@ fn crane_append_and_pull() {
     let run = sb.run("crane", &["--insecure", "config", &dest]);
     let config: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     let cfg_blob = reg
-        .get(&reg.v2(
-            &repo,
-            &format!("blobs/{}", m["config"]["digest"].as_str().unwrap()),
-        ))
+        .get(&blob_path(&repo, m["config"]["digest"].as_str().unwrap()))
         .call();
     cfg_blob.expect(200);
     assert_eq!(config, cfg_blob.json());

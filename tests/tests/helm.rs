@@ -21,6 +21,32 @@ fn write_chart(dir: &std::path::Path, name: &str, version: &str) {
     .unwrap();
 }
 
+/// `helm registry login` as the registry's user; the password is read from stdin.
+fn login_args(reg: &Registry) -> [&str; 7] {
+    [
+        "registry",
+        "login",
+        &reg.host,
+        "--plain-http",
+        "--username",
+        &reg.user,
+        "--password-stdin",
+    ]
+}
+
+/// `helm pull` of `version` of the chart at `chart_ref` into `dir`.
+fn pull_args<'a>(chart_ref: &'a str, version: &'a str, dir: &'a str) -> [&'a str; 7] {
+    [
+        "pull",
+        chart_ref,
+        "--version",
+        version,
+        "--plain-http",
+        "-d",
+        dir,
+    ]
+}
+
 #[test]
 fn helm_push_pull_show() {
     let reg = registry();
@@ -30,33 +56,15 @@ fn helm_push_pull_show() {
     let version = "0.1.0";
 
     // A wrong password is refused at login.
-    let mut c = sb.cmd("helm");
-    c.args([
-        "registry",
-        "login",
-        &reg.host,
-        "--plain-http",
-        "--username",
-        &reg.user,
-        "--password-stdin",
-    ]);
+    let mut c = sb.command("helm", &login_args(reg));
     let run = run_command(&mut c, Some(b"not-the-password\n"), sb.timeout);
     assert!(
         !run.status.success(),
         "login with a wrong password must fail:\n{run:?}"
     );
 
-    let mut c = sb.cmd("helm");
-    c.args([
-        "registry",
-        "login",
-        &reg.host,
-        "--plain-http",
-        "--username",
-        &reg.user,
-        "--password-stdin",
-    ]);
-    let run = sb.run_cmd(&mut c, Some(format!("{}\n", reg.password).as_bytes()));
+    let password_line = format!("{}\n", reg.password);
+    let run = sb.run_with_stdin("helm", &login_args(reg), password_line.as_bytes());
     assert!(
         format!("{}{}", run.stdout, run.stderr).contains("Login Succeeded"),
         "{run:?}"
@@ -113,20 +121,11 @@ fn helm_push_pull_show() {
     );
 
     // Pull into a fresh directory: identical bytes.
+    let chart_ref = format!("oci://{}/{repo}", reg.host);
     let pulled = sb.path("pulled");
+    let pulled_dir = pulled.display().to_string();
     fs::create_dir_all(&pulled).unwrap();
-    sb.run(
-        "helm",
-        &[
-            "pull",
-            &format!("oci://{}/{repo}", reg.host),
-            "--version",
-            version,
-            "--plain-http",
-            "-d",
-            &pulled.display().to_string(),
-        ],
-    );
+    sb.run("helm", &pull_args(&chart_ref, version, &pulled_dir));
     assert_eq!(
         fs::read(pulled.join(format!("{chart}-{version}.tgz"))).unwrap(),
         tgz_bytes
@@ -137,7 +136,7 @@ fn helm_push_pull_show() {
         &[
             "show",
             "chart",
-            &format!("oci://{}/{repo}", reg.host),
+            &chart_ref,
             "--version",
             version,
             "--plain-http",
@@ -151,18 +150,7 @@ fn helm_push_pull_show() {
     assert!(run.stdout.contains("appVersion: 1.2.3"), "{run:?}");
 
     // A version that was never pushed is an error.
-    let run = sb.try_run(
-        "helm",
-        &[
-            "pull",
-            &format!("oci://{}/{repo}", reg.host),
-            "--version",
-            "9.9.9",
-            "--plain-http",
-            "-d",
-            &pulled.display().to_string(),
-        ],
-    );
+    let run = sb.try_run("helm", &pull_args(&chart_ref, "9.9.9", &pulled_dir));
     assert!(
         !run.status.success(),
         "pulling a missing version must fail:\n{run:?}"

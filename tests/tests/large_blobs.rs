@@ -3,15 +3,18 @@
 //! response is hashed as it arrives, so nothing is ever held whole in memory or on disk.
 
 use std::io::Read;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use tollgate_e2e::*;
 
 const MIB: u64 = 1024 * 1024;
 
-fn blob_path(repo: &str, digest: &str) -> String {
-    registry().v2(repo, &format!("blobs/{digest}"))
-}
+/// The large transfers run one at a time. Under wrangler dev, a 16 MiB PATCH racing a
+/// 300 MiB pull on a loaded machine was once answered 503 by wrangler's local proxy
+/// (an open question noted on the registry core issue); each test here is about
+/// one transfer, not about their interplay.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Pulls the blob, hashing the stream; asserts size and digest.
 fn assert_pull(repo: &str, digest: &str, len: u64) {
@@ -35,10 +38,7 @@ fn assert_pull(repo: &str, digest: &str, len: u64) {
 /// A range from the middle of the blob matches the generator at that offset.
 fn assert_range(repo: &str, digest: &str, seed: u64, len: u64, start: u64, count: u64) {
     let end = start + count - 1;
-    let r = registry()
-        .get(&blob_path(repo, digest))
-        .header("Range", &format!("bytes={start}-{end}"))
-        .call();
+    let r = registry().get_blob_range(repo, digest, &format!("bytes={start}-{end}"));
     r.expect(206);
     assert_eq!(
         r.must_header("Content-Range"),
@@ -56,6 +56,7 @@ fn assert_range(repo: &str, digest: &str, seed: u64, len: u64, start: u64, count
 
 #[test]
 fn one_gib_blob_in_16_mib_chunks() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let reg = registry();
     let repo = unique_repo("large-1g");
     let len = 1024 * MIB;
@@ -64,9 +65,7 @@ fn one_gib_blob_in_16_mib_chunks() {
     let digest = prng_digest(seed, len);
 
     let t = Instant::now();
-    let r = reg.post(&reg.v2(&repo, "blobs/uploads/")).call();
-    r.expect(202);
-    let mut loc = r.location();
+    let mut loc = reg.start_upload(&repo);
     let mut data = PrngReader::new(seed, len);
     let mut offset = 0;
     while offset < len {
@@ -81,9 +80,7 @@ fn one_gib_blob_in_16_mib_chunks() {
         loc = r.location();
         offset += n;
     }
-    let r = reg
-        .put(&with_query(&loc, &format!("digest={digest}")))
-        .call();
+    let r = reg.finish_upload(&loc, &digest).call();
     r.expect(201);
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
     eprintln!(
@@ -100,6 +97,7 @@ fn one_gib_blob_in_16_mib_chunks() {
 
 #[test]
 fn three_hundred_mib_blob_in_one_streamed_patch() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let reg = registry();
     let repo = unique_repo("large-300m");
     let len = 300 * MIB + 12345;
@@ -107,40 +105,20 @@ fn three_hundred_mib_blob_in_one_streamed_patch() {
     let digest = prng_digest(seed, len);
 
     let t = Instant::now();
-    let r = reg.post(&reg.v2(&repo, "blobs/uploads/")).call();
-    r.expect(202);
+    let loc = reg.start_upload(&repo);
     // One PATCH, streamed with chunked transfer encoding: no Content-Length, no
     // Content-Range (what docker and containerd send for a layer).
     let r = reg
-        .patch(&r.location())
+        .patch(&loc)
         .header("Content-Type", "application/octet-stream")
         .reader(PrngReader::new(seed, len), None);
     r.expect(202);
     assert_eq!(r.must_header("Range"), format!("0-{}", len - 1));
-    let finish = with_query(&r.location(), &format!("digest={digest}"));
-    let r = put_past_local_proxy_restart(reg, &finish);
+    let r = reg.finish_upload(&r.location(), &digest).call();
     r.expect(201);
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
     eprintln!("pushed 300 MiB in one PATCH in {:.1?}", t.elapsed());
 
     assert_pull(&repo, &digest, len);
     assert_range(&repo, &digest, seed, len, 299 * MIB, 3 * 4096);
-}
-
-/// Under wrangler dev, the request after a single very long upload request is at
-/// times answered 503 "Your worker restarted mid-request" by wrangler's local proxy
-/// without reaching the worker (see the closing note of the registry core issue).
-/// Only that answer is retried; a PUT that did reach the worker and is repeated
-/// would fail with BLOB_UPLOAD_UNKNOWN, so a retry cannot hide a registry error.
-fn put_past_local_proxy_restart(reg: &tollgate_e2e::Registry, url: &str) -> tollgate_e2e::Resp {
-    for _ in 0..5 {
-        let r = reg.put(url).call();
-        let proxy_restart = r.status == 503 && String::from_utf8_lossy(&r.body).contains("restarted mid-request");
-        if !proxy_restart {
-            return r;
-        }
-        eprintln!("wrangler's local proxy answered 503; retrying the PUT");
-        std::thread::sleep(std::time::Duration::from_secs(2));
-    }
-    reg.put(url).call()
 }

@@ -2,22 +2,24 @@
 //! referrers (filtered by artifact type) and pull.
 
 use std::fs;
+use std::path::PathBuf;
 
 use tollgate_e2e::*;
 
-fn login(sb: &Sandbox) {
-    let reg = registry();
-    let mut c = sb.cmd("oras");
-    c.args([
-        "login",
-        "--plain-http",
-        "-u",
-        &reg.user,
-        "--password-stdin",
-        &reg.host,
-    ]);
-    let run = sb.run_cmd(&mut c, Some(reg.password.as_bytes()));
+/// A sandbox where oras is logged in to the registry.
+fn logged_in_sandbox(label: &str) -> Sandbox {
+    let sb = Sandbox::new(label);
+    let run = sb.oras_login();
     assert!(run.stdout.contains("Login Succeeded"), "{run:?}");
+    sb
+}
+
+/// `oras pull` of `reference` into the sandbox directory `dir`; returns its path.
+fn pull(sb: &Sandbox, dir: &str, reference: &str) -> PathBuf {
+    let out = sb.path(dir);
+    let out_arg = out.display().to_string();
+    sb.run("oras", &["pull", "--plain-http", "-o", &out_arg, reference]);
+    out
 }
 
 /// Digests and artifact types of the referrers in `oras discover --format json` output.
@@ -44,8 +46,7 @@ fn referrers(v: &Value) -> Vec<(String, String)> {
 #[test]
 fn oras_push_and_pull_artifact() {
     let reg = registry();
-    let sb = Sandbox::new("oras-push");
-    login(&sb);
+    let sb = logged_in_sandbox("oras-push");
     let repo = unique_repo("oras");
     let payload = format!("artifact payload {}\n", random_hex(32));
     fs::write(sb.work().join("notes.txt"), &payload).unwrap();
@@ -84,17 +85,7 @@ fn oras_push_and_pull_artifact() {
     assert!(layer_digests.contains(&sha256_digest(payload.as_bytes()).as_str()));
     assert!(layer_digests.contains(&sha256_digest(&big).as_str()));
 
-    let out = sb.path("out");
-    sb.run(
-        "oras",
-        &[
-            "pull",
-            "--plain-http",
-            "-o",
-            &out.display().to_string(),
-            &target,
-        ],
-    );
+    let out = pull(&sb, "out", &target);
     assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), payload);
     assert!(
         fs::read(out.join("data.bin")).unwrap() == big,
@@ -127,8 +118,7 @@ fn oras_attach_and_discover_referrers_api() {
 
 fn attach_and_discover(spec: Option<&str>) {
     let reg = registry();
-    let sb = Sandbox::new("oras-attach");
-    login(&sb);
+    let sb = logged_in_sandbox("oras-attach");
     let repo = unique_repo("oras-attach");
     let img = reg.push_random_image(&repo, "v1");
     let subject = image_ref(&repo, "v1");
@@ -194,17 +184,7 @@ fn attach_and_discover(spec: Option<&str>) {
     assert_eq!(discover(Some("application/vnd.none")), vec![]);
 
     // Pull the SBOM by digest.
-    let out = sb.path("sbom-out");
-    sb.run(
-        "oras",
-        &[
-            "pull",
-            "--plain-http",
-            "-o",
-            &out.display().to_string(),
-            &image_ref(&repo, &sbom_digest),
-        ],
-    );
+    let out = pull(&sb, "sbom-out", &image_ref(&repo, &sbom_digest));
     assert_eq!(
         fs::read_to_string(out.join("sbom.spdx.json")).unwrap(),
         sbom

@@ -38,6 +38,18 @@ fn podman(sb: &Sandbox, args: &[&str]) -> Run {
     sb.run_cmd(&mut c, None)
 }
 
+/// The content of `path` inside `image`, read through a podman image mount (vfs "mounts"
+/// are plain directories).
+fn read_from_image(sb: &Sandbox, image: &str, path: &str) -> String {
+    let mnt = podman(sb, &["image", "mount", image])
+        .stdout
+        .trim()
+        .to_string();
+    let content = fs::read_to_string(std::path::Path::new(&mnt).join(path)).unwrap();
+    podman(sb, &["image", "unmount", image]);
+    content
+}
+
 /// `buildah from scratch`, copy `content` to /hello.txt, set arch, commit as `name`.
 fn build_scratch(sb: &Sandbox, name: &str, arch: &str, content: &str) {
     let ctr = buildah(
@@ -102,10 +114,9 @@ fn buildah_build_push_and_podman_pull() {
     let pushed_digest = fs::read_to_string(&digest_file).unwrap().trim().to_string();
 
     // The registry has the manifest under the tag with the digest buildah reported.
-    let r = reg.get_manifest(&repo, "v1");
-    r.expect(200);
-    assert_eq!(r.must_header("Docker-Content-Digest"), pushed_digest);
-    let m = r.json();
+    let m = reg
+        .assert_manifest_digest(&repo, "v1", &pushed_digest)
+        .json();
     assert_eq!(m["layers"].as_array().unwrap().len(), 1);
 
     // A fresh podman storage pulls it back; the file content survives.
@@ -119,14 +130,8 @@ fn buildah_build_push_and_podman_pull() {
     assert_eq!(v[0]["Digest"], pushed_digest.as_str(), "{run:?}");
     assert_eq!(v[0]["Architecture"], "amd64");
     assert_eq!(v[0]["Labels"]["org.example.test"], "tollgate");
-    // The file content survives the round trip (vfs "mounts" are plain directories).
-    let mnt = podman(&sb2, &["image", "mount", &dest])
-        .stdout
-        .trim()
-        .to_string();
-    let got = fs::read_to_string(std::path::Path::new(&mnt).join("hello.txt")).unwrap();
-    podman(&sb2, &["image", "unmount", &dest]);
-    assert_eq!(got, content);
+    // The file content survives the round trip.
+    assert_eq!(read_from_image(&sb2, &dest, "hello.txt"), content);
 }
 
 #[test]
@@ -246,13 +251,7 @@ fn podman_pulls_image_pushed_over_http() {
     );
     let v = podman(&sb, &["image", "inspect", &src]).json();
     assert_eq!(v[0]["Digest"], img.digest());
-    let mnt = podman(&sb, &["image", "mount", &src])
-        .stdout
-        .trim()
-        .to_string();
-    let got = fs::read_to_string(std::path::Path::new(&mnt).join("srv/data/content.txt")).unwrap();
-    podman(&sb, &["image", "unmount", &src]);
-    assert_eq!(got, content);
+    assert_eq!(read_from_image(&sb, &src, "srv/data/content.txt"), content);
 
     // Without credentials the pull is refused.
     let sb2 = Sandbox::new("podman-noauth");

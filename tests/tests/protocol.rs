@@ -11,19 +11,38 @@ fn reg() -> &'static Registry {
     registry()
 }
 
-/// Starts an upload session in `repo`; returns its absolute Location.
-fn start_upload(repo: &str) -> String {
-    let r = reg().post(&reg().v2(repo, "blobs/uploads/")).call();
-    r.expect(202);
-    r.location()
+/// A monolithic upload: one POST carrying the blob and the digest it claims.
+fn post_blob(repo: &str, digest: &str, data: &[u8]) -> Resp {
+    reg()
+        .post(&with_query(
+            &uploads_path(repo),
+            &format!("digest={digest}"),
+        ))
+        .octets(data)
 }
 
-fn blob_path(repo: &str, digest: &str) -> String {
-    reg().v2(repo, &format!("blobs/{digest}"))
+/// GETs `path_or_url` and asserts it serves exactly `data`.
+#[track_caller]
+fn assert_serves(path_or_url: &str, data: &[u8]) {
+    let r = reg().get(path_or_url).call();
+    r.expect(200);
+    assert_eq!(r.body, data);
 }
 
-fn manifest_path(repo: &str, reference: &str) -> String {
-    reg().v2(repo, &format!("manifests/{reference}"))
+#[track_caller]
+fn assert_no_blob(repo: &str, digest: &str) {
+    reg().head(&blob_path(repo, digest)).call().expect(404);
+}
+
+/// A status request and a further chunk on the session at `loc` (cancelled, expired or
+/// in another repository) both find no such session.
+#[track_caller]
+fn assert_session_unknown(loc: &str, start: u64, chunk: &[u8]) {
+    reg()
+        .get(loc)
+        .call()
+        .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
+    patch_chunk(loc, start, chunk).expect_error(404, "BLOB_UPLOAD_UNKNOWN");
 }
 
 fn patch_chunk(loc: &str, start: u64, data: &[u8]) -> Resp {
@@ -48,6 +67,15 @@ fn assert_upload_progress(r: &Resp, end_inclusive: u64) {
     );
     r.must_header("Location");
     assert!(!r.must_header("Docker-Upload-UUID").is_empty(), "{r:?}");
+}
+
+/// Opens an upload session in `repo` and sends `first` as its first chunk; returns the
+/// Location to continue at.
+fn upload_first_chunk(repo: &str, first: &[u8]) -> String {
+    let loc = reg().start_upload(repo);
+    let r = patch_chunk(&loc, 0, first);
+    assert_upload_progress(&r, first.len() as u64 - 1);
+    r.location()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -91,10 +119,7 @@ fn repository_endpoints_require_authentication() {
         .no_auth()
         .call();
     assert_eq!(r.status, 401, "{r:?}");
-    let r = reg()
-        .post(&reg().v2(&repo, "blobs/uploads/"))
-        .no_auth()
-        .call();
+    let r = reg().post(&uploads_path(&repo)).no_auth().call();
     assert_eq!(r.status, 401, "{r:?}");
     let r = reg().get(&reg().v2(&repo, "tags/list")).no_auth().call();
     assert_eq!(r.status, 401, "{r:?}");
@@ -109,22 +134,12 @@ fn blob_monolithic_post_with_digest() {
     let repo = unique_repo("mono-post");
     let data = random_bytes(4321);
     let digest = sha256_digest(&data);
-    let r = reg()
-        .post(&with_query(
-            &reg().v2(&repo, "blobs/uploads/"),
-            &format!("digest={digest}"),
-        ))
-        .header("Content-Type", "application/octet-stream")
-        .bytes(&data);
+    let r = post_blob(&repo, &digest, &data);
     r.expect(201);
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
     // The Location serves the blob, as does its canonical path.
-    let r = reg().get(&r.location()).call();
-    r.expect(200);
-    assert_eq!(r.body, data);
-    let r = reg().get(&blob_path(&repo, &digest)).call();
-    r.expect(200);
-    assert_eq!(r.body, data);
+    assert_serves(&r.location(), &data);
+    assert_serves(&blob_path(&repo, &digest), &data);
 }
 
 #[test]
@@ -132,20 +147,11 @@ fn blob_post_then_put() {
     let repo = unique_repo("post-put");
     let data = random_bytes(10_000);
     let digest = sha256_digest(&data);
-    let r = reg().post(&reg().v2(&repo, "blobs/uploads/")).call();
-    r.expect(202);
-    let loc = r.location();
-    let r = reg()
-        .put(&with_query(&loc, &format!("digest={digest}")))
-        .header("Content-Type", "application/octet-stream")
-        .bytes(&data);
+    let r = reg().upload_blob(&repo, &digest, &data);
     r.expect(201);
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
-    let blob_loc = r.location();
     // The Location of a finished upload must serve the blob.
-    let r = reg().get(&blob_loc).call();
-    r.expect(200);
-    assert_eq!(r.body, data);
+    assert_serves(&r.location(), &data);
 }
 
 #[test]
@@ -153,7 +159,7 @@ fn blob_chunked_upload_in_order() {
     let repo = unique_repo("chunked");
     let data = random_bytes(3 * 1000 + 17);
     let digest = sha256_digest(&data);
-    let mut loc = start_upload(&repo);
+    let mut loc = reg().start_upload(&repo);
 
     let r = patch_chunk(&loc, 0, &data[..1000]);
     assert_upload_progress(&r, 999);
@@ -184,26 +190,21 @@ fn blob_chunked_upload_in_order() {
 
     // The final PUT carries the last chunk.
     let r = reg()
-        .put(&with_query(&loc, &format!("digest={digest}")))
+        .finish_upload(&loc, &digest)
         .header("Content-Type", "application/octet-stream")
         .header("Content-Range", &format!("3000-{}", data.len() - 1))
         .bytes(&data[3000..]);
     r.expect(201);
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
 
-    let r = reg().get(&blob_path(&repo, &digest)).call();
-    r.expect(200);
-    assert_eq!(r.body, data);
+    assert_serves(&blob_path(&repo, &digest), &data);
 }
 
 #[test]
 fn blob_chunk_out_of_order_is_416() {
     let repo = unique_repo("chunk-416");
     let data = random_bytes(3000);
-    let loc = start_upload(&repo);
-    let r = patch_chunk(&loc, 0, &data[..1000]);
-    assert_upload_progress(&r, 999);
-    let loc = r.location();
+    let loc = upload_first_chunk(&repo, &data[..1000]);
 
     // Skipping bytes 1000..2000.
     let r = patch_chunk(&loc, 2000, &data[2000..]);
@@ -219,13 +220,10 @@ fn blob_chunk_out_of_order_is_416() {
     let loc = r.location();
     let r = patch_chunk(&loc, 1000, &data[1000..]);
     assert_upload_progress(&r, 2999);
-    let r = reg()
-        .put(&with_query(
-            &r.location(),
-            &format!("digest={}", sha256_digest(&data)),
-        ))
-        .call();
-    r.expect(201);
+    reg()
+        .finish_upload(&r.location(), &sha256_digest(&data))
+        .call()
+        .expect(201);
 }
 
 #[test]
@@ -234,16 +232,14 @@ fn blob_streamed_patch_without_content_length() {
     let seed = random_u64();
     let len = 5 * 1024 * 1024 + 123;
     let digest = prng_digest(seed, len);
-    let loc = start_upload(&repo);
+    let loc = reg().start_upload(&repo);
     // No Content-Length and no Content-Range: chunked transfer encoding.
     let r = reg()
         .patch(&loc)
         .header("Content-Type", "application/octet-stream")
         .reader(PrngReader::new(seed, len), None);
     assert_upload_progress(&r, len - 1);
-    let r = reg()
-        .put(&with_query(&r.location(), &format!("digest={digest}")))
-        .call();
+    let r = reg().finish_upload(&r.location(), &digest).call();
     r.expect(201);
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
 
@@ -257,10 +253,7 @@ fn blob_streamed_patch_without_content_length() {
 fn upload_status_and_cancel() {
     let repo = unique_repo("cancel");
     let data = random_bytes(2048);
-    let loc = start_upload(&repo);
-    let r = patch_chunk(&loc, 0, &data);
-    assert_upload_progress(&r, 2047);
-    let loc = r.location();
+    let loc = upload_first_chunk(&repo, &data);
 
     let r = reg().get(&loc).call();
     r.expect(204);
@@ -271,16 +264,10 @@ fn upload_status_and_cancel() {
     r.expect(204);
 
     // The cancelled session is gone for every operation.
+    let digest = sha256_digest(&data);
+    assert_session_unknown(&loc, 2048, &data);
     reg()
-        .get(&loc)
-        .call()
-        .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    patch_chunk(&loc, 2048, &data).expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    reg()
-        .put(&with_query(
-            &loc,
-            &format!("digest={}", sha256_digest(&data)),
-        ))
+        .finish_upload(&loc, &digest)
         .call()
         .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
     reg()
@@ -288,42 +275,37 @@ fn upload_status_and_cancel() {
         .call()
         .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
     // Nothing was stored.
-    reg()
-        .head(&blob_path(&repo, &sha256_digest(&data)))
-        .call()
-        .expect(404);
+    assert_no_blob(&repo, &digest);
 }
 
 /// The server's idle-upload lifetime, which scripts/serve-test.sh sets and exports.
 fn upload_ttl() -> u64 {
     let ttl = std::env::var("TOLLGATE_UPLOAD_TTL")
         .expect("TOLLGATE_UPLOAD_TTL must name the server's UPLOAD_TTL_SECONDS (scripts/serve-test.sh exports it)");
-    ttl.parse().expect("TOLLGATE_UPLOAD_TTL is a number of seconds")
+    ttl.parse()
+        .expect("TOLLGATE_UPLOAD_TTL is a number of seconds")
 }
 
 #[test]
 fn stale_upload_is_unknown() {
     let ttl = upload_ttl();
-    assert!(ttl <= 120, "a test server with UPLOAD_TTL_SECONDS of {ttl} s would make this test too slow");
+    assert!(
+        ttl <= 120,
+        "a test server with UPLOAD_TTL_SECONDS of {ttl} s would make this test too slow"
+    );
     let repo = unique_repo("stale");
     let data = random_bytes(4096);
-    let loc = start_upload(&repo);
-    let r = patch_chunk(&loc, 0, &data[..1024]);
-    assert_upload_progress(&r, 1023);
-    let loc = r.location();
+    let loc = upload_first_chunk(&repo, &data[..1024]);
 
     std::thread::sleep(std::time::Duration::from_secs(ttl + 2));
 
-    reg().get(&loc).call().expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    patch_chunk(&loc, 1024, &data[1024..]).expect_error(404, "BLOB_UPLOAD_UNKNOWN");
+    let digest = sha256_digest(&data);
+    assert_session_unknown(&loc, 1024, &data[1024..]);
     reg()
-        .put(&with_query(&loc, &format!("digest={}", sha256_digest(&data))))
+        .finish_upload(&loc, &digest)
         .call()
         .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    reg()
-        .head(&blob_path(&repo, &sha256_digest(&data)))
-        .call()
-        .expect(404);
+    assert_no_blob(&repo, &digest);
 }
 
 #[test]
@@ -332,30 +314,20 @@ fn upload_session_is_bound_to_its_repository() {
     let repo_b = unique_repo("sess-b");
     reg().push_blob(&repo_b, b"make repo b exist");
     let data = random_bytes(1000);
-    let loc = start_upload(&repo_a);
+    let loc = reg().start_upload(&repo_a);
     // Upload URLs are opaque to clients; this test needs the usual
     // `/v2/<name>/blobs/uploads/<id>` shape to move one into another repository.
     let from = format!("/v2/{repo_a}/blobs/uploads/");
     assert!(loc.contains(&from), "unexpected upload Location {loc}");
     let foreign = loc.replacen(&from, &format!("/v2/{repo_b}/blobs/uploads/"), 1);
 
+    let digest = sha256_digest(&data);
+    assert_session_unknown(&foreign, 0, &data);
     reg()
-        .get(&foreign)
-        .call()
+        .finish_upload(&foreign, &digest)
+        .octets(&data)
         .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    patch_chunk(&foreign, 0, &data).expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    reg()
-        .put(&with_query(
-            &foreign,
-            &format!("digest={}", sha256_digest(&data)),
-        ))
-        .header("Content-Type", "application/octet-stream")
-        .bytes(&data)
-        .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    reg()
-        .head(&blob_path(&repo_b, &sha256_digest(&data)))
-        .call()
-        .expect(404);
+    assert_no_blob(&repo_b, &digest);
 
     // The session still works in its own repository.
     let r = patch_chunk(&loc, 0, &data);
@@ -367,28 +339,15 @@ fn wrong_digest_on_put_is_rejected_and_not_stored() {
     let repo = unique_repo("bad-digest");
     let data = random_bytes(4096);
     let claimed = sha256_digest(b"something else entirely");
-    let loc = start_upload(&repo);
-    let r = reg()
-        .put(&with_query(&loc, &format!("digest={claimed}")))
-        .header("Content-Type", "application/octet-stream")
-        .bytes(&data);
-    r.expect_error(400, "DIGEST_INVALID");
-    reg().head(&blob_path(&repo, &claimed)).call().expect(404);
     reg()
-        .head(&blob_path(&repo, &sha256_digest(&data)))
-        .call()
-        .expect(404);
+        .upload_blob(&repo, &claimed, &data)
+        .expect_error(400, "DIGEST_INVALID");
+    assert_no_blob(&repo, &claimed);
+    assert_no_blob(&repo, &sha256_digest(&data));
 
     // Same for a monolithic POST.
-    let r = reg()
-        .post(&with_query(
-            &reg().v2(&repo, "blobs/uploads/"),
-            &format!("digest={claimed}"),
-        ))
-        .header("Content-Type", "application/octet-stream")
-        .bytes(&data);
-    r.expect_error(400, "DIGEST_INVALID");
-    reg().head(&blob_path(&repo, &claimed)).call().expect(404);
+    post_blob(&repo, &claimed, &data).expect_error(400, "DIGEST_INVALID");
+    assert_no_blob(&repo, &claimed);
 }
 
 #[test]
@@ -396,11 +355,7 @@ fn sha512_blobs() {
     let repo = unique_repo("sha512");
     let data = random_bytes(3000);
     let digest = sha512_digest(&data);
-    let loc = start_upload(&repo);
-    let r = reg()
-        .put(&with_query(&loc, &format!("digest={digest}")))
-        .header("Content-Type", "application/octet-stream")
-        .bytes(&data);
+    let r = reg().upload_blob(&repo, &digest, &data);
     r.expect(201);
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
 
@@ -408,20 +363,12 @@ fn sha512_blobs() {
     r.expect(200);
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
     assert_eq!(r.must_header("Content-Length"), data.len().to_string());
-    let r = reg().get(&blob_path(&repo, &digest)).call();
-    r.expect(200);
-    assert_eq!(r.body, data);
+    assert_serves(&blob_path(&repo, &digest), &data);
 
     // A wrong sha512 is refused like a wrong sha256.
-    let loc = start_upload(&repo);
-    let r = reg()
-        .put(&with_query(
-            &loc,
-            &format!("digest={}", sha512_digest(b"other")),
-        ))
-        .header("Content-Type", "application/octet-stream")
-        .bytes(&data);
-    r.expect_error(400, "DIGEST_INVALID");
+    reg()
+        .upload_blob(&repo, &sha512_digest(b"other"), &data)
+        .expect_error(400, "DIGEST_INVALID");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -446,28 +393,20 @@ fn blob_get_head_and_ranges() {
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
     assert_eq!(r.body, data);
 
-    let r = reg()
-        .get(&blob_path(&repo, &digest))
-        .header("Range", "bytes=100-199")
-        .call();
+    let r = reg().get_blob_range(&repo, &digest, "bytes=100-199");
     r.expect(206);
     assert_eq!(r.must_header("Content-Range"), "bytes 100-199/10000");
     assert_eq!(r.must_header("Content-Length"), "100");
     assert_eq!(r.body, &data[100..200]);
 
-    let r = reg()
-        .get(&blob_path(&repo, &digest))
-        .header("Range", "bytes=9990-")
-        .call();
+    let r = reg().get_blob_range(&repo, &digest, "bytes=9990-");
     r.expect(206);
     assert_eq!(r.must_header("Content-Range"), "bytes 9990-9999/10000");
     assert_eq!(r.body, &data[9990..]);
 
-    let r = reg()
-        .get(&blob_path(&repo, &digest))
-        .header("Range", "bytes=20000-20100")
-        .call();
-    r.expect(416);
+    reg()
+        .get_blob_range(&repo, &digest, "bytes=20000-20100")
+        .expect(416);
 }
 
 #[test]
@@ -479,7 +418,7 @@ fn unknown_blob_is_404() {
         .get(&blob_path(&repo, &missing))
         .call()
         .expect_error(404, "BLOB_UNKNOWN");
-    reg().head(&blob_path(&repo, &missing)).call().expect(404);
+    assert_no_blob(&repo, &missing);
 }
 
 #[test]
@@ -501,61 +440,113 @@ fn cross_repository_mount() {
     let data = random_bytes(5000);
     let digest = reg().push_blob(&from, &data);
 
-    let r = reg()
-        .post(&format!(
-            "/v2/{to}/blobs/uploads/?mount={digest}&from={from}"
-        ))
-        .call();
+    let r = post_mount(&to, &digest, &from);
     r.expect(201);
     if let Some(d) = r.header("Docker-Content-Digest") {
         assert_eq!(d, digest);
     }
-    let r = reg().get(&r.location()).call();
-    r.expect(200);
-    assert_eq!(r.body, data);
-    let r = reg().get(&blob_path(&to, &digest)).call();
-    r.expect(200);
-    assert_eq!(r.body, data);
+    assert_serves(&r.location(), &data);
+    assert_serves(&blob_path(&to, &digest), &data);
 
     // Not in the source repository: an ordinary upload session is opened instead.
     let other = random_bytes(700);
     let other_digest = sha256_digest(&other);
-    let r = reg()
-        .post(&format!(
-            "/v2/{to}/blobs/uploads/?mount={other_digest}&from={from}"
-        ))
-        .call();
+    let r = post_mount(&to, &other_digest, &from);
     r.expect(202);
     let loc = r.location();
+    assert_no_blob(&to, &other_digest);
     reg()
-        .head(&blob_path(&to, &other_digest))
-        .call()
-        .expect(404);
-    let r = reg()
-        .put(&with_query(&loc, &format!("digest={other_digest}")))
-        .header("Content-Type", "application/octet-stream")
-        .bytes(&other);
-    r.expect(201);
+        .finish_upload(&loc, &other_digest)
+        .octets(&other)
+        .expect(201);
     reg()
         .head(&blob_path(&to, &other_digest))
         .call()
         .expect(200);
 }
 
+/// Asks to mount blob `digest` of repository `from` into `to`.
+fn post_mount(to: &str, digest: &str, from: &str) -> Resp {
+    reg()
+        .post(&format!("{}?mount={digest}&from={from}", uploads_path(to)))
+        .call()
+}
+
 // ---------------------------------------------------------------------------------------
 // Manifests
 // ---------------------------------------------------------------------------------------
 
-/// Pushes config + one layer and returns their descriptors.
-fn push_parts(repo: &str) -> (Desc, Desc) {
-    let layer = random_bytes(1000);
+/// Pushes a random layer of `layer_len` bytes and an image config naming it; returns
+/// (config, layer).
+fn push_config_and_layer(repo: &str, layer_len: usize) -> (Vec<u8>, Vec<u8>) {
+    let layer = random_bytes(layer_len);
     reg().push_blob(repo, &layer);
     let config = image_config("amd64", &[sha256_digest(&layer)]);
     reg().push_blob(repo, &config);
+    (config, layer)
+}
+
+/// Pushes config + one layer and returns their descriptors.
+fn push_parts(repo: &str) -> (Desc, Desc) {
+    let (config, layer) = push_config_and_layer(repo, 1000);
     (
         Desc::of(OCI_CONFIG, &config),
         Desc::of(OCI_LAYER_TAR, &layer),
     )
+}
+
+/// HEAD of a manifest, accepting every type like [`Registry::get_manifest`].
+fn head_manifest(repo: &str, reference: &str) -> Resp {
+    reg()
+        .head(&manifest_path(repo, reference))
+        .header("Accept", MANIFEST_ACCEPT)
+        .call()
+}
+
+/// Pushes a manifest and checks the registry names it by the digest of the bytes sent.
+#[track_caller]
+fn push_manifest_as_sent(repo: &str, reference: &str, media_type: &str, body: &[u8]) -> Resp {
+    let r = reg().push_manifest(repo, reference, media_type, body);
+    assert_eq!(r.must_header("Docker-Content-Digest"), sha256_digest(body));
+    r
+}
+
+/// GETs the manifest at `reference`, asserting it is `body` served as `media_type`.
+#[track_caller]
+fn assert_manifest_served(repo: &str, reference: &str, media_type: &str, body: &[u8]) -> Resp {
+    let r = reg().get_manifest(repo, reference);
+    r.expect(200);
+    assert_eq!(r.must_header("Content-Type"), media_type);
+    assert_eq!(r.body, body);
+    r
+}
+
+/// The headers describing a manifest, alike for GET and HEAD.
+#[track_caller]
+fn assert_manifest_headers(r: &Resp, media_type: &str, digest: &str, len: usize) {
+    assert_eq!(r.must_header("Content-Type"), media_type);
+    assert_eq!(r.must_header("Docker-Content-Digest"), digest);
+    assert_eq!(r.must_header("Content-Length"), len.to_string());
+}
+
+/// Pushes a manifest list or index under `tag`, then reads it back by tag (GET) and by
+/// digest (HEAD).
+#[track_caller]
+fn push_index_and_read_back(repo: &str, tag: &str, media_type: &str, body: &[u8]) {
+    let digest = sha256_digest(body);
+    push_manifest_as_sent(repo, tag, media_type, body);
+    let r = assert_manifest_served(repo, tag, media_type, body);
+    assert_eq!(r.must_header("Docker-Content-Digest"), digest);
+    let r = head_manifest(repo, &digest);
+    r.expect(200);
+    assert_eq!(r.must_header("Content-Type"), media_type);
+}
+
+#[track_caller]
+fn assert_manifest_unknown(repo: &str, reference: &str) {
+    reg()
+        .get_manifest(repo, reference)
+        .expect_error(404, "MANIFEST_UNKNOWN");
 }
 
 #[test]
@@ -565,8 +556,7 @@ fn manifest_put_and_get_by_tag_and_digest() {
     let manifest = oci_manifest(&config, &[layer], None);
     let digest = sha256_digest(&manifest);
 
-    let r = reg().push_manifest(&repo, "v1", OCI_MANIFEST, &manifest);
-    assert_eq!(r.must_header("Docker-Content-Digest"), digest);
+    let r = push_manifest_as_sent(&repo, "v1", OCI_MANIFEST, &manifest);
     let loc = r.location();
     // The Location serves the manifest.
     let r = reg().get(&loc).header("Accept", MANIFEST_ACCEPT).call();
@@ -580,18 +570,11 @@ fn manifest_put_and_get_by_tag_and_digest() {
             r.body, manifest,
             "manifest bytes must be returned unchanged"
         );
-        assert_eq!(r.must_header("Content-Type"), OCI_MANIFEST);
-        assert_eq!(r.must_header("Docker-Content-Digest"), digest);
-        assert_eq!(r.must_header("Content-Length"), manifest.len().to_string());
+        assert_manifest_headers(&r, OCI_MANIFEST, &digest, manifest.len());
 
-        let r = reg()
-            .head(&manifest_path(&repo, reference))
-            .header("Accept", MANIFEST_ACCEPT)
-            .call();
+        let r = head_manifest(&repo, reference);
         r.expect(200);
-        assert_eq!(r.must_header("Content-Type"), OCI_MANIFEST);
-        assert_eq!(r.must_header("Docker-Content-Digest"), digest);
-        assert_eq!(r.must_header("Content-Length"), manifest.len().to_string());
+        assert_manifest_headers(&r, OCI_MANIFEST, &digest, manifest.len());
     }
 
     // By digest.
@@ -601,8 +584,7 @@ fn manifest_put_and_get_by_tag_and_digest() {
         Some(json!({"annotations": {"n": random_hex(8)}})),
     );
     let other_digest = sha256_digest(&other);
-    let r = reg().push_manifest(&repo, &other_digest, OCI_MANIFEST, &other);
-    assert_eq!(r.must_header("Docker-Content-Digest"), other_digest);
+    push_manifest_as_sent(&repo, &other_digest, OCI_MANIFEST, &other);
     let r = reg().get_manifest(&repo, &other_digest);
     r.expect(200);
     assert_eq!(r.body, other);
@@ -631,21 +613,7 @@ fn oci_image_index() {
         ],
     }))
     .unwrap();
-    let digest = sha256_digest(&index);
-    let r = reg().push_manifest(&repo, "multi", OCI_INDEX, &index);
-    assert_eq!(r.must_header("Docker-Content-Digest"), digest);
-
-    let r = reg().get_manifest(&repo, "multi");
-    r.expect(200);
-    assert_eq!(r.must_header("Content-Type"), OCI_INDEX);
-    assert_eq!(r.must_header("Docker-Content-Digest"), digest);
-    assert_eq!(r.body, index);
-    let r = reg()
-        .head(&manifest_path(&repo, &digest))
-        .header("Accept", MANIFEST_ACCEPT)
-        .call();
-    r.expect(200);
-    assert_eq!(r.must_header("Content-Type"), OCI_INDEX);
+    push_index_and_read_back(&repo, "multi", OCI_INDEX, &index);
     // The children are pullable by digest.
     for child in [&amd, &arm] {
         let r = reg().get_manifest(&repo, child.digest());
@@ -657,10 +625,7 @@ fn oci_image_index() {
 #[test]
 fn docker_schema2_manifest_and_manifest_list() {
     let repo = unique_repo("docker");
-    let layer = random_bytes(800);
-    reg().push_blob(&repo, &layer);
-    let config = image_config("amd64", &[sha256_digest(&layer)]);
-    reg().push_blob(&repo, &config);
+    let (config, layer) = push_config_and_layer(&repo, 800);
     let manifest = serde_json::to_vec_pretty(&json!({
         "schemaVersion": 2,
         "mediaType": DOCKER_MANIFEST,
@@ -669,12 +634,8 @@ fn docker_schema2_manifest_and_manifest_list() {
     }))
     .unwrap();
     let digest = sha256_digest(&manifest);
-    let r = reg().push_manifest(&repo, "docker-v2", DOCKER_MANIFEST, &manifest);
-    assert_eq!(r.must_header("Docker-Content-Digest"), digest);
-    let r = reg().get_manifest(&repo, "docker-v2");
-    r.expect(200);
-    assert_eq!(r.must_header("Content-Type"), DOCKER_MANIFEST);
-    assert_eq!(r.body, manifest);
+    push_manifest_as_sent(&repo, "docker-v2", DOCKER_MANIFEST, &manifest);
+    assert_manifest_served(&repo, "docker-v2", DOCKER_MANIFEST, &manifest);
 
     let list = serde_json::to_vec_pretty(&json!({
         "schemaVersion": 2,
@@ -683,20 +644,7 @@ fn docker_schema2_manifest_and_manifest_list() {
                        "platform": {"architecture": "amd64", "os": "linux"}}],
     }))
     .unwrap();
-    let list_digest = sha256_digest(&list);
-    let r = reg().push_manifest(&repo, "docker-list", DOCKER_MANIFEST_LIST, &list);
-    assert_eq!(r.must_header("Docker-Content-Digest"), list_digest);
-    let r = reg().get_manifest(&repo, "docker-list");
-    r.expect(200);
-    assert_eq!(r.must_header("Content-Type"), DOCKER_MANIFEST_LIST);
-    assert_eq!(r.must_header("Docker-Content-Digest"), list_digest);
-    assert_eq!(r.body, list);
-    let r = reg()
-        .head(&manifest_path(&repo, &list_digest))
-        .header("Accept", MANIFEST_ACCEPT)
-        .call();
-    r.expect(200);
-    assert_eq!(r.must_header("Content-Type"), DOCKER_MANIFEST_LIST);
+    push_index_and_read_back(&repo, "docker-list", DOCKER_MANIFEST_LIST, &list);
 }
 
 /// Pushes an artifact manifest of `artifact_type` whose subject is `subject`; returns
@@ -722,8 +670,7 @@ fn push_artifact(
         Some(extra),
     );
     let desc = Desc::of(OCI_MANIFEST, &manifest);
-    let r = reg().push_manifest(repo, &desc.digest, OCI_MANIFEST, &manifest);
-    assert_eq!(r.must_header("Docker-Content-Digest"), desc.digest);
+    let r = push_manifest_as_sent(repo, &desc.digest, OCI_MANIFEST, &manifest);
     (desc, r)
 }
 
@@ -781,7 +728,7 @@ fn referrers_api() {
     let other = reg().push_random_image(&repo, "v2");
     push_artifact(&repo, sbom_type, Some(&other.desc), b"other sbom");
 
-    let path = reg().v2(&repo, &format!("referrers/{}", img.digest()));
+    let path = referrers_path(&repo, img.digest());
     let r = reg().get(&path).call();
     r.expect(200);
     assert!(
@@ -833,9 +780,7 @@ fn referrers_api() {
         lonely.digest().to_string(),
         sha256_digest(random_hex(8).as_bytes()),
     ] {
-        let r = reg()
-            .get(&reg().v2(&repo, &format!("referrers/{d}")))
-            .call();
+        let r = reg().get(&referrers_path(&repo, &d)).call();
         r.expect(200);
         assert!(r.must_header("Content-Type").starts_with(OCI_INDEX));
         let v = r.json();
@@ -850,14 +795,10 @@ fn manifest_referencing_missing_blob() {
     let (config, _) = push_parts(&repo);
     let missing = Desc::of(OCI_LAYER_TAR, random_hex(32).as_bytes());
     let manifest = oci_manifest(&config, &[missing], None);
-    let r = reg()
-        .put(&manifest_path(&repo, "v1"))
-        .header("Content-Type", OCI_MANIFEST)
-        .bytes(&manifest);
-    r.expect_error(400, "MANIFEST_BLOB_UNKNOWN");
     reg()
-        .get_manifest(&repo, "v1")
-        .expect_error(404, "MANIFEST_UNKNOWN");
+        .put_manifest(&repo, "v1", OCI_MANIFEST, &manifest)
+        .expect_error(400, "MANIFEST_BLOB_UNKNOWN");
+    assert_manifest_unknown(&repo, "v1");
 
     // A missing config is just as unknown.
     let layer = random_bytes(10);
@@ -867,25 +808,24 @@ fn manifest_referencing_missing_blob() {
         &[Desc::of(OCI_LAYER_TAR, &layer)],
         None,
     );
-    let r = reg()
-        .put(&manifest_path(&repo, "v2"))
-        .header("Content-Type", OCI_MANIFEST)
-        .bytes(&manifest);
-    r.expect_error(400, "MANIFEST_BLOB_UNKNOWN");
+    reg()
+        .put_manifest(&repo, "v2", OCI_MANIFEST, &manifest)
+        .expect_error(400, "MANIFEST_BLOB_UNKNOWN");
 }
 
 #[test]
 fn malformed_manifest_is_manifest_invalid() {
     let repo = unique_repo("malformed");
     push_parts(&repo);
-    let r = reg()
-        .put(&manifest_path(&repo, "v1"))
-        .header("Content-Type", OCI_MANIFEST)
-        .bytes(b"{\"schemaVersion\": 2, \"config\": ");
-    r.expect_error(400, "MANIFEST_INVALID");
     reg()
-        .get_manifest(&repo, "v1")
-        .expect_error(404, "MANIFEST_UNKNOWN");
+        .put_manifest(
+            &repo,
+            "v1",
+            OCI_MANIFEST,
+            b"{\"schemaVersion\": 2, \"config\": ",
+        )
+        .expect_error(400, "MANIFEST_INVALID");
+    assert_manifest_unknown(&repo, "v1");
 }
 
 #[test]
@@ -899,14 +839,10 @@ fn oversized_manifest_is_413() {
         Some(json!({"annotations": {"padding": "x".repeat(4 * 1024 * 1024 + 10)}})),
     );
     assert!(manifest.len() > 4 * 1024 * 1024);
-    let r = reg()
-        .put(&manifest_path(&repo, "v1"))
-        .header("Content-Type", OCI_MANIFEST)
-        .bytes(&manifest);
-    r.expect_error_any(413, &[]);
     reg()
-        .get_manifest(&repo, "v1")
-        .expect_error(404, "MANIFEST_UNKNOWN");
+        .put_manifest(&repo, "v1", OCI_MANIFEST, &manifest)
+        .expect_error_any(413, &[]);
+    assert_manifest_unknown(&repo, "v1");
 }
 
 #[test]
@@ -915,17 +851,11 @@ fn manifest_digest_mismatch_is_digest_invalid() {
     let (config, layer) = push_parts(&repo);
     let manifest = oci_manifest(&config, &[layer], None);
     let wrong = sha256_digest(b"not this manifest");
-    let r = reg()
-        .put(&manifest_path(&repo, &wrong))
-        .header("Content-Type", OCI_MANIFEST)
-        .bytes(&manifest);
-    r.expect_error(400, "DIGEST_INVALID");
     reg()
-        .get_manifest(&repo, &wrong)
-        .expect_error(404, "MANIFEST_UNKNOWN");
-    reg()
-        .get_manifest(&repo, &sha256_digest(&manifest))
-        .expect_error(404, "MANIFEST_UNKNOWN");
+        .put_manifest(&repo, &wrong, OCI_MANIFEST, &manifest)
+        .expect_error(400, "DIGEST_INVALID");
+    assert_manifest_unknown(&repo, &wrong);
+    assert_manifest_unknown(&repo, &sha256_digest(&manifest));
 }
 
 #[test]
@@ -938,12 +868,9 @@ fn invalid_repository_names() {
         format!("e2e/trail-{suffix}-"),
         format!("e2e//empty-{suffix}"),
     ] {
-        let r = reg().post(&format!("/v2/{name}/blobs/uploads/")).call();
+        let r = reg().post(&uploads_path(&name)).call();
         r.expect_error(400, "NAME_INVALID");
-        let r = reg()
-            .put(&format!("/v2/{name}/manifests/v1"))
-            .header("Content-Type", OCI_MANIFEST)
-            .bytes(b"{}");
+        let r = reg().put_manifest(&name, "v1", OCI_MANIFEST, b"{}");
         r.expect_error(400, "NAME_INVALID");
     }
 }
@@ -1017,10 +944,7 @@ fn invalid_tag_reference() {
         ".leading-dot".to_string(),
         "x".repeat(129),
     ] {
-        let r = reg()
-            .put(&manifest_path(&repo, &tag))
-            .header("Content-Type", OCI_MANIFEST)
-            .bytes(&img.manifest);
+        let r = reg().put_manifest(&repo, &tag, OCI_MANIFEST, &img.manifest);
         r.expect_error_any(400, &["MANIFEST_INVALID", "NAME_INVALID", "TAG_INVALID"]);
     }
     // The longest valid tag (128 characters) is fine.
@@ -1036,20 +960,20 @@ fn invalid_tag_reference() {
 fn unknown_manifest_is_404() {
     let repo = unique_repo("unknown-manifest");
     reg().push_random_image(&repo, "v1");
-    reg()
-        .get_manifest(&repo, "nope")
-        .expect_error(404, "MANIFEST_UNKNOWN");
+    assert_manifest_unknown(&repo, "nope");
     let r = reg().head(&manifest_path(&repo, "nope")).call();
     r.expect(404);
-    let d = sha256_digest(random_hex(10).as_bytes());
-    reg()
-        .get_manifest(&repo, &d)
-        .expect_error(404, "MANIFEST_UNKNOWN");
+    assert_manifest_unknown(&repo, &sha256_digest(random_hex(10).as_bytes()));
 }
 
 // ---------------------------------------------------------------------------------------
 // Discovery
 // ---------------------------------------------------------------------------------------
+
+/// The JSON string array `key` of a response (`tags`, `repositories`).
+fn string_list(r: &Resp, key: &str) -> Vec<String> {
+    serde_json::from_value(r.json()[key].clone()).unwrap()
+}
 
 #[test]
 fn tags_list_of_unknown_repository() {
@@ -1074,9 +998,8 @@ fn tags_list_sorted_and_paginated() {
 
     let r = reg().get(&reg().v2(&repo, "tags/list")).call();
     r.expect(200);
-    let v = r.json();
-    assert_eq!(v["name"], repo.as_str());
-    let all: Vec<String> = serde_json::from_value(v["tags"].clone()).unwrap();
+    assert_eq!(r.json()["name"], repo.as_str());
+    let all = string_list(&r, "tags");
     assert_eq!(all, want, "tags/list must list every tag, sorted lexically");
     assert!(
         r.next_link().is_none(),
@@ -1089,7 +1012,7 @@ fn tags_list_sorted_and_paginated() {
     loop {
         let r = reg().get(&url).call();
         r.expect(200);
-        let page: Vec<String> = serde_json::from_value(r.json()["tags"].clone()).unwrap();
+        let page = string_list(&r, "tags");
         assert!(page.len() <= 3, "page larger than n=3: {page:?}");
         let link = r.header("Link").map(str::to_string);
         pages.push(page);
@@ -1114,7 +1037,7 @@ fn tags_list_sorted_and_paginated() {
         .get(&format!("/v2/{repo}/tags/list?n=2&last=V1"))
         .call();
     r.expect(200);
-    let page: Vec<String> = serde_json::from_value(r.json()["tags"].clone()).unwrap();
+    let page = string_list(&r, "tags");
     let pos = want.iter().position(|t| t == "V1").unwrap();
     assert_eq!(page, want[pos + 1..pos + 3].to_vec());
     let link = r.must_header("Link");
@@ -1135,7 +1058,7 @@ fn catalog_paginated() {
     loop {
         let r = reg().get(&url).call();
         r.expect(200);
-        let page: Vec<String> = serde_json::from_value(r.json()["repositories"].clone()).unwrap();
+        let page = string_list(&r, "repositories");
         assert!(page.len() <= 2, "page larger than n=2: {page:?}");
         let mut sorted = page.clone();
         sorted.sort();
@@ -1160,14 +1083,12 @@ fn catalog_paginated() {
     // Unpaginated catalog also contains them.
     let r = reg().get("/v2/_catalog").call();
     r.expect(200);
-    let mut all: Vec<String> = serde_json::from_value(r.json()["repositories"].clone()).unwrap();
+    let mut all = string_list(&r, "repositories");
     let mut url = r.next_link();
     while let Some(u) = url {
         let r = reg().get(&u).call();
         r.expect(200);
-        all.extend(
-            serde_json::from_value::<Vec<String>>(r.json()["repositories"].clone()).unwrap(),
-        );
+        all.extend(string_list(&r, "repositories"));
         url = r.next_link();
     }
     for repo in &repos {
@@ -1188,9 +1109,7 @@ fn delete_tag() {
         .delete(&manifest_path(&repo, "drop"))
         .call()
         .expect(202);
-    reg()
-        .get_manifest(&repo, "drop")
-        .expect_error(404, "MANIFEST_UNKNOWN");
+    assert_manifest_unknown(&repo, "drop");
     reg().get_manifest(&repo, "keep").expect(200);
     reg().get_manifest(&repo, img.digest()).expect(200);
     assert_eq!(reg().all_tags(&repo), vec!["keep".to_string()]);
@@ -1208,16 +1127,12 @@ fn delete_manifest_by_digest() {
         .delete(&manifest_path(&repo, img.digest()))
         .call()
         .expect(202);
-    reg()
-        .get_manifest(&repo, img.digest())
-        .expect_error(404, "MANIFEST_UNKNOWN");
+    assert_manifest_unknown(&repo, img.digest());
     reg()
         .head(&manifest_path(&repo, img.digest()))
         .call()
         .expect(404);
-    reg()
-        .get_manifest(&repo, "gone")
-        .expect_error(404, "MANIFEST_UNKNOWN");
+    assert_manifest_unknown(&repo, "gone");
     assert_eq!(reg().all_tags(&repo), vec!["keep".to_string()]);
     reg().get_manifest(&repo, keep.digest()).expect(200);
     reg()
@@ -1233,7 +1148,7 @@ fn delete_blob() {
     let digest = reg().push_blob(&repo, &data);
     reg().head(&blob_path(&repo, &digest)).call().expect(200);
     reg().delete(&blob_path(&repo, &digest)).call().expect(202);
-    reg().head(&blob_path(&repo, &digest)).call().expect(404);
+    assert_no_blob(&repo, &digest);
     reg()
         .get(&blob_path(&repo, &digest))
         .call()

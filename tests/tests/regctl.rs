@@ -21,16 +21,15 @@ fn setup(label: &str) -> Sandbox {
             &reg.host,
         ],
     );
-    let mut c = sb.cmd("regctl");
-    c.args([
+    let login = [
         "registry",
         "login",
         &reg.host,
         "-u",
         &reg.user,
         "--pass-stdin",
-    ]);
-    sb.run_cmd(&mut c, Some(reg.password.as_bytes()));
+    ];
+    sb.run_with_stdin("regctl", &login, reg.password.as_bytes());
     sb
 }
 
@@ -105,9 +104,7 @@ fn regctl_copy_artifacts_and_tree() {
             &image_ref(&b, "v1"),
         ],
     );
-    let r = reg.get_manifest(&b, "v1");
-    r.expect(200);
-    assert_eq!(r.must_header("Docker-Content-Digest"), img.digest());
+    reg.assert_manifest_digest(&b, "v1", img.digest());
     let run = sb.run("regctl", &["image", "digest", &image_ref(&b, "v1")]);
     assert_eq!(run.stdout.trim(), img.digest());
 

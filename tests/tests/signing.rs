@@ -6,6 +6,30 @@ use std::fs;
 
 use tollgate_e2e::*;
 
+/// Pushes the image to sign (`v1`) and one left unsigned into a fresh repository;
+/// returns (repository, to sign, unsigned).
+fn push_signed_and_unsigned(label: &str) -> (String, Image, Image) {
+    let reg = registry();
+    let repo = unique_repo(label);
+    let img = reg.push_random_image(&repo, "v1");
+    let unsigned = reg.push_random_image(&repo, "unsigned");
+    (repo, img, unsigned)
+}
+
+/// Verification of an unsigned image failed for want of a signature (`stderr_says`), not
+/// for another reason.
+#[track_caller]
+fn assert_unsigned_refused(run: &Run, stderr_says: &str) {
+    assert!(
+        !run.status.success(),
+        "an unsigned image must not verify:\n{run:?}"
+    );
+    assert!(
+        run.stderr.contains(stderr_says),
+        "expected `{stderr_says}`, not another error:\n{run:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // cosign
 // ---------------------------------------------------------------------------------------
@@ -27,9 +51,7 @@ const COSIGN_REGISTRY_FLAGS: [&str; 2] = ["--allow-http-registry", "--allow-inse
 fn cosign_sign_and_verify() {
     let reg = registry();
     let sb = cosign_sandbox();
-    let repo = unique_repo("cosign");
-    let img = reg.push_random_image(&repo, "v1");
-    let unsigned = reg.push_random_image(&repo, "unsigned");
+    let (repo, img, unsigned) = push_signed_and_unsigned("cosign");
 
     sb.run("cosign", &["generate-key-pair"]);
     assert!(sb.work().join("cosign.key").is_file() && sb.work().join("cosign.pub").is_file());
@@ -55,9 +77,7 @@ fn cosign_sign_and_verify() {
         .get_manifest(&repo, &format!("{fallback_tag}.sig"))
         .status
         == 200;
-    let referrers = reg
-        .get(&reg.v2(&repo, &format!("referrers/{}", img.digest())))
-        .call();
+    let referrers = reg.get(&referrers_path(&repo, img.digest())).call();
     let as_referrer = referrers.status == 200
         && referrers.json()["manifests"]
             .as_array()
@@ -69,33 +89,21 @@ fn cosign_sign_and_verify() {
         "no cosign signature found in the registry"
     );
 
-    let verify = |reference: &str| {
-        let mut args = vec![
-            "verify",
-            "--key",
-            "cosign.pub",
-            "--insecure-ignore-tlog=true",
-        ];
+    let verify = |key: &str, reference: &str| {
+        let mut args = vec!["verify", "--key", key, "--insecure-ignore-tlog=true"];
         args.extend(COSIGN_REGISTRY_FLAGS);
         args.push(reference);
         sb.try_run("cosign", &args)
     };
-    let run = verify(&target);
+    let run = verify("cosign.pub", &target);
     assert!(
         run.status.success(),
         "verification of the signed image failed:\n{run:?}"
     );
     assert!(run.stdout.contains(img.digest()), "{run:?}");
 
-    let run = verify(&image_ref(&repo, unsigned.digest()));
-    assert!(
-        !run.status.success(),
-        "an unsigned image must not verify:\n{run:?}"
-    );
-    assert!(
-        run.stderr.contains("no signatures found"),
-        "expected `no signatures found`, not another error:\n{run:?}"
-    );
+    let run = verify("cosign.pub", &image_ref(&repo, unsigned.digest()));
+    assert_unsigned_refused(&run, "no signatures found");
 
     // A different key does not verify the signature.
     fs::create_dir_all(sb.work().join("other")).unwrap();
@@ -103,15 +111,7 @@ fn cosign_sign_and_verify() {
     c.args(["generate-key-pair"])
         .current_dir(sb.work().join("other"));
     sb.run_cmd(&mut c, None);
-    let mut args = vec![
-        "verify",
-        "--key",
-        "other/cosign.pub",
-        "--insecure-ignore-tlog=true",
-    ];
-    args.extend(COSIGN_REGISTRY_FLAGS);
-    args.push(&target);
-    let run = sb.try_run("cosign", &args);
+    let run = verify("other/cosign.pub", &target);
     assert!(
         !run.status.success(),
         "a signature must not verify with another key:\n{run:?}"
@@ -149,11 +149,8 @@ fn notation_sandbox() -> Sandbox {
 
 #[test]
 fn notation_sign_and_verify() {
-    let reg = registry();
     let sb = notation_sandbox();
-    let repo = unique_repo("notation");
-    let img = reg.push_random_image(&repo, "v1");
-    let unsigned = reg.push_random_image(&repo, "unsigned");
+    let (repo, img, unsigned) = push_signed_and_unsigned("notation");
     let key = "tollgate-e2e.example";
 
     sb.run("notation", &["cert", "generate-test", "--default", key]);
@@ -210,12 +207,5 @@ fn notation_sign_and_verify() {
             &image_ref(&repo, unsigned.digest()),
         ],
     );
-    assert!(
-        !run.status.success(),
-        "an unsigned image must not verify:\n{run:?}"
-    );
-    assert!(
-        run.stderr.contains("no signature is associated"),
-        "expected `no signature is associated`, not another error:\n{run:?}"
-    );
+    assert_unsigned_refused(&run, "no signature is associated");
 }

@@ -55,13 +55,9 @@ fn skopeo_copy_oci_layout_roundtrip() {
     );
 
     // The registry holds exactly what was in the layout.
-    let r = reg.get_manifest(&repo, "v1");
-    r.expect(200);
-    assert_eq!(r.must_header("Docker-Content-Digest"), manifest.digest);
+    let r = reg.assert_manifest_digest(&repo, "v1", &manifest.digest);
     assert_eq!(r.json()["layers"][0]["digest"], layer.digest.as_str());
-    let r = reg
-        .head(&reg.v2(&repo, &format!("blobs/{}", layer.digest)))
-        .call();
+    let r = reg.head(&blob_path(&repo, &layer.digest)).call();
     r.expect(200);
     assert_eq!(r.must_header("Content-Length"), layer.size.to_string());
 

@@ -111,16 +111,7 @@ fn syft_scans_image_from_registry() {
     // Publish the SBOM next to the image (SPDX this time) and find it again.
     let run = sb.run("syft", &["scan", &target, "-o", "spdx-json", "-q"]);
     fs::write(sb.work().join("sbom.spdx.json"), &run.stdout).unwrap();
-    let mut c = sb.cmd("oras");
-    c.args([
-        "login",
-        "--plain-http",
-        "-u",
-        &reg.user,
-        "--password-stdin",
-        &reg.host,
-    ]);
-    sb.run_cmd(&mut c, Some(reg.password.as_bytes()));
+    sb.oras_login();
     sb.run(
         "oras",
         &[

@@ -1,0 +1,855 @@
+#!/usr/bin/env python3
+"""Benchmark client for bench/run.sh (Python 3 standard library only).
+
+  bench.py registry    --name NAME --url URL --user U --password P [--pgid PGID] --out FILE
+  bench.py calibration --url URL --out FILE
+  bench.py report      FILE... --out FILE
+
+`registry` measures an OCI Distribution registry (Tollgate or the CNCF distribution
+registry): blob push (monolithic and chunked), blob pull, manifest GET load, tag push and
+tag listing, and, given the process group wrangler dev runs in (--pgid), workerd's memory
+and CPU during a small and a large chunked push. `calibration` measures the calibration
+worker (bench/calibration): one streamed PUT and one GET. `report` prints the table with
+ratios and writes the combined JSON.
+
+Blob bodies are generated on the fly from a 1 MiB random block (each MiB stamped with the
+blob's seed and its index, so every blob has distinct content), never held in memory
+whole. Every byte pulled is hashed and checked against the digest.
+
+Sizes and durations can be reduced for a quick trial with environment variables, see
+SETTINGS below.
+"""
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import multiprocessing
+import os
+import re
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+MIB = 1 << 20
+
+
+def env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+SETTINGS = {
+    "blob_mib": env_int("BENCH_BLOB_MIB", 256),          # measurements 1 and 2
+    "chunk_mib": env_int("BENCH_CHUNK_MIB", 16),         # PATCH chunk size
+    "part_mib": env_int("BENCH_PART_MIB", 8),            # calibration multipart part size
+    "rss_small_mib": env_int("BENCH_RSS_SMALL_MIB", 100),  # measurement 5
+    "rss_large_mib": env_int("BENCH_RSS_LARGE_MIB", 1024),
+    "clients": env_int("BENCH_CLIENTS", 16),             # measurement 3
+    "duration_s": env_int("BENCH_DURATION", 10),
+    "tags": env_int("BENCH_TAGS", 1000),                 # measurement 4
+    "page": env_int("BENCH_PAGE", 100),
+    "list_rounds": env_int("BENCH_LIST_ROUNDS", 5),
+}
+
+MANIFEST_ACCEPT = ", ".join([
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+T0 = time.perf_counter()
+
+
+def log(*args):
+    print(f"[bench {time.perf_counter() - T0:6.1f}s]", *args, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+class Client:
+    """A keep-alive HTTP/1.1 connection to one server, with Basic auth."""
+
+    def __init__(self, base_url, user=None, password=None, timeout=60):
+        url = urllib.parse.urlsplit(base_url)
+        if url.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit(f"refusing to benchmark a non-loopback host: {base_url}")
+        self.base = f"{url.scheme}://{url.netloc}"
+        self.host, self.port = url.hostname, url.port or 80
+        self.timeout = timeout
+        self.headers = {}
+        if user is not None:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            self.headers["Authorization"] = "Basic " + token
+        self.conn = None
+
+    def _connect(self):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self.conn.connect()
+            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self.conn
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def path_of(self, location):
+        """Path and query of a Location (absolute or relative) on this server."""
+        url = urllib.parse.urlsplit(urllib.parse.urljoin(self.base + "/", location))
+        if url.netloc and f"{url.scheme}://{url.netloc}" != self.base and url.hostname not in (self.host,):
+            raise RuntimeError(f"Location points to another server: {location}")
+        return url.path + ("?" + url.query if url.query else "")
+
+    def request(self, *args, **kwargs):
+        try:
+            return self._request(*args, **kwargs)
+        except BaseException:
+            self.close()  # never reuse a connection left mid-request
+            raise
+
+    def _request(self, method, path, body=b"", headers=None, length=None, sink=None):
+        """Send a request; `body` is bytes or an iterable of bytes (then `length` is its
+        size). Returns (response, body bytes); with `sink`, the response body is passed
+        to sink(memoryview) piece by piece instead and the returned body is b""."""
+        hdrs = dict(self.headers)
+        hdrs.update(headers or {})
+        if isinstance(body, (bytes, bytearray)):
+            length = len(body)
+        for attempt in (0, 1):
+            sent_body = False
+            conn = self._connect()
+            try:
+                conn.putrequest(method, path, skip_accept_encoding=True)
+                for k, v in hdrs.items():
+                    conn.putheader(k, v)
+                if method in ("PUT", "PATCH", "POST") or length:
+                    conn.putheader("Content-Length", str(length or 0))
+                conn.endheaders()
+                if isinstance(body, (bytes, bytearray)):
+                    if body:
+                        conn.send(body)
+                else:
+                    sent_body = True
+                    try:
+                        for piece in body:
+                            conn.send(piece)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the server answered early; read what it said
+                resp = conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A keep-alive connection the server closed; retry once on a new one
+                # unless a streamed body was already consumed.
+                self.close()
+                if attempt or sent_body:
+                    raise
+                continue
+            break
+        if sink is None:
+            data = resp.read()
+        else:
+            data = b""
+            buf = bytearray(MIB)
+            view = memoryview(buf)
+            while True:
+                n = resp.readinto(buf)
+                if not n:
+                    break
+                sink(view[:n])
+        if resp.getheader("Connection", "").lower() == "close" or resp.will_close:
+            self.close()
+        return resp, data
+
+
+def expect(resp, data, *codes):
+    if resp.status not in codes:
+        text = data[:500].decode("utf-8", "replace") if data else ""
+        if resp.status == 503 and "restarted" in text:
+            raise Restarted(f"HTTP 503: {text}")
+        raise RuntimeError(f"HTTP {resp.status} (wanted {codes}): {text}")
+
+
+# --------------------------------------------------------------------------- blobs
+
+class Blob:
+    """A generated blob of `size` bytes; MiB i is the base block stamped with (seed, i)."""
+
+    _base = None
+
+    def __init__(self, size, seed):
+        if Blob._base is None:
+            Blob._base = os.urandom(MIB)
+        self.size = size
+        self.seed = seed
+        self._digest = None
+
+    def _mib(self, i):
+        stamp = hashlib.sha256(f"{self.seed}:{i}".encode()).digest()
+        return stamp + Blob._base[len(stamp):]
+
+    def pieces(self, start=0, end=None):
+        """Bytes [start, end) in pieces of at most 1 MiB."""
+        end = self.size if end is None else end
+        pos = start
+        while pos < end:
+            i, off = divmod(pos, MIB)
+            take = min(MIB - off, end - pos)
+            block = self._mib(i)
+            yield block if (off == 0 and take == MIB) else block[off:off + take]
+            pos += take
+
+    @property
+    def digest(self):
+        if self._digest is None:
+            h = hashlib.sha256()
+            for piece in self.pieces():
+                h.update(piece)
+            self._digest = "sha256:" + h.hexdigest()
+        return self._digest
+
+
+def blob_upload_start(c, repo):
+    resp, data = c.request("POST", f"/v2/{repo}/blobs/uploads/")
+    expect(resp, data, 202)
+    return c.path_of(resp.getheader("Location"))
+
+
+def with_digest(location, digest):
+    sep = "&" if "?" in location else "?"
+    return f"{location}{sep}digest={urllib.parse.quote(digest)}"
+
+
+def push_monolithic(c, repo, blob):
+    location = blob_upload_start(c, repo)
+    resp, data = c.request("PUT", with_digest(location, blob.digest), blob.pieces(),
+                           {"Content-Type": "application/octet-stream"}, length=blob.size)
+    expect(resp, data, 201)
+
+
+def push_chunked(c, repo, blob, chunk):
+    location = blob_upload_start(c, repo)
+    pos = 0
+    while pos < blob.size:
+        end = min(pos + chunk, blob.size)
+        resp, data = c.request("PATCH", location, blob.pieces(pos, end), {
+            "Content-Type": "application/octet-stream",
+            "Content-Range": f"{pos}-{end - 1}",
+        }, length=end - pos)
+        expect(resp, data, 202)
+        location = c.path_of(resp.getheader("Location"))
+        pos = end
+    resp, data = c.request("PUT", with_digest(location, blob.digest))
+    expect(resp, data, 201)
+
+
+def push_small(c, repo, content):
+    """Monolithic push of a small blob; returns its digest."""
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    location = blob_upload_start(c, repo)
+    resp, data = c.request("PUT", with_digest(location, digest), content,
+                           {"Content-Type": "application/octet-stream"})
+    expect(resp, data, 201)
+    return digest
+
+
+def pull(c, path, size, digest=None):
+    """GET a blob, following redirects, hashing it; returns the byte count."""
+    h = hashlib.sha256()
+    count = [0]
+
+    def sink(view):
+        h.update(view)
+        count[0] += len(view)
+
+    client = c
+    for _ in range(5):
+        resp, data = client.request("GET", path, sink=sink)
+        if resp.status in (301, 302, 303, 307, 308):
+            target = urllib.parse.urljoin(client.base + path, resp.getheader("Location"))
+            u = urllib.parse.urlsplit(target)
+            client = Client(f"{u.scheme}://{u.netloc}")  # presigned: no credentials
+            path = u.path + ("?" + u.query if u.query else "")
+            h, count[0] = hashlib.sha256(), 0
+            continue
+        expect(resp, data, 200)
+        break
+    if count[0] != size:
+        raise RuntimeError(f"pulled {count[0]} bytes, expected {size}")
+    if digest and "sha256:" + h.hexdigest() != digest:
+        raise RuntimeError("pulled content does not match its digest")
+    return count[0]
+
+
+class Restarted(RuntimeError):
+    """wrangler dev reloaded the worker mid-request (it rebuilds when src/ changes)."""
+
+
+RETRIES = []  # measurements that had to be repeated, reported with the results
+
+
+def step(label, fn, *args):
+    """Run one measurement; if wrangler dev dropped or stalled a request under it (see
+    README: both happen now and then under wrangler dev), run it once more."""
+    for attempt in (0, 1):
+        try:
+            return fn(*args)
+        except (Restarted, ConnectionError, TimeoutError, http.client.HTTPException) as e:
+            if attempt:
+                raise
+            log(f"{label}: {e!r}; retrying this measurement once")
+            RETRIES.append(f"{label}: {e!r}"[:300])
+            for client in args:
+                if isinstance(client, Client):
+                    client.close()
+            time.sleep(2)
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t
+
+
+def mib_s(size, seconds):
+    return round(size / MIB / seconds, 2)
+
+
+# --------------------------------------------------------------------------- image
+
+def small_image(c, repo):
+    """Push a config and a layer and return the bytes of an image manifest for them."""
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": []}, "config": {},
+    }).encode()
+    layer = os.urandom(1024)
+    cd, ld = push_small(c, repo, config), push_small(c, repo, layer)
+    return json.dumps({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": cd, "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": ld, "size": len(layer)}],
+        "annotations": {"org.opencontainers.image.description": "tollgate bench"},
+    }, indent=2).encode()
+
+
+def put_manifest(c, repo, ref, manifest):
+    resp, data = c.request("PUT", f"/v2/{repo}/manifests/{ref}", manifest,
+                           {"Content-Type": OCI_MANIFEST})
+    expect(resp, data, 201)
+
+
+# --------------------------------------------------------------------------- load
+
+def _load_worker(args):
+    base, user, password, path, start_at, stop_at = args
+    c = Client(base, user, password, timeout=60)
+    lat, errors, first_error = [], 0, None
+    while time.time() < start_at:
+        time.sleep(0.001)
+    while True:
+        t0 = time.perf_counter()
+        if time.time() >= stop_at:
+            break
+        try:
+            resp, data = c.request("GET", path, headers={"Accept": MANIFEST_ACCEPT})
+            ok = resp.status == 200 and data
+        except Exception as e:  # noqa: BLE001 - counted and reported
+            ok, resp = False, None
+            c.close()
+            first_error = first_error or repr(e)
+        if ok:
+            lat.append(time.perf_counter() - t0)
+        else:
+            errors += 1
+            if resp is not None and first_error is None:
+                first_error = f"HTTP {resp.status}"
+    c.close()
+    return lat, errors, first_error
+
+
+def manifest_load(base, user, password, path, clients, duration):
+    """`clients` processes, one keep-alive connection each, GET `path` for `duration` s."""
+    start_at = time.time() + 1.5
+    stop_at = start_at + duration
+    jobs = [(base, user, password, path, start_at, stop_at)] * clients
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        results = pool.map(_load_worker, jobs)
+    lat = sorted(x for r in results for x in r[0])
+    errors = sum(r[1] for r in results)
+    first_error = next((r[2] for r in results if r[2]), None)
+
+    def pct(p):
+        return round(lat[min(len(lat) - 1, int(p / 100 * len(lat)))] * 1000, 2) if lat else None
+
+    return {
+        "clients": clients, "duration_s": duration, "requests": len(lat), "errors": errors,
+        "first_error": first_error,
+        "rps": round(len(lat) / duration, 1),
+        "p50_ms": pct(50), "p99_ms": pct(99),
+    }
+
+
+# --------------------------------------------------------------------------- tags
+
+LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+def list_tags(c, repo, page):
+    """Walk the tag list `page` at a time; returns (tags, pages, how the next page was
+    found: "link" if every step followed a Link header)."""
+    path = f"/v2/{repo}/tags/list?n={page}"
+    tags, pages, followed, via_last = [], 0, "link", False
+    while path:
+        resp, data = c.request("GET", path)
+        expect(resp, data, 200)
+        pages += 1
+        got = json.loads(data).get("tags") or []
+        tags.extend(got)
+        if via_last and got:
+            followed = "last"
+        via_last = False
+        link = resp.getheader("Link")
+        if link and LINK_NEXT.search(link):
+            path = c.path_of(LINK_NEXT.search(link).group(1))
+        elif len(got) == page and got:
+            # No Link although the page is full: continue with last= ourselves (flagged
+            # if that finds more, since the server should then have sent a Link).
+            path = f"/v2/{repo}/tags/list?n={page}&last={urllib.parse.quote(got[-1])}"
+            via_last = True
+            continue
+        else:
+            path = None
+        if pages > 10 * (SETTINGS["tags"] // page + 2):
+            raise RuntimeError("tag listing does not terminate")
+    return tags, pages, followed
+
+
+def bench_tags(c, repo, manifest, count, page, rounds):
+    names = [f"t{i:04d}" for i in range(count)]
+    t = time.perf_counter()
+    for name in names:
+        put_manifest(c, repo, name, manifest)
+    push_s = time.perf_counter() - t
+    pages_total, t = 0, time.perf_counter()
+    for _ in range(rounds):
+        tags, pages, followed = list_tags(c, repo, page)
+        pages_total += pages
+    list_s = time.perf_counter() - t
+    if sorted(tags) != names:
+        raise RuntimeError(f"tag list returned {len(tags)} tags, {len(set(tags) & set(names))} expected ones")
+    return {
+        "tags": count, "mode": "sequential, one connection", "push_s": round(push_s, 2),
+        "tags_per_s": round(count / push_s, 1),
+        "page_size": page, "pages_per_listing": pages, "listings": rounds,
+        "next_page_via": followed,
+        "pages_per_s": round(pages_total / list_s, 1),
+    }
+
+
+# --------------------------------------------------------------------------- /proc
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    # fields[0] is field 3 (state): ppid=4, pgrp=5, utime=14, stime=15
+    return {"comm": comm, "ppid": int(fields[1]), "pgrp": int(fields[2]),
+            "cpu_s": (int(fields[11]) + int(fields[12])) / CLK_TCK}
+
+
+def proc_status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def workerd_pids(pgid):
+    """workerd processes in process group `pgid`, or descending from process `pgid`."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stats[int(entry)] = proc_stat(entry)
+            except (OSError, ValueError):
+                pass
+    found = {p for p, s in stats.items() if s["pgrp"] == pgid and s["comm"].startswith("workerd")}
+    if not found:
+        family, grew = {pgid}, True
+        while grew:
+            more = {p for p, s in stats.items() if s["ppid"] in family} - family
+            family |= more
+            grew = bool(more)
+        found = {p for p in family if stats.get(p, {}).get("comm", "").startswith("workerd")}
+    return sorted(found)
+
+
+def workerd_role(pid):
+    """wrangler dev runs two workerd: its proxy and the one running the worker."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+        return " ".join(a.decode(errors="replace") for a in args[1:])[:200]
+    except OSError:
+        return "?"
+
+
+def push_resources(c, repo, blob, chunk, pgid):
+    return resources_during(lambda: push_chunked(c, repo, blob, chunk), blob.size, pgid)
+
+
+def summarize_resources(res):
+    """Adds the worker's own workerd figures and the large/small peak ratios to `res`
+    ({"small": …, "large": …} from resources_during)."""
+    small, large = res["small"], res["large"]
+    # wrangler dev runs two workerd: a proxy on the public port and the one running
+    # the worker, which is the one that burnt the CPU.
+    worker = max(large["per_process"], key=lambda p: large["per_process"][p]["cpu_s"])
+    res["worker_pid"] = int(worker)
+    for label in ("small", "large"):
+        one = res[label]["per_process"].get(worker, {})
+        res[label]["worker_peak_rss_mib"] = one.get("peak_rss_mib")
+        res[label]["worker_rss_before_mib"] = one.get("rss_before_mib")
+    res["peak_rss_ratio_all"] = round(large["peak_rss_mib"] / small["peak_rss_mib"], 3)
+    res["peak_rss_ratio"] = round(large["worker_peak_rss_mib"] / small["worker_peak_rss_mib"], 3)
+
+
+def resources_during(push, size, pgid):
+    """Memory and CPU of the workerd processes in `pgid` while `push()` runs."""
+    pids = workerd_pids(pgid)
+    if not pids:
+        raise RuntimeError(f"no workerd process found under process group {pgid}")
+    hwm_reset = True
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w") as f:
+                f.write("5")  # reset VmHWM to the current RSS
+        except OSError:
+            hwm_reset = False
+    before = {p: {"rss": proc_status_kib(p, "VmRSS"), "cpu": proc_stat(p)["cpu_s"],
+                  "role": workerd_role(p)} for p in pids}
+    rss_before = sum(b["rss"] for b in before.values())
+    cpu_before = sum(b["cpu"] for b in before.values())
+    samples, stop = [rss_before], threading.Event()
+
+    def sampler():
+        while not stop.wait(0.05):
+            try:
+                samples.append(sum(proc_status_kib(p, "VmRSS") for p in pids))
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    thread.start()
+    seconds = timed(push)
+    stop.set()
+    thread.join()
+    per_pid = {str(p): {"rss_before_mib": round(before[p]["rss"] / 1024, 1),
+                        "peak_rss_mib": round(proc_status_kib(p, "VmHWM") / 1024, 1),
+                        "rss_after_mib": round(proc_status_kib(p, "VmRSS") / 1024, 1),
+                        "cpu_s": round(proc_stat(p)["cpu_s"] - before[p]["cpu"], 2),
+                        "role": before[p]["role"]}
+               for p in pids}
+    hwm = sum(proc_status_kib(p, "VmHWM") for p in pids)
+    cpu_after = sum(proc_stat(p)["cpu_s"] for p in pids)
+    rss_after = sum(proc_status_kib(p, "VmRSS") for p in pids)
+    sampled_peak = max(samples)
+    peak = max(hwm, sampled_peak) if hwm_reset else sampled_peak
+    return {
+        "size_mib": size // MIB, "workerd_pids": pids, "seconds": round(seconds, 2),
+        "mib_per_s": mib_s(size, seconds),
+        "rss_before_mib": round(rss_before / 1024, 1),
+        "rss_after_mib": round(rss_after / 1024, 1),
+        "peak_rss_mib": round(peak / 1024, 1),
+        "peak_source": "VmHWM after clear_refs" if hwm_reset and hwm >= sampled_peak else "VmRSS samples every 50 ms",
+        "cpu_s": round(cpu_after - cpu_before, 2),
+        "per_process": per_pid,
+    }
+
+
+# --------------------------------------------------------------------------- commands
+
+def cmd_registry(a):
+    s = SETTINGS
+    c = Client(a.url, a.user, a.password)
+    resp, data = c.request("GET", "/v2/")
+    expect(resp, data, 200)
+    run = f"{int(time.time())}-{os.getpid()}"
+    out = {"target": a.name, "url": a.url, "kind": "registry", "settings": s}
+    chunk = s["chunk_mib"] * MIB
+
+    # Warm up: a small image pushed and pulled (also the manifest for 3 and 4).
+    log(a.name, "small image")
+    manifest = step("small image", small_image, c, "bench/image")
+    step("small image", put_manifest, c, "bench/image", "latest", manifest)
+
+    if a.pgid and s["rss_large_mib"]:
+        # 5 first, while the runtime is fresh: the earlier big pushes would otherwise
+        # leave their memory behind and make the baseline look larger.
+        out["resources"] = {}
+        # A short chunked push first, so that what the runtime allocates once (the
+        # wasm instance growing to its working size) is not charged to the 100 MiB push.
+        warm = s["chunk_mib"] * 2
+        log(a.name, f"resources: warm-up chunked push of {warm} MiB")
+        step("warm-up", push_chunked, c, "bench/rss", Blob(warm * MIB, f"{run}-warm"), chunk)
+        for label, mib in (("small", s["rss_small_mib"]), ("large", s["rss_large_mib"])):
+            log(a.name, f"resources: chunked push of {mib} MiB")
+            out["resources"][label] = step(f"resources {mib} MiB", push_resources,
+                c, "bench/rss", Blob(mib * MIB, f"{run}-rss-{mib}"), chunk, a.pgid)
+        summarize_resources(out["resources"])
+
+    size = s["blob_mib"] * MIB
+    mono = Blob(size, f"{run}-mono")
+    chunked = Blob(size, f"{run}-chunked")
+    mono.digest, chunked.digest  # hash before the clock starts
+    log(a.name, f"push {s['blob_mib']} MiB monolithic")
+    t_mono = step("monolithic push", timed, push_monolithic, c, "bench/blob", mono)
+    log(a.name, f"push {s['blob_mib']} MiB in {s['chunk_mib']} MiB chunks")
+    t_chunk = step("chunked push", timed, push_chunked, c, "bench/blob", chunked, chunk)
+    log(a.name, f"pull {s['blob_mib']} MiB")
+    t_pull = step("pull", timed, pull, c, f"/v2/bench/blob/blobs/{mono.digest}", size, mono.digest)
+    out["blob"] = {
+        "size_mib": s["blob_mib"], "chunk_mib": s["chunk_mib"],
+        "push_monolithic_s": round(t_mono, 2), "push_monolithic_mib_s": mib_s(size, t_mono),
+        "push_chunked_s": round(t_chunk, 2), "push_chunked_mib_s": mib_s(size, t_chunk),
+        "pull_s": round(t_pull, 2), "pull_mib_s": mib_s(size, t_pull),
+    }
+
+    log(a.name, f"manifest GET, {s['clients']} clients for {s['duration_s']} s")
+    c.close()
+    out["manifest_get"] = manifest_load(a.url, a.user, a.password,
+                                        "/v2/bench/image/manifests/latest",
+                                        s["clients"], s["duration_s"])
+
+    log(a.name, f"push {s['tags']} tags, list them {s['page']} a page")
+    tags_repo = f"bench/tags-{run}"
+    tag_manifest = step("tags", small_image, c, tags_repo)
+    out["tags"] = step("tags", bench_tags, c, tags_repo, tag_manifest, s["tags"], s["page"],
+                       s["list_rounds"])
+    c.close()
+    out["retries"] = RETRIES
+    write_json(a.out, out)
+
+
+def cmd_calibration(a):
+    s = SETTINGS
+    c = Client(a.url)
+    size = s["blob_mib"] * MIB
+    resp, data = c.request("PUT", "/warmup", b"x" * 1024)
+    expect(resp, data, 201)
+    result = {"target": "calibration", "url": a.url, "kind": "calibration", "settings": s}
+
+    def put_to(path, blob):
+        def put():
+            resp, data = c.request("PUT", path, blob.pieces(), length=blob.size)
+            expect(resp, data, 201)
+        return put
+
+    if a.pgid and s["rss_large_mib"]:
+        # The runtime's own share of measurement 5, first like Tollgate's: the same
+        # sizes, each through one multipart PUT after a warm-up, so the memory growth of
+        # V8 and the R2 simulator can be told apart from the worker's.
+        res = result["resources"] = {}
+        parts = f"?parts={s['part_mib']}"
+        warm = Blob(s["chunk_mib"] * 2 * MIB, f"calibration-warm-{time.time()}")
+        log("calibration", f"resources: warm-up multipart PUT of {warm.size // MIB} MiB")
+        step("calibration warm-up", put_to(f"/rss-warm{parts}", warm))
+        for label, mib in (("small", s["rss_small_mib"]), ("large", s["rss_large_mib"])):
+            blob = Blob(mib * MIB, f"calibration-rss-{mib}-{time.time()}")
+            log("calibration", f"resources: multipart PUT of {mib} MiB")
+            res[label] = step(f"calibration resources {mib} MiB", resources_during,
+                              put_to(f"/rss-{label}{parts}", blob), blob.size, a.pgid)
+        summarize_resources(res)
+
+    out = result["blob"] = {"size_mib": s["blob_mib"], "multipart_part_mib": s["part_mib"]}
+    # One streamed PUT into a single object (the ceiling the ratios use), then the same
+    # through a multipart upload with Tollgate's part size, for comparison.
+    for prefix, query in (("", ""), ("multipart_", f"?parts={s['part_mib']}")):
+        blob = Blob(size, f"calibration-{prefix}{time.time()}")
+        blob.digest
+        log("calibration", f"PUT {s['blob_mib']} MiB{query}")
+        t_put = step(f"calibration PUT{query}", timed, put_to(f"/{prefix}blob{query}", blob))
+        log("calibration", f"GET {s['blob_mib']} MiB ({'multipart' if prefix else 'single'} object)")
+        t_get = step(f"calibration GET{query}", timed, pull, c, f"/{prefix}blob", size, blob.digest)
+        out.update({f"{prefix}push_s": round(t_put, 2), f"{prefix}push_mib_s": mib_s(size, t_put),
+                    f"{prefix}pull_s": round(t_get, 2), f"{prefix}pull_mib_s": mib_s(size, t_get)})
+    c.close()
+    result["retries"] = RETRIES
+    write_json(a.out, result)
+
+
+def write_json(path, obj):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+def get(d, *keys):
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def cmd_report(a):
+    res = {}
+    for path in a.files:
+        try:
+            with open(path) as f:
+                r = json.load(f)
+            res[r["target"]] = r
+        except (OSError, ValueError, KeyError) as e:
+            log(f"skipping {path}: {e}")
+    t, d, cal = res.get("tollgate"), res.get("distribution"), res.get("calibration")
+    s = next((r["settings"] for r in res.values() if "settings" in r), SETTINGS)
+    rows, checks = [], {}
+
+    def ratio(x, y):
+        return round(x / y, 3) if x is not None and y else None
+
+    def row(label, unit, tv, dv, cv, r=None, target=None, ok=None, key=None):
+        rows.append((label, unit, tv, dv, cv, r, target, ok))
+        if key:
+            checks[key] = {"value": tv if key == "tags_per_s" else r, "target": target, "pass": ok}
+
+    def ge(v, lim):
+        return None if v is None else v >= lim
+
+    blob = f"{s['blob_mib']} MiB"
+    cal_push, cal_pull = get(cal, "blob", "push_mib_s"), get(cal, "blob", "pull_mib_s")
+    for key, label in (("push_monolithic_mib_s", f"push {blob} monolithic"),
+                       ("push_chunked_mib_s", f"push {blob} {s['chunk_mib']} MiB chunks")):
+        tv = get(t, "blob", key)
+        r = ratio(tv, cal_push)
+        row(label, "MiB/s", tv, get(d, "blob", key), cal_push, r, ">= 0.8 x cal", ge(r, 0.8),
+            key.replace("_mib_s", "_vs_calibration"))
+    tv = get(t, "blob", "pull_mib_s")
+    r = ratio(tv, cal_pull)
+    row(f"pull {blob}", "MiB/s", tv, get(d, "blob", "pull_mib_s"), cal_pull, r, ">= 0.8 x cal",
+        ge(r, 0.8), "pull_vs_calibration")
+    if get(cal, "blob", "multipart_push_mib_s") is not None:
+        part = get(cal, "blob", "multipart_part_mib")
+        mp_push, mp_pull = get(cal, "blob", "multipart_push_mib_s"), get(cal, "blob", "multipart_pull_mib_s")
+        row(f"  calibration via {part} MiB R2 parts: push", "MiB/s", None, None, mp_push,
+            ratio(get(t, "blob", "push_chunked_mib_s"), mp_push), "(info)")
+        row(f"  calibration via {part} MiB R2 parts: pull", "MiB/s", None, None, mp_pull,
+            ratio(get(t, "blob", "pull_mib_s"), mp_pull), "(info)")
+    tv, dv = get(t, "manifest_get", "rps"), get(d, "manifest_get", "rps")
+    r = ratio(tv, dv)
+    row(f"manifest GET, {s['clients']} clients", "req/s", tv, dv, None, r, ">= 0.5 x dist",
+        ge(r, 0.5), "manifest_rps_vs_distribution")
+    row("  latency p50", "ms", get(t, "manifest_get", "p50_ms"), get(d, "manifest_get", "p50_ms"), None)
+    row("  latency p99", "ms", get(t, "manifest_get", "p99_ms"), get(d, "manifest_get", "p99_ms"), None)
+    tv = get(t, "tags", "tags_per_s")
+    row(f"push {s['tags']} tags, sequential", "tags/s", tv, get(d, "tags", "tags_per_s"), None,
+        None, ">= 100", ge(tv, 100), "tags_per_s")
+    row(f"list tags, {s['page']} a page", "pages/s", get(t, "tags", "pages_per_s"),
+        get(d, "tags", "pages_per_s"), None)
+    small, large = get(t, "resources", "small"), get(t, "resources", "large")
+    if small or large or t or get(cal, "resources"):
+        cs, cl = get(cal, "resources", "small"), get(cal, "resources", "large")
+        row(f"workerd peak RSS, {s['rss_small_mib']} MiB push", "MiB", get(small, "worker_peak_rss_mib"), None,
+            get(cs, "worker_peak_rss_mib"))
+        r = get(t, "resources", "peak_rss_ratio")
+        row(f"workerd peak RSS, {s['rss_large_mib']} MiB push", "MiB", get(large, "worker_peak_rss_mib"), None,
+            get(cl, "worker_peak_rss_mib"), r, "<= 1.2 (ratio)", None if r is None else r <= 1.2, "peak_rss_ratio")
+        row("  calibration's own ratio", "", None, None, get(cal, "resources", "peak_rss_ratio"), None, "(info)")
+        row(f"  both workerd, {s['rss_small_mib']} MiB push", "MiB", get(small, "peak_rss_mib"), None,
+            get(cs, "peak_rss_mib"))
+        row(f"  both workerd, {s['rss_large_mib']} MiB push", "MiB", get(large, "peak_rss_mib"), None,
+            get(cl, "peak_rss_mib"), get(t, "resources", "peak_rss_ratio_all"))
+        row(f"workerd CPU, {s['rss_small_mib']} MiB push", "s", get(small, "cpu_s"), None,
+            get(cal, "resources", "small", "cpu_s"))
+        row(f"workerd CPU, {s['rss_large_mib']} MiB push", "s", get(large, "cpu_s"), None,
+            get(cal, "resources", "large", "cpu_s"))
+
+    def fmt(v):
+        if v is None:
+            return "-"
+        if isinstance(v, bool):
+            return "ok" if v else "MISS"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    header = ("measurement", "unit", "tollgate", "distribution", "calibration", "ratio", "target", "")
+    table = [header] + [tuple(fmt(x) for x in r) for r in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = []
+    for i, r in enumerate(table):
+        lines.append("  ".join(x.ljust(w) if j < 2 or j >= 6 else x.rjust(w)
+                               for j, (x, w) in enumerate(zip(r, widths))).rstrip())
+        if i == 0:
+            lines.append("-" * len(lines[0]))
+    print("\n".join(lines))
+    for name in ("tollgate", "distribution", "calibration"):
+        if name not in res:
+            print(f"({name}: not measured)")
+    for name, r in res.items():
+        for retry in r.get("retries") or []:
+            print(f"({name}: repeated {retry})")
+        if get(r, "manifest_get", "errors"):
+            print(f"({name}: {r['manifest_get']['errors']} manifest GET errors, first: "
+                  f"{r['manifest_get']['first_error']})")
+    listing = get(d, "tags", "pages_per_listing")
+    if listing == 1 and s["tags"] > s["page"]:
+        print(f"(distribution: returned all {s['tags']} tags in one page, ignoring n; "
+              "its pages/s are whole listings)")
+    if get(t, "resources", "small"):
+        sm, lg = t["resources"]["small"], t["resources"]["large"]
+        print(f"(tollgate workerd RSS before the pushes: {sm.get('worker_rss_before_mib')} MiB and "
+              f"{lg.get('worker_rss_before_mib')} MiB; peaks are VmHWM reset with clear_refs)")
+    if get(cal, "resources", "small"):
+        sm, lg = cal["resources"]["small"], cal["resources"]["large"]
+        print(f"(calibration workerd RSS before its multipart PUTs: {sm.get('worker_rss_before_mib')} MiB "
+              f"and {lg.get('worker_rss_before_mib')} MiB)")
+    for name, r in res.items():
+        via = get(r, "tags", "next_page_via")
+        if via == "last":
+            print(f"({name}: a full tag page came without a Link header but last= found more)")
+    load_before = os.environ.get("BENCH_LOAD_BEFORE")
+    with open("/proc/loadavg") as f:
+        load_after = f.read().split()[0]
+    print(f"(load average before/after: {load_before or '?'} / {load_after} "
+          f"on {os.cpu_count()} cores)")
+    write_json(a.out, {"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "load_average": {"before": load_before, "after": load_after,
+                                        "cores": os.cpu_count()},
+                       "settings": s, "checks": checks, "targets": res})
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("registry")
+    r.add_argument("--name", required=True)
+    r.add_argument("--url", required=True)
+    r.add_argument("--user")
+    r.add_argument("--password")
+    r.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd RSS/CPU)")
+    r.add_argument("--out", required=True)
+    c = sub.add_parser("calibration")
+    c.add_argument("--url", required=True)
+    c.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd RSS/CPU)")
+    c.add_argument("--out", required=True)
+    rep = sub.add_parser("report")
+    rep.add_argument("files", nargs="*")
+    rep.add_argument("--out", required=True)
+    a = p.parse_args()
+    {"registry": cmd_registry, "calibration": cmd_calibration, "report": cmd_report}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Benchmarks Tollgate under wrangler dev against the CNCF distribution registry and a
+# calibration worker that only streams bytes into and out of R2, then prints a table
+# with ratios and writes bench/results/latest.json. See bench/README.md.
+#
+# Each target is started on a free loopback port with fresh state, measured, and
+# stopped before the next one starts, so they never compete for the two cores.
+# Usage: bench/run.sh            (make bench)
+#   BENCH_TARGETS="distribution calibration" bench/run.sh   to measure a subset
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false CI=true
+
+targets=${BENCH_TARGETS:-tollgate distribution calibration}
+results=bench/results
+work=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
+mkdir -p "$results"
+rm -f "$results"/{tollgate,distribution,calibration}{.json,-server.log}
+
+groups=()     # process groups we started (setsid), killed on exit
+dirs=("$work")
+cleanup() {
+  local g
+  for g in "${groups[@]}"; do kill -- -"$g" 2>/dev/null || true; done
+  for g in "${groups[@]}"; do
+    for _ in $(seq 1 50); do kill -0 -- -"$g" 2>/dev/null || break; sleep 0.1; done
+    kill -9 -- -"$g" 2>/dev/null || true
+  done
+  rm -rf "${dirs[@]}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_group() {  # stop_group PGID: kill one process group now and forget it
+  local g=$1 keep=() x
+  kill -- -"$g" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 -- -"$g" 2>/dev/null || break; sleep 0.1; done
+  kill -9 -- -"$g" 2>/dev/null || true
+  for x in "${groups[@]}"; do [ "$x" = "$g" ] || keep+=("$x"); done
+  groups=("${keep[@]}")
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() {  # wait_http URL PID LOG: until URL answers anything, or PID dies
+  for _ in $(seq 1 240); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 000 ]; then return 0; fi
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "server at $1 did not come up; its log:" >&2
+  cat "$3" >&2
+  return 1
+}
+
+keep_log() {  # keep_log FILE TARGET: keep a server's log for a look
+  cp "$1" "$results/$2-server.log" 2>/dev/null && echo "server log: $results/$2-server.log" >&2
+}
+
+failed=()
+section() { printf '\n== %s ==\n' "$*" >&2; }
+
+bench_tollgate() {
+  section "tollgate: build"
+  if ! scripts/build-worker.sh > "$work/build.log" 2>&1; then
+    tail -n 30 "$work/build.log" >&2
+    command -v wasm-bindgen > /dev/null || command -v "$HOME/.cargo/bin/wasm-bindgen" > /dev/null \
+      || echo "(wasm-bindgen is missing: run scripts/bootstrap.sh first)" >&2
+    echo "tollgate: scripts/build-worker.sh failed (log above); not measured" >&2
+    return 1
+  fi
+  section "tollgate: start (scripts/serve-test.sh)"
+  local exports
+  # Long-lived upload sessions: the 1 GiB push takes longer than the test default.
+  exports=$(TOLLGATE_TEST_UPLOAD_TTL=3600 scripts/serve-test.sh) || return 1
+  eval "$exports"
+  groups+=("$TOLLGATE_PID")
+  dirs+=("$TOLLGATE_STATE")
+  section "tollgate: measure ($TOLLGATE_URL)"
+  python3 bench/bench.py registry --name tollgate --url "$TOLLGATE_URL" \
+    --user "$TOLLGATE_USER" --password "$TOLLGATE_PASSWORD" --pgid "$TOLLGATE_PID" \
+    --out "$results/tollgate.json" \
+    || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate; stop_group "$TOLLGATE_PID"; return 1; }
+  keep_log "$TOLLGATE_STATE/wrangler.log" tollgate
+  stop_group "$TOLLGATE_PID"
+}
+
+bench_distribution() {
+  section "distribution: start"
+  local url user=bench password pid
+  password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  local dir=$work/distribution port
+  port=$(free_port)
+  pid=$(scripts/start-reference-registry.sh "$port" "$user" "$password" "$dir") || return 1
+  groups+=("$pid")
+  url=http://127.0.0.1:$port
+  section "distribution: measure ($url)"
+  python3 bench/bench.py registry --name distribution --url "$url" \
+    --user "$user" --password "$password" --out "$results/distribution.json" \
+    || { keep_log "$dir/registry.log" distribution; stop_group "$pid"; return 1; }
+  stop_group "$pid"
+}
+
+bench_calibration() {
+  section "calibration: start"
+  local dir=$work/calibration port pid
+  port=$(free_port)
+  mkdir -p "$dir"
+  setsid npx wrangler dev -c bench/calibration/wrangler.toml --port "$port" --ip 127.0.0.1 \
+    --persist-to "$dir/state" > "$dir/wrangler.log" 2>&1 < /dev/null &
+  pid=$!
+  groups+=("$pid")
+  wait_http "http://127.0.0.1:$port/" "$pid" "$dir/wrangler.log" || return 1
+  section "calibration: measure (http://127.0.0.1:$port)"
+  python3 bench/bench.py calibration --url "http://127.0.0.1:$port" --pgid "$pid" \
+    --out "$results/calibration.json" \
+    || { keep_log "$dir/wrangler.log" calibration; stop_group "$pid"; return 1; }
+  stop_group "$pid"
+}
+
+start=$(date +%s)
+read -r load1 _ < /proc/loadavg
+echo "load average before: $load1 on $(nproc) cores" >&2
+if python3 -c "import sys; sys.exit(0 if $load1 > 0.5 * $(nproc) else 1)"; then
+  echo "warning: the machine is busy; the numbers will be noisy" >&2
+fi
+for target in $targets; do
+  "bench_$target" || failed+=("$target")
+done
+
+section "results ($(( $(date +%s) - start )) s)"
+export BENCH_LOAD_BEFORE=$load1
+measured=()
+for target in tollgate distribution calibration; do
+  [ -f "$results/$target.json" ] && measured+=("$results/$target.json")
+done
+python3 bench/bench.py report "${measured[@]}" --out "$results/latest.json"
+echo "written: $results/latest.json"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "not measured: ${failed[*]}" >&2
+  exit 1
+fi
