@@ -128,6 +128,10 @@ async fn commit(
     promised: Option<u64>,
 ) -> Result<()> {
     let had_bytes = session.byte_offset > 0;
+    let whole_blob_body = (!had_bytes && promised.is_some_and(|n| n > 0)).then(|| req.inner().body()).flatten();
+    if let Some(body) = whole_blob_body {
+        return commit_whole(body, app, name, session, digest, promised.unwrap_or_default()).await;
+    }
     // A session with no bytes yet can still hash with the algorithm the digest names.
     let hasher = if had_bytes { session.hasher()? } else { Hasher::new(digest.algorithm()) };
     let appended = ingest::append(&app.bucket, session, hasher, req.stream().ok()).await?;
@@ -158,6 +162,23 @@ async fn commit(
             return Err(Error::DigestInvalid(format!("content digest is {actual}, not {digest}")));
         }
     }
+    if !app.store().commit_blob(name, digest, size, &id.object_key(), &id, app.now).await? {
+        let _ = app.bucket.delete(id.object_key()).await;
+    }
+    Ok(())
+}
+
+/// The whole blob in this one request: stored as a single object that R2 verifies.
+async fn commit_whole(
+    body: worker::web_sys::ReadableStream,
+    app: &App,
+    name: &RepoName,
+    session: &UploadSession,
+    digest: &Digest,
+    size: u64,
+) -> Result<()> {
+    let id = session.upload_id();
+    ingest::store_verified(&app.bucket, &id.object_key(), body, digest).await?;
     if !app.store().commit_blob(name, digest, size, &id.object_key(), &id, app.now).await? {
         let _ = app.bucket.delete(id.object_key()).await;
     }

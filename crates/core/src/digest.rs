@@ -61,6 +61,11 @@ impl Digest {
         &self.0
     }
 
+    /// The raw hash bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        hex::decode(self.hex()).expect("validated as lowercase hex on parse")
+    }
+
     /// The digest of `bytes` under `algorithm`.
     pub fn of(algorithm: Algorithm, bytes: &[u8]) -> Digest {
         let mut hasher = Hasher::new(algorithm);
@@ -175,6 +180,7 @@ mod tests {
         let d: Digest = EMPTY_SHA256.parse().unwrap();
         assert_eq!(d.algorithm(), Algorithm::Sha256);
         assert_eq!(d.hex().len(), 64);
+        assert_eq!(hex::encode(d.to_bytes()), d.hex());
         let long = format!("sha512:{}", "a".repeat(128));
         assert_eq!(long.parse::<Digest>().unwrap().algorithm(), Algorithm::Sha512);
     }
