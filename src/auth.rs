@@ -7,9 +7,19 @@ use worker::{Env, Request};
 
 pub fn require_admin(req: &Request, env: &Env) -> Result<()> {
     let secret = |name: &str| env.secret(name).map(|s| s.to_string()).unwrap_or_default();
-    let header = req.headers().get("Authorization").ok().flatten().unwrap_or_default();
+    let header = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let (user, password) = parse_basic(&header).ok_or(Error::Unauthorized)?;
-    if is_admin(&user, &password, &secret("TOLLGATE_ADMIN_USER"), &secret("TOLLGATE_ADMIN_PASSWORD")) {
+    if is_admin(
+        &user,
+        &password,
+        &secret("TOLLGATE_ADMIN_USER"),
+        &secret("TOLLGATE_ADMIN_PASSWORD"),
+    ) {
         Ok(())
     } else {
         Err(Error::Unauthorized)

@@ -9,8 +9,18 @@ use crate::app::App;
 use crate::error::internal;
 use crate::http::{empty, header, headers};
 
-pub async fn get(req: &Request, app: &App, name: &RepoName, digest: &Digest, with_body: bool) -> Result<Response> {
-    let blob = app.store().blob(name, digest).await?.ok_or(Error::BlobUnknown)?;
+pub async fn get(
+    req: &Request,
+    app: &App,
+    name: &RepoName,
+    digest: &Digest,
+    with_body: bool,
+) -> Result<Response> {
+    let blob = app
+        .store()
+        .blob(name, digest)
+        .await?
+        .ok_or(Error::BlobUnknown)?;
     let range = range::resolve(header(req, "Range").as_deref(), blob.size)?;
     let (status, length, content_range) = match range {
         Some(r) => (206, r.len(), Some(r.content_range(blob.size))),
@@ -38,11 +48,17 @@ pub async fn get(req: &Request, app: &App, name: &RepoName, digest: &Digest, wit
 async fn read(app: &App, key: &str, range: Option<ByteRange>) -> Result<worker::ResponseBody> {
     let mut get = app.bucket.get(key);
     if let Some(r) = range {
-        get = get.range(Range::OffsetWithLength { offset: r.start, length: r.len() });
+        get = get.range(Range::OffsetWithLength {
+            offset: r.start,
+            length: r.len(),
+        });
     }
     let object = get.execute().await.map_err(internal)?;
-    let object = object.ok_or_else(|| Error::Internal(format!("blob object {key} missing from R2")))?;
-    let body = object.body().ok_or_else(|| Error::Internal(format!("blob object {key} has no body")))?;
+    let object =
+        object.ok_or_else(|| Error::Internal(format!("blob object {key} missing from R2")))?;
+    let body = object
+        .body()
+        .ok_or_else(|| Error::Internal(format!("blob object {key} has no body")))?;
     body.response_body().map_err(internal)
 }
 

@@ -34,11 +34,19 @@ impl Sql for D1 {
     }
 
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>> {
-        let prepared = statements.into_iter().map(|s| self.prepare(s)).collect::<Result<Vec<_>>>()?;
+        let prepared = statements
+            .into_iter()
+            .map(|s| self.prepare(s))
+            .collect::<Result<Vec<_>>>()?;
         let results = self.0.batch(prepared).await.map_err(internal)?;
         results
             .iter()
-            .map(|r| Ok(r.meta().map_err(internal)?.and_then(|m| m.changes).unwrap_or(0) as u64))
+            .map(|r| {
+                Ok(r.meta()
+                    .map_err(internal)?
+                    .and_then(|m| m.changes)
+                    .unwrap_or(0) as u64)
+            })
             .collect()
     }
 }

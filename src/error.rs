@@ -43,7 +43,8 @@ pub fn response(error: &Error) -> Response {
         Error::ManifestBlobUnknown(digest) => json!({ "digest": digest }),
         _ => serde_json::Value::Null,
     };
-    let body = json!({ "errors": [{ "code": error.code(), "message": message, "detail": detail }] });
+    let body =
+        json!({ "errors": [{ "code": error.code(), "message": message, "detail": detail }] });
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/json");
     let _ = headers.set("Docker-Distribution-API-Version", "registry/2.0");

@@ -6,27 +6,36 @@ use worker::{Headers, Request, Response};
 
 /// Every registry response names the API version, as Docker clients expect.
 pub fn with_api_version(mut response: Response) -> Response {
-    let _ = response.headers_mut().set("Docker-Distribution-API-Version", "registry/2.0");
+    let _ = response
+        .headers_mut()
+        .set("Docker-Distribution-API-Version", "registry/2.0");
     response
 }
 
 pub fn headers(pairs: &[(&str, &str)]) -> Headers {
     let headers = Headers::new();
     for (name, value) in pairs {
-        headers.set(name, value).expect("header names here are static and valid");
+        headers
+            .set(name, value)
+            .expect("header names here are static and valid");
     }
     headers
 }
 
 /// A bodiless response.
 pub fn empty(status: u16, pairs: &[(&str, &str)]) -> Result<Response> {
-    Ok(Response::empty().expect("empty body").with_status(status).with_headers(headers(pairs)))
+    Ok(Response::empty()
+        .expect("empty body")
+        .with_status(status)
+        .with_headers(headers(pairs)))
 }
 
 pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
     let body = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
     let response = Response::from_bytes(body).expect("byte body");
-    Ok(response.with_status(status).with_headers(headers(&[("Content-Type", "application/json")])))
+    Ok(response
+        .with_status(status)
+        .with_headers(headers(&[("Content-Type", "application/json")])))
 }
 
 pub fn header(req: &Request, name: &str) -> Option<String> {
@@ -41,5 +50,7 @@ pub fn content_length(req: &Request) -> Option<u64> {
 /// The first value of query parameter `name`.
 pub fn query(req: &Request, name: &str) -> Option<String> {
     let url = req.url().ok()?;
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }

@@ -35,9 +35,15 @@ async fn read_tail(bucket: &Bucket, session: &UploadSession) -> Result<Vec<u8>> 
     if session.tail_len()? == 0 {
         return Ok(Vec::new());
     }
-    let object = bucket.get(session.upload_id().tail_key()).execute().await.map_err(internal)?;
+    let object = bucket
+        .get(session.upload_id().tail_key())
+        .execute()
+        .await
+        .map_err(internal)?;
     let object = object.ok_or_else(|| Error::Internal("upload tail missing".into()))?;
-    let body = object.body().ok_or_else(|| Error::Internal("upload tail has no body".into()))?;
+    let body = object
+        .body()
+        .ok_or_else(|| Error::Internal("upload tail has no body".into()))?;
     let tail = body.bytes().await.map_err(internal)?;
     if tail.len() as u64 != session.tail_len()? {
         return Err(Error::Internal("upload tail has the wrong length".into()));
@@ -48,17 +54,29 @@ async fn read_tail(bucket: &Bucket, session: &UploadSession) -> Result<Vec<u8>> 
 /// Streams `body` onto the upload. `hasher` continues the session's hash (the
 /// caller may pick another algorithm for an upload that has no bytes yet).
 /// Updates `session.multipart_id` when it starts the multipart upload.
-pub async fn append(bucket: &Bucket, session: &mut UploadSession, hasher: Hasher, body: Option<ByteStream>) -> Result<Appended> {
+pub async fn append(
+    bucket: &Bucket,
+    session: &mut UploadSession,
+    hasher: Hasher,
+    body: Option<ByteStream>,
+) -> Result<Appended> {
     let mut cutter = PartCutter::new(read_tail(bucket, session).await?, PART_SIZE);
     let mut upload = multipart(bucket, session)?;
     let mut part_number = session.etags()?.len() as u16 + 1;
-    let mut appended = Appended { hasher, new_etags: Vec::new(), received: 0, tail: Vec::new() };
+    let mut appended = Appended {
+        hasher,
+        new_etags: Vec::new(),
+        received: 0,
+        tail: Vec::new(),
+    };
     let Some(mut body) = body else {
         appended.tail = cutter.into_tail();
         return Ok(appended);
     };
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| Error::BlobUploadInvalid(format!("reading the request body failed: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            Error::BlobUploadInvalid(format!("reading the request body failed: {e}"))
+        })?;
         appended.hasher.update(&chunk);
         appended.received += chunk.len() as u64;
         for part in cutter.push(&chunk) {
@@ -72,7 +90,10 @@ pub async fn append(bucket: &Bucket, session: &mut UploadSession, hasher: Hasher
                 upload = Some(created);
             }
             let target = upload.as_ref().expect("created above");
-            let uploaded = target.upload_part(part_number, part).await.map_err(internal)?;
+            let uploaded = target
+                .upload_part(part_number, part)
+                .await
+                .map_err(internal)?;
             appended.new_etags.push(uploaded.etag());
             part_number += 1;
             yield_to_other_requests().await;
@@ -95,20 +116,32 @@ pub async fn park_tail(bucket: &Bucket, session: &UploadSession, tail: Vec<u8>) 
     if tail.is_empty() {
         return Ok(());
     }
-    bucket.put(session.upload_id().tail_key(), tail).execute().await.map_err(internal)?;
+    bucket
+        .put(session.upload_id().tail_key(), tail)
+        .execute()
+        .await
+        .map_err(internal)?;
     Ok(())
 }
 
 /// Turns the session's bytes into the object at its key: the multipart upload
 /// completed with the tail as its last part, or a plain object for small blobs.
-pub async fn complete(bucket: &Bucket, session: &UploadSession, etags: Vec<String>, tail: Vec<u8>) -> Result<()> {
+pub async fn complete(
+    bucket: &Bucket,
+    session: &UploadSession,
+    etags: Vec<String>,
+    tail: Vec<u8>,
+) -> Result<()> {
     let key = session.upload_id().object_key();
     let Some(upload) = multipart(bucket, session)? else {
         bucket.put(key, tail).execute().await.map_err(internal)?;
         return Ok(());
     };
-    let mut parts: Vec<UploadedPart> =
-        etags.into_iter().enumerate().map(|(i, etag)| UploadedPart::new(i as u16 + 1, etag)).collect();
+    let mut parts: Vec<UploadedPart> = etags
+        .into_iter()
+        .enumerate()
+        .map(|(i, etag)| UploadedPart::new(i as u16 + 1, etag))
+        .collect();
     if !tail.is_empty() {
         let number = parts.len() as u16 + 1;
         parts.push(upload.upload_part(number, tail).await.map_err(internal)?);
@@ -153,7 +186,12 @@ pub async fn hash_object(bucket: &Bucket, key: &str, algorithm: Algorithm) -> Re
 /// Stores a whole blob that arrives in one request of known length as one object:
 /// R2 takes the body as it streams and checks the digest itself, so no byte passes
 /// through wasm, and the blob reads back as a single object.
-pub async fn store_verified(bucket: &Bucket, key: &str, body: web_sys::ReadableStream, digest: &Digest) -> Result<()> {
+pub async fn store_verified(
+    bucket: &Bucket,
+    key: &str,
+    body: web_sys::ReadableStream,
+    digest: &Digest,
+) -> Result<()> {
     let put = bucket.put(key, Data::ReadableStream(body));
     let put = match digest.algorithm() {
         Algorithm::Sha256 => put.sha256(digest.to_bytes()),
@@ -161,7 +199,9 @@ pub async fn store_verified(bucket: &Bucket, key: &str, body: web_sys::ReadableS
     };
     put.execute().await.map_err(|e| {
         // R2's documented answer to a checksum that does not match the bytes.
-        if e.to_string().contains("checksum you specified did not match") {
+        if e.to_string()
+            .contains("checksum you specified did not match")
+        {
             Error::DigestInvalid(format!("content does not match {digest}"))
         } else {
             internal(e)

@@ -43,23 +43,37 @@ async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
         (Route::Base, Method::Get | Method::Head) => http::json(200, &serde_json::json!({})),
         (Route::Catalog, Method::Get) => listing::catalog(&req, app).await,
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
-        (Route::Manifest(name, reference), Method::Get) => manifests::get(app, &name, &reference, true).await,
-        (Route::Manifest(name, reference), Method::Head) => manifests::get(app, &name, &reference, false).await,
-        (Route::Manifest(name, reference), Method::Put) => manifests::put(req, app, &name, &reference).await,
-        (Route::Manifest(name, reference), Method::Delete) => manifests::delete(app, &name, &reference).await,
+        (Route::Manifest(name, reference), Method::Get) => {
+            manifests::get(app, &name, &reference, true).await
+        }
+        (Route::Manifest(name, reference), Method::Head) => {
+            manifests::get(app, &name, &reference, false).await
+        }
+        (Route::Manifest(name, reference), Method::Put) => {
+            manifests::put(req, app, &name, &reference).await
+        }
+        (Route::Manifest(name, reference), Method::Delete) => {
+            manifests::delete(app, &name, &reference).await
+        }
         (Route::InvalidManifestReference(_, error), Method::Put) => Err(error),
         (Route::InvalidManifestReference(..), Method::Get | Method::Head | Method::Delete) => {
             Err(Error::ManifestUnknown)
         }
-        (Route::Blob(name, digest), Method::Get) => blobs::get(&req, app, &name, &digest, true).await,
-        (Route::Blob(name, digest), Method::Head) => blobs::get(&req, app, &name, &digest, false).await,
+        (Route::Blob(name, digest), Method::Get) => {
+            blobs::get(&req, app, &name, &digest, true).await
+        }
+        (Route::Blob(name, digest), Method::Head) => {
+            blobs::get(&req, app, &name, &digest, false).await
+        }
         (Route::Blob(name, digest), Method::Delete) => blobs::delete(app, &name, &digest).await,
         (Route::UploadStart(name), Method::Post) => uploads::start(req, app, &name).await,
         (Route::Upload(name, id), Method::Get) => uploads::status(app, &name, &id).await,
         (Route::Upload(name, id), Method::Patch) => uploads::patch(req, app, &name, &id).await,
         (Route::Upload(name, id), Method::Put) => uploads::finish(req, app, &name, &id).await,
         (Route::Upload(name, id), Method::Delete) => uploads::cancel(app, &name, &id).await,
-        (Route::Referrers(name, digest), Method::Get) => referrers::list(&req, app, &name, &digest).await,
+        (Route::Referrers(name, digest), Method::Get) => {
+            referrers::list(&req, app, &name, &digest).await
+        }
         _ => Err(Error::MethodNotAllowed),
     }
 }

@@ -15,10 +15,15 @@ const MAX_PAGE: u64 = 10_000;
 /// `n` and `last` from the query; a missing `n` means as many as we serve.
 fn page_params(req: &Request) -> Result<(u64, Option<String>)> {
     let n = match query(req, "n") {
-        Some(n) => n.parse::<u64>().map_err(|_| Error::Unsupported(format!("invalid page size {n:?}")))?,
+        Some(n) => n
+            .parse::<u64>()
+            .map_err(|_| Error::Unsupported(format!("invalid page size {n:?}")))?,
         None => MAX_PAGE,
     };
-    Ok((n.min(MAX_PAGE), query(req, "last").filter(|l| !l.is_empty())))
+    Ok((
+        n.min(MAX_PAGE),
+        query(req, "last").filter(|l| !l.is_empty()),
+    ))
 }
 
 fn with_next_link(mut response: Response, path: &str, n: u64, page: &Page) -> Result<Response> {

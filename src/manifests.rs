@@ -20,8 +20,17 @@ fn object_key(digest: &Digest) -> String {
     format!("manifests/{digest}")
 }
 
-pub async fn get(app: &App, name: &RepoName, reference: &Reference, with_body: bool) -> Result<Response> {
-    let row = app.store().manifest(name, reference).await?.ok_or(Error::ManifestUnknown)?;
+pub async fn get(
+    app: &App,
+    name: &RepoName,
+    reference: &Reference,
+    with_body: bool,
+) -> Result<Response> {
+    let row = app
+        .store()
+        .manifest(name, reference)
+        .await?
+        .ok_or(Error::ManifestUnknown)?;
     let length = row.size.to_string();
     let pairs = [
         ("Content-Type", row.media_type.as_str()),
@@ -35,15 +44,24 @@ pub async fn get(app: &App, name: &RepoName, reference: &Reference, with_body: b
     let body = match (row.content, row.object_key) {
         (Some(text), _) => text.into_bytes(),
         (None, Some(key)) => read_object(app, &key).await?,
-        (None, None) => return Err(Error::Internal(format!("manifest {} has no content", row.digest))),
+        (None, None) => {
+            return Err(Error::Internal(format!(
+                "manifest {} has no content",
+                row.digest
+            )))
+        }
     };
-    Ok(Response::from_bytes(body).map_err(internal)?.with_headers(headers(&pairs)))
+    Ok(Response::from_bytes(body)
+        .map_err(internal)?
+        .with_headers(headers(&pairs)))
 }
 
 async fn read_object(app: &App, key: &str) -> Result<Vec<u8>> {
     let object = app.bucket.get(key).execute().await.map_err(internal)?;
     let object = object.ok_or_else(|| Error::Internal(format!("{key} missing from R2")))?;
-    let body = object.body().ok_or_else(|| Error::Internal(format!("{key} has no body")))?;
+    let body = object
+        .body()
+        .ok_or_else(|| Error::Internal(format!("{key} has no body")))?;
     body.bytes().await.map_err(internal)
 }
 
@@ -53,9 +71,12 @@ async fn read_capped(req: &mut Request) -> Result<Vec<u8>> {
         return Err(Error::ManifestTooLarge(MAX_MANIFEST_SIZE));
     }
     let mut body = Vec::new();
-    let Ok(mut stream) = req.stream() else { return Ok(body) };
+    let Ok(mut stream) = req.stream() else {
+        return Ok(body);
+    };
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::ManifestInvalid(format!("reading the body failed: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| Error::ManifestInvalid(format!("reading the body failed: {e}")))?;
         if body.len() + chunk.len() > MAX_MANIFEST_SIZE {
             return Err(Error::ManifestTooLarge(MAX_MANIFEST_SIZE));
         }
@@ -64,35 +85,59 @@ async fn read_capped(req: &mut Request) -> Result<Vec<u8>> {
     Ok(body)
 }
 
-pub async fn put(mut req: Request, app: &App, name: &RepoName, reference: &Reference) -> Result<Response> {
+pub async fn put(
+    mut req: Request,
+    app: &App,
+    name: &RepoName,
+    reference: &Reference,
+) -> Result<Response> {
     let body = read_capped(&mut req).await?;
     let parsed = manifest::parse(&body, header(&req, "Content-Type").as_deref())?;
     let (digest, tag) = match reference {
         Reference::Digest(claimed) => {
             let actual = Digest::of(claimed.algorithm(), &body);
             if &actual != claimed {
-                return Err(Error::DigestInvalid(format!("manifest digest is {actual}, not {claimed}")));
+                return Err(Error::DigestInvalid(format!(
+                    "manifest digest is {actual}, not {claimed}"
+                )));
             }
             (actual, None)
         }
         Reference::Tag(tag) => (Digest::of(Algorithm::Sha256, &body), Some(tag)),
     };
-    if let Some(missing) = app.store().missing_references(name, &parsed).await?.into_iter().next() {
+    if let Some(missing) = app
+        .store()
+        .missing_references(name, &parsed)
+        .await?
+        .into_iter()
+        .next()
+    {
         return Err(Error::ManifestBlobUnknown(missing));
     }
-    let text = String::from_utf8(body).map_err(|_| Error::ManifestInvalid("manifest is not UTF-8".into()))?;
+    let text = String::from_utf8(body)
+        .map_err(|_| Error::ManifestInvalid("manifest is not UTF-8".into()))?;
     let size = text.len() as u64;
     let key = object_key(&digest);
     let bytes = if text.len() <= INLINE_LIMIT {
         ManifestBytes::Inline(&text)
     } else {
-        app.bucket.put(&key, text.as_bytes().to_vec()).execute().await.map_err(internal)?;
+        app.bucket
+            .put(&key, text.as_bytes().to_vec())
+            .execute()
+            .await
+            .map_err(internal)?;
         ManifestBytes::Object(&key)
     };
-    app.store().put_manifest(name, &digest, &parsed, size, bytes, tag, app.now).await?;
+    app.store()
+        .put_manifest(name, &digest, &parsed, size, bytes, tag, app.now)
+        .await?;
     let location = format!("/v2/{name}/manifests/{digest}");
     let subject = parsed.subject.as_ref().map(Digest::to_string);
-    let mut pairs = vec![("Location", location.as_str()), ("Docker-Content-Digest", digest.as_str()), ("Content-Length", "0")];
+    let mut pairs = vec![
+        ("Location", location.as_str()),
+        ("Docker-Content-Digest", digest.as_str()),
+        ("Content-Length", "0"),
+    ];
     if let Some(subject) = subject.as_deref() {
         pairs.push(("OCI-Subject", subject));
     }

@@ -9,17 +9,29 @@ use worker::Request;
 use crate::app::App;
 use crate::http::{headers, json, query};
 
-pub async fn list(req: &Request, app: &App, name: &RepoName, digest: &Digest) -> Result<worker::Response> {
+pub async fn list(
+    req: &Request,
+    app: &App,
+    name: &RepoName,
+    digest: &Digest,
+) -> Result<worker::Response> {
     let filter = query(req, "artifactType").filter(|t| !t.is_empty());
-    let rows = app.store().referrers(name, digest, filter.as_deref()).await?;
+    let rows = app
+        .store()
+        .referrers(name, digest, filter.as_deref())
+        .await?;
     let manifests: Vec<Value> = rows
         .into_iter()
         .map(|r| {
-            let mut descriptor = json!({ "mediaType": r.media_type, "digest": r.digest, "size": r.size });
+            let mut descriptor =
+                json!({ "mediaType": r.media_type, "digest": r.digest, "size": r.size });
             if let Some(t) = r.artifact_type {
                 descriptor["artifactType"] = t.into();
             }
-            if let Some(a) = r.annotations.and_then(|a| serde_json::from_str::<Value>(&a).ok()) {
+            if let Some(a) = r
+                .annotations
+                .and_then(|a| serde_json::from_str::<Value>(&a).ok())
+            {
                 descriptor["annotations"] = a;
             }
             descriptor

@@ -18,18 +18,28 @@ fn new_id() -> Result<UploadId> {
 /// 202 with where the upload stands.
 fn accepted(name: &RepoName, session: &UploadSession, status: u16) -> Result<Response> {
     let location = format!("/v2/{name}/blobs/uploads/{}", session.id);
-    empty(status, &[
-        ("Location", &location),
-        ("Range", &session.range()),
-        ("Docker-Upload-UUID", &session.id),
-        ("Content-Length", "0"),
-    ])
+    empty(
+        status,
+        &[
+            ("Location", &location),
+            ("Range", &session.range()),
+            ("Docker-Upload-UUID", &session.id),
+            ("Content-Length", "0"),
+        ],
+    )
 }
 
 /// 201 for a blob now present in the repository.
 fn created(name: &RepoName, digest: &Digest) -> Result<Response> {
     let location = format!("/v2/{name}/blobs/{digest}");
-    empty(201, &[("Location", &location), ("Docker-Content-Digest", digest.as_str()), ("Content-Length", "0")])
+    empty(
+        201,
+        &[
+            ("Location", &location),
+            ("Docker-Content-Digest", digest.as_str()),
+            ("Content-Length", "0"),
+        ],
+    )
 }
 
 /// `POST`: a cross-repository mount, a whole blob in one request (`?digest=`), or a
@@ -37,7 +47,12 @@ fn created(name: &RepoName, digest: &Digest) -> Result<Response> {
 pub async fn start(req: Request, app: &App, name: &RepoName) -> Result<Response> {
     if let (Some(mount), Some(from)) = (query(&req, "mount"), query(&req, "from")) {
         let (digest, from): (Digest, RepoName) = (mount.parse()?, from.parse()?);
-        if app.store().mount(&from, name, &digest, app.now).await?.is_some() {
+        if app
+            .store()
+            .mount(&from, name, &digest, app.now)
+            .await?
+            .is_some()
+        {
             return created(name, &digest);
         }
     }
@@ -56,7 +71,11 @@ pub async fn start(req: Request, app: &App, name: &RepoName) -> Result<Response>
 /// The live session `id` of repository `name`; an expired one is cleaned up and
 /// reported unknown, like one that never existed.
 async fn load(app: &App, name: &RepoName, id: &UploadId) -> Result<UploadSession> {
-    let session = app.store().upload(name, id).await?.ok_or(Error::BlobUploadUnknown)?;
+    let session = app
+        .store()
+        .upload(name, id)
+        .await?
+        .ok_or(Error::BlobUploadUnknown)?;
     if session.expired(app.now, app.upload_ttl) {
         ingest::discard(&app.bucket, &session, session.byte_offset > 0).await;
         app.store().delete_upload(id).await?;
@@ -71,18 +90,33 @@ pub async fn status(app: &App, name: &RepoName, id: &UploadId) -> Result<Respons
 }
 
 /// `PATCH`: appends a chunk, which must start where the upload stands.
-pub async fn patch(mut req: Request, app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
+pub async fn patch(
+    mut req: Request,
+    app: &App,
+    name: &RepoName,
+    id: &UploadId,
+) -> Result<Response> {
     let mut session = load(app, name, id).await?;
-    let promised = session.check_chunk(header(&req, "Content-Range").as_deref(), content_length(&req))?;
+    let promised = session.check_chunk(
+        header(&req, "Content-Range").as_deref(),
+        content_length(&req),
+    )?;
     let previous = session.byte_offset;
     let hasher = session.hasher()?;
     let appended = ingest::append(&app.bucket, &mut session, hasher, req.stream().ok()).await?;
     if promised.is_some_and(|n| n != appended.received) {
-        return Err(Error::BlobUploadInvalid("body length differs from the announced length".into()));
+        return Err(Error::BlobUploadInvalid(
+            "body length differs from the announced length".into(),
+        ));
     }
     ingest::park_tail(&app.bucket, &session, appended.tail).await?;
     // Idle time counts from the end of this chunk, which may have streamed for long.
-    session.advance(&appended.hasher, appended.new_etags, appended.received, app::now())?;
+    session.advance(
+        &appended.hasher,
+        appended.new_etags,
+        appended.received,
+        app::now(),
+    )?;
     if !app.store().save_upload(&session, previous).await? {
         return Err(Error::ChunkOutOfOrder { offset: previous });
     }
@@ -95,7 +129,10 @@ pub async fn finish(req: Request, app: &App, name: &RepoName, id: &UploadId) -> 
         .ok_or_else(|| Error::DigestInvalid("the digest query parameter is required".into()))?
         .parse()?;
     let mut session = load(app, name, id).await?;
-    let promised = session.check_chunk(header(&req, "Content-Range").as_deref(), content_length(&req))?;
+    let promised = session.check_chunk(
+        header(&req, "Content-Range").as_deref(),
+        content_length(&req),
+    )?;
     store_blob(req, app, name, &mut session, &digest, promised).await
 }
 
@@ -128,15 +165,31 @@ async fn commit(
     promised: Option<u64>,
 ) -> Result<()> {
     let had_bytes = session.byte_offset > 0;
-    let whole_blob_body = (!had_bytes && promised.is_some_and(|n| n > 0)).then(|| req.inner().body()).flatten();
+    let whole_blob_body = (!had_bytes && promised.is_some_and(|n| n > 0))
+        .then(|| req.inner().body())
+        .flatten();
     if let Some(body) = whole_blob_body {
-        return commit_whole(body, app, name, session, digest, promised.unwrap_or_default()).await;
+        return commit_whole(
+            body,
+            app,
+            name,
+            session,
+            digest,
+            promised.unwrap_or_default(),
+        )
+        .await;
     }
     // A session with no bytes yet can still hash with the algorithm the digest names.
-    let hasher = if had_bytes { session.hasher()? } else { Hasher::new(digest.algorithm()) };
+    let hasher = if had_bytes {
+        session.hasher()?
+    } else {
+        Hasher::new(digest.algorithm())
+    };
     let appended = ingest::append(&app.bucket, session, hasher, req.stream().ok()).await?;
     if promised.is_some_and(|n| n != appended.received) {
-        return Err(Error::SizeInvalid("body length differs from the announced length".into()));
+        return Err(Error::SizeInvalid(
+            "body length differs from the announced length".into(),
+        ));
     }
     // Hashed as it arrived with the digest's algorithm: verify before storing.
     let hashed_as_claimed = appended.hasher.algorithm() == digest.algorithm();
@@ -145,10 +198,16 @@ async fn commit(
     }
     let size = session.byte_offset + appended.received;
     let id = session.upload_id();
-    let existing = if hashed_as_claimed { app.store().stored_blob(digest).await? } else { None };
+    let existing = if hashed_as_claimed {
+        app.store().stored_blob(digest).await?
+    } else {
+        None
+    };
     if let Some(existing) = existing {
         ingest::discard(&app.bucket, session, had_bytes).await;
-        app.store().commit_blob(name, digest, size, &existing.object_key, &id, app.now).await?;
+        app.store()
+            .commit_blob(name, digest, size, &existing.object_key, &id, app.now)
+            .await?;
         return Ok(());
     }
     let mut etags = session.etags()?;
@@ -159,10 +218,16 @@ async fn commit(
         let actual = ingest::hash_object(&app.bucket, &id.object_key(), digest.algorithm()).await?;
         if &actual != digest {
             let _ = app.bucket.delete(id.object_key()).await;
-            return Err(Error::DigestInvalid(format!("content digest is {actual}, not {digest}")));
+            return Err(Error::DigestInvalid(format!(
+                "content digest is {actual}, not {digest}"
+            )));
         }
     }
-    if !app.store().commit_blob(name, digest, size, &id.object_key(), &id, app.now).await? {
+    if !app
+        .store()
+        .commit_blob(name, digest, size, &id.object_key(), &id, app.now)
+        .await?
+    {
         let _ = app.bucket.delete(id.object_key()).await;
     }
     Ok(())
@@ -179,7 +244,11 @@ async fn commit_whole(
 ) -> Result<()> {
     let id = session.upload_id();
     ingest::store_verified(&app.bucket, &id.object_key(), body, digest).await?;
-    if !app.store().commit_blob(name, digest, size, &id.object_key(), &id, app.now).await? {
+    if !app
+        .store()
+        .commit_blob(name, digest, size, &id.object_key(), &id, app.now)
+        .await?
+    {
         let _ = app.bucket.delete(id.object_key()).await;
     }
     Ok(())

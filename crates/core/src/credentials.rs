@@ -63,8 +63,14 @@ mod tests {
 
     #[test]
     fn parses_basic_headers() {
-        assert_eq!(parse_basic("Basic YWRtaW46czNjcjN0"), Some(("admin".into(), "s3cr3t".into())));
-        assert_eq!(parse_basic("basic dTpwOmM="), Some(("u".into(), "p:c".into())));
+        assert_eq!(
+            parse_basic("Basic YWRtaW46czNjcjN0"),
+            Some(("admin".into(), "s3cr3t".into()))
+        );
+        assert_eq!(
+            parse_basic("basic dTpwOmM="),
+            Some(("u".into(), "p:c".into()))
+        );
         assert_eq!(parse_basic("Basic YQ=="), None, "no colon");
         assert_eq!(parse_basic("Bearer YWRtaW46czNjcjN0"), None);
         assert_eq!(parse_basic("Basic !!!!"), None);
@@ -88,7 +94,10 @@ mod tests {
         assert!(!constant_time_eq(b"", b"a"));
         assert!(constant_time_eq(b"", b""));
         assert!(is_admin("admin", "pw", "admin", "pw"));
-        assert!(!is_admin("admin", "", "admin", ""), "an unset password never matches");
+        assert!(
+            !is_admin("admin", "", "admin", ""),
+            "an unset password never matches"
+        );
         assert!(!is_admin("root", "pw", "admin", "pw"));
     }
 }

@@ -83,15 +83,21 @@ impl FromStr for Digest {
         let invalid = || Error::DigestInvalid(format!("malformed digest {s:?}"));
         let (name, hex) = s.split_once(':').ok_or_else(invalid)?;
         let name_ok = !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
         let hex_ok = !hex.is_empty()
-            && hex.bytes().all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
         if !name_ok || !hex_ok {
             return Err(invalid());
         }
         let algorithm = Algorithm::from_name(name)
             .ok_or_else(|| Error::Unsupported(format!("digest algorithm {name:?}")))?;
-        let lower_hex = hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let lower_hex = hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if hex.len() != algorithm.hex_len() || !lower_hex {
             return Err(invalid());
         }
@@ -182,17 +188,35 @@ mod tests {
         assert_eq!(d.hex().len(), 64);
         assert_eq!(hex::encode(d.to_bytes()), d.hex());
         let long = format!("sha512:{}", "a".repeat(128));
-        assert_eq!(long.parse::<Digest>().unwrap().algorithm(), Algorithm::Sha512);
+        assert_eq!(
+            long.parse::<Digest>().unwrap().algorithm(),
+            Algorithm::Sha512
+        );
     }
 
     #[test]
     fn rejects_malformed_digests() {
-        for bad in ["", "sha256", "sha256:", ":abc", "sha256:ABC", "sha256:zz", "SHA256:00",
-            &format!("sha256:{}", "0".repeat(63)), &format!("sha256:{}", "F".repeat(64)),
-            &format!("sha512:{}", "0".repeat(64))] {
-            assert!(matches!(bad.parse::<Digest>(), Err(Error::DigestInvalid(_))), "{bad}");
+        for bad in [
+            "",
+            "sha256",
+            "sha256:",
+            ":abc",
+            "sha256:ABC",
+            "sha256:zz",
+            "SHA256:00",
+            &format!("sha256:{}", "0".repeat(63)),
+            &format!("sha256:{}", "F".repeat(64)),
+            &format!("sha512:{}", "0".repeat(64)),
+        ] {
+            assert!(
+                matches!(bad.parse::<Digest>(), Err(Error::DigestInvalid(_))),
+                "{bad}"
+            );
         }
-        assert!(matches!("blake3:abcd".parse::<Digest>(), Err(Error::Unsupported(_))));
+        assert!(matches!(
+            "blake3:abcd".parse::<Digest>(),
+            Err(Error::Unsupported(_))
+        ));
     }
 
     #[test]
@@ -214,7 +238,11 @@ mod tests {
                 first.update(&data[..split]);
                 let mut resumed = Hasher::restore(&first.save()).unwrap();
                 resumed.update(&data[split..]);
-                assert_eq!(resumed.finish(), Digest::of(algorithm, &data), "{algorithm:?} {split}");
+                assert_eq!(
+                    resumed.finish(),
+                    Digest::of(algorithm, &data),
+                    "{algorithm:?} {split}"
+                );
             }
         }
     }

@@ -20,9 +20,13 @@ pub enum Error {
     ManifestTooLarge(usize),
     /// A chunk that does not continue the upload where it stands; `offset` is
     /// where the upload stands.
-    ChunkOutOfOrder { offset: u64 },
+    ChunkOutOfOrder {
+        offset: u64,
+    },
     /// A blob `Range` outside the blob.
-    RangeNotSatisfiable { size: u64 },
+    RangeNotSatisfiable {
+        size: u64,
+    },
     Unauthorized,
     Denied,
     Unsupported(String),
@@ -52,7 +56,9 @@ impl Error {
             Error::RangeNotSatisfiable { .. } => "RANGE_INVALID",
             Error::Unauthorized => "UNAUTHORIZED",
             Error::Denied => "DENIED",
-            Error::Unsupported(_) | Error::MethodNotAllowed | Error::UnknownEndpoint => "UNSUPPORTED",
+            Error::Unsupported(_) | Error::MethodNotAllowed | Error::UnknownEndpoint => {
+                "UNSUPPORTED"
+            }
             Error::TooManyRequests => "TOO_MANY_REQUESTS",
             Error::Internal(_) => "UNKNOWN",
         }

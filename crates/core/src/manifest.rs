@@ -64,9 +64,9 @@ struct Descriptor {
 
 impl Descriptor {
     fn digest(&self) -> Result<Digest> {
-        self.digest
-            .parse()
-            .map_err(|_| Error::ManifestInvalid(format!("invalid digest {:?} in descriptor", self.digest)))
+        self.digest.parse().map_err(|_| {
+            Error::ManifestInvalid(format!("invalid digest {:?} in descriptor", self.digest))
+        })
     }
 
     /// Foreign layers live elsewhere (their `urls`) and are not expected here.
@@ -98,8 +98,9 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
     let raw: Raw = serde_json::from_slice(body)
         .map_err(|e| Error::ManifestInvalid(format!("manifest is not valid JSON: {e}")))?;
     let media_type = media_type(raw.media_type.as_deref(), content_type)?;
-    let kind = kind_of(&media_type)
-        .ok_or_else(|| Error::ManifestInvalid(format!("unsupported manifest media type {media_type:?}")))?;
+    let kind = kind_of(&media_type).ok_or_else(|| {
+        Error::ManifestInvalid(format!("unsupported manifest media type {media_type:?}"))
+    })?;
     if raw.schema_version != Some(2) {
         return Err(Error::ManifestInvalid("schemaVersion must be 2".into()));
     }
@@ -121,13 +122,23 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
                 blobs.push(layer.digest()?);
             }
             let artifact_type = raw.artifact_type.or(Some(config.media_type));
-            Ok(Manifest { media_type, artifact_type, subject, blobs, children: vec![], annotations })
+            Ok(Manifest {
+                media_type,
+                artifact_type,
+                subject,
+                blobs,
+                children: vec![],
+                annotations,
+            })
         }
         Kind::Index => {
             let manifests = raw
                 .manifests
                 .ok_or_else(|| Error::ManifestInvalid("index without manifests".into()))?;
-            let children = manifests.iter().map(Descriptor::digest).collect::<Result<_>>()?;
+            let children = manifests
+                .iter()
+                .map(Descriptor::digest)
+                .collect::<Result<_>>()?;
             Ok(Manifest {
                 media_type,
                 artifact_type: raw.artifact_type,
@@ -177,7 +188,10 @@ mod tests {
     fn image_manifest_lists_its_blobs() {
         let m = parse(image("").as_bytes(), Some(OCI_MANIFEST)).unwrap();
         assert_eq!(m.blobs, vec![d(1).parse().unwrap(), d(2).parse().unwrap()]);
-        assert_eq!(m.artifact_type.as_deref(), Some("application/vnd.oci.image.config.v1+json"));
+        assert_eq!(
+            m.artifact_type.as_deref(),
+            Some("application/vnd.oci.image.config.v1+json")
+        );
         assert!(m.children.is_empty() && m.subject.is_none());
     }
 
@@ -212,7 +226,10 @@ mod tests {
             d(1),
             d(2)
         );
-        assert_eq!(parse(body.as_bytes(), None).unwrap().blobs, vec![d(1).parse().unwrap()]);
+        assert_eq!(
+            parse(body.as_bytes(), None).unwrap().blobs,
+            vec![d(1).parse().unwrap()]
+        );
     }
 
     #[test]
@@ -222,20 +239,35 @@ mod tests {
             ("[]".into(), Some(OCI_MANIFEST)),
             (image(""), Some(OCI_INDEX)),
             (image("").replace(OCI_MANIFEST, "text/plain"), None),
-            (image("").replace("\"schemaVersion\":2", "\"schemaVersion\":1"), None),
+            (
+                image("").replace("\"schemaVersion\":2", "\"schemaVersion\":1"),
+                None,
+            ),
             (image("").replace(&d(2), "sha256:short"), None),
-            (format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}"}}"#), None),
-            (format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","layers":[]}}"#), None),
+            (
+                format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}"}}"#),
+                None,
+            ),
+            (
+                format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","layers":[]}}"#),
+                None,
+            ),
             (r#"{"schemaVersion":2}"#.into(), None),
         ];
         for (body, ct) in cases {
-            assert!(matches!(parse(body.as_bytes(), ct), Err(Error::ManifestInvalid(_))), "{body}");
+            assert!(
+                matches!(parse(body.as_bytes(), ct), Err(Error::ManifestInvalid(_))),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn huge_annotations_are_not_indexed() {
-        let big = format!(r#","annotations":{{"a":"{}"}}"#, "x".repeat(MAX_INDEXED_ANNOTATIONS));
+        let big = format!(
+            r#","annotations":{{"a":"{}"}}"#,
+            "x".repeat(MAX_INDEXED_ANNOTATIONS)
+        );
         let m = parse(image(&big).as_bytes(), None).unwrap();
         assert_eq!(m.annotations, None);
     }
@@ -243,6 +275,9 @@ mod tests {
     #[test]
     fn rejects_oversized_manifests() {
         let body = vec![b' '; MAX_MANIFEST_SIZE + 1];
-        assert_eq!(parse(&body, None), Err(Error::ManifestTooLarge(MAX_MANIFEST_SIZE)));
+        assert_eq!(
+            parse(&body, None),
+            Err(Error::ManifestTooLarge(MAX_MANIFEST_SIZE))
+        );
     }
 }

@@ -54,7 +54,9 @@ impl FromStr for RepoName {
 
     fn from_str(s: &str) -> Result<Self, Error> {
         if s.len() > MAX_NAME_LEN {
-            return Err(Error::NameInvalid(format!("name longer than {MAX_NAME_LEN} characters")));
+            return Err(Error::NameInvalid(format!(
+                "name longer than {MAX_NAME_LEN} characters"
+            )));
         }
         if !s.split('/').all(valid_component) {
             return Err(Error::NameInvalid(format!("invalid repository name {s:?}")));
@@ -75,7 +77,13 @@ mod tests {
 
     #[test]
     fn accepts_spec_names() {
-        for ok in ["a", "library/ubuntu", "a.b_c__d---e/f0", "vendor/sub/deep/app", "9"] {
+        for ok in [
+            "a",
+            "library/ubuntu",
+            "a.b_c__d---e/f0",
+            "vendor/sub/deep/app",
+            "9",
+        ] {
             assert!(ok.parse::<RepoName>().is_ok(), "{ok}");
         }
     }
@@ -83,9 +91,28 @@ mod tests {
     #[test]
     fn rejects_bad_names() {
         let long = "a".repeat(256);
-        for bad in ["", "A", "a/", "/a", "a//b", "..", "a/../b", "a/./b", "-a", "a-", "a___b",
-            "a._b", "a b", "a%2fb", "é", long.as_str()] {
-            assert!(matches!(bad.parse::<RepoName>(), Err(Error::NameInvalid(_))), "{bad:?}");
+        for bad in [
+            "",
+            "A",
+            "a/",
+            "/a",
+            "a//b",
+            "..",
+            "a/../b",
+            "a/./b",
+            "-a",
+            "a-",
+            "a___b",
+            "a._b",
+            "a b",
+            "a%2fb",
+            "é",
+            long.as_str(),
+        ] {
+            assert!(
+                matches!(bad.parse::<RepoName>(), Err(Error::NameInvalid(_))),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -25,7 +25,9 @@ impl ByteRange {
 /// the whole blob (no header, or a form we do not serve partially, such as several
 /// ranges, which RFC 9110 lets a server ignore).
 pub fn resolve(header: Option<&str>, size: u64) -> Result<Option<ByteRange>> {
-    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else { return Ok(None) };
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
     if spec.contains(',') {
         return Ok(None);
     }
@@ -37,14 +39,24 @@ pub fn resolve(header: Option<&str>, size: u64) -> Result<Option<ByteRange>> {
         if suffix == 0 || size == 0 {
             return Err(unsatisfiable);
         }
-        ByteRange { start: size.saturating_sub(suffix), end: size - 1 }
+        ByteRange {
+            start: size.saturating_sub(suffix),
+            end: size - 1,
+        }
     } else {
         let start: u64 = start.parse().map_err(|_| unsatisfiable.clone())?;
-        let end = if end.is_empty() { u64::MAX } else { end.parse().map_err(|_| unsatisfiable.clone())? };
+        let end = if end.is_empty() {
+            u64::MAX
+        } else {
+            end.parse().map_err(|_| unsatisfiable.clone())?
+        };
         if start >= size || end < start {
             return Err(unsatisfiable);
         }
-        ByteRange { start, end: end.min(size - 1) }
+        ByteRange {
+            start,
+            end: end.min(size - 1),
+        }
     };
     Ok(Some(range))
 }
@@ -73,8 +85,19 @@ mod tests {
 
     #[test]
     fn refuses_ranges_outside_the_blob() {
-        for bad in ["bytes=10-", "bytes=10-12", "bytes=5-2", "bytes=-0", "bytes=x-1", "bytes=1"] {
-            assert_eq!(resolve(Some(bad), 10), Err(Error::RangeNotSatisfiable { size: 10 }), "{bad}");
+        for bad in [
+            "bytes=10-",
+            "bytes=10-12",
+            "bytes=5-2",
+            "bytes=-0",
+            "bytes=x-1",
+            "bytes=1",
+        ] {
+            assert_eq!(
+                resolve(Some(bad), 10),
+                Err(Error::RangeNotSatisfiable { size: 10 }),
+                "{bad}"
+            );
         }
         assert!(resolve(Some("bytes=0-"), 0).is_err());
     }

@@ -21,8 +21,12 @@ impl FromStr for Tag {
 
     fn from_str(s: &str) -> Result<Self, Error> {
         let bytes = s.as_bytes();
-        let first_ok = bytes.first().is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_');
-        let rest_ok = bytes.iter().all(|&b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let first_ok = bytes
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        let rest_ok = bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if !first_ok || !rest_ok || bytes.len() > 128 {
             return Err(Error::NameInvalid(format!("invalid tag {s:?}")));
         }
@@ -82,6 +86,9 @@ mod tests {
         for bad in ["", ".x", "-x", "a/b", "a b", "ä", long.as_str()] {
             assert!(bad.parse::<Tag>().is_err(), "{bad:?}");
         }
-        assert!(matches!("sha256:nothex".parse::<Reference>(), Err(Error::DigestInvalid(_))));
+        assert!(matches!(
+            "sha256:nothex".parse::<Reference>(),
+            Err(Error::DigestInvalid(_))
+        ));
     }
 }

@@ -29,7 +29,9 @@ pub enum Route {
 impl Route {
     /// The route for a request path, `Ok(None)` when the path is no registry endpoint.
     pub fn parse(path: &str) -> Result<Option<Route>> {
-        let Some(rest) = path.strip_prefix("/v2") else { return Ok(None) };
+        let Some(rest) = path.strip_prefix("/v2") else {
+            return Ok(None);
+        };
         let rest = percent_decode(rest)?;
         let rest = match rest.as_str() {
             "" | "/" => return Ok(Some(Route::Base)),
@@ -70,8 +72,14 @@ fn percent_decode(s: &str) -> Result<String> {
             out.push(b);
             continue;
         }
-        let hi = bytes.next().and_then(|c| (c as char).to_digit(16)).ok_or_else(bad)?;
-        let lo = bytes.next().and_then(|c| (c as char).to_digit(16)).ok_or_else(bad)?;
+        let hi = bytes
+            .next()
+            .and_then(|c| (c as char).to_digit(16))
+            .ok_or_else(bad)?;
+        let lo = bytes
+            .next()
+            .and_then(|c| (c as char).to_digit(16))
+            .ok_or_else(bad)?;
         let decoded = (hi * 16 + lo) as u8;
         if decoded == b'/' {
             return Err(bad());
@@ -99,10 +107,16 @@ mod tests {
             Route::parse("/v2/a/manifests/b/manifests/latest").unwrap(),
             Some(Route::Manifest(name.clone(), "latest".parse().unwrap()))
         );
-        assert_eq!(Route::parse("/v2/a/manifests/b/tags/list").unwrap(), Some(Route::Tags(name)));
+        assert_eq!(
+            Route::parse("/v2/a/manifests/b/tags/list").unwrap(),
+            Some(Route::Tags(name))
+        );
         let blob = Route::parse(&format!("/v2/x/y/blobs/{}", d())).unwrap();
         assert!(matches!(blob, Some(Route::Blob(n, _)) if n.as_str() == "x/y"));
-        assert!(matches!(Route::parse("/v2/x/blobs/uploads/").unwrap(), Some(Route::UploadStart(_))));
+        assert!(matches!(
+            Route::parse("/v2/x/blobs/uploads/").unwrap(),
+            Some(Route::UploadStart(_))
+        ));
         let id = "0123456789abcdef0123456789abcdef";
         assert!(matches!(
             Route::parse(&format!("/v2/x/blobs/uploads/{id}")).unwrap(),
@@ -115,20 +129,41 @@ mod tests {
     #[test]
     fn decodes_escaped_digests() {
         let path = format!("/v2/x/blobs/{}", d().replace(':', "%3A"));
-        assert!(matches!(Route::parse(&path).unwrap(), Some(Route::Blob(_, _))));
+        assert!(matches!(
+            Route::parse(&path).unwrap(),
+            Some(Route::Blob(_, _))
+        ));
     }
 
     #[test]
     fn refuses_bad_parts_with_spec_errors() {
-        assert!(matches!(Route::parse("/v2/A/tags/list"), Err(Error::NameInvalid(_))));
-        assert!(matches!(Route::parse("/v2/../x/tags/list"), Err(Error::NameInvalid(_))));
-        assert!(matches!(Route::parse("/v2/a%2F..%2Fb/tags/list"), Err(Error::NameInvalid(_))));
-        assert!(matches!(Route::parse("/v2/x/blobs/sha256:zz"), Err(Error::DigestInvalid(_))));
+        assert!(matches!(
+            Route::parse("/v2/A/tags/list"),
+            Err(Error::NameInvalid(_))
+        ));
+        assert!(matches!(
+            Route::parse("/v2/../x/tags/list"),
+            Err(Error::NameInvalid(_))
+        ));
+        assert!(matches!(
+            Route::parse("/v2/a%2F..%2Fb/tags/list"),
+            Err(Error::NameInvalid(_))
+        ));
+        assert!(matches!(
+            Route::parse("/v2/x/blobs/sha256:zz"),
+            Err(Error::DigestInvalid(_))
+        ));
         assert!(matches!(
             Route::parse("/v2/x/manifests/-bad"),
-            Ok(Some(Route::InvalidManifestReference(_, Error::NameInvalid(_))))
+            Ok(Some(Route::InvalidManifestReference(
+                _,
+                Error::NameInvalid(_)
+            )))
         ));
-        assert!(matches!(Route::parse("/v2/x/blobs/uploads/nope"), Err(Error::BlobUploadUnknown)));
+        assert!(matches!(
+            Route::parse("/v2/x/blobs/uploads/nope"),
+            Err(Error::BlobUploadUnknown)
+        ));
         assert_eq!(Route::parse("/v2/x/unknown/thing").unwrap(), None);
         assert_eq!(Route::parse("/api/v1/x").unwrap(), None);
     }

@@ -69,7 +69,10 @@ impl<'a, S: Sql> Store<'a, S> {
         Store { sql }
     }
 
-    async fn one<T: serde::de::DeserializeOwned>(&self, statement: crate::sql::Statement) -> Result<Option<T>> {
+    async fn one<T: serde::de::DeserializeOwned>(
+        &self,
+        statement: crate::sql::Statement,
+    ) -> Result<Option<T>> {
         Ok(self.sql.query(statement).await?.into_iter().next())
     }
 
@@ -86,13 +89,25 @@ impl<'a, S: Sql> Store<'a, S> {
 
     /// The blob with this digest if it is stored at all, in any repository.
     pub async fn stored_blob(&self, digest: &Digest) -> Result<Option<BlobRow>> {
-        self.one(stmt!("SELECT digest, size, object_key FROM blobs WHERE digest = ?1", digest.as_str())).await
+        self.one(stmt!(
+            "SELECT digest, size, object_key FROM blobs WHERE digest = ?1",
+            digest.as_str()
+        ))
+        .await
     }
 
     /// Links a blob of `from` into `to` without moving bytes; `None` if `from`
     /// does not hold it.
-    pub async fn mount(&self, from: &RepoName, to: &RepoName, digest: &Digest, now: i64) -> Result<Option<BlobRow>> {
-        let Some(blob) = self.blob(from, digest).await? else { return Ok(None) };
+    pub async fn mount(
+        &self,
+        from: &RepoName,
+        to: &RepoName,
+        digest: &Digest,
+        now: i64,
+    ) -> Result<Option<BlobRow>> {
+        let Some(blob) = self.blob(from, digest).await? else {
+            return Ok(None);
+        };
         self.sql
             .batch(vec![
                 stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", to.as_str(), now),
@@ -205,17 +220,29 @@ impl<'a, S: Sql> Store<'a, S> {
     }
 
     pub async fn delete_upload(&self, id: &UploadId) -> Result<()> {
-        self.sql.batch(vec![stmt!("DELETE FROM uploads WHERE id = ?1", id.as_str())]).await?;
+        self.sql
+            .batch(vec![stmt!(
+                "DELETE FROM uploads WHERE id = ?1",
+                id.as_str()
+            )])
+            .await?;
         Ok(())
     }
 
     /// The references of `manifest` that `repo` does not hold, in one query.
-    pub async fn missing_references(&self, repo: &RepoName, manifest: &Manifest) -> Result<Vec<String>> {
+    pub async fn missing_references(
+        &self,
+        repo: &RepoName,
+        manifest: &Manifest,
+    ) -> Result<Vec<String>> {
         #[derive(Deserialize)]
         struct Row {
             digest: String,
         }
-        let json = |ds: &[Digest]| serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>()).expect("strings");
+        let json = |ds: &[Digest]| {
+            serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>())
+                .expect("strings")
+        };
         let rows: Vec<Row> = self
             .sql
             .query(stmt!(
@@ -248,7 +275,10 @@ impl<'a, S: Sql> Store<'a, S> {
             ManifestBytes::Inline(text) => (Some(text), None),
             ManifestBytes::Object(key) => (None, Some(key)),
         };
-        let targets = |ds: &[Digest]| serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>()).expect("strings");
+        let targets = |ds: &[Digest]| {
+            serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>())
+                .expect("strings")
+        };
         let mut statements = vec![
             stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
             stmt!(
@@ -291,7 +321,11 @@ impl<'a, S: Sql> Store<'a, S> {
     }
 
     /// The manifest a tag or digest names in `repo`, in one query.
-    pub async fn manifest(&self, repo: &RepoName, reference: &Reference) -> Result<Option<ManifestRow>> {
+    pub async fn manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<Option<ManifestRow>> {
         match reference {
             Reference::Tag(tag) => {
                 self.one(stmt!(
@@ -316,8 +350,12 @@ impl<'a, S: Sql> Store<'a, S> {
     }
 
     pub async fn repository_exists(&self, repo: &RepoName) -> Result<bool> {
-        let row: Option<NameRow> =
-            self.one(stmt!("SELECT name FROM repositories WHERE name = ?1", repo.as_str())).await?;
+        let row: Option<NameRow> = self
+            .one(stmt!(
+                "SELECT name FROM repositories WHERE name = ?1",
+                repo.as_str()
+            ))
+            .await?;
         Ok(row.is_some())
     }
 
@@ -349,7 +387,12 @@ impl<'a, S: Sql> Store<'a, S> {
     }
 
     /// Manifests in `repo` whose subject is `digest`, optionally of one artifact type.
-    pub async fn referrers(&self, repo: &RepoName, digest: &Digest, artifact_type: Option<&str>) -> Result<Vec<ReferrerRow>> {
+    pub async fn referrers(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<ReferrerRow>> {
         self.sql
             .query(stmt!(
                 "SELECT digest, media_type, size, artifact_type, annotations FROM manifests
@@ -365,7 +408,11 @@ impl<'a, S: Sql> Store<'a, S> {
     pub async fn delete_tag(&self, repo: &RepoName, tag: &Tag) -> Result<bool> {
         let changes = self
             .sql
-            .batch(vec![stmt!("DELETE FROM tags WHERE repo = ?1 AND tag = ?2", repo.as_str(), tag.as_str())])
+            .batch(vec![stmt!(
+                "DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
+                repo.as_str(),
+                tag.as_str()
+            )])
             .await?;
         Ok(changes.first() == Some(&1))
     }
@@ -375,9 +422,21 @@ impl<'a, S: Sql> Store<'a, S> {
         let changes = self
             .sql
             .batch(vec![
-                stmt!("DELETE FROM manifests WHERE repo = ?1 AND digest = ?2", repo.as_str(), digest.as_str()),
-                stmt!("DELETE FROM manifest_refs WHERE repo = ?1 AND manifest = ?2", repo.as_str(), digest.as_str()),
-                stmt!("DELETE FROM tags WHERE repo = ?1 AND digest = ?2", repo.as_str(), digest.as_str()),
+                stmt!(
+                    "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
+                    repo.as_str(),
+                    digest.as_str()
+                ),
+                stmt!(
+                    "DELETE FROM manifest_refs WHERE repo = ?1 AND manifest = ?2",
+                    repo.as_str(),
+                    digest.as_str()
+                ),
+                stmt!(
+                    "DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
+                    repo.as_str(),
+                    digest.as_str()
+                ),
             ])
             .await?;
         Ok(changes.first() == Some(&1))

@@ -42,7 +42,9 @@ impl FromStr for UploadId {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let ok = s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let ok = s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(UploadId(s.to_owned()))
         } else {
@@ -121,11 +123,19 @@ impl UploadSession {
     /// Checks a chunk's `Content-Range` (`<start>-<end>`, inclusive) and
     /// `Content-Length` against where the upload stands. Returns the chunk length
     /// the request promises, if it promises one.
-    pub fn check_chunk(&self, content_range: Option<&str>, content_length: Option<u64>) -> Result<Option<u64>> {
-        let Some(range) = content_range else { return Ok(content_length) };
+    pub fn check_chunk(
+        &self,
+        content_range: Option<&str>,
+        content_length: Option<u64>,
+    ) -> Result<Option<u64>> {
+        let Some(range) = content_range else {
+            return Ok(content_length);
+        };
         let (start, end) = parse_content_range(range)?;
         if start != self.byte_offset {
-            return Err(Error::ChunkOutOfOrder { offset: self.byte_offset });
+            return Err(Error::ChunkOutOfOrder {
+                offset: self.byte_offset,
+            });
         }
         let len = end - start + 1;
         if content_length.is_some_and(|l| l != len) {
@@ -138,7 +148,13 @@ impl UploadSession {
     }
 
     /// Records a successfully stored chunk.
-    pub fn advance(&mut self, hasher: &Hasher, new_etags: Vec<String>, received: u64, now: i64) -> Result<()> {
+    pub fn advance(
+        &mut self,
+        hasher: &Hasher,
+        new_etags: Vec<String>,
+        received: u64,
+        now: i64,
+    ) -> Result<()> {
         let mut etags = self.etags()?;
         etags.extend(new_etags);
         self.parts = serde_json::to_string(&etags).expect("strings serialize");
@@ -158,7 +174,9 @@ impl UploadSession {
         }
         let actual = hasher.finish();
         if &actual != claimed {
-            return Err(Error::DigestInvalid(format!("content digest is {actual}, not {claimed}")));
+            return Err(Error::DigestInvalid(format!(
+                "content digest is {actual}, not {claimed}"
+            )));
         }
         Ok(())
     }
@@ -168,7 +186,10 @@ impl UploadSession {
 fn parse_content_range(value: &str) -> Result<(u64, u64)> {
     let bad = || Error::ChunkOutOfOrder { offset: 0 };
     let v = value.trim();
-    let v = v.strip_prefix("bytes=").or_else(|| v.strip_prefix("bytes ")).unwrap_or(v);
+    let v = v
+        .strip_prefix("bytes=")
+        .or_else(|| v.strip_prefix("bytes "))
+        .unwrap_or(v);
     let v = v.split('/').next().unwrap_or(v);
     let (start, end) = v.split_once('-').ok_or_else(bad)?;
     let start: u64 = start.trim().parse().map_err(|_| bad())?;
@@ -204,7 +225,10 @@ impl PartCutter {
             self.buf.extend_from_slice(&chunk[..take]);
             chunk = &chunk[take..];
             if self.buf.len() == self.part_size {
-                parts.push(std::mem::replace(&mut self.buf, Vec::with_capacity(self.part_size)));
+                parts.push(std::mem::replace(
+                    &mut self.buf,
+                    Vec::with_capacity(self.part_size),
+                ));
             }
         }
         parts
@@ -240,22 +264,37 @@ mod tests {
         assert_eq!(s.check_chunk(Some("0-9"), Some(10)), Ok(Some(10)));
         assert_eq!(s.check_chunk(None, Some(5)), Ok(Some(5)));
         assert_eq!(s.check_chunk(None, None), Ok(None));
-        assert_eq!(s.check_chunk(Some("1-9"), None), Err(Error::ChunkOutOfOrder { offset: 0 }));
-        assert!(matches!(s.check_chunk(Some("0-9"), Some(3)), Err(Error::BlobUploadInvalid(_))));
+        assert_eq!(
+            s.check_chunk(Some("1-9"), None),
+            Err(Error::ChunkOutOfOrder { offset: 0 })
+        );
+        assert!(matches!(
+            s.check_chunk(Some("0-9"), Some(3)),
+            Err(Error::BlobUploadInvalid(_))
+        ));
         assert!(s.check_chunk(Some("9-0"), None).is_err());
         assert!(s.check_chunk(Some("garbage"), None).is_err());
         let hasher = s.hasher().unwrap();
         s.advance(&hasher, vec![], 10, 101).unwrap();
         assert_eq!(s.range(), "0-9");
         assert_eq!(s.check_chunk(Some("bytes=10-19"), None), Ok(Some(10)));
-        assert_eq!(s.check_chunk(Some("0-9"), None), Err(Error::ChunkOutOfOrder { offset: 10 }));
+        assert_eq!(
+            s.check_chunk(Some("0-9"), None),
+            Err(Error::ChunkOutOfOrder { offset: 10 })
+        );
     }
 
     #[test]
     fn tail_length_follows_parts() {
         let mut s = session();
         let hasher = s.hasher().unwrap();
-        s.advance(&hasher, vec!["e1".into(), "e2".into()], 2 * PART_SIZE as u64 + 5, 101).unwrap();
+        s.advance(
+            &hasher,
+            vec!["e1".into(), "e2".into()],
+            2 * PART_SIZE as u64 + 5,
+            101,
+        )
+        .unwrap();
         assert_eq!(s.tail_len().unwrap(), 5);
         assert_eq!(s.etags().unwrap(), vec!["e1", "e2"]);
     }
@@ -274,9 +313,15 @@ mod tests {
         let right = Digest::of(Algorithm::Sha256, b"hello");
         assert_eq!(UploadSession::verify(h.clone(), &right), Ok(()));
         let wrong = Digest::of(Algorithm::Sha256, b"other");
-        assert!(matches!(UploadSession::verify(h.clone(), &wrong), Err(Error::DigestInvalid(_))));
+        assert!(matches!(
+            UploadSession::verify(h.clone(), &wrong),
+            Err(Error::DigestInvalid(_))
+        ));
         let other_algo = Digest::of(Algorithm::Sha512, b"hello");
-        assert!(matches!(UploadSession::verify(h, &other_algo), Err(Error::DigestInvalid(_))));
+        assert!(matches!(
+            UploadSession::verify(h, &other_algo),
+            Err(Error::DigestInvalid(_))
+        ));
     }
 
     #[test]

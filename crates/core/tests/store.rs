@@ -7,7 +7,7 @@ use sqlite::Sqlite;
 use tollgate_core::manifest::{self, OCI_INDEX, OCI_MANIFEST};
 use tollgate_core::store::{ManifestBytes, Store};
 use tollgate_core::upload::{UploadId, UploadSession};
-use tollgate_core::{Algorithm, Digest, RepoName, Reference, Tag};
+use tollgate_core::{Algorithm, Digest, Reference, RepoName, Tag};
 
 fn repo(s: &str) -> RepoName {
     s.parse().unwrap()
@@ -21,7 +21,12 @@ fn upload(n: u8) -> UploadId {
     UploadId::from_random([n; 16])
 }
 
-fn image_json(config: &Digest, layer: &Digest, subject: Option<&Digest>, artifact_type: &str) -> String {
+fn image_json(
+    config: &Digest,
+    layer: &Digest,
+    subject: Option<&Digest>,
+    artifact_type: &str,
+) -> String {
     let subject = subject
         .map(|s| format!(r#","subject":{{"mediaType":"{OCI_MANIFEST}","digest":"{s}","size":1}}"#))
         .unwrap_or_default();
@@ -33,17 +38,37 @@ fn image_json(config: &Digest, layer: &Digest, subject: Option<&Digest>, artifac
 }
 
 /// Stores two blobs in `r` and a manifest over them, tagged `tag`.
-fn push_image(store: &Store<Sqlite>, r: &RepoName, tag: &str, subject: Option<&Digest>, artifact_type: &str) -> Digest {
-    let (config, layer) = (digest(&format!("config-{tag}")), digest(&format!("layer-{tag}")));
+fn push_image(
+    store: &Store<Sqlite>,
+    r: &RepoName,
+    tag: &str,
+    subject: Option<&Digest>,
+    artifact_type: &str,
+) -> Digest {
+    let (config, layer) = (
+        digest(&format!("config-{tag}")),
+        digest(&format!("layer-{tag}")),
+    );
     for (i, d) in [&config, &layer].into_iter().enumerate() {
         block_on(store.commit_blob(r, d, 1, &format!("blobs/{d}"), &upload(i as u8), 1)).unwrap();
     }
     let json = image_json(&config, &layer, subject, artifact_type);
     let parsed = manifest::parse(json.as_bytes(), None).unwrap();
-    assert!(block_on(store.missing_references(r, &parsed)).unwrap().is_empty());
+    assert!(block_on(store.missing_references(r, &parsed))
+        .unwrap()
+        .is_empty());
     let d = digest(&json);
     let tag: Tag = tag.parse().unwrap();
-    block_on(store.put_manifest(r, &d, &parsed, json.len() as u64, ManifestBytes::Inline(&json), Some(&tag), 2)).unwrap();
+    block_on(store.put_manifest(
+        r,
+        &d,
+        &parsed,
+        json.len() as u64,
+        ManifestBytes::Inline(&json),
+        Some(&tag),
+        2,
+    ))
+    .unwrap();
     d
 }
 
@@ -56,7 +81,10 @@ fn blobs_are_per_repository_and_deduplicated() {
     assert!(block_on(store.commit_blob(&a, &d, 1, "blobs/first", &upload(1), 1)).unwrap());
     assert!(!block_on(store.commit_blob(&b, &d, 1, "blobs/second", &upload(2), 1)).unwrap());
     let in_b = block_on(store.blob(&b, &d)).unwrap().unwrap();
-    assert_eq!(in_b.object_key, "blobs/first", "the duplicate upload's object is not used");
+    assert_eq!(
+        in_b.object_key, "blobs/first",
+        "the duplicate upload's object is not used"
+    );
     assert!(block_on(store.unlink_blob(&a, &d)).unwrap());
     assert!(block_on(store.blob(&a, &d)).unwrap().is_none());
     assert!(block_on(store.stored_blob(&d)).unwrap().is_some());
@@ -69,10 +97,20 @@ fn mount_links_only_from_a_repository_that_holds_the_blob() {
     let store = Store::new(&db);
     let d = digest("x");
     block_on(store.commit_blob(&repo("src"), &d, 1, "blobs/k", &upload(1), 1)).unwrap();
-    assert!(block_on(store.mount(&repo("other"), &repo("dst"), &d, 2)).unwrap().is_none());
+    assert!(block_on(store.mount(&repo("other"), &repo("dst"), &d, 2))
+        .unwrap()
+        .is_none());
     assert!(block_on(store.blob(&repo("dst"), &d)).unwrap().is_none());
-    assert!(block_on(store.mount(&repo("src"), &repo("dst"), &d, 2)).unwrap().is_some());
-    assert_eq!(block_on(store.blob(&repo("dst"), &d)).unwrap().unwrap().object_key, "blobs/k");
+    assert!(block_on(store.mount(&repo("src"), &repo("dst"), &d, 2))
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        block_on(store.blob(&repo("dst"), &d))
+            .unwrap()
+            .unwrap()
+            .object_key,
+        "blobs/k"
+    );
 }
 
 #[test]
@@ -84,10 +122,18 @@ fn upload_sessions_are_bound_to_their_repository() {
     block_on(store.create_upload(&session)).unwrap();
     assert!(block_on(store.upload(&repo("b"), &id)).unwrap().is_none());
     let hasher = session.hasher().unwrap();
-    session.advance(&hasher, vec!["etag".into()], 42, 11).unwrap();
+    session
+        .advance(&hasher, vec!["etag".into()], 42, 11)
+        .unwrap();
     assert!(block_on(store.save_upload(&session, 0)).unwrap());
-    assert!(!block_on(store.save_upload(&session, 0)).unwrap(), "a stale offset loses the race");
-    assert_eq!(block_on(store.upload(&repo("a"), &id)).unwrap(), Some(session));
+    assert!(
+        !block_on(store.save_upload(&session, 0)).unwrap(),
+        "a stale offset loses the race"
+    );
+    assert_eq!(
+        block_on(store.upload(&repo("a"), &id)).unwrap(),
+        Some(session)
+    );
     block_on(store.delete_upload(&id)).unwrap();
     assert!(block_on(store.upload(&repo("a"), &id)).unwrap().is_none());
 }
@@ -103,9 +149,14 @@ fn manifests_need_their_references_in_the_same_repository() {
     let missing = block_on(store.missing_references(&repo("a"), &parsed)).unwrap();
     assert_eq!(missing, vec![config.to_string(), layer.to_string()]);
     let child = digest("child");
-    let index = format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{child}","size":1}}]}}"#);
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{child}","size":1}}]}}"#
+    );
     let parsed = manifest::parse(index.as_bytes(), Some(OCI_INDEX)).unwrap();
-    assert_eq!(block_on(store.missing_references(&repo("a"), &parsed)).unwrap(), vec![child.to_string()]);
+    assert_eq!(
+        block_on(store.missing_references(&repo("a"), &parsed)).unwrap(),
+        vec![child.to_string()]
+    );
 }
 
 #[test]
@@ -114,13 +165,19 @@ fn manifests_resolve_by_tag_and_digest_and_tags_move() {
     let store = Store::new(&db);
     let r = repo("app");
     let first = push_image(&store, &r, "v1", None, "t");
-    let by_tag = block_on(store.manifest(&r, &Reference::Tag("v1".parse().unwrap()))).unwrap().unwrap();
+    let by_tag = block_on(store.manifest(&r, &Reference::Tag("v1".parse().unwrap())))
+        .unwrap()
+        .unwrap();
     assert_eq!(by_tag.digest, first.to_string());
     assert_eq!(by_tag.media_type, OCI_MANIFEST);
     assert!(by_tag.content.is_some());
     let by_digest = block_on(store.manifest(&r, &Reference::Digest(first.clone()))).unwrap();
     assert_eq!(by_digest, Some(by_tag));
-    assert!(block_on(store.manifest(&repo("elsewhere"), &Reference::Digest(first))).unwrap().is_none());
+    assert!(
+        block_on(store.manifest(&repo("elsewhere"), &Reference::Digest(first)))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -132,14 +189,23 @@ fn tags_and_catalog_paginate_in_lexical_order() {
         push_image(&store, &r, tag, None, "t");
     }
     let first = block_on(store.tags(&r, None, 2)).unwrap();
-    assert_eq!((first.names.clone(), first.more), (vec!["B".to_string(), "a".to_string()], true));
+    assert_eq!(
+        (first.names.clone(), first.more),
+        (vec!["B".to_string(), "a".to_string()], true)
+    );
     let second = block_on(store.tags(&r, Some("a"), 2)).unwrap();
-    assert_eq!((second.names, second.more), (vec!["b".to_string(), "c".to_string()], false));
+    assert_eq!(
+        (second.names, second.more),
+        (vec!["b".to_string(), "c".to_string()], false)
+    );
     assert!(block_on(store.repository_exists(&r)).unwrap());
     assert!(!block_on(store.repository_exists(&repo("nope"))).unwrap());
     push_image(&store, &repo("zeta"), "x", None, "t");
     let catalog = block_on(store.catalog(Some("app"), 10)).unwrap();
-    assert_eq!((catalog.names, catalog.more), (vec!["zeta".to_string()], false));
+    assert_eq!(
+        (catalog.names, catalog.more),
+        (vec!["zeta".to_string()], false)
+    );
 }
 
 #[test]
@@ -147,9 +213,21 @@ fn referrers_are_found_by_subject_and_filtered_by_type() {
     let db = Sqlite::migrated();
     let store = Store::new(&db);
     let r = repo("app");
-    let subject = push_image(&store, &r, "v1", None, "application/vnd.oci.image.config.v1+json");
+    let subject = push_image(
+        &store,
+        &r,
+        "v1",
+        None,
+        "application/vnd.oci.image.config.v1+json",
+    );
     let sbom = push_image(&store, &r, "sbom", Some(&subject), "application/spdx+json");
-    let sig = push_image(&store, &r, "sig", Some(&subject), "application/vnd.dev.cosign");
+    let sig = push_image(
+        &store,
+        &r,
+        "sig",
+        Some(&subject),
+        "application/vnd.dev.cosign",
+    );
     let all = block_on(store.referrers(&r, &subject, None)).unwrap();
     let mut found: Vec<_> = all.iter().map(|x| x.digest.clone()).collect();
     found.sort();
@@ -159,7 +237,10 @@ fn referrers_are_found_by_subject_and_filtered_by_type() {
     let filtered = block_on(store.referrers(&r, &subject, Some("application/spdx+json"))).unwrap();
     assert_eq!(filtered.len(), 1);
     assert_eq!(filtered[0].digest, sbom.to_string());
-    assert_eq!(filtered[0].artifact_type.as_deref(), Some("application/spdx+json"));
+    assert_eq!(
+        filtered[0].artifact_type.as_deref(),
+        Some("application/spdx+json")
+    );
 }
 
 #[test]
@@ -168,21 +249,32 @@ fn deleting_a_manifest_removes_its_tags() {
     let store = Store::new(&db);
     let r = repo("app");
     let d = push_image(&store, &r, "v1", None, "t");
-    block_on(store.put_manifest(
-        &r,
-        &d,
-        &manifest::parse(image_json(&digest("config-v1"), &digest("layer-v1"), None, "t").as_bytes(), None).unwrap(),
-        1,
-        ManifestBytes::Object("manifests/x"),
-        Some(&"v2".parse().unwrap()),
-        3,
-    ))
+    block_on(
+        store.put_manifest(
+            &r,
+            &d,
+            &manifest::parse(
+                image_json(&digest("config-v1"), &digest("layer-v1"), None, "t").as_bytes(),
+                None,
+            )
+            .unwrap(),
+            1,
+            ManifestBytes::Object("manifests/x"),
+            Some(&"v2".parse().unwrap()),
+            3,
+        ),
+    )
     .unwrap();
-    assert_eq!(block_on(store.tags(&r, None, 10)).unwrap().names, vec!["v1", "v2"]);
+    assert_eq!(
+        block_on(store.tags(&r, None, 10)).unwrap().names,
+        vec!["v1", "v2"]
+    );
     assert!(block_on(store.delete_tag(&r, &"v1".parse().unwrap())).unwrap());
     assert!(!block_on(store.delete_tag(&r, &"v1".parse().unwrap())).unwrap());
     assert!(block_on(store.delete_manifest(&r, &d)).unwrap());
     assert!(block_on(store.tags(&r, None, 10)).unwrap().names.is_empty());
-    assert!(block_on(store.manifest(&r, &Reference::Digest(d.clone()))).unwrap().is_none());
+    assert!(block_on(store.manifest(&r, &Reference::Digest(d.clone())))
+        .unwrap()
+        .is_none());
     assert!(!block_on(store.delete_manifest(&r, &d)).unwrap());
 }

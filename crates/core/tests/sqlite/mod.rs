@@ -15,10 +15,14 @@ impl Sqlite {
     pub fn migrated() -> Self {
         let conn = Connection::open_in_memory().unwrap();
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.sort();
         for file in files {
-            conn.execute_batch(&std::fs::read_to_string(file).unwrap()).unwrap();
+            conn.execute_batch(&std::fs::read_to_string(file).unwrap())
+                .unwrap();
         }
         Sqlite(RefCell::new(conn))
     }
@@ -44,7 +48,9 @@ impl Sql for Sqlite {
         let conn = self.0.borrow();
         let mut stmt = conn.prepare(s.sql).map_err(internal)?;
         let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
-        let mut rows = stmt.query(rusqlite::params_from_iter(bind(&s.params))).map_err(internal)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(bind(&s.params)))
+            .map_err(internal)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(internal)? {
             let mut object = Map::new();
@@ -58,7 +64,10 @@ impl Sql for Sqlite {
                 };
                 object.insert(name.clone(), value);
             }
-            out.push(serde_json::from_value(Value::Object(object)).map_err(|e| Error::Internal(e.to_string()))?);
+            out.push(
+                serde_json::from_value(Value::Object(object))
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            );
         }
         Ok(out)
     }
@@ -68,7 +77,9 @@ impl Sql for Sqlite {
         let tx = conn.transaction().map_err(internal)?;
         let mut changes = Vec::new();
         for s in statements {
-            let n = tx.execute(s.sql, rusqlite::params_from_iter(bind(&s.params))).map_err(internal)?;
+            let n = tx
+                .execute(s.sql, rusqlite::params_from_iter(bind(&s.params)))
+                .map_err(internal)?;
             changes.push(n as u64);
         }
         tx.commit().map_err(internal)?;
