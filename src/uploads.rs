@@ -223,14 +223,7 @@ async fn commit(
             )));
         }
     }
-    if !app
-        .store()
-        .commit_blob(name, digest, size, &id.object_key(), &id, app.now)
-        .await?
-    {
-        let _ = app.bucket.delete(id.object_key()).await;
-    }
-    Ok(())
+    record_stored_blob(app, name, digest, size, &id).await
 }
 
 /// The whole blob in this one request: stored as a single object that R2 verifies.
@@ -244,12 +237,25 @@ async fn commit_whole(
 ) -> Result<()> {
     let id = session.upload_id();
     ingest::store_verified(&app.bucket, &id.object_key(), body, digest).await?;
+    record_stored_blob(app, name, digest, size, &id).await
+}
+
+/// Records the upload's object as the blob; if the same content was stored meanwhile
+/// by another upload, that one stays and this object is dropped.
+async fn record_stored_blob(
+    app: &App,
+    name: &RepoName,
+    digest: &Digest,
+    size: u64,
+    id: &UploadId,
+) -> Result<()> {
+    let key = id.object_key();
     if !app
         .store()
-        .commit_blob(name, digest, size, &id.object_key(), &id, app.now)
+        .commit_blob(name, digest, size, &key, id, app.now)
         .await?
     {
-        let _ = app.bucket.delete(id.object_key()).await;
+        let _ = app.bucket.delete(key).await;
     }
     Ok(())
 }
