@@ -590,6 +590,7 @@ pub struct Req<'a> {
     url: String,
     headers: Vec<(String, String)>,
     auth: Option<(String, String)>,
+    timeout: Option<Duration>,
 }
 
 impl Registry {
@@ -612,6 +613,7 @@ impl Registry {
             url: self.abs(path_or_url),
             headers: Vec::new(),
             auth: Some((self.user.clone(), self.password.clone())),
+            timeout: None,
         }
     }
 }
@@ -654,6 +656,11 @@ impl<'a> Req<'a> {
         self.headers.push((k.to_string(), v.to_string()));
         self
     }
+    /// Gives the whole request, body included, at most `limit`.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
     /// Sends no credentials.
     pub fn no_auth(mut self) -> Self {
         self.auth = None;
@@ -675,6 +682,9 @@ impl<'a> Req<'a> {
         }
         for (k, v) in &self.headers {
             r = r.set(k, v);
+        }
+        if let Some(limit) = self.timeout {
+            r = r.timeout(limit);
         }
         r
     }
