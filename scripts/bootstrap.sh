@@ -4,6 +4,8 @@
 # in Cargo.lock, and wrangler from package-lock.json. A no-op when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# cargo install puts binaries here; a fresh shell may not have it on PATH yet.
+export PATH="$HOME/.cargo/bin:$PATH"
 
 WORKER_BUILD_VERSION=0.8.7
 wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
@@ -13,12 +15,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
   echo "bootstrap: installing worker-build $WORKER_BUILD_VERSION"
   cargo install --locked worker-build --version "$WORKER_BUILD_VERSION"
 fi
 
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $NF}')" != "$wasm_bindgen_version" ]; then
   echo "bootstrap: installing wasm-bindgen-cli $wasm_bindgen_version (the version in Cargo.lock)"
   cargo install --locked wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
