@@ -1,7 +1,10 @@
-//! Streaming a request body into an upload: every byte is hashed once and cut into
-//! fixed-size R2 multipart parts; less than one part is held in memory and the short
-//! tail is parked in R2 between requests. Finishing completes the multipart upload in
-//! place, so the finished object *is* the blob and no byte is copied or re-read.
+//! Moving upload bytes into R2. A blob that arrives whole in one request streams into
+//! one object that R2 verifies against the digest. Chunked bytes are hashed once in
+//! wasm and cut into fixed-size multipart parts; less than one part is held in memory
+//! and the short tail is parked in R2 between requests. Finishing completes the
+//! multipart upload in place, so the finished object *is* the blob and nothing is
+//! copied. Only an upload finished with another digest algorithm than it was hashed
+//! with is read back, to hash it again.
 
 use std::time::Duration;
 
@@ -150,10 +153,9 @@ pub async fn complete(
     Ok(())
 }
 
-/// Deletes the parked tail of a session that ever received bytes in a request
-/// before the current one.
-pub async fn drop_tail(bucket: &Bucket, session_had_bytes: bool, session: &UploadSession) {
-    if session_had_bytes {
+/// Deletes the parked tail of a session that received bytes in an earlier request.
+pub async fn drop_tail(bucket: &Bucket, session: &UploadSession, had_bytes: bool) {
+    if had_bytes {
         let _ = bucket.delete(session.upload_id().tail_key()).await;
     }
 }
@@ -164,7 +166,7 @@ pub async fn discard(bucket: &Bucket, session: &UploadSession, had_bytes: bool) 
     if let Ok(Some(upload)) = multipart(bucket, session) {
         let _ = upload.abort().await;
     }
-    drop_tail(bucket, had_bytes, session).await;
+    drop_tail(bucket, session, had_bytes).await;
 }
 
 /// Hashes a stored object under `algorithm` by streaming it back from R2. Only for an

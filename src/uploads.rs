@@ -213,7 +213,7 @@ async fn commit(
     let mut etags = session.etags()?;
     etags.extend(appended.new_etags);
     ingest::complete(&app.bucket, session, etags, appended.tail).await?;
-    ingest::drop_tail(&app.bucket, had_bytes, session).await;
+    ingest::drop_tail(&app.bucket, session, had_bytes).await;
     if !hashed_as_claimed {
         let actual = ingest::hash_object(&app.bucket, &id.object_key(), digest.algorithm()).await?;
         if &actual != digest {

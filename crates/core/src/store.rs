@@ -27,7 +27,6 @@ pub struct ManifestRow {
     pub digest: String,
     pub media_type: String,
     pub size: u64,
-    pub subject: Option<String>,
     pub content: Option<String>,
     pub object_key: Option<String>,
 }
@@ -329,7 +328,7 @@ impl<'a, S: Sql> Store<'a, S> {
         match reference {
             Reference::Tag(tag) => {
                 self.one(stmt!(
-                    "SELECT m.digest, m.media_type, m.size, m.subject, m.content, m.object_key
+                    "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
                      FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
                      WHERE t.repo = ?1 AND t.tag = ?2",
                     repo.as_str(),
@@ -339,7 +338,7 @@ impl<'a, S: Sql> Store<'a, S> {
             }
             Reference::Digest(digest) => {
                 self.one(stmt!(
-                    "SELECT m.digest, m.media_type, m.size, m.subject, m.content, m.object_key
+                    "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
                      FROM manifests m WHERE m.repo = ?1 AND m.digest = ?2",
                     repo.as_str(),
                     digest.as_str()
