@@ -34,7 +34,14 @@ pub enum Error {
     MethodNotAllowed,
     /// A path that is no registry endpoint.
     UnknownEndpoint,
-    TooManyRequests,
+    /// Too many failed credential checks; try again after this many seconds.
+    TooManyRequests(u64),
+    /// A management request with a field that breaks a rule (the message says which).
+    Invalid(String),
+    /// A management request for something that does not exist (or is hidden).
+    NotFound(&'static str),
+    /// A management request that clashes with what is stored.
+    Conflict(String),
     /// A failure of a store (D1, R2, SQLite); never the client's fault.
     Internal(String),
 }
@@ -59,7 +66,8 @@ impl Error {
             Error::Unsupported(_) | Error::MethodNotAllowed | Error::UnknownEndpoint => {
                 "UNSUPPORTED"
             }
-            Error::TooManyRequests => "TOO_MANY_REQUESTS",
+            Error::TooManyRequests(_) => "TOO_MANY_REQUESTS",
+            Error::Invalid(_) | Error::NotFound(_) | Error::Conflict(_) => "UNSUPPORTED",
             Error::Internal(_) => "UNKNOWN",
         }
     }
@@ -74,7 +82,8 @@ impl fmt::Display for Error {
             Error::NameUnknown => f.write_str("repository name not known to registry"),
             Error::Unauthorized => f.write_str("authentication required"),
             Error::Denied => f.write_str("requested access to the resource is denied"),
-            Error::TooManyRequests => f.write_str("too many requests"),
+            Error::TooManyRequests(_) => f.write_str("too many failed attempts; try again later"),
+            Error::NotFound(what) => write!(f, "{what} not found"),
             Error::MethodNotAllowed => f.write_str("method not allowed on this endpoint"),
             Error::UnknownEndpoint => f.write_str("no such endpoint"),
             Error::ManifestBlobUnknown(d) => write!(f, "manifest references unknown blob {d}"),
@@ -91,6 +100,8 @@ impl fmt::Display for Error {
             | Error::NameInvalid(m)
             | Error::SizeInvalid(m)
             | Error::Unsupported(m)
+            | Error::Invalid(m)
+            | Error::Conflict(m)
             | Error::Internal(m) => f.write_str(m),
         }
     }

@@ -1,18 +1,26 @@
 //! Tollgate's registry core: every OCI Distribution rule that can be decided without
 //! a Cloudflare binding — names, references, digests, manifests, upload sessions,
-//! request routing — and the SQL store. It knows nothing of HTTP or Workers; the
-//! worker crates translate between those and this.
+//! request routing, accounts, tokens and the access policy — and the SQL store. It
+//! knows nothing of HTTP or Workers; the worker crates translate between those and
+//! this.
 
+pub mod account;
+pub mod accounts;
 pub mod credentials;
 pub mod digest;
 pub mod error;
+pub mod jwt;
 pub mod manifest;
 pub mod name;
+pub mod policy;
 pub mod range;
 pub mod reference;
 pub mod route;
+pub mod scope;
+pub mod secret;
 pub mod sql;
 pub mod store;
+pub mod time;
 pub mod upload;
 
 pub use digest::{Algorithm, Digest, Hasher};

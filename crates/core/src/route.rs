@@ -5,6 +5,7 @@
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::name::RepoName;
+use crate::policy::Action;
 use crate::reference::Reference;
 use crate::upload::UploadId;
 
@@ -54,6 +55,52 @@ impl Route {
             _ => return Ok(None),
         };
         Ok(Some(route))
+    }
+}
+
+impl Route {
+    /// The repository this route addresses, if any.
+    pub fn repository(&self) -> Option<&RepoName> {
+        match self {
+            Route::Base | Route::Catalog => None,
+            Route::Tags(name)
+            | Route::Manifest(name, _)
+            | Route::InvalidManifestReference(name, _)
+            | Route::Blob(name, _)
+            | Route::UploadStart(name)
+            | Route::Upload(name, _)
+            | Route::Referrers(name, _) => Some(name),
+        }
+    }
+
+    /// What `method` on this route does, for the policy: reads pull, uploads and
+    /// manifest pushes push, deletions of content delete. `None` for the version
+    /// check, which any authenticated caller may make.
+    pub fn action(&self, method: &str) -> Option<Action> {
+        let read = matches!(method, "GET" | "HEAD");
+        Some(match self {
+            Route::Base => return None,
+            Route::Catalog => Action::Catalog,
+            Route::UploadStart(_) | Route::Upload(..) => Action::Push,
+            Route::Manifest(..) | Route::InvalidManifestReference(..) | Route::Blob(..)
+                if method == "DELETE" =>
+            {
+                Action::Delete
+            }
+            _ if read => Action::Pull,
+            _ => Action::Push,
+        })
+    }
+
+    /// The answer for a route the caller may not know about: the one a missing
+    /// thing gets.
+    pub fn hidden(&self) -> Error {
+        match self {
+            Route::Manifest(..) | Route::InvalidManifestReference(..) => Error::ManifestUnknown,
+            Route::Blob(..) => Error::BlobUnknown,
+            Route::Upload(..) => Error::BlobUploadUnknown,
+            _ => Error::NameUnknown,
+        }
     }
 }
 
@@ -124,6 +171,36 @@ mod tests {
         ));
         let referrers = Route::parse(&format!("/v2/x/referrers/{}", d())).unwrap();
         assert!(matches!(referrers, Some(Route::Referrers(_, _))));
+    }
+
+    #[test]
+    fn names_the_action_each_request_needs() {
+        let route = |p: &str| Route::parse(p).unwrap().unwrap();
+        let manifest = route("/v2/a/manifests/v1");
+        assert_eq!(manifest.action("GET"), Some(Action::Pull));
+        assert_eq!(manifest.action("HEAD"), Some(Action::Pull));
+        assert_eq!(manifest.action("PUT"), Some(Action::Push));
+        assert_eq!(manifest.action("DELETE"), Some(Action::Delete));
+        let upload = route("/v2/a/blobs/uploads/0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            upload.action("GET"),
+            Some(Action::Push),
+            "upload status is part of a push"
+        );
+        assert_eq!(
+            upload.action("DELETE"),
+            Some(Action::Push),
+            "cancelling is part of a push"
+        );
+        assert_eq!(
+            route("/v2/a/blobs/uploads/").action("POST"),
+            Some(Action::Push)
+        );
+        assert_eq!(route("/v2/_catalog").action("GET"), Some(Action::Catalog));
+        assert_eq!(route("/v2/").action("GET"), None);
+        assert_eq!(route("/v2/a/tags/list").repository().unwrap().as_str(), "a");
+        assert_eq!(manifest.hidden(), Error::ManifestUnknown);
+        assert_eq!(route("/v2/a/tags/list").hidden(), Error::NameUnknown);
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub trait Sql {
     /// Runs a query and deserializes each row (an object keyed by column name).
     async fn query<T: DeserializeOwned>(&self, statement: Statement) -> Result<Vec<T>>;
 
+    /// The first row of a query, if any.
+    async fn one<T: DeserializeOwned>(&self, statement: Statement) -> Result<Option<T>> {
+        Ok(self.query(statement).await?.into_iter().next())
+    }
+
     /// Runs statements atomically, in order; returns the rows each one changed.
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>>;
 }

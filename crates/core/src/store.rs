@@ -68,16 +68,9 @@ impl<'a, S: Sql> Store<'a, S> {
         Store { sql }
     }
 
-    async fn one<T: serde::de::DeserializeOwned>(
-        &self,
-        statement: crate::sql::Statement,
-    ) -> Result<Option<T>> {
-        Ok(self.sql.query(statement).await?.into_iter().next())
-    }
-
     /// The blob if it is linked into `repo`.
     pub async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Option<BlobRow>> {
-        self.one(stmt!(
+        self.sql.one(stmt!(
             "SELECT b.digest, b.size, b.object_key FROM repo_blobs r JOIN blobs b ON b.digest = r.digest
              WHERE r.repo = ?1 AND r.digest = ?2",
             repo.as_str(),
@@ -88,11 +81,12 @@ impl<'a, S: Sql> Store<'a, S> {
 
     /// The blob with this digest if it is stored at all, in any repository.
     pub async fn stored_blob(&self, digest: &Digest) -> Result<Option<BlobRow>> {
-        self.one(stmt!(
-            "SELECT digest, size, object_key FROM blobs WHERE digest = ?1",
-            digest.as_str()
-        ))
-        .await
+        self.sql
+            .one(stmt!(
+                "SELECT digest, size, object_key FROM blobs WHERE digest = ?1",
+                digest.as_str()
+            ))
+            .await
     }
 
     /// Links a blob of `from` into `to` without moving bytes; `None` if `from`
@@ -189,13 +183,14 @@ impl<'a, S: Sql> Store<'a, S> {
 
     /// The session if it exists *in this repository*: an id from elsewhere is unknown.
     pub async fn upload(&self, repo: &RepoName, id: &UploadId) -> Result<Option<UploadSession>> {
-        self.one(stmt!(
+        self.sql
+            .one(stmt!(
             "SELECT id, repo, byte_offset, hash_state, multipart_id, parts, created_at, updated_at
              FROM uploads WHERE id = ?1 AND repo = ?2",
             id.as_str(),
             repo.as_str()
         ))
-        .await
+            .await
     }
 
     /// Saves a session that advanced from `previous_offset`. Returns false when
@@ -327,29 +322,32 @@ impl<'a, S: Sql> Store<'a, S> {
     ) -> Result<Option<ManifestRow>> {
         match reference {
             Reference::Tag(tag) => {
-                self.one(stmt!(
-                    "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
+                self.sql
+                    .one(stmt!(
+                        "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
                      FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
                      WHERE t.repo = ?1 AND t.tag = ?2",
-                    repo.as_str(),
-                    tag.as_str()
-                ))
-                .await
+                        repo.as_str(),
+                        tag.as_str()
+                    ))
+                    .await
             }
             Reference::Digest(digest) => {
-                self.one(stmt!(
-                    "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
+                self.sql
+                    .one(stmt!(
+                        "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
                      FROM manifests m WHERE m.repo = ?1 AND m.digest = ?2",
-                    repo.as_str(),
-                    digest.as_str()
-                ))
-                .await
+                        repo.as_str(),
+                        digest.as_str()
+                    ))
+                    .await
             }
         }
     }
 
     pub async fn repository_exists(&self, repo: &RepoName) -> Result<bool> {
         let row: Option<NameRow> = self
+            .sql
             .one(stmt!(
                 "SELECT name FROM repositories WHERE name = ?1",
                 repo.as_str()

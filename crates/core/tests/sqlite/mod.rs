@@ -14,6 +14,8 @@ pub struct Sqlite(RefCell<Connection>);
 impl Sqlite {
     pub fn migrated() -> Self {
         let conn = Connection::open_in_memory().unwrap();
+        // D1 enforces foreign keys; so must the stand-in.
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .unwrap()

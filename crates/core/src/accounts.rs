@@ -1,0 +1,520 @@
+//! Every read and write of account data — customers, users, personal access
+//! tokens, dashboard sessions and failed-sign-in counters — as SQL over the
+//! [`Sql`] trait. Identifiers start with the creation time in hex, so ordering by
+//! id is ordering by age, and an id is also a list's cursor.
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Email, Identity, Role};
+use crate::error::{Error, Result};
+use crate::sql::Sql;
+use crate::stmt;
+
+/// A new identifier: creation time (Unix seconds, 8 hex digits) then 12 random
+/// hex digits.
+pub fn new_id(now: i64, random: &[u8; 6]) -> String {
+    format!("{:08x}{}", now.max(0), hex::encode(random))
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub customer_id: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: String,
+    pub name: String,
+    pub contact: String,
+    pub notes: String,
+    pub created_at: i64,
+}
+
+/// A token as lists show it: never its secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A user with what their credentials are checked against.
+#[derive(Deserialize)]
+struct UserSecretRow {
+    id: String,
+    email: String,
+    role: Role,
+    customer_id: Option<String>,
+    password_hash: Option<String>,
+    token_id: Option<String>,
+}
+
+impl UserSecretRow {
+    fn identity(self) -> Identity {
+        Identity {
+            user_id: self.id,
+            email: self.email,
+            role: self.role,
+            customer_id: self.customer_id,
+            token_id: self.token_id,
+        }
+    }
+}
+
+/// Failed-credential limits: at most `per_account` failures for one account and
+/// `per_address` from one client address in a window of `window` seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub per_account: i64,
+    pub per_address: i64,
+    pub window: i64,
+}
+
+/// A page of a list and the cursor of the next one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Page<T> {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| items.last().map(|i| id(i).to_owned()))
+        .flatten();
+    Page { items, next_cursor }
+}
+
+pub struct Accounts<'a, S> {
+    sql: &'a S,
+}
+
+impl<'a, S: Sql> Accounts<'a, S> {
+    pub fn new(sql: &'a S) -> Self {
+        Accounts { sql }
+    }
+
+    /// The account whose password is `password`, if any.
+    pub async fn check_password(&self, email: &str, password: &str) -> Result<Option<Identity>> {
+        let row: Option<UserSecretRow> = self
+            .sql
+            .one(stmt!(
+                "SELECT id, email, role, customer_id, password_hash, NULL AS token_id
+                 FROM users WHERE email = ?1",
+                email
+            ))
+            .await?;
+        Ok(row.and_then(|row| {
+            let hash = row.password_hash.as_deref()?;
+            crate::secret::verify_password(password, hash).then(|| row.identity())
+        }))
+    }
+
+    /// The account of a live token (by its hash) when `email` is its owner's.
+    pub async fn check_token(
+        &self,
+        email: &str,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<Option<Identity>> {
+        let row: Option<UserSecretRow> = self
+            .sql
+            .one(stmt!(
+                "SELECT u.id, u.email, u.role, u.customer_id, NULL AS password_hash, t.id AS token_id
+                 FROM tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.secret_hash = ?1 AND u.email = ?2 AND t.revoked_at IS NULL
+                   AND (t.expires_at IS NULL OR t.expires_at > ?3)",
+                secret_hash,
+                email,
+                now
+            ))
+            .await?;
+        Ok(row.map(UserSecretRow::identity))
+    }
+
+    /// The account a bearer token names, as it stands now: gone when the user was
+    /// deleted or the token it came from was revoked or has expired.
+    pub async fn bearer_identity(
+        &self,
+        user_id: &str,
+        token_id: Option<&str>,
+        now: i64,
+    ) -> Result<Option<Identity>> {
+        let row: Option<UserSecretRow> = self
+            .sql
+            .one(stmt!(
+                "SELECT u.id, u.email, u.role, u.customer_id, NULL AS password_hash, ?2 AS token_id
+                 FROM users u
+                 WHERE u.id = ?1 AND (?2 IS NULL OR EXISTS (
+                   SELECT 1 FROM tokens t WHERE t.id = ?2 AND t.user_id = u.id
+                     AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?3)))",
+                user_id,
+                token_id,
+                now
+            ))
+            .await?;
+        Ok(row.map(UserSecretRow::identity))
+    }
+
+    /// Notes that a token was used, at most once a minute.
+    pub async fn touch_token(&self, token_id: &str, now: i64) -> Result<()> {
+        self.sql
+            .batch(vec![stmt!(
+                "UPDATE tokens SET last_used_at = ?2
+                 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2 - 60)",
+                token_id,
+                now
+            )])
+            .await?;
+        Ok(())
+    }
+
+    /// Seconds until credential checks for this account or address may be tried
+    /// again; `None` when they may now.
+    pub async fn blocked_for(
+        &self,
+        email: &str,
+        address: &str,
+        limits: Limits,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        #[derive(Deserialize)]
+        struct Row {
+            key: String,
+            window_start: i64,
+            count: i64,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .query(stmt!(
+                "SELECT key, window_start, count FROM auth_failures
+                 WHERE key IN (?1, ?2) AND window_start > ?3",
+                account_key(email),
+                address_key(address),
+                now - limits.window
+            ))
+            .await?;
+        Ok(rows
+            .iter()
+            .filter(|r| {
+                let limit = if r.key.starts_with("ip:") {
+                    limits.per_address
+                } else {
+                    limits.per_account
+                };
+                r.count >= limit
+            })
+            .map(|r| r.window_start + limits.window - now)
+            .max())
+    }
+
+    /// Counts one failed credential check against the account and the address.
+    pub async fn record_failure(
+        &self,
+        email: &str,
+        address: &str,
+        limits: Limits,
+        now: i64,
+    ) -> Result<()> {
+        let bump = |key: String| {
+            stmt!(
+                "INSERT INTO auth_failures (key, window_start, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (key) DO UPDATE SET
+                   count = CASE WHEN window_start <= ?2 - ?3 THEN 1 ELSE count + 1 END,
+                   window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2 ELSE window_start END",
+                key,
+                now,
+                limits.window
+            )
+        };
+        self.sql
+            .batch(vec![bump(account_key(email)), bump(address_key(address))])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn any_admin(&self) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct Row {}
+        let row: Option<Row> = self
+            .sql
+            .one(stmt!(
+                "SELECT 1 AS one FROM users WHERE role = 'admin' LIMIT 1"
+            ))
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Creates a user; `Conflict` when the email is taken or the customer is gone.
+    pub async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<()> {
+        let changed = self
+            .sql
+            .batch(vec![stmt!(
+                "INSERT INTO users (id, email, role, customer_id, password_hash, created_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = ?2)
+                   AND (?4 IS NULL OR EXISTS (SELECT 1 FROM customers WHERE id = ?4))",
+                user.id.as_str(),
+                user.email.as_str(),
+                user.role.as_str(),
+                user.customer_id.as_deref(),
+                password_hash,
+                user.created_at
+            )])
+            .await?;
+        if changed.first() == Some(&1) {
+            Ok(())
+        } else {
+            Err(Error::Conflict(format!(
+                "a user with email {} already exists",
+                user.email
+            )))
+        }
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<User>> {
+        self.sql
+            .one(stmt!(
+                "SELECT id, email, role, customer_id, created_at FROM users WHERE id = ?1",
+                id
+            ))
+            .await
+    }
+
+    /// Users after `cursor`, oldest first; only those of `customer_id` when given,
+    /// else only vendor users.
+    pub async fn users(
+        &self,
+        customer_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<User>> {
+        let rows: Vec<User> = self
+            .sql
+            .query(stmt!(
+                "SELECT id, email, role, customer_id, created_at FROM users
+                 WHERE id > ?1 AND ((?2 IS NULL AND customer_id IS NULL) OR customer_id = ?2)
+                 ORDER BY id LIMIT ?3",
+                cursor.unwrap_or(""),
+                customer_id,
+                i64::from(limit) + 1
+            ))
+            .await?;
+        Ok(page(rows, limit, |u| &u.id))
+    }
+
+    /// Deletes a user with their tokens and sessions; refuses to remove the last
+    /// admin. `false` when there was no such user.
+    pub async fn delete_user(&self, id: &str) -> Result<bool> {
+        let changed = self
+            .sql
+            .batch(vec![stmt!(
+                "DELETE FROM users WHERE id = ?1 AND (role <> 'admin'
+                   OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)",
+                id
+            )])
+            .await?;
+        // D1 counts rows removed by ON DELETE CASCADE as changes too.
+        if changed.first().is_some_and(|&n| n > 0) {
+            return Ok(true);
+        }
+        match self.user(id).await? {
+            Some(_) => Err(Error::Conflict("the last admin cannot be deleted".into())),
+            None => Ok(false),
+        }
+    }
+
+    pub async fn create_customer(&self, customer: &Customer) -> Result<()> {
+        let changed = self
+            .sql
+            .batch(vec![stmt!(
+                "INSERT INTO customers (id, name, contact, notes, created_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE name = ?2)",
+                customer.id.as_str(),
+                customer.name.as_str(),
+                customer.contact.as_str(),
+                customer.notes.as_str(),
+                customer.created_at
+            )])
+            .await?;
+        if changed.first() == Some(&1) {
+            Ok(())
+        } else {
+            Err(Error::Conflict(format!(
+                "a customer named {} already exists",
+                customer.name
+            )))
+        }
+    }
+
+    pub async fn customer(&self, id: &str) -> Result<Option<Customer>> {
+        self.sql
+            .one(stmt!(
+                "SELECT id, name, contact, notes, created_at FROM customers WHERE id = ?1",
+                id
+            ))
+            .await
+    }
+
+    pub async fn customers(&self, cursor: Option<&str>, limit: u32) -> Result<Page<Customer>> {
+        let rows: Vec<Customer> = self
+            .sql
+            .query(stmt!(
+                "SELECT id, name, contact, notes, created_at FROM customers
+                 WHERE id > ?1 ORDER BY id LIMIT ?2",
+                cursor.unwrap_or(""),
+                i64::from(limit) + 1
+            ))
+            .await?;
+        Ok(page(rows, limit, |c| &c.id))
+    }
+
+    /// Deletes a customer with its users (and so their tokens and sessions).
+    pub async fn delete_customer(&self, id: &str) -> Result<bool> {
+        let changed = self
+            .sql
+            .batch(vec![
+                stmt!("DELETE FROM users WHERE customer_id = ?1", id),
+                stmt!("DELETE FROM customers WHERE id = ?1", id),
+            ])
+            .await?;
+        Ok(changed.get(1).is_some_and(|&n| n > 0))
+    }
+
+    pub async fn create_token(&self, token: &Token, secret_hash: &str) -> Result<()> {
+        self.sql
+            .batch(vec![stmt!(
+                "INSERT INTO tokens (id, user_id, name, secret_hash, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                token.id.as_str(),
+                token.user_id.as_str(),
+                token.name.as_str(),
+                secret_hash,
+                token.created_at,
+                token.expires_at
+            )])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn tokens(
+        &self,
+        user_id: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Token>> {
+        let rows: Vec<Token> = self
+            .sql
+            .query(stmt!(
+                "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at
+                 FROM tokens WHERE user_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                user_id,
+                cursor.unwrap_or(""),
+                i64::from(limit) + 1
+            ))
+            .await?;
+        Ok(page(rows, limit, |t| &t.id))
+    }
+
+    pub async fn token(&self, id: &str) -> Result<Option<Token>> {
+        self.sql
+            .one(stmt!(
+                "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at
+                 FROM tokens WHERE id = ?1",
+                id
+            ))
+            .await
+    }
+
+    /// Revokes a token; revoking twice keeps the first time.
+    pub async fn revoke_token(&self, id: &str, now: i64) -> Result<()> {
+        self.sql
+            .batch(vec![stmt!(
+                "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                id,
+                now
+            )])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<()> {
+        self.sql
+            .batch(vec![
+                stmt!("DELETE FROM sessions WHERE user_id = ?1 AND expires_at <= ?2", user_id, now),
+                stmt!(
+                    "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                    id_hash,
+                    user_id,
+                    now,
+                    now + ttl
+                ),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn session_identity(&self, id_hash: &str, now: i64) -> Result<Option<Identity>> {
+        let row: Option<UserSecretRow> = self
+            .sql
+            .one(stmt!(
+                "SELECT u.id, u.email, u.role, u.customer_id, NULL AS password_hash, NULL AS token_id
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.id_hash = ?1 AND s.expires_at > ?2",
+                id_hash,
+                now
+            ))
+            .await?;
+        Ok(row.map(UserSecretRow::identity))
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.sql
+            .batch(vec![stmt!(
+                "DELETE FROM sessions WHERE id_hash = ?1",
+                id_hash
+            )])
+            .await?;
+        Ok(())
+    }
+}
+
+fn account_key(email: &str) -> String {
+    format!("account:{}", email.to_lowercase())
+}
+
+fn address_key(address: &str) -> String {
+    format!("ip:{address}")
+}
+
+/// A new vendor user or customer user, before it is stored.
+pub fn new_user(
+    id: String,
+    email: &Email,
+    role: Role,
+    customer_id: Option<String>,
+    now: i64,
+) -> User {
+    User {
+        id,
+        email: email.as_str().to_owned(),
+        role,
+        customer_id,
+        created_at: now,
+    }
+}

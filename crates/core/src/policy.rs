@@ -1,0 +1,116 @@
+//! Who may do what: the one place that decides, for an identity's role and an
+//! action, whether it is allowed, refused (`DENIED`), or hidden (answered as if the
+//! thing did not exist). Every path — `/v2/`, `/token`, `/api/v1` — asks here.
+//!
+//! Customers' pulls are decided by their licenses. Until licensing exists a customer
+//! holds none, so every repository is hidden from them.
+
+use crate::account::Role;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read manifests, blobs, tags and referrers of a repository.
+    Pull,
+    /// Upload blobs and manifests, mount blobs, tag.
+    Push,
+    /// Delete tags, manifests and blobs.
+    Delete,
+    /// List repositories (`/v2/_catalog`).
+    Catalog,
+    /// Read users, customers and customer users.
+    ViewAccounts,
+    /// Create and delete users, customers and customer users; manage anyone's tokens.
+    ManageAccounts,
+    /// Create, list and revoke one's own tokens.
+    OwnTokens,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::Pull,
+        Action::Push,
+        Action::Delete,
+        Action::Catalog,
+        Action::ViewAccounts,
+        Action::ManageAccounts,
+        Action::OwnTokens,
+    ];
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Refused: the identity may see the thing but not do this (403 `DENIED`).
+    Deny,
+    /// The identity may not know the thing exists (404, as for a missing one).
+    Hide,
+}
+
+/// What `role` may do. For customers, `Pull` is decided per repository by their
+/// licenses; holding none, they see nothing.
+pub fn decide(role: Role, action: Action) -> Decision {
+    use Action::*;
+    use Decision::*;
+    match (role, action) {
+        (Role::Admin, _) => Allow,
+        (Role::ReadWrite, ManageAccounts) => Deny,
+        (Role::ReadWrite, _) => Allow,
+        (Role::ReadOnly, Push | Delete | ManageAccounts) => Deny,
+        (Role::ReadOnly, _) => Allow,
+        (Role::Customer, Pull) => Hide,
+        (Role::Customer, Catalog | OwnTokens) => Allow,
+        (Role::Customer, Push | Delete | ViewAccounts | ManageAccounts) => Deny,
+    }
+}
+
+/// Whether `role` sees every repository in the catalog; customers see only what
+/// their licenses name (none yet).
+pub fn sees_all_repositories(role: Role) -> bool {
+    role != Role::Customer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+    use Decision::*;
+
+    /// Every (role, action) pair, written out so a change to the policy shows here.
+    const TABLE: [(Role, [Decision; 7]); 4] = [
+        //                 Pull   Push   Delete Catalog View   Manage OwnTokens
+        (
+            Role::Admin,
+            [Allow, Allow, Allow, Allow, Allow, Allow, Allow],
+        ),
+        (
+            Role::ReadWrite,
+            [Allow, Allow, Allow, Allow, Allow, Deny, Allow],
+        ),
+        (
+            Role::ReadOnly,
+            [Allow, Deny, Deny, Allow, Allow, Deny, Allow],
+        ),
+        (Role::Customer, [Hide, Deny, Deny, Allow, Deny, Deny, Allow]),
+    ];
+
+    #[test]
+    fn every_role_and_action_pair() {
+        assert_eq!(TABLE.len(), Role::ALL.len());
+        for (role, decisions) in TABLE {
+            for (action, expected) in Action::ALL.into_iter().zip(decisions) {
+                assert_eq!(decide(role, action), expected, "{role:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_admins_manage_accounts_and_customers_never_write() {
+        for role in Role::ALL {
+            assert_eq!(decide(role, ManageAccounts) == Allow, role == Role::Admin);
+            if role == Role::Customer {
+                assert_ne!(decide(role, Push), Allow);
+                assert_ne!(decide(role, Delete), Allow);
+            }
+        }
+    }
+}

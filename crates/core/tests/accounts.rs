@@ -1,0 +1,274 @@
+//! The account queries against real SQLite built from `migrations/`.
+
+mod sqlite;
+
+use futures::executor::block_on;
+use sqlite::Sqlite;
+use tollgate_core::account::{Email, Role};
+use tollgate_core::accounts::{new_id, new_user, Accounts, Customer, Limits, Token};
+use tollgate_core::secret::{hash_password, hash_secret, new_secret, TOKEN_PREFIX};
+use tollgate_core::Error;
+
+const NOW: i64 = 1_800_000_000;
+
+fn id(n: u8) -> String {
+    new_id(NOW, &[n; 6])
+}
+
+fn add_user(
+    a: &Accounts<'_, Sqlite>,
+    n: u8,
+    email: &str,
+    role: Role,
+    customer: Option<&str>,
+) -> String {
+    let user = new_user(
+        id(n),
+        &Email::parse(email).unwrap(),
+        role,
+        customer.map(str::to_owned),
+        NOW,
+    );
+    block_on(a.create_user(&user, Some(&hash_password("a long password", &[n; 16])))).unwrap();
+    user.id
+}
+
+fn add_token(
+    a: &Accounts<'_, Sqlite>,
+    n: u8,
+    user: &str,
+    expires_at: Option<i64>,
+) -> (String, String) {
+    let secret = new_secret(TOKEN_PREFIX, &[n; 32]);
+    let token = Token {
+        id: id(n),
+        user_id: user.into(),
+        name: format!("t{n}"),
+        created_at: NOW,
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    block_on(a.create_token(&token, &hash_secret(&secret))).unwrap();
+    (token.id, secret)
+}
+
+#[test]
+fn passwords_and_tokens_authenticate_their_owner_only() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::Admin, None);
+    add_user(&a, 2, "bob@example.com", Role::ReadOnly, None);
+    let who = block_on(a.check_password("ALICE@example.com", "a long password"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (who.user_id.as_str(), who.role),
+        (alice.as_str(), Role::Admin)
+    );
+    assert!(block_on(a.check_password("alice@example.com", "wrong"))
+        .unwrap()
+        .is_none());
+    assert!(
+        block_on(a.check_password("nobody@example.com", "a long password"))
+            .unwrap()
+            .is_none()
+    );
+
+    let (tid, secret) = add_token(&a, 3, &alice, None);
+    let hash = hash_secret(&secret);
+    let who = block_on(a.check_token("alice@example.com", &hash, NOW))
+        .unwrap()
+        .unwrap();
+    assert_eq!(who.token_id.as_deref(), Some(tid.as_str()));
+    assert!(
+        block_on(a.check_token("bob@example.com", &hash, NOW))
+            .unwrap()
+            .is_none(),
+        "another user's name"
+    );
+    assert!(block_on(a.bearer_identity(&alice, Some(&tid), NOW))
+        .unwrap()
+        .is_some());
+
+    block_on(a.revoke_token(&tid, NOW + 1)).unwrap();
+    assert!(block_on(a.check_token("alice@example.com", &hash, NOW + 2))
+        .unwrap()
+        .is_none());
+    assert!(block_on(a.bearer_identity(&alice, Some(&tid), NOW + 2))
+        .unwrap()
+        .is_none());
+    assert!(block_on(a.bearer_identity(&alice, None, NOW + 2))
+        .unwrap()
+        .is_some());
+
+    let (tid, secret) = add_token(&a, 4, &alice, Some(NOW + 10));
+    let hash = hash_secret(&secret);
+    assert!(block_on(a.check_token("alice@example.com", &hash, NOW + 9))
+        .unwrap()
+        .is_some());
+    assert!(
+        block_on(a.check_token("alice@example.com", &hash, NOW + 10))
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(block_on(a.bearer_identity(&alice, Some(&tid), NOW + 10))
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn emails_are_unique_and_the_last_admin_stays() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::Admin, None);
+    let again = new_user(
+        id(2),
+        &Email::parse("Alice@Example.com").unwrap(),
+        Role::ReadOnly,
+        None,
+        NOW,
+    );
+    assert!(matches!(
+        block_on(a.create_user(&again, None)),
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        block_on(a.delete_user(&alice)),
+        Err(Error::Conflict(_))
+    ));
+    let carol = add_user(&a, 3, "carol@example.com", Role::Admin, None);
+    assert!(block_on(a.delete_user(&alice)).unwrap());
+    assert!(!block_on(a.delete_user(&alice)).unwrap());
+    assert!(block_on(a.any_admin()).unwrap());
+    assert!(block_on(a.user(&carol)).unwrap().is_some());
+}
+
+#[test]
+fn deleting_a_customer_removes_its_users_and_their_tokens() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let customer = Customer {
+        id: id(9),
+        name: "Acme".into(),
+        contact: "ops@acme.test".into(),
+        notes: String::new(),
+        created_at: NOW,
+    };
+    block_on(a.create_customer(&customer)).unwrap();
+    let dup = Customer {
+        id: id(8),
+        name: "acme".into(),
+        ..customer.clone()
+    };
+    assert!(matches!(
+        block_on(a.create_customer(&dup)),
+        Err(Error::Conflict(_))
+    ));
+    let user = add_user(&a, 1, "dev@acme.test", Role::Customer, Some(&customer.id));
+    let ghost = new_user(
+        id(2),
+        &Email::parse("x@y.z").unwrap(),
+        Role::Customer,
+        Some(id(7)),
+        NOW,
+    );
+    assert!(
+        block_on(a.create_user(&ghost, None)).is_err(),
+        "no such customer"
+    );
+    let (tid, _) = add_token(&a, 3, &user, None);
+    let listed = block_on(a.users(Some(&customer.id), None, 10)).unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert!(
+        block_on(a.users(None, None, 10)).unwrap().items.is_empty(),
+        "vendor users only"
+    );
+    assert!(block_on(a.delete_customer(&customer.id)).unwrap());
+    assert!(block_on(a.user(&user)).unwrap().is_none());
+    assert!(block_on(a.token(&tid)).unwrap().is_none());
+}
+
+#[test]
+fn lists_page_by_cursor() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    for n in 1..=5 {
+        add_user(&a, n, &format!("u{n}@example.com"), Role::ReadOnly, None);
+    }
+    let first = block_on(a.users(None, None, 2)).unwrap();
+    assert_eq!(first.items.len(), 2);
+    let second = block_on(a.users(None, first.next_cursor.as_deref(), 2)).unwrap();
+    let third = block_on(a.users(None, second.next_cursor.as_deref(), 2)).unwrap();
+    assert_eq!(third.items.len(), 1);
+    assert_eq!(third.next_cursor, None);
+    let mut emails: Vec<_> = [first, second, third]
+        .into_iter()
+        .flat_map(|p| p.items)
+        .map(|u| u.email)
+        .collect();
+    emails.dedup();
+    assert_eq!(emails.len(), 5);
+}
+
+#[test]
+fn failures_block_an_account_or_address_for_the_rest_of_the_window() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let limits = Limits {
+        per_account: 3,
+        per_address: 5,
+        window: 60,
+    };
+    let blocked = |email, ip, now| block_on(a.blocked_for(email, ip, limits, now)).unwrap();
+    for _ in 0..3 {
+        assert_eq!(blocked("a@x.y", "10.0.0.1", NOW), None);
+        block_on(a.record_failure("a@x.y", "10.0.0.1", limits, NOW)).unwrap();
+    }
+    assert_eq!(
+        blocked("A@x.y", "10.0.0.9", NOW + 10),
+        Some(50),
+        "per account"
+    );
+    assert_eq!(
+        blocked("b@x.y", "10.0.0.1", NOW + 10),
+        None,
+        "address still under its limit"
+    );
+    block_on(a.record_failure("b@x.y", "10.0.0.1", limits, NOW + 10)).unwrap();
+    block_on(a.record_failure("c@x.y", "10.0.0.1", limits, NOW + 10)).unwrap();
+    assert_eq!(
+        blocked("d@x.y", "10.0.0.1", NOW + 20),
+        Some(40),
+        "per address"
+    );
+    assert_eq!(blocked("a@x.y", "10.0.0.1", NOW + 60), None, "window over");
+    block_on(a.record_failure("a@x.y", "10.0.0.2", limits, NOW + 60)).unwrap();
+    assert_eq!(
+        blocked("a@x.y", "10.0.0.2", NOW + 61),
+        None,
+        "a new window starts at one"
+    );
+}
+
+#[test]
+fn sessions_expire_and_end() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::ReadWrite, None);
+    block_on(a.create_session("h1", &alice, NOW, 100)).unwrap();
+    assert_eq!(
+        block_on(a.session_identity("h1", NOW + 99))
+            .unwrap()
+            .unwrap()
+            .user_id,
+        alice
+    );
+    assert!(block_on(a.session_identity("h1", NOW + 100))
+        .unwrap()
+        .is_none());
+    block_on(a.create_session("h2", &alice, NOW, 100)).unwrap();
+    block_on(a.delete_session("h2")).unwrap();
+    assert!(block_on(a.session_identity("h2", NOW)).unwrap().is_none());
+}
