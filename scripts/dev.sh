@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make dev`: bootstrap, build, apply migrations to the local D1, create the admin
-# credential on first run, and serve Tollgate under wrangler dev on $PORT (8787).
+# `make dev`: bootstrap, build, apply migrations to the local D1, create the secrets
+# on first run, and serve Tollgate under wrangler dev on $PORT (8787).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-8787}
@@ -8,27 +8,37 @@ PORT=${PORT:-8787}
 scripts/bootstrap.sh
 scripts/build-worker.sh
 
-# The admin credential lives in .dev.vars (git-ignored). TOLLGATE_ADMIN_USER and
-# TOLLGATE_ADMIN_PASSWORD in the environment set it; otherwise a password is
-# generated once and kept.
+# Secrets live in .dev.vars (git-ignored): the first admin's email and password,
+# and the key bearer tokens are signed with. TOLLGATE_ADMIN_USER and
+# TOLLGATE_ADMIN_PASSWORD in the environment set the admin; otherwise a password is
+# generated once and kept. The admin account is created on its first sign-in.
+random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 if [ -n "${TOLLGATE_ADMIN_PASSWORD:-}" ] || [ ! -f .dev.vars ]; then
-  user=${TOLLGATE_ADMIN_USER:-admin}
-  password=${TOLLGATE_ADMIN_PASSWORD:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+  user=${TOLLGATE_ADMIN_USER:-admin@tollgate.local}
+  password=${TOLLGATE_ADMIN_PASSWORD:-$(random_hex 24)}
   umask 077
   printf 'TOLLGATE_ADMIN_USER=%s\nTOLLGATE_ADMIN_PASSWORD=%s\n' "$user" "$password" > .dev.vars
 fi
+grep -q '^TOLLGATE_JWT_KEY=' .dev.vars || printf 'TOLLGATE_JWT_KEY=%s\n' "$(random_hex 32)" >> .dev.vars
 user=$(sed -n 's/^TOLLGATE_ADMIN_USER=//p' .dev.vars)
 password=$(sed -n 's/^TOLLGATE_ADMIN_PASSWORD=//p' .dev.vars)
+case $user in
+  *@*) ;;
+  *) echo "dev: TOLLGATE_ADMIN_USER in .dev.vars must be an email address (got '$user')" >&2; exit 1 ;;
+esac
 
 CI=true npx wrangler d1 migrations apply DB --local
 
 cat <<MSG
 
 Tollgate is starting at http://localhost:$PORT
-  user:     $user
+  admin:    $user
   password: $password
 Log in with:  docker login localhost:$PORT -u $user -p '$password'
          or:  curl -u '$user:$password' http://localhost:$PORT/v2/_catalog
+Make a personal access token (faster than a password for every request):
+  curl -u '$user:$password' -H 'Content-Type: application/json' \\
+       -d '{"name":"laptop"}' http://localhost:$PORT/api/v1/tokens
 
 MSG
 exec npx wrangler dev --port "$PORT" --ip 127.0.0.1

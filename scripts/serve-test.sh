@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Starts a throwaway Tollgate under wrangler dev for tests and benchmarks: a free
 # loopback port, a fresh state directory with migrations applied, a random admin
-# credential, and idle uploads expiring after $TOLLGATE_TEST_UPLOAD_TTL seconds (60).
+# password and token-signing key, and idle uploads expiring after
+# $TOLLGATE_TEST_UPLOAD_TTL seconds (60). It signs the admin in once (creating the
+# account) and mints a personal access token, which tests use as the password:
+# tokens are checked with a fast hash, passwords with 100,000 PBKDF2 rounds.
 # It serves a copy of the built worker (run scripts/build-worker.sh first) from a
 # config without a build step, so rebuilding while tests run does not restart the
 # worker under them. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
-# TOLLGATE_PASSWORD, TOLLGATE_UPLOAD_TTL, TOLLGATE_STATE and TOLLGATE_PID (the process
-# group to kill when done).
+# TOLLGATE_PASSWORD (the token), TOLLGATE_ADMIN_PASSWORD, TOLLGATE_JWT_KEY (tests
+# forge tokens with it), TOLLGATE_FAILURES_PER_ADDRESS, TOLLGATE_UPLOAD_TTL,
+# TOLLGATE_STATE and TOLLGATE_PID (the process group to kill when done).
 # Usage: eval "$(scripts/serve-test.sh [STATE_DIR])"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${1:-$(mktemp -d /tmp/tollgate-state.XXXXXX)}
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+jwt_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+user=e2e@tollgate.test
 ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
+per_address=${TOLLGATE_TEST_FAILURES_PER_ADDRESS:-50}
 
 [ -f build/index.js ] || { echo "serve-test: build the worker first (scripts/build-worker.sh)" >&2; exit 1; }
 # The config and the worker live apart from the persisted data: wrangler watches the
@@ -27,12 +34,17 @@ sed -e "s|^main = .*|main = \"index.js\"|" \
 config="$state/worker/wrangler.toml"
 CI=true npx wrangler d1 migrations apply DB --local -c "$config" --persist-to "$state/data" >&2
 setsid npx wrangler dev -c "$config" --port "$port" --ip 127.0.0.1 --persist-to "$state/data" \
-  --var "TOLLGATE_ADMIN_USER:e2e" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
+  --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
+  --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:5" \
+  --var "AUTH_FAILURES_PER_ADDRESS:$per_address" \
   --var "UPLOAD_TTL_SECONDS:$ttl" > "$state/wrangler.log" 2>&1 < /dev/null &
 pid=$!
 for _ in $(seq 1 240); do
   if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" 2>/dev/null | grep -q 401; then
-    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=e2e TOLLGATE_PASSWORD=$password TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
+    token=$(curl -sf -u "$user:$password" -H 'Content-Type: application/json' \
+      -d '{"name":"e2e"}' "http://127.0.0.1:$port/api/v1/tokens" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])') || break
+    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then break; fi

@@ -1,15 +1,29 @@
-//! What a request handler works with: the D1 store, the R2 bucket, the clock and
-//! the configuration read from the environment.
+//! What a request handler works with: the D1 store, the R2 bucket, the clock, the
+//! configuration read from the environment, and who is calling.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use tollgate_core::accounts::{Accounts, Limits};
+use tollgate_core::jwt::Signer;
 use tollgate_core::store::Store;
 use tollgate_core::{Error, Result};
 use worker::{Bucket, Date, Env};
 
+use crate::auth::Caller;
 use crate::d1::D1;
 use crate::error::internal;
 
 /// Upload sessions idle longer than this are gone (`BLOB_UPLOAD_UNKNOWN`).
 const DEFAULT_UPLOAD_TTL_SECONDS: i64 = 24 * 60 * 60;
+
+/// Failed credential checks allowed per account and per client address in one
+/// window before both answer 429.
+const DEFAULT_LIMITS: Limits = Limits {
+    per_account: 10,
+    per_address: 100,
+    window: 15 * 60,
+};
 
 pub struct App {
     pub db: D1,
@@ -17,31 +31,85 @@ pub struct App {
     /// Unix seconds at the start of the request.
     pub now: i64,
     pub upload_ttl: i64,
+    pub limits: Limits,
+    pub env: Env,
+    /// Who is calling, once authenticated.
+    pub caller: Option<Caller>,
 }
 
 impl App {
     pub fn new(env: &Env) -> Result<Self> {
-        let upload_ttl = match env.var("UPLOAD_TTL_SECONDS") {
+        let number = |name: &str, default: i64| match env.var(name) {
             Ok(v) => v
                 .to_string()
                 .parse()
-                .map_err(|_| Error::Internal("UPLOAD_TTL_SECONDS is not a number".into()))?,
-            Err(_) => DEFAULT_UPLOAD_TTL_SECONDS,
+                .map_err(|_| Error::Internal(format!("{name} is not a number"))),
+            Err(_) => Ok(default),
         };
         Ok(App {
             db: D1(env.d1("DB").map_err(internal)?),
             bucket: env.bucket("BLOBS").map_err(internal)?,
             now: now(),
-            upload_ttl,
+            upload_ttl: number("UPLOAD_TTL_SECONDS", DEFAULT_UPLOAD_TTL_SECONDS)?,
+            limits: Limits {
+                per_account: number("AUTH_FAILURES_PER_ACCOUNT", DEFAULT_LIMITS.per_account)?,
+                per_address: number("AUTH_FAILURES_PER_ADDRESS", DEFAULT_LIMITS.per_address)?,
+                window: number("AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_LIMITS.window)?,
+            },
+            env: env.clone(),
+            caller: None,
         })
     }
 
     pub fn store(&self) -> Store<'_, D1> {
         Store::new(&self.db)
     }
+
+    pub fn accounts(&self) -> Accounts<'_, D1> {
+        Accounts::new(&self.db)
+    }
+
+    /// A secret's value, empty when unset.
+    pub fn secret(&self, name: &str) -> String {
+        self.env
+            .secret(name)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The token signer for the `TOLLGATE_JWT_KEY` secret, derived once per isolate.
+    pub fn signer(&self) -> Result<Rc<Signer>> {
+        thread_local! {
+            static CACHE: RefCell<Option<(String, Rc<Signer>)>> = const { RefCell::new(None) };
+        }
+        let seed = self.secret("TOLLGATE_JWT_KEY");
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some((cached_seed, signer)) = cache.as_ref() {
+                if *cached_seed == seed {
+                    return Ok(signer.clone());
+                }
+            }
+            let signer = Rc::new(Signer::from_seed_hex(&seed)?);
+            *cache = Some((seed, signer.clone()));
+            Ok(signer)
+        })
+    }
+
+    /// The caller; handlers behind authentication always have one.
+    pub fn caller(&self) -> Result<&Caller> {
+        self.caller.as_ref().ok_or(Error::Unauthorized)
+    }
 }
 
 /// Unix seconds now.
 pub fn now() -> i64 {
     (Date::now().as_millis() / 1000) as i64
+}
+
+/// `N` bytes from the platform's cryptographic random source.
+pub fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(bytes)
 }

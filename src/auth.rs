@@ -1,27 +1,193 @@
-//! Who may use the registry: until accounts exist, the one admin credential from
-//! the `TOLLGATE_ADMIN_USER` / `TOLLGATE_ADMIN_PASSWORD` secrets, sent as HTTP Basic.
+//! Authentication: turns a request's credentials — HTTP Basic (email and personal
+//! access token or password), a bearer JWT from `/token`, or a dashboard session
+//! cookie — into a [`Caller`] the core's policy decides for. Failed credential
+//! checks are counted and limited here, and the first admin is created here from
+//! the `TOLLGATE_ADMIN_USER` / `TOLLGATE_ADMIN_PASSWORD` secrets.
 
-use tollgate_core::credentials::{is_admin, parse_basic};
-use tollgate_core::{Error, Result};
-use worker::{Env, Request};
+use tollgate_core::account::{Email, Identity, Role};
+use tollgate_core::accounts::{new_id, new_user};
+use tollgate_core::credentials::{constant_time_eq, parse_basic};
+use tollgate_core::jwt::Kind;
+use tollgate_core::policy::{decide, Action, Decision};
+use tollgate_core::scope::{covers, ResourceAccess};
+use tollgate_core::secret::{hash_password, hash_secret, is_token};
+use tollgate_core::{Error, RepoName, Result};
+use worker::Request;
 
-pub fn require_admin(req: &Request, env: &Env) -> Result<()> {
-    let secret = |name: &str| env.secret(name).map(|s| s.to_string()).unwrap_or_default();
-    let header = req
-        .headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let (user, password) = parse_basic(&header).ok_or(Error::Unauthorized)?;
-    if is_admin(
-        &user,
-        &password,
-        &secret("TOLLGATE_ADMIN_USER"),
-        &secret("TOLLGATE_ADMIN_PASSWORD"),
-    ) {
-        Ok(())
+use crate::app::{random, App};
+use crate::http::{cookie, header};
+
+/// The dashboard's session cookie.
+pub const SESSION_COOKIE: &str = "tollgate_session";
+
+/// An authenticated request: who, and — for bearer tokens — what the token grants.
+pub struct Caller {
+    pub identity: Identity,
+    /// `None` when the credential is not limited to scopes (Basic, session).
+    pub access: Option<Vec<ResourceAccess>>,
+}
+
+/// The answer to "may the caller do this?".
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    /// Allowed by role, but the bearer token was not issued for it: the client
+    /// should fetch a token with the challenge's scope.
+    NeedsScope,
+    Deny,
+    Hide,
+}
+
+impl Caller {
+    pub fn verdict(&self, repo: Option<&RepoName>, action: Action) -> Verdict {
+        match decide(self.identity.role, action) {
+            Decision::Deny => Verdict::Deny,
+            Decision::Hide => Verdict::Hide,
+            Decision::Allow => match &self.access {
+                Some(access) if !covers(access, repo, action) => Verdict::NeedsScope,
+                _ => Verdict::Allow,
+            },
+        }
+    }
+
+    pub fn may(&self, repo: &RepoName, action: Action) -> bool {
+        self.verdict(Some(repo), action) == Verdict::Allow
+    }
+}
+
+/// Where a request comes from, for the per-address limit.
+pub fn client_address(req: &Request) -> String {
+    header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into())
+}
+
+/// `host[:port]` as clients address the registry: the tokens' audience.
+pub fn service(req: &Request) -> Result<String> {
+    let url = req.url().map_err(crate::error::internal)?;
+    let host = url.host_str().unwrap_or_default();
+    Ok(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// The caller of a registry or API request; `None` when it sent no credentials.
+/// Credentials that do not check out are `Unauthorized`.
+pub async fn authenticate(req: &Request, app: &App, sessions: bool) -> Result<Option<Caller>> {
+    let authorization = header(req, "Authorization").unwrap_or_default();
+    if let Some((email, secret)) = parse_basic(&authorization) {
+        let identity = check_basic(app, &email, &secret, &client_address(req)).await?;
+        return Ok(Some(Caller {
+            identity,
+            access: None,
+        }));
+    }
+    if let Some(token) = bearer(&authorization) {
+        if is_token(token) {
+            return Err(Error::Unauthorized);
+        }
+        let claims = app
+            .signer()?
+            .verify(token, Kind::Access, &service(req)?, app.now as u64)?;
+        let identity = app
+            .accounts()
+            .bearer_identity(&claims.user_id, claims.token_id.as_deref(), app.now)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        return Ok(Some(Caller {
+            identity,
+            access: Some(claims.access),
+        }));
+    }
+    if sessions {
+        if let Some(session) = cookie(req, SESSION_COOKIE) {
+            let identity = app
+                .accounts()
+                .session_identity(&hash_secret(&session), app.now)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            return Ok(Some(Caller {
+                identity,
+                access: None,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+fn bearer(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Checks an email with a personal access token or password, within the failure
+/// limits: 429 once the account or address has failed too often, and every
+/// failure counted.
+pub async fn check_basic(app: &App, email: &str, secret: &str, address: &str) -> Result<Identity> {
+    let accounts = app.accounts();
+    if let Some(wait) = accounts
+        .blocked_for(email, address, app.limits, app.now)
+        .await?
+    {
+        return Err(Error::TooManyRequests(wait.max(1) as u64));
+    }
+    let identity = if is_token(secret) {
+        let identity = accounts
+            .check_token(email, &hash_secret(secret), app.now)
+            .await?;
+        if let Some(id) = identity.as_ref().and_then(|i| i.token_id.as_deref()) {
+            accounts.touch_token(id, app.now).await?;
+        }
+        identity
     } else {
-        Err(Error::Unauthorized)
+        match accounts.check_password(email, secret).await? {
+            Some(identity) => Some(identity),
+            None => bootstrap_admin(app, email, secret).await?,
+        }
+    };
+    match identity {
+        Some(identity) => Ok(identity),
+        None => {
+            accounts
+                .record_failure(email, address, app.limits, app.now)
+                .await?;
+            Err(Error::Unauthorized)
+        }
+    }
+}
+
+/// The first admin: while no admin exists, the credential in the
+/// `TOLLGATE_ADMIN_USER` / `TOLLGATE_ADMIN_PASSWORD` secrets creates one.
+async fn bootstrap_admin(app: &App, email: &str, password: &str) -> Result<Option<Identity>> {
+    let admin_password = app.secret("TOLLGATE_ADMIN_PASSWORD");
+    let matches = constant_time_eq(
+        email.as_bytes(),
+        app.secret("TOLLGATE_ADMIN_USER").as_bytes(),
+    ) & constant_time_eq(password.as_bytes(), admin_password.as_bytes());
+    if !matches || admin_password.is_empty() || app.accounts().any_admin().await? {
+        return Ok(None);
+    }
+    let Ok(email) = Email::parse(email) else {
+        return Err(Error::Internal(
+            "TOLLGATE_ADMIN_USER is not an email address".into(),
+        ));
+    };
+    let user = new_user(
+        new_id(app.now, &random()?),
+        &email,
+        Role::Admin,
+        None,
+        app.now,
+    );
+    match app
+        .accounts()
+        .create_user(&user, Some(&hash_password(password, &random()?)))
+        .await
+    {
+        Ok(()) | Err(Error::Conflict(_)) => {
+            app.accounts()
+                .check_password(email.as_str(), password)
+                .await
+        }
+        Err(e) => Err(e),
     }
 }

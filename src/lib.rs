@@ -1,7 +1,10 @@
-//! Tollgate's registry worker: authenticates each request, routes `/v2/` through the
-//! core's parser to one handler module per resource, and maps every failure to the
-//! spec's error form in `error.rs`. All OCI rules live in `tollgate-core`.
+//! Tollgate's registry worker: `/v2/` (the OCI Distribution API), `/token` (Docker
+//! token authentication) and `/api/v1` (the management API). Each request is
+//! authenticated, checked against the core's policy, routed through the core's
+//! parser to one handler module per resource, and every failure is mapped in
+//! `error.rs`. All OCI and account rules live in `tollgate-core`.
 
+mod api;
 mod app;
 mod auth;
 mod blobs;
@@ -12,28 +15,87 @@ mod ingest;
 mod listing;
 mod manifests;
 mod referrers;
+mod token;
 mod uploads;
 
 use tollgate_core::route::Route;
+use tollgate_core::scope;
 use tollgate_core::{Error, Result};
 use worker::{event, Context, Env, Method, Request, Response};
 
 use app::App;
+use auth::Verdict;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
-    let response = match serve(req, &env).await {
-        Ok(response) => response,
-        Err(e) => error::response(&e),
+    let path = req.path();
+    let response = if path == "/token" {
+        token(req, &env)
+            .await
+            .unwrap_or_else(|e| error::response(&e))
+    } else if path == "/api" || path.starts_with("/api/") {
+        api::handle(req, &env)
+            .await
+            .unwrap_or_else(|e| error::problem(&e))
+    } else {
+        registry(req, &env)
+            .await
+            .unwrap_or_else(|e| error::response(&e))
     };
     Ok(http::with_api_version(response))
 }
 
-async fn serve(req: Request, env: &Env) -> Result<Response> {
-    auth::require_admin(&req, env)?;
-    let route = Route::parse(&req.path())?.ok_or(Error::UnknownEndpoint)?;
-    let app = App::new(env)?;
+async fn token(req: Request, env: &Env) -> Result<Response> {
+    token::handle(req, &App::new(env)?).await
+}
+
+/// `/v2/`: authenticate, ask the policy, then act. Without valid credentials the
+/// answer is a challenge naming the scope this request needs.
+async fn registry(req: Request, env: &Env) -> Result<Response> {
+    let route = Route::parse(&req.path());
+    let method = req.method();
+    let needed = match &route {
+        Ok(Some(route)) => route
+            .action(method.as_ref())
+            .map(|action| (route.repository().cloned(), action)),
+        _ => None,
+    };
+    let challenge = |insufficient| -> Result<Response> {
+        let service = auth::service(&req)?;
+        let realm = format!(
+            "{}/token",
+            req.url()
+                .map_err(error::internal)?
+                .origin()
+                .ascii_serialization()
+        );
+        let scope = needed
+            .as_ref()
+            .and_then(|(repo, action)| scope::challenge(repo.as_ref(), *action));
+        Ok(error::challenge(
+            &realm,
+            &service,
+            scope.as_deref(),
+            insufficient,
+        ))
+    };
+    let mut app = App::new(env)?;
+    let caller = match auth::authenticate(&req, &app, false).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) | Err(Error::Unauthorized) => return challenge(false),
+        Err(e) => return Err(e),
+    };
+    let route = route?.ok_or(Error::UnknownEndpoint)?;
+    if let Some((repo, action)) = &needed {
+        match caller.verdict(repo.as_ref(), *action) {
+            Verdict::Allow => {}
+            Verdict::NeedsScope => return challenge(true),
+            Verdict::Deny => return Err(Error::Denied),
+            Verdict::Hide => return Err(route.hidden()),
+        }
+    }
+    app.caller = Some(caller);
     dispatch(req, &app, route).await
 }
 

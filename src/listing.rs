@@ -2,6 +2,7 @@
 //! and a `Link: <…>; rel="next"` header when more follow.
 
 use serde_json::json;
+use tollgate_core::policy::sees_all_repositories;
 use tollgate_core::store::Page;
 use tollgate_core::{Error, RepoName, Result};
 use worker::{Request, Response};
@@ -46,7 +47,14 @@ pub async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response>
 
 pub async fn catalog(req: &Request, app: &App) -> Result<Response> {
     let (n, last) = page_params(req)?;
-    let page = app.store().catalog(last.as_deref(), n).await?;
+    let page = if sees_all_repositories(app.caller()?.identity.role) {
+        app.store().catalog(last.as_deref(), n).await?
+    } else {
+        Page {
+            names: Vec::new(),
+            more: false,
+        }
+    };
     let response = json(200, &json!({ "repositories": page.names }))?;
     with_next_link(response, "/v2/_catalog", n, &page)
 }

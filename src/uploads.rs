@@ -1,6 +1,7 @@
 //! `/v2/<name>/blobs/uploads/…`: starting (and mounting), appending chunks,
 //! status, finishing and cancelling blob uploads.
 
+use tollgate_core::policy::Action;
 use tollgate_core::upload::{UploadId, UploadSession};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, RepoName, Result};
 use worker::{Request, Response};
@@ -10,9 +11,7 @@ use crate::http::{content_length, empty, header, query};
 use crate::ingest;
 
 fn new_id() -> Result<UploadId> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
-    Ok(UploadId::from_random(bytes))
+    Ok(UploadId::from_random(app::random()?))
 }
 
 /// 202 with where the upload stands.
@@ -47,11 +46,13 @@ fn created(name: &RepoName, digest: &Digest) -> Result<Response> {
 pub async fn start(req: Request, app: &App, name: &RepoName) -> Result<Response> {
     if let (Some(mount), Some(from)) = (query(&req, "mount"), query(&req, "from")) {
         let (digest, from): (Digest, RepoName) = (mount.parse()?, from.parse()?);
-        if app
-            .store()
-            .mount(&from, name, &digest, app.now)
-            .await?
-            .is_some()
+        // A mount from a repository the caller may not read is an ordinary upload.
+        if app.caller()?.may(&from, Action::Pull)
+            && app
+                .store()
+                .mount(&from, name, &digest, app.now)
+                .await?
+                .is_some()
         {
             return created(name, &digest);
         }

@@ -1,0 +1,156 @@
+//! `/api/v1`: the management API. JSON in and out, RFC 9457 problem details for
+//! errors, cursor pagination (`?cursor=&limit=` → `{items, next_cursor}`), and the
+//! OpenAPI document at `/api/v1/openapi.json` that describes all of it. Requests
+//! authenticate with the dashboard's session cookie or, like registry clients,
+//! with HTTP Basic (email and token); cookie-authenticated writes must come from
+//! this origin.
+
+mod customers;
+mod session;
+mod tokens;
+mod users;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tollgate_core::policy::{decide, Action, Decision};
+use tollgate_core::{Error, Result};
+use worker::{Env, Method, Request, Response};
+
+use crate::app::App;
+use crate::auth::{self, Caller};
+use crate::http::{header, query};
+
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// JSON bodies larger than this are refused.
+const MAX_BODY: usize = 64 * 1024;
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+pub async fn handle(req: Request, env: &Env) -> Result<Response> {
+    let path = req.path();
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return Err(Error::NotFound("endpoint"));
+    };
+    let parts: Vec<String> = rest.split('/').map(str::to_owned).collect();
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let method = req.method();
+    if parts == ["openapi.json"] {
+        return openapi(&method);
+    }
+    let mut app = App::new(env)?;
+    if parts == ["session"] {
+        check_origin(&req)?;
+        return match method {
+            Method::Post => session::sign_in(req, &app).await,
+            Method::Delete => session::sign_out(&req, &app).await,
+            _ => Err(Error::MethodNotAllowed),
+        };
+    }
+    let caller = auth::authenticate(&req, &app, true)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    if !matches!(method, Method::Get | Method::Head) && header(&req, "Authorization").is_none() {
+        check_origin(&req)?;
+    }
+    app.caller = Some(caller);
+    match (parts.as_slice(), method) {
+        (["me"], Method::Get) => session::me(&app),
+        (["users"], Method::Get) => users::list(&req, &app, None).await,
+        (["users"], Method::Post) => users::create(req, &app, None).await,
+        (["users", id], Method::Get) => users::show(&app, id).await,
+        (["users", id], Method::Delete) => users::delete(&app, id).await,
+        (["customers"], Method::Get) => customers::list(&req, &app).await,
+        (["customers"], Method::Post) => customers::create(req, &app).await,
+        (["customers", id], Method::Get) => customers::show(&app, id).await,
+        (["customers", id], Method::Delete) => customers::delete(&app, id).await,
+        (["customers", id, "users"], Method::Get) => users::list(&req, &app, Some(id)).await,
+        (["customers", id, "users"], Method::Post) => users::create(req, &app, Some(id)).await,
+        (["tokens"], Method::Get) => tokens::list(&req, &app).await,
+        (["tokens"], Method::Post) => tokens::create(req, &app).await,
+        (["tokens", id], Method::Delete) => tokens::revoke(&app, id).await,
+        (["me"] | ["users"] | ["users", _] | ["customers"] | ["customers", _], _)
+        | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _) => {
+            Err(Error::MethodNotAllowed)
+        }
+        _ => Err(Error::NotFound("endpoint")),
+    }
+}
+
+fn openapi(method: &Method) -> Result<Response> {
+    if *method != Method::Get {
+        return Err(Error::MethodNotAllowed);
+    }
+    let response = Response::ok(OPENAPI).map_err(crate::error::internal)?;
+    let mut response = response.with_status(200);
+    let _ = response
+        .headers_mut()
+        .set("Content-Type", "application/json");
+    Ok(response)
+}
+
+/// A browser's state-changing request must come from this origin: cookies alone
+/// would let another site act for a signed-in user.
+fn check_origin(req: &Request) -> Result<()> {
+    let own = req
+        .url()
+        .map_err(crate::error::internal)?
+        .origin()
+        .ascii_serialization();
+    match header(req, "Origin") {
+        Some(origin) if origin == own => Ok(()),
+        Some(_) => Err(Error::Denied),
+        // Non-browser clients send no Origin; browsers always do on these requests.
+        None if header(req, "Sec-Fetch-Site").is_none() => Ok(()),
+        None => Err(Error::Denied),
+    }
+}
+
+/// The caller, allowed to do `action`; refusals as the policy says.
+fn require(app: &App, action: Action) -> Result<&Caller> {
+    let caller = app.caller()?;
+    match decide(caller.identity.role, action) {
+        Decision::Allow => Ok(caller),
+        Decision::Deny => Err(Error::Denied),
+        Decision::Hide => Err(Error::NotFound("resource")),
+    }
+}
+
+async fn read_json<T: DeserializeOwned>(mut req: Request) -> Result<T> {
+    if header(&req, "Content-Length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > MAX_BODY)
+    {
+        return Err(Error::Invalid(format!(
+            "request body over {MAX_BODY} bytes"
+        )));
+    }
+    let body = req.bytes().await.map_err(crate::error::internal)?;
+    if body.len() > MAX_BODY {
+        return Err(Error::Invalid(format!(
+            "request body over {MAX_BODY} bytes"
+        )));
+    }
+    serde_json::from_slice(&body).map_err(|e| Error::Invalid(format!("invalid JSON body: {e}")))
+}
+
+/// `cursor` and `limit` from the query.
+fn page_params(req: &Request) -> Result<(Option<String>, u32)> {
+    let limit = match query(req, "limit") {
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| Error::Invalid(format!("limit must be 1 to {MAX_LIMIT}")))?,
+        None => DEFAULT_LIMIT,
+    };
+    Ok((query(req, "cursor").filter(|c| !c.is_empty()), limit))
+}
+
+fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
+    crate::http::json(status, value)
+}
+
+fn no_content() -> Result<Response> {
+    crate::http::empty(204, &[])
+}

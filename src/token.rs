@@ -1,0 +1,143 @@
+//! `/token`: Docker token authentication. `GET` with Basic credentials (the
+//! distribution token-server protocol) and the OAuth2 `POST` form (`grant_type`
+//! `password` or `refresh_token`, as containerd and buildkit send it). The answer
+//! is a short-lived bearer JWT granting what was asked *and* allowed; a request
+//! without scopes (`docker login`) still checks the credentials.
+
+use serde_json::json;
+use tollgate_core::account::Identity;
+use tollgate_core::jwt::{Kind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
+use tollgate_core::scope::{self, ResourceAccess};
+use tollgate_core::time::rfc3339;
+use tollgate_core::{Error, Result};
+use worker::{Method, Request, Response};
+
+use crate::app::App;
+use crate::auth::{check_basic, client_address, service};
+use crate::http::{header, json};
+
+/// Form bodies larger than this are refused.
+const MAX_FORM: usize = 64 * 1024;
+
+pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
+    let (params, from_form) = match req.method() {
+        Method::Get => (query_pairs(&req)?, false),
+        Method::Post => (form_pairs(&mut req).await?, true),
+        _ => return Err(Error::MethodNotAllowed),
+    };
+    let first = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let requested = scope::parse(
+        &params
+            .iter()
+            .filter(|(k, _)| k == "scope")
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>(),
+    );
+    let service = service(&req)?;
+    let (identity, refreshable) = match (from_form, first("grant_type")) {
+        (false, _) => {
+            let authorization = header(&req, "Authorization").unwrap_or_default();
+            let (email, secret) = tollgate_core::credentials::parse_basic(&authorization)
+                .ok_or(Error::Unauthorized)?;
+            let offline = first("offline_token") == Some("true");
+            (
+                check_basic(app, &email, &secret, &client_address(&req)).await?,
+                offline,
+            )
+        }
+        (true, Some("password")) => {
+            let (email, password) = (first("username"), first("password"));
+            let (Some(email), Some(password)) = (email, password) else {
+                return Err(Error::Unauthorized);
+            };
+            let offline = first("access_type") == Some("offline");
+            (
+                check_basic(app, email, password, &client_address(&req)).await?,
+                offline,
+            )
+        }
+        (true, Some("refresh_token")) => {
+            let refresh = first("refresh_token").ok_or(Error::Unauthorized)?;
+            (refreshed_identity(app, refresh, &service).await?, false)
+        }
+        (true, _) => {
+            return Err(Error::Unsupported(
+                "grant_type must be password or refresh_token".into(),
+            ))
+        }
+    };
+    let granted = scope::grant(identity.role, &requested, |_| false);
+    respond(app, &identity, granted, &service, refreshable)
+}
+
+async fn refreshed_identity(app: &App, refresh: &str, service: &str) -> Result<Identity> {
+    let claims = app
+        .signer()?
+        .verify(refresh, Kind::Refresh, service, app.now as u64)?;
+    app.accounts()
+        .bearer_identity(&claims.user_id, claims.token_id.as_deref(), app.now)
+        .await?
+        .ok_or(Error::Unauthorized)
+}
+
+fn respond(
+    app: &App,
+    identity: &Identity,
+    granted: Vec<ResourceAccess>,
+    service: &str,
+    refreshable: bool,
+) -> Result<Response> {
+    let signer = app.signer()?;
+    let now = app.now as u64;
+    let token = signer.issue(
+        Kind::Access,
+        identity,
+        granted,
+        service,
+        now,
+        ACCESS_TTL_SECONDS,
+    )?;
+    let mut body = json!({
+        "token": token,
+        "access_token": token,
+        "expires_in": ACCESS_TTL_SECONDS,
+        "issued_at": rfc3339(app.now),
+    });
+    if refreshable {
+        body["refresh_token"] = signer
+            .issue(
+                Kind::Refresh,
+                identity,
+                Vec::new(),
+                service,
+                now,
+                REFRESH_TTL_SECONDS,
+            )?
+            .into();
+    }
+    json(200, &body)
+}
+
+fn query_pairs(req: &Request) -> Result<Vec<(String, String)>> {
+    let url = req.url().map_err(crate::error::internal)?;
+    Ok(url.query_pairs().into_owned().collect())
+}
+
+async fn form_pairs(req: &mut Request) -> Result<Vec<(String, String)>> {
+    if header(req, "Content-Length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > MAX_FORM)
+    {
+        return Err(Error::Unsupported("form body too large".into()));
+    }
+    let body = req.bytes().await.map_err(crate::error::internal)?;
+    if body.len() > MAX_FORM {
+        return Err(Error::Unsupported("form body too large".into()));
+    }
+    Ok(form_urlencoded::parse(&body).into_owned().collect())
+}
