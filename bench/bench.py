@@ -579,6 +579,30 @@ def resources_during(push, size, pgid):
     }
 
 
+def worker_cpu_s(pgid):
+    """CPU seconds so far of the workerd processes in `pgid`."""
+    return sum(proc_stat(p)["cpu_s"] for p in workerd_pids(pgid))
+
+
+def sign_in_cpu(url, user, password, token, pgid, rounds):
+    """workerd CPU per password sign-in (POST /api/v1/session), less that of as many
+    token-authenticated requests, so what remains is the password check's cost."""
+    def run(path, method, body, auth_password):
+        c = Client(url, user, auth_password) if auth_password else Client(url)
+        start = worker_cpu_s(pgid)
+        for _ in range(rounds):
+            resp, data = c.request(method, path, body, {"Content-Type": "application/json"})
+            expect(resp, data, 200)
+        c.close()
+        return worker_cpu_s(pgid) - start
+
+    body = json.dumps({"email": user, "password": password}).encode()
+    sign_in = run("/api/v1/session", "POST", body, None)
+    baseline = run("/api/v1/me", "GET", b"", token)
+    return {"rounds": rounds, "sign_in_cpu_s": round(sign_in, 2), "token_cpu_s": round(baseline, 2),
+            "cpu_ms_per_sign_in": round((sign_in - baseline) / rounds * 1000, 1)}
+
+
 # --------------------------------------------------------------------------- commands
 
 def cmd_registry(a):
@@ -639,6 +663,10 @@ def cmd_registry(a):
     out["tags"] = step("tags", bench_tags, c, tags_repo, tag_manifest, s["tags"], s["page"],
                        s["list_rounds"])
     c.close()
+    if a.pgid and a.sign_in_password:
+        log(a.name, "CPU of password sign-ins")
+        out["sign_in"] = step("sign-in", sign_in_cpu, a.url, a.user, a.sign_in_password,
+                              a.password, a.pgid, 20)
     out["retries"] = RETRIES
     write_json(a.out, out)
 
@@ -759,6 +787,8 @@ def cmd_report(a):
         None, ">= 100", ge(tv, 100), "tags_per_s")
     row(f"list tags, {s['page']} a page", "pages/s", get(t, "tags", "pages_per_s"),
         get(d, "tags", "pages_per_s"), None)
+    row("CPU of one password sign-in", "ms", get(t, "sign_in", "cpu_ms_per_sign_in"), None, None,
+        None, "(info)")
     small, large = get(t, "resources", "small"), get(t, "resources", "large")
     if small or large or t or get(cal, "resources"):
         cs, cl = get(cal, "resources", "small"), get(cal, "resources", "large")
@@ -839,6 +869,7 @@ def main():
     r.add_argument("--user")
     r.add_argument("--password")
     r.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd RSS/CPU)")
+    r.add_argument("--sign-in-password", help="the user's password, to measure sign-in CPU")
     r.add_argument("--out", required=True)
     c = sub.add_parser("calibration")
     c.add_argument("--url", required=True)

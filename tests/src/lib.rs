@@ -25,6 +25,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use serde_json::{json, Value};
+
+pub mod accounts;
+pub mod openapi;
 use sha2::{Digest as _, Sha256, Sha512};
 
 // ---------------------------------------------------------------------------------------
@@ -1620,7 +1623,34 @@ impl Sandbox {
     /// auth file (read by crane, oras, regctl, cosign, syft, skopeo, podman, buildah).
     pub fn write_registry_auth(&self) {
         let r = registry();
-        let cfg = json!({"auths": {r.host.as_str(): {"auth": base64(creds().as_bytes())}}});
+        self.write_registry_auth_as(&r.user, &r.password);
+    }
+
+    /// `podman` or `buildah` with this sandbox's own containers storage (vfs, as root
+    /// without a Docker engine) and podman's settings for running without systemd.
+    pub fn containers_cmd(&self, program: &str) -> Command {
+        let mut c = self.cmd(program);
+        c.args(["--root", &self.path("storage").display().to_string()])
+            .args(["--runroot", &self.path("runroot").display().to_string()])
+            .args(["--storage-driver", "vfs"]);
+        if program == "podman" {
+            c.args([
+                "--events-backend",
+                "file",
+                "--cgroup-manager",
+                "cgroupfs",
+                "--tmpdir",
+            ])
+            .arg(self.path("podman-tmp"));
+        }
+        c
+    }
+
+    /// Like [`Sandbox::write_registry_auth`], for another account.
+    pub fn write_registry_auth_as(&self, user: &str, password: &str) {
+        let r = registry();
+        let creds = format!("{user}:{password}");
+        let cfg = json!({"auths": {r.host.as_str(): {"auth": base64(creds.as_bytes())}}});
         let bytes = serde_json::to_vec_pretty(&cfg).unwrap();
         fs::write(self.path("home/.docker/config.json"), &bytes).unwrap();
         fs::write(self.path("home/auth.json"), &bytes).unwrap();

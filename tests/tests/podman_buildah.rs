@@ -5,37 +5,12 @@ use std::fs;
 
 use tollgate_e2e::*;
 
-/// Storage flags so every test has its own containers storage.
-fn storage_flags(sb: &Sandbox) -> Vec<String> {
-    vec![
-        "--root".into(),
-        sb.path("storage").display().to_string(),
-        "--runroot".into(),
-        sb.path("runroot").display().to_string(),
-        "--storage-driver".into(),
-        "vfs".into(),
-    ]
-}
-
 fn buildah(sb: &Sandbox, args: &[&str]) -> Run {
-    let mut c = sb.cmd("buildah");
-    c.args(storage_flags(sb)).args(args);
-    sb.run_cmd(&mut c, None)
+    sb.run_cmd(sb.containers_cmd("buildah").args(args), None)
 }
 
 fn podman(sb: &Sandbox, args: &[&str]) -> Run {
-    let mut c = sb.cmd("podman");
-    c.args(storage_flags(sb))
-        .args([
-            "--events-backend",
-            "file",
-            "--cgroup-manager",
-            "cgroupfs",
-            "--tmpdir",
-        ])
-        .arg(sb.path("podman-tmp"))
-        .args(args);
-    sb.run_cmd(&mut c, None)
+    sb.run_cmd(sb.containers_cmd("podman").args(args), None)
 }
 
 /// The content of `path` inside `image`, read through a podman image mount (vfs "mounts"
@@ -255,10 +230,8 @@ fn podman_pulls_image_pushed_over_http() {
 
     // Without credentials the pull is refused.
     let sb2 = Sandbox::new("podman-noauth");
-    let mut c = sb2.cmd("podman");
-    c.args(storage_flags(&sb2))
-        .args(["--events-backend", "file", "--cgroup-manager", "cgroupfs"])
-        .args(["pull", "--tls-verify=false", &src]);
+    let mut c = sb2.containers_cmd("podman");
+    c.args(["pull", "--tls-verify=false", &src]);
     let run = run_command(&mut c, None, sb2.timeout);
     assert!(!run.status.success(), "anonymous pull must fail:\n{run:?}");
 }
