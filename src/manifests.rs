@@ -105,15 +105,6 @@ pub async fn put(
         }
         Reference::Tag(tag) => (Digest::of(Algorithm::Sha256, &body), Some(tag)),
     };
-    if let Some(missing) = app
-        .store()
-        .missing_references(name, &parsed)
-        .await?
-        .into_iter()
-        .next()
-    {
-        return Err(Error::ManifestBlobUnknown(missing));
-    }
     let text = String::from_utf8(body)
         .map_err(|_| Error::ManifestInvalid("manifest is not UTF-8".into()))?;
     let size = text.len() as u64;
@@ -121,6 +112,16 @@ pub async fn put(
     let bytes = if text.len() <= INLINE_LIMIT {
         ManifestBytes::Inline(&text)
     } else {
+        // Checked before the bytes go to R2, so a refused push leaves no object.
+        let store = app.store();
+        if let Some(missing) = store
+            .missing_references(name, &parsed)
+            .await?
+            .into_iter()
+            .next()
+        {
+            return Err(Error::ManifestBlobUnknown(missing));
+        }
         app.bucket
             .put(&key, text.as_bytes().to_vec())
             .execute()

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::digest::Digest;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::name::RepoName;
 use crate::reference::{Reference, Tag};
@@ -253,7 +253,9 @@ impl<'a, S: Sql> Store<'a, S> {
         Ok(rows.into_iter().map(|r| r.digest).collect())
     }
 
-    /// Stores a validated manifest, its references and (if pushed by tag) its tag.
+    /// Stores a validated manifest, its references and (if pushed by tag) its tag —
+    /// or nothing, with `ManifestBlobUnknown`, when `repo` lacks a blob or child it
+    /// references. The check rides in the same batch, so a push is one round trip.
     #[allow(clippy::too_many_arguments)]
     pub async fn put_manifest(
         &self,
@@ -274,6 +276,18 @@ impl<'a, S: Sql> Store<'a, S> {
                 .expect("strings")
         };
         let mut statements = vec![
+            // Aborts the batch (json() of a non-JSON string raises an error) when a
+            // reference is missing; the slower query below then says which.
+            stmt!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(?2)
+                     WHERE NOT EXISTS (SELECT 1 FROM repo_blobs WHERE repo = ?1 AND digest = value))
+                   OR EXISTS (SELECT 1 FROM json_each(?3)
+                     WHERE NOT EXISTS (SELECT 1 FROM manifests WHERE repo = ?1 AND digest = value))
+                 THEN json('missing reference') END AS guard",
+                repo.as_str(),
+                targets(&manifest.blobs),
+                targets(&manifest.children)
+            ),
             stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
             stmt!(
                 "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, annotations, size,
@@ -310,7 +324,17 @@ impl<'a, S: Sql> Store<'a, S> {
                 now
             ));
         }
-        self.sql.batch(statements).await?;
+        if let Err(e) = self.sql.batch(statements).await {
+            if let Some(missing) = self
+                .missing_references(repo, manifest)
+                .await?
+                .into_iter()
+                .next()
+            {
+                return Err(Error::ManifestBlobUnknown(missing));
+            }
+            return Err(e);
+        }
         Ok(())
     }
 

@@ -148,6 +148,26 @@ fn manifests_need_their_references_in_the_same_repository() {
     let parsed = manifest::parse(json.as_bytes(), None).unwrap();
     let missing = block_on(store.missing_references(&repo("a"), &parsed)).unwrap();
     assert_eq!(missing, vec![config.to_string(), layer.to_string()]);
+    let tag: Tag = "v1".parse().unwrap();
+    let pushed = block_on(store.put_manifest(
+        &repo("a"),
+        &digest(&json),
+        &parsed,
+        json.len() as u64,
+        ManifestBytes::Inline(&json),
+        Some(&tag),
+        1,
+    ));
+    assert_eq!(
+        pushed,
+        Err(tollgate_core::Error::ManifestBlobUnknown(
+            config.to_string()
+        ))
+    );
+    assert!(
+        !block_on(store.repository_exists(&repo("a"))).unwrap(),
+        "nothing stored"
+    );
     let child = digest("child");
     let index = format!(
         r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{child}","size":1}}]}}"#

@@ -79,9 +79,16 @@ impl Sql for Sqlite {
         let tx = conn.transaction().map_err(internal)?;
         let mut changes = Vec::new();
         for s in statements {
-            let n = tx
-                .execute(s.sql, rusqlite::params_from_iter(bind(&s.params)))
-                .map_err(internal)?;
+            let mut stmt = tx.prepare(s.sql).map_err(internal)?;
+            let params = rusqlite::params_from_iter(bind(&s.params));
+            // D1 batches take queries too; their rows are dropped, their errors count.
+            let n = if stmt.readonly() {
+                let mut rows = stmt.query(params).map_err(internal)?;
+                while rows.next().map_err(internal)?.is_some() {}
+                0
+            } else {
+                stmt.execute(params).map_err(internal)?
+            };
             changes.push(n as u64);
         }
         tx.commit().map_err(internal)?;
