@@ -9,7 +9,7 @@
 # config without a build step, so rebuilding while tests run does not restart the
 # worker under them. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
 # TOLLGATE_PASSWORD (the token), TOLLGATE_ADMIN_PASSWORD, TOLLGATE_JWT_KEY (tests
-# forge tokens with it), TOLLGATE_FAILURES_PER_ADDRESS, TOLLGATE_UPLOAD_TTL,
+# forge tokens with it), TOLLGATE_FAILURES_PER_ACCOUNT/_ADDRESS, TOLLGATE_UPLOAD_TTL,
 # TOLLGATE_STATE and TOLLGATE_PID (the process group to kill when done).
 # Usage: eval "$(scripts/serve-test.sh [STATE_DIR])"
 set -euo pipefail
@@ -20,7 +20,10 @@ password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 jwt_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 user=e2e@tollgate.test
 ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
-per_address=${TOLLGATE_TEST_FAILURES_PER_ADDRESS:-50}
+# Failure limits high enough that the suite's deliberate failures (from one
+# address, some for the admin) never lock out the tests that follow.
+per_account=${TOLLGATE_TEST_FAILURES_PER_ACCOUNT:-20}
+per_address=${TOLLGATE_TEST_FAILURES_PER_ADDRESS:-200}
 
 [ -f build/index.js ] || { echo "serve-test: build the worker first (scripts/build-worker.sh)" >&2; exit 1; }
 # The config and the worker live apart from the persisted data: wrangler watches the
@@ -35,7 +38,7 @@ config="$state/worker/wrangler.toml"
 CI=true npx wrangler d1 migrations apply DB --local -c "$config" --persist-to "$state/data" >&2
 setsid npx wrangler dev -c "$config" --port "$port" --ip 127.0.0.1 --persist-to "$state/data" \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
-  --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:5" \
+  --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
   --var "AUTH_FAILURES_PER_ADDRESS:$per_address" \
   --var "UPLOAD_TTL_SECONDS:$ttl" > "$state/wrangler.log" 2>&1 < /dev/null &
 pid=$!
@@ -44,7 +47,7 @@ for _ in $(seq 1 240); do
     token=$(curl -sf -u "$user:$password" -H 'Content-Type: application/json' \
       -d '{"name":"e2e"}' "http://127.0.0.1:$port/api/v1/tokens" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])') || break
-    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
+    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ACCOUNT=$per_account TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then break; fi

@@ -119,30 +119,35 @@ fn bearer(authorization: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Checks an email with a personal access token or password, within the failure
-/// limits: 429 once the account or address has failed too often, and every
-/// failure counted.
+/// Checks an email with a personal access token or password. Failures count
+/// against the account and the address; once either has failed too often,
+/// passwords (and failing tokens) get 429 until the window ends. A valid token is
+/// never refused: it cannot be guessed, and refusing it would only let anyone who
+/// can fail a sign-in lock a user's automation out. A valid token costs one query.
 pub async fn check_basic(app: &App, email: &str, secret: &str, address: &str) -> Result<Identity> {
     let accounts = app.accounts();
+    if is_token(secret) {
+        let hash = hash_secret(secret);
+        if let Some(check) = accounts.check_token(email, &hash, app.now).await? {
+            let token_id = check.identity.token_id.as_deref().unwrap_or_default();
+            if check.last_used_at.is_none_or(|at| at < app.now - 60) {
+                accounts.touch_token(token_id, app.now).await?;
+            }
+            return Ok(check.identity);
+        }
+    }
     if let Some(wait) = accounts
         .blocked_for(email, address, app.limits, app.now)
         .await?
     {
         return Err(Error::TooManyRequests(wait.max(1) as u64));
     }
-    let identity = if is_token(secret) {
-        let identity = accounts
-            .check_token(email, &hash_secret(secret), app.now)
-            .await?;
-        if let Some(id) = identity.as_ref().and_then(|i| i.token_id.as_deref()) {
-            accounts.touch_token(id, app.now).await?;
-        }
-        identity
-    } else {
-        match accounts.check_password(email, secret).await? {
+    let identity = match is_token(secret) {
+        true => None,
+        false => match accounts.check_password(email, secret).await? {
             Some(identity) => Some(identity),
             None => bootstrap_admin(app, email, secret).await?,
-        }
+        },
     };
     match identity {
         Some(identity) => Ok(identity),

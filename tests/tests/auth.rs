@@ -465,52 +465,54 @@ fn curl_with_basic_credentials_works() {
     }
 }
 
+fn limit(name: &str) -> u64 {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("serve-test.sh exports {name}"))
+        .parse()
+        .unwrap()
+}
+
 #[test]
-fn failed_credentials_are_rate_limited() {
+fn failed_passwords_are_rate_limited_per_account() {
     let reg = registry();
     let user = vendor_user("read_only");
-    // The test server allows 5 failures per account in its window.
-    for _ in 0..5 {
-        reg.get("/token")
-            .basic(&user.email, "wrong password")
-            .call()
-            .expect_error(401, "UNAUTHORIZED");
+    for _ in 0..limit("TOLLGATE_FAILURES_PER_ACCOUNT") {
+        reg.get("/token").basic(&user.email, "wrong password").call().expect_error(401, "UNAUTHORIZED");
     }
-    let resp = reg.get("/token").basic(&user.email, &user.token).call();
+    let resp = reg.get("/token").basic(&user.email, &user.password).call();
     resp.expect_error(429, "TOO_MANY_REQUESTS");
     let wait: u64 = resp.must_header("Retry-After").parse().unwrap();
     assert!(wait > 0 && wait <= 15 * 60, "{wait}");
-    reg.get("/v2/")
-        .basic(&user.email, &user.token)
-        .call()
-        .expect_error(429, "TOO_MANY_REQUESTS");
+    reg.get("/v2/").basic(&user.email, &user.password).call().expect_error(429, "TOO_MANY_REQUESTS");
+    let sign_in = send(
+        reg.post("/api/v1/session").no_auth(),
+        Some(&json!({"email": user.email, "password": user.password})),
+    );
+    sign_in.expect(429);
+    assert!(sign_in.header("Retry-After").is_some());
+    // A valid token cannot be guessed, so failures never lock it out.
+    reg.get("/v2/").basic(&user.email, &user.token).call().expect(200);
+    let forged = format!("tgpat_{}", "A".repeat(43));
+    reg.get("/v2/").basic(&user.email, &forged).call().expect_error(429, "TOO_MANY_REQUESTS");
+}
 
-    // Per client address, across accounts: failures for ever new emails from one
-    // address, then even a valid credential from there is refused, and from
-    // elsewhere it is not.
+#[test]
+fn failed_credentials_are_rate_limited_per_address() {
+    let reg = registry();
     let address = format!("198.51.100.{}", random_u64() % 250);
-    let limit: u64 = std::env::var("TOLLGATE_FAILURES_PER_ADDRESS")
-        .expect("serve-test.sh exports TOLLGATE_FAILURES_PER_ADDRESS")
-        .parse()
-        .unwrap();
-    for i in 0..limit {
+    let forged = format!("tgpat_{}", "B".repeat(43));
+    for i in 0..limit("TOLLGATE_FAILURES_PER_ADDRESS") {
         let email = format!("nobody-{i}-{}@e2e.test", random_hex(6));
-        let resp = reg
-            .get("/v2/")
-            .basic(&email, "guess")
-            .header("CF-Connecting-IP", &address)
-            .call();
+        let resp = reg.get("/v2/").basic(&email, &forged).header("CF-Connecting-IP", &address).call();
         resp.expect_error(401, "UNAUTHORIZED");
     }
-    let other = vendor_user("read_only");
-    let from = |address: &str| {
-        reg.get("/v2/")
-            .basic(&other.email, &other.token)
-            .header("CF-Connecting-IP", address)
-            .call()
+    let user = vendor_user("read_only");
+    let from = |address: &str, secret: &str| {
+        reg.get("/v2/").basic(&user.email, secret).header("CF-Connecting-IP", address).call()
     };
-    from(&address).expect_error(429, "TOO_MANY_REQUESTS");
-    from("203.0.113.7").expect(200);
+    from(&address, &user.password).expect_error(429, "TOO_MANY_REQUESTS");
+    from("203.0.113.7", &user.password).expect(200);
+    from(&address, &user.token).expect(200);
 }
 
 #[test]

@@ -55,6 +55,8 @@ struct UserSecretRow {
     customer_id: Option<String>,
     password_hash: Option<String>,
     token_id: Option<String>,
+    #[serde(default)]
+    last_used_at: Option<i64>,
 }
 
 impl UserSecretRow {
@@ -67,6 +69,13 @@ impl UserSecretRow {
             token_id: self.token_id,
         }
     }
+}
+
+/// What checking a personal access token found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenCheck {
+    pub identity: Identity,
+    pub last_used_at: Option<i64>,
 }
 
 /// Failed-credential limits: at most `per_account` failures for one account and
@@ -119,17 +128,19 @@ impl<'a, S: Sql> Accounts<'a, S> {
         }))
     }
 
-    /// The account of a live token (by its hash) when `email` is its owner's.
+    /// The account of a live token (by its hash) when `email` is its owner's, and
+    /// when the token was last used.
     pub async fn check_token(
         &self,
         email: &str,
         secret_hash: &str,
         now: i64,
-    ) -> Result<Option<Identity>> {
+    ) -> Result<Option<TokenCheck>> {
         let row: Option<UserSecretRow> = self
             .sql
             .one(stmt!(
-                "SELECT u.id, u.email, u.role, u.customer_id, NULL AS password_hash, t.id AS token_id
+                "SELECT u.id, u.email, u.role, u.customer_id, NULL AS password_hash,
+                   t.id AS token_id, t.last_used_at
                  FROM tokens t JOIN users u ON u.id = t.user_id
                  WHERE t.secret_hash = ?1 AND u.email = ?2 AND t.revoked_at IS NULL
                    AND (t.expires_at IS NULL OR t.expires_at > ?3)",
@@ -138,7 +149,10 @@ impl<'a, S: Sql> Accounts<'a, S> {
                 now
             ))
             .await?;
-        Ok(row.map(UserSecretRow::identity))
+        Ok(row.map(|row| TokenCheck {
+            last_used_at: row.last_used_at,
+            identity: row.identity(),
+        }))
     }
 
     /// The account a bearer token names, as it stands now: gone when the user was
@@ -165,7 +179,8 @@ impl<'a, S: Sql> Accounts<'a, S> {
         Ok(row.map(UserSecretRow::identity))
     }
 
-    /// Notes that a token was used, at most once a minute.
+    /// Notes that a token was used (callers skip this while `last_used_at` is
+    /// under a minute old).
     pub async fn touch_token(&self, token_id: &str, now: i64) -> Result<()> {
         self.sql
             .batch(vec![stmt!(

@@ -80,7 +80,13 @@ fn passwords_and_tokens_authenticate_their_owner_only() {
     let who = block_on(a.check_token("alice@example.com", &hash, NOW))
         .unwrap()
         .unwrap();
-    assert_eq!(who.token_id.as_deref(), Some(tid.as_str()));
+    assert_eq!(who.identity.token_id.as_deref(), Some(tid.as_str()));
+    assert_eq!(who.last_used_at, None);
+    block_on(a.touch_token(&tid, NOW)).unwrap();
+    let who = block_on(a.check_token("alice@example.com", &hash, NOW + 1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(who.last_used_at, Some(NOW));
     assert!(
         block_on(a.check_token("bob@example.com", &hash, NOW))
             .unwrap()
