@@ -5,10 +5,10 @@ use serde::Deserialize;
 use tollgate_core::account::text_field;
 use tollgate_core::accounts::{new_id, Customer};
 use tollgate_core::policy::Action;
-use tollgate_core::{Error, Result};
+use tollgate_core::Result;
 use worker::{Request, Response};
 
-use super::{json, no_content, page_params, read_json, require};
+use super::{deleted, found, json, page_params, read_json, require};
 use crate::app::{random, App};
 
 #[derive(Deserialize)]
@@ -46,20 +46,10 @@ pub async fn create(req: Request, app: &App) -> Result<Response> {
 
 pub async fn show(app: &App, id: &str) -> Result<Response> {
     require(app, Action::ViewAccounts)?;
-    json(
-        200,
-        &app.accounts()
-            .customer(id)
-            .await?
-            .ok_or(Error::NotFound("customer"))?,
-    )
+    found(app.accounts().customer(id).await?, "customer")
 }
 
 pub async fn delete(app: &App, id: &str) -> Result<Response> {
     require(app, Action::ManageAccounts)?;
-    if app.accounts().delete_customer(id).await? {
-        no_content()
-    } else {
-        Err(Error::NotFound("customer"))
-    }
+    deleted(app.accounts().delete_customer(id).await?, "customer")
 }

@@ -154,3 +154,17 @@ fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
 fn no_content() -> Result<Response> {
     crate::http::empty(204, &[])
 }
+
+/// 200 with `found`, or 404 naming `what`.
+fn found<T: Serialize>(found: Option<T>, what: &'static str) -> Result<Response> {
+    json(200, &found.ok_or(Error::NotFound(what))?)
+}
+
+/// 204 when something was deleted, or 404 naming `what`.
+fn deleted(deleted: bool, what: &'static str) -> Result<Response> {
+    if deleted {
+        no_content()
+    } else {
+        Err(Error::NotFound(what))
+    }
+}

@@ -9,7 +9,7 @@ use tollgate_core::secret::hash_password;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 
-use super::{json, no_content, page_params, read_json, require};
+use super::{deleted, found, json, page_params, read_json, require};
 use crate::app::{random, App};
 
 #[derive(Deserialize)]
@@ -79,20 +79,10 @@ pub async fn create(req: Request, app: &App, customer: Option<&str>) -> Result<R
 
 pub async fn show(app: &App, id: &str) -> Result<Response> {
     require(app, Action::ViewAccounts)?;
-    json(
-        200,
-        &app.accounts()
-            .user(id)
-            .await?
-            .ok_or(Error::NotFound("user"))?,
-    )
+    found(app.accounts().user(id).await?, "user")
 }
 
 pub async fn delete(app: &App, id: &str) -> Result<Response> {
     require(app, Action::ManageAccounts)?;
-    if app.accounts().delete_user(id).await? {
-        no_content()
-    } else {
-        Err(Error::NotFound("user"))
-    }
+    deleted(app.accounts().delete_user(id).await?, "user")
 }

@@ -477,13 +477,19 @@ fn failed_passwords_are_rate_limited_per_account() {
     let reg = registry();
     let user = vendor_user("read_only");
     for _ in 0..limit("TOLLGATE_FAILURES_PER_ACCOUNT") {
-        reg.get("/token").basic(&user.email, "wrong password").call().expect_error(401, "UNAUTHORIZED");
+        reg.get("/token")
+            .basic(&user.email, "wrong password")
+            .call()
+            .expect_error(401, "UNAUTHORIZED");
     }
     let resp = reg.get("/token").basic(&user.email, &user.password).call();
     resp.expect_error(429, "TOO_MANY_REQUESTS");
     let wait: u64 = resp.must_header("Retry-After").parse().unwrap();
     assert!(wait > 0 && wait <= 15 * 60, "{wait}");
-    reg.get("/v2/").basic(&user.email, &user.password).call().expect_error(429, "TOO_MANY_REQUESTS");
+    reg.get("/v2/")
+        .basic(&user.email, &user.password)
+        .call()
+        .expect_error(429, "TOO_MANY_REQUESTS");
     let sign_in = send(
         reg.post("/api/v1/session").no_auth(),
         Some(&json!({"email": user.email, "password": user.password})),
@@ -491,9 +497,15 @@ fn failed_passwords_are_rate_limited_per_account() {
     sign_in.expect(429);
     assert!(sign_in.header("Retry-After").is_some());
     // A valid token cannot be guessed, so failures never lock it out.
-    reg.get("/v2/").basic(&user.email, &user.token).call().expect(200);
+    reg.get("/v2/")
+        .basic(&user.email, &user.token)
+        .call()
+        .expect(200);
     let forged = format!("tgpat_{}", "A".repeat(43));
-    reg.get("/v2/").basic(&user.email, &forged).call().expect_error(429, "TOO_MANY_REQUESTS");
+    reg.get("/v2/")
+        .basic(&user.email, &forged)
+        .call()
+        .expect_error(429, "TOO_MANY_REQUESTS");
 }
 
 #[test]
@@ -503,12 +515,19 @@ fn failed_credentials_are_rate_limited_per_address() {
     let forged = format!("tgpat_{}", "B".repeat(43));
     for i in 0..limit("TOLLGATE_FAILURES_PER_ADDRESS") {
         let email = format!("nobody-{i}-{}@e2e.test", random_hex(6));
-        let resp = reg.get("/v2/").basic(&email, &forged).header("CF-Connecting-IP", &address).call();
+        let resp = reg
+            .get("/v2/")
+            .basic(&email, &forged)
+            .header("CF-Connecting-IP", &address)
+            .call();
         resp.expect_error(401, "UNAUTHORIZED");
     }
     let user = vendor_user("read_only");
     let from = |address: &str, secret: &str| {
-        reg.get("/v2/").basic(&user.email, secret).header("CF-Connecting-IP", address).call()
+        reg.get("/v2/")
+            .basic(&user.email, secret)
+            .header("CF-Connecting-IP", address)
+            .call()
     };
     from(&address, &user.password).expect_error(429, "TOO_MANY_REQUESTS");
     from("203.0.113.7", &user.password).expect(200);

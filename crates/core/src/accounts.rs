@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::{Email, Identity, Role};
 use crate::error::{Error, Result};
-use crate::sql::Sql;
+use crate::sql::{Sql, Statement};
 use crate::stmt;
 
 /// A new identifier: creation time (Unix seconds, 8 hex digits) then 12 random
@@ -271,28 +271,28 @@ impl<'a, S: Sql> Accounts<'a, S> {
 
     /// Creates a user; `Conflict` when the email is taken or the customer is gone.
     pub async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<()> {
-        let changed = self
-            .sql
-            .batch(vec![stmt!(
-                "INSERT INTO users (id, email, role, customer_id, password_hash, created_at)
+        let statement = stmt!(
+            "INSERT INTO users (id, email, role, customer_id, password_hash, created_at)
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6
                  WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = ?2)
                    AND (?4 IS NULL OR EXISTS (SELECT 1 FROM customers WHERE id = ?4))",
-                user.id.as_str(),
-                user.email.as_str(),
-                user.role.as_str(),
-                user.customer_id.as_deref(),
-                password_hash,
-                user.created_at
-            )])
-            .await?;
-        if changed.first() == Some(&1) {
-            Ok(())
-        } else {
-            Err(Error::Conflict(format!(
-                "a user with email {} already exists",
-                user.email
-            )))
+            user.id.as_str(),
+            user.email.as_str(),
+            user.role.as_str(),
+            user.customer_id.as_deref(),
+            password_hash,
+            user.created_at
+        );
+        let clash = || format!("a user with email {} already exists", user.email);
+        self.insert_unique(statement, clash).await
+    }
+
+    /// Runs an `INSERT … SELECT … WHERE NOT EXISTS`; `Conflict` when it inserted
+    /// nothing.
+    async fn insert_unique(&self, statement: Statement, clash: impl Fn() -> String) -> Result<()> {
+        match self.sql.batch(vec![statement]).await?.first() {
+            Some(1) => Ok(()),
+            _ => Err(Error::Conflict(clash())),
         }
     }
 
@@ -349,9 +349,7 @@ impl<'a, S: Sql> Accounts<'a, S> {
     }
 
     pub async fn create_customer(&self, customer: &Customer) -> Result<()> {
-        let changed = self
-            .sql
-            .batch(vec![stmt!(
+        let statement = stmt!(
                 "INSERT INTO customers (id, name, contact, notes, created_at)
                  SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE name = ?2)",
                 customer.id.as_str(),
@@ -359,16 +357,9 @@ impl<'a, S: Sql> Accounts<'a, S> {
                 customer.contact.as_str(),
                 customer.notes.as_str(),
                 customer.created_at
-            )])
-            .await?;
-        if changed.first() == Some(&1) {
-            Ok(())
-        } else {
-            Err(Error::Conflict(format!(
-                "a customer named {} already exists",
-                customer.name
-            )))
-        }
+            );
+        let clash = || format!("a customer named {} already exists", customer.name);
+        self.insert_unique(statement, clash).await
     }
 
     pub async fn customer(&self, id: &str) -> Result<Option<Customer>> {
