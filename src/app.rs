@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use tollgate_core::accounts::{Accounts, Limits};
 use tollgate_core::jwt::Signer;
-use tollgate_core::store::Store;
+use tollgate_core::store::{ManifestRow, Store};
 use tollgate_core::{Error, Result};
 use worker::{Bucket, Date, Env};
 
@@ -35,6 +35,9 @@ pub struct App {
     pub env: Env,
     /// Who is calling, once authenticated.
     pub caller: Option<Caller>,
+    /// The manifest a manifest read asked for, when it was fetched along with the
+    /// caller's credentials.
+    pub prefetched: Option<Option<ManifestRow>>,
 }
 
 impl App {
@@ -58,6 +61,7 @@ impl App {
             },
             env: env.clone(),
             caller: None,
+            prefetched: None,
         })
     }
 

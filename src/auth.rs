@@ -5,12 +5,15 @@
 //! the `TOLLGATE_ADMIN_USER` / `TOLLGATE_ADMIN_PASSWORD` secrets.
 
 use tollgate_core::account::{Email, Identity, Role};
-use tollgate_core::accounts::{new_id, new_user};
+use tollgate_core::accounts::{
+    bearer_lookup, new_id, new_user, session_lookup, token_lookup, CredentialRow,
+};
 use tollgate_core::credentials::{constant_time_eq, parse_basic};
 use tollgate_core::jwt::Kind;
 use tollgate_core::policy::{decide, Action, Decision};
 use tollgate_core::scope::{covers, ResourceAccess};
 use tollgate_core::secret::{hash_password, hash_secret, is_token};
+use tollgate_core::sql::Statement;
 use tollgate_core::{Error, RepoName, Result};
 use worker::Request;
 
@@ -70,48 +73,126 @@ pub fn service(req: &Request) -> Result<String> {
     })
 }
 
-/// The caller of a registry or API request; `None` when it sent no credentials.
-/// Credentials that do not check out are `Unauthorized`.
-pub async fn authenticate(req: &Request, app: &App, sessions: bool) -> Result<Option<Caller>> {
+/// Credentials as a request presents them: parsed, a bearer token's signature
+/// checked, but not yet looked up.
+pub enum Credentials {
+    None,
+    /// Checked with the slow password hash, within the failure limits.
+    Password {
+        email: String,
+        password: String,
+        address: String,
+    },
+    /// A personal access token, bearer token or session: one query settles it.
+    Lookup(Lookup),
+}
+
+/// A credential one D1 query settles; the query may share a round trip with the
+/// request's first read.
+pub struct Lookup {
+    pub statement: Statement,
+    kind: LookupKind,
+}
+
+enum LookupKind {
+    Token { email: String, address: String },
+    Bearer { access: Vec<ResourceAccess> },
+    Session,
+}
+
+/// The credentials of a registry or API request (`sessions`: whether the
+/// dashboard's cookie counts). A bearer token that fails verification is
+/// `Unauthorized` here, before any query.
+pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentials> {
     let authorization = header(req, "Authorization").unwrap_or_default();
     if let Some((email, secret)) = parse_basic(&authorization) {
-        let identity = check_basic(app, &email, &secret, &client_address(req)).await?;
-        return Ok(Some(Caller {
-            identity,
-            access: None,
-        }));
+        return Ok(basic(app, email, secret, client_address(req)));
     }
     if let Some(token) = bearer(&authorization) {
-        if is_token(token) {
-            return Err(Error::Unauthorized);
-        }
         let claims = app
             .signer()?
             .verify(token, Kind::Access, &service(req)?, app.now as u64)?;
-        let identity = app
-            .accounts()
-            .bearer_identity(&claims.user_id, claims.token_id.as_deref(), app.now)
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        return Ok(Some(Caller {
-            identity,
-            access: Some(claims.access),
+        return Ok(Credentials::Lookup(Lookup {
+            statement: bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now),
+            kind: LookupKind::Bearer {
+                access: claims.access,
+            },
         }));
     }
-    if sessions {
-        if let Some(session) = cookie(req, SESSION_COOKIE) {
-            let identity = app
-                .accounts()
-                .session_identity(&hash_secret(&session), app.now)
-                .await?
-                .ok_or(Error::Unauthorized)?;
-            return Ok(Some(Caller {
-                identity,
-                access: None,
-            }));
+    match cookie(req, SESSION_COOKIE) {
+        Some(session) if sessions => Ok(Credentials::Lookup(Lookup {
+            statement: session_lookup(&hash_secret(&session), app.now),
+            kind: LookupKind::Session,
+        })),
+        _ => Ok(Credentials::None),
+    }
+}
+
+/// Credentials from an email and a token or password.
+fn basic(app: &App, email: String, secret: String, address: String) -> Credentials {
+    if is_token(&secret) {
+        Credentials::Lookup(Lookup {
+            statement: token_lookup(&email, &hash_secret(&secret), app.now),
+            kind: LookupKind::Token { email, address },
+        })
+    } else {
+        Credentials::Password {
+            email,
+            password: secret,
+            address,
         }
     }
-    Ok(None)
+}
+
+impl Credentials {
+    /// The caller these credentials name; `None` when there are none.
+    pub async fn resolve(self, app: &App) -> Result<Option<Caller>> {
+        match self {
+            Credentials::None => Ok(None),
+            Credentials::Password {
+                email,
+                password,
+                address,
+            } => {
+                let identity = check_password(app, &email, &password, &address).await?;
+                Ok(Some(Caller {
+                    identity,
+                    access: None,
+                }))
+            }
+            Credentials::Lookup(lookup) => {
+                let row = app.accounts().lookup(lookup.statement.clone()).await?;
+                lookup.finish(app, row).await.map(Some)
+            }
+        }
+    }
+}
+
+impl Lookup {
+    /// The caller, given what the lookup's statement found.
+    pub async fn finish(self, app: &App, row: Option<CredentialRow>) -> Result<Caller> {
+        let (kind, row) = match (self.kind, row) {
+            (LookupKind::Token { email, address }, None) => {
+                return Err(refuse(app, &email, &address).await?)
+            }
+            (_, None) => return Err(Error::Unauthorized),
+            (kind, Some(row)) => (kind, row),
+        };
+        let stale = row.last_used_at.is_none_or(|at| at < app.now - 60);
+        let identity = row.identity();
+        let access = match kind {
+            LookupKind::Token { .. } => {
+                if stale {
+                    let id = identity.token_id.as_deref().unwrap_or_default();
+                    app.accounts().touch_token(id, app.now).await?;
+                }
+                None
+            }
+            LookupKind::Bearer { access } => Some(access),
+            LookupKind::Session => None,
+        };
+        Ok(Caller { identity, access })
+    }
 }
 
 fn bearer(authorization: &str) -> Option<&str> {
@@ -119,45 +200,52 @@ fn bearer(authorization: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Checks an email with a personal access token or password. Failures count
-/// against the account and the address; once either has failed too often,
-/// passwords (and failing tokens) get 429 until the window ends. A valid token is
-/// never refused: it cannot be guessed, and refusing it would only let anyone who
-/// can fail a sign-in lock a user's automation out. A valid token costs one query.
+/// Checks an email with a personal access token or password (for `/token` and
+/// sign-in).
 pub async fn check_basic(app: &App, email: &str, secret: &str, address: &str) -> Result<Identity> {
+    basic(app, email.into(), secret.into(), address.into())
+        .resolve(app)
+        .await?
+        .map(|caller| caller.identity)
+        .ok_or(Error::Unauthorized)
+}
+
+/// A password check within the failure limits: refused up front (429) once the
+/// account or address has failed too often, since the check itself is costly.
+async fn check_password(app: &App, email: &str, password: &str, address: &str) -> Result<Identity> {
     let accounts = app.accounts();
-    if is_token(secret) {
-        let hash = hash_secret(secret);
-        if let Some(check) = accounts.check_token(email, &hash, app.now).await? {
-            let token_id = check.identity.token_id.as_deref().unwrap_or_default();
-            if check.last_used_at.is_none_or(|at| at < app.now - 60) {
-                accounts.touch_token(token_id, app.now).await?;
-            }
-            return Ok(check.identity);
-        }
-    }
     if let Some(wait) = accounts
         .blocked_for(email, address, app.limits, app.now)
         .await?
     {
         return Err(Error::TooManyRequests(wait.max(1) as u64));
     }
-    let identity = match is_token(secret) {
-        true => None,
-        false => match accounts.check_password(email, secret).await? {
-            Some(identity) => Some(identity),
-            None => bootstrap_admin(app, email, secret).await?,
-        },
-    };
-    match identity {
+    match accounts.check_password(email, password).await? {
         Some(identity) => Ok(identity),
-        None => {
-            accounts
-                .record_failure(email, address, app.limits, app.now)
-                .await?;
-            Err(Error::Unauthorized)
-        }
+        None => match bootstrap_admin(app, email, password).await? {
+            Some(identity) => Ok(identity),
+            None => Err(refuse(app, email, address).await?),
+        },
     }
+}
+
+/// The answer to a failed credential check. Failures count against the account
+/// and the address; once either is over its limit the answer is 429 rather than
+/// 401. Only failures get here: a valid token is never refused, as it cannot be
+/// guessed and refusing it would let anyone who can fail a sign-in lock a user's
+/// automation out.
+async fn refuse(app: &App, email: &str, address: &str) -> Result<Error> {
+    let accounts = app.accounts();
+    if let Some(wait) = accounts
+        .blocked_for(email, address, app.limits, app.now)
+        .await?
+    {
+        return Ok(Error::TooManyRequests(wait.max(1) as u64));
+    }
+    accounts
+        .record_failure(email, address, app.limits, app.now)
+        .await?;
+    Ok(Error::Unauthorized)
 }
 
 /// The first admin: while no admin exists, the credential in the

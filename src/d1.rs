@@ -33,6 +33,25 @@ impl Sql for D1 {
         result.results().map_err(internal)
     }
 
+    async fn query_both<A: DeserializeOwned, B: DeserializeOwned>(
+        &self,
+        a: Statement,
+        b: Statement,
+    ) -> Result<(Vec<A>, Vec<B>)> {
+        let results = self
+            .0
+            .batch(vec![self.prepare(a)?, self.prepare(b)?])
+            .await
+            .map_err(internal)?;
+        match results.as_slice() {
+            [a, b] => Ok((
+                a.results().map_err(internal)?,
+                b.results().map_err(internal)?,
+            )),
+            _ => Err(Error::Internal("D1 batch of two answered otherwise".into())),
+        }
+    }
+
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>> {
         let prepared = statements
             .into_iter()

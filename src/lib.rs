@@ -20,11 +20,13 @@ mod uploads;
 
 use tollgate_core::route::Route;
 use tollgate_core::scope;
+use tollgate_core::sql::Sql;
+use tollgate_core::store::{manifest_query, ManifestRow};
 use tollgate_core::{Error, Result};
 use worker::{event, Context, Env, Method, Request, Response};
 
 use app::App;
-use auth::Verdict;
+use auth::{Caller, Credentials, Verdict};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -81,9 +83,12 @@ async fn registry(req: Request, env: &Env) -> Result<Response> {
         ))
     };
     let mut app = App::new(env)?;
-    let caller = match auth::authenticate(&req, &app, false).await {
-        Ok(Some(caller)) => caller,
-        Ok(None) | Err(Error::Unauthorized) => return challenge(false),
+    let caller = match authenticate(&req, &app, &route).await {
+        Ok((caller, prefetched)) => {
+            app.prefetched = prefetched;
+            caller
+        }
+        Err(Error::Unauthorized) => return challenge(false),
         Err(e) => return Err(e),
     };
     let route = route?.ok_or(Error::UnknownEndpoint)?;
@@ -99,17 +104,42 @@ async fn registry(req: Request, env: &Env) -> Result<Response> {
     dispatch(req, &app, route).await
 }
 
+/// The caller, and for a manifest read by a token, bearer token or session the
+/// manifest too: its query rides in the credential lookup's round trip.
+async fn authenticate(
+    req: &Request,
+    app: &App,
+    route: &Result<Option<Route>>,
+) -> Result<(Caller, Option<Option<ManifestRow>>)> {
+    let credentials = auth::credentials(req, app, false)?;
+    let read = matches!(req.method(), Method::Get | Method::Head);
+    match (credentials, route) {
+        (Credentials::Lookup(lookup), Ok(Some(Route::Manifest(name, reference)))) if read => {
+            let query = manifest_query(name, reference);
+            let (found, manifests) = app.db.query_both(lookup.statement.clone(), query).await?;
+            let caller = lookup.finish(app, found.into_iter().next()).await?;
+            Ok((caller, Some(manifests.into_iter().next())))
+        }
+        (credentials, _) => {
+            let caller = credentials.resolve(app).await?.ok_or(Error::Unauthorized)?;
+            Ok((caller, None))
+        }
+    }
+}
+
 async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
     let method = req.method();
+    let read_body = method == Method::Get;
     match (route, method) {
         (Route::Base, Method::Get | Method::Head) => http::json(200, &serde_json::json!({})),
         (Route::Catalog, Method::Get) => listing::catalog(&req, app).await,
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
-        (Route::Manifest(name, reference), Method::Get) => {
-            manifests::get(app, &name, &reference, true).await
-        }
-        (Route::Manifest(name, reference), Method::Head) => {
-            manifests::get(app, &name, &reference, false).await
+        (Route::Manifest(name, reference), Method::Get | Method::Head) => {
+            let row = match app.prefetched.clone() {
+                Some(row) => row,
+                None => app.store().manifest(&name, &reference).await?,
+            };
+            manifests::get(app, row, read_body).await
         }
         (Route::Manifest(name, reference), Method::Put) => {
             manifests::put(req, app, &name, &reference).await

@@ -4,7 +4,7 @@
 use futures::StreamExt;
 use tollgate_core::manifest::{self, MAX_MANIFEST_SIZE};
 use tollgate_core::reference::Reference;
-use tollgate_core::store::ManifestBytes;
+use tollgate_core::store::{ManifestBytes, ManifestRow};
 use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
 use worker::{Request, Response};
 
@@ -20,17 +20,9 @@ fn object_key(digest: &Digest) -> String {
     format!("manifests/{digest}")
 }
 
-pub async fn get(
-    app: &App,
-    name: &RepoName,
-    reference: &Reference,
-    with_body: bool,
-) -> Result<Response> {
-    let row = app
-        .store()
-        .manifest(name, reference)
-        .await?
-        .ok_or(Error::ManifestUnknown)?;
+/// `GET`/`HEAD` of the manifest `found` by its tag or digest.
+pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Result<Response> {
+    let row = found.ok_or(Error::ManifestUnknown)?;
     let length = row.size.to_string();
     let pairs = [
         ("Content-Type", row.media_type.as_str()),

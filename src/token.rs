@@ -6,6 +6,7 @@
 
 use serde_json::json;
 use tollgate_core::account::Identity;
+use tollgate_core::accounts::{bearer_lookup, CredentialRow};
 use tollgate_core::jwt::{Kind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
 use tollgate_core::scope::{self, ResourceAccess};
 use tollgate_core::time::rfc3339;
@@ -79,10 +80,9 @@ async fn refreshed_identity(app: &App, refresh: &str, service: &str) -> Result<I
     let claims = app
         .signer()?
         .verify(refresh, Kind::Refresh, service, app.now as u64)?;
-    app.accounts()
-        .bearer_identity(&claims.user_id, claims.token_id.as_deref(), app.now)
-        .await?
-        .ok_or(Error::Unauthorized)
+    let lookup = bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now);
+    let row = app.accounts().lookup(lookup).await?;
+    row.map(CredentialRow::identity).ok_or(Error::Unauthorized)
 }
 
 fn respond(

@@ -47,7 +47,8 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
             _ => Err(Error::MethodNotAllowed),
         };
     }
-    let caller = auth::authenticate(&req, &app, true)
+    let caller = auth::credentials(&req, &app, true)?
+        .resolve(&app)
         .await?
         .ok_or(Error::Unauthorized)?;
     if !matches!(method, Method::Get | Method::Head) && header(&req, "Authorization").is_none() {

@@ -335,6 +335,28 @@ fn revoked_and_expired_tokens_fail_on_the_next_request() {
             .header("Authorization", &format!("Bearer {jwt}"))
             .call()
     };
+    // Manifest reads send the credential lookup and the read in one round trip:
+    // that path must refuse as well.
+    let img = reg.push_image_files(&repo, "v1", "amd64", &[("etc/r.txt", b"revoked")]);
+    let pull_jwt = bearer(
+        &user.email,
+        &user.token,
+        &[&format!("repository:{repo}:pull")],
+    );
+    let manifest_as = |auth: &str| {
+        reg.get(&manifest_path(&repo, img.digest()))
+            .no_auth()
+            .header("Authorization", auth)
+            .header("Accept", MANIFEST_ACCEPT)
+            .call()
+    };
+    let basic = format!(
+        "Basic {}",
+        base64(format!("{}:{}", user.email, user.token).as_bytes())
+    );
+    let pull_bearer = format!("Bearer {pull_jwt}");
+    manifest_as(&basic).expect(200);
+    manifest_as(&pull_bearer).expect(200);
     reg.get("/v2/")
         .basic(&user.email, &user.token)
         .call()
@@ -347,6 +369,8 @@ fn revoked_and_expired_tokens_fail_on_the_next_request() {
         .call()
         .expect_error(401, "UNAUTHORIZED");
     as_bearer().expect_error(401, "UNAUTHORIZED");
+    manifest_as(&basic).expect_error(401, "UNAUTHORIZED");
+    manifest_as(&pull_bearer).expect_error(401, "UNAUTHORIZED");
     reg.get("/token")
         .basic(&user.email, &user.token)
         .call()

@@ -46,21 +46,25 @@ pub struct Token {
     pub revoked_at: Option<i64>,
 }
 
-/// A user with what their credentials are checked against.
-#[derive(Deserialize)]
-struct UserSecretRow {
+/// A user as a credential lookup finds them (see [`token_lookup`],
+/// [`bearer_lookup`], [`session_lookup`]).
+#[derive(Clone, Debug, Deserialize)]
+pub struct CredentialRow {
     id: String,
     email: String,
     role: Role,
     customer_id: Option<String>,
-    password_hash: Option<String>,
-    token_id: Option<String>,
     #[serde(default)]
-    last_used_at: Option<i64>,
+    password_hash: Option<String>,
+    #[serde(default)]
+    token_id: Option<String>,
+    /// For token lookups: when the token was last used.
+    #[serde(default)]
+    pub last_used_at: Option<i64>,
 }
 
-impl UserSecretRow {
-    fn identity(self) -> Identity {
+impl CredentialRow {
+    pub fn identity(self) -> Identity {
         Identity {
             user_id: self.id,
             email: self.email,
@@ -71,11 +75,45 @@ impl UserSecretRow {
     }
 }
 
-/// What checking a personal access token found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TokenCheck {
-    pub identity: Identity,
-    pub last_used_at: Option<i64>,
+/// The lookup of a live personal access token (by its hash) whose owner's email
+/// is `email`. Lookups are statements, not calls, so the worker can send one in
+/// the same round trip as the request's first read.
+pub fn token_lookup(email: &str, secret_hash: &str, now: i64) -> Statement {
+    stmt!(
+        "SELECT u.id, u.email, u.role, u.customer_id, t.id AS token_id, t.last_used_at
+         FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.secret_hash = ?1 AND u.email = ?2 AND t.revoked_at IS NULL
+           AND (t.expires_at IS NULL OR t.expires_at > ?3)",
+        secret_hash,
+        email,
+        now
+    )
+}
+
+/// The lookup of the account a bearer token names, as it stands now: nothing when
+/// the user was deleted or the token it came from was revoked or has expired.
+pub fn bearer_lookup(user_id: &str, token_id: Option<&str>, now: i64) -> Statement {
+    stmt!(
+        "SELECT u.id, u.email, u.role, u.customer_id, ?2 AS token_id
+         FROM users u
+         WHERE u.id = ?1 AND (?2 IS NULL OR EXISTS (
+           SELECT 1 FROM tokens t WHERE t.id = ?2 AND t.user_id = u.id
+             AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?3)))",
+        user_id,
+        token_id,
+        now
+    )
+}
+
+/// The lookup of a live dashboard session's account (by the session id's hash).
+pub fn session_lookup(id_hash: &str, now: i64) -> Statement {
+    stmt!(
+        "SELECT u.id, u.email, u.role, u.customer_id
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id_hash = ?1 AND s.expires_at > ?2",
+        id_hash,
+        now
+    )
 }
 
 /// Failed-credential limits: at most `per_account` failures for one account and
@@ -114,11 +152,10 @@ impl<'a, S: Sql> Accounts<'a, S> {
 
     /// The account whose password is `password`, if any.
     pub async fn check_password(&self, email: &str, password: &str) -> Result<Option<Identity>> {
-        let row: Option<UserSecretRow> = self
+        let row: Option<CredentialRow> = self
             .sql
             .one(stmt!(
-                "SELECT id, email, role, customer_id, password_hash, NULL AS token_id
-                 FROM users WHERE email = ?1",
+                "SELECT id, email, role, customer_id, password_hash FROM users WHERE email = ?1",
                 email
             ))
             .await?;
@@ -128,55 +165,10 @@ impl<'a, S: Sql> Accounts<'a, S> {
         }))
     }
 
-    /// The account of a live token (by its hash) when `email` is its owner's, and
-    /// when the token was last used.
-    pub async fn check_token(
-        &self,
-        email: &str,
-        secret_hash: &str,
-        now: i64,
-    ) -> Result<Option<TokenCheck>> {
-        let row: Option<UserSecretRow> = self
-            .sql
-            .one(stmt!(
-                "SELECT u.id, u.email, u.role, u.customer_id, NULL AS password_hash,
-                   t.id AS token_id, t.last_used_at
-                 FROM tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.secret_hash = ?1 AND u.email = ?2 AND t.revoked_at IS NULL
-                   AND (t.expires_at IS NULL OR t.expires_at > ?3)",
-                secret_hash,
-                email,
-                now
-            ))
-            .await?;
-        Ok(row.map(|row| TokenCheck {
-            last_used_at: row.last_used_at,
-            identity: row.identity(),
-        }))
-    }
-
-    /// The account a bearer token names, as it stands now: gone when the user was
-    /// deleted or the token it came from was revoked or has expired.
-    pub async fn bearer_identity(
-        &self,
-        user_id: &str,
-        token_id: Option<&str>,
-        now: i64,
-    ) -> Result<Option<Identity>> {
-        let row: Option<UserSecretRow> = self
-            .sql
-            .one(stmt!(
-                "SELECT u.id, u.email, u.role, u.customer_id, NULL AS password_hash, ?2 AS token_id
-                 FROM users u
-                 WHERE u.id = ?1 AND (?2 IS NULL OR EXISTS (
-                   SELECT 1 FROM tokens t WHERE t.id = ?2 AND t.user_id = u.id
-                     AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?3)))",
-                user_id,
-                token_id,
-                now
-            ))
-            .await?;
-        Ok(row.map(UserSecretRow::identity))
+    /// The account a [`token_lookup`], [`bearer_lookup`] or [`session_lookup`]
+    /// finds.
+    pub async fn lookup(&self, lookup: Statement) -> Result<Option<CredentialRow>> {
+        self.sql.one(lookup).await
     }
 
     /// Notes that a token was used (callers skip this while `last_used_at` is
@@ -473,20 +465,6 @@ impl<'a, S: Sql> Accounts<'a, S> {
             ])
             .await?;
         Ok(())
-    }
-
-    pub async fn session_identity(&self, id_hash: &str, now: i64) -> Result<Option<Identity>> {
-        let row: Option<UserSecretRow> = self
-            .sql
-            .one(stmt!(
-                "SELECT u.id, u.email, u.role, u.customer_id, NULL AS password_hash, NULL AS token_id
-                 FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.id_hash = ?1 AND s.expires_at > ?2",
-                id_hash,
-                now
-            ))
-            .await?;
-        Ok(row.map(UserSecretRow::identity))
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {

@@ -69,6 +69,14 @@ pub trait Sql {
         Ok(self.query(statement).await?.into_iter().next())
     }
 
+    /// Runs two queries in one round trip (D1 batches them) and returns the rows of
+    /// each.
+    async fn query_both<A: DeserializeOwned, B: DeserializeOwned>(
+        &self,
+        a: Statement,
+        b: Statement,
+    ) -> Result<(Vec<A>, Vec<B>)>;
+
     /// Runs statements atomically, in order; returns the rows each one changed.
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>>;
 }

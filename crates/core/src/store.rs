@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::name::RepoName;
 use crate::reference::{Reference, Tag};
-use crate::sql::Sql;
+use crate::sql::{Sql, Statement};
 use crate::stmt;
 use crate::upload::{UploadId, UploadSession};
 
@@ -57,6 +57,26 @@ pub struct Page {
 #[derive(Deserialize)]
 struct NameRow {
     name: String,
+}
+
+/// The query behind [`Store::manifest`], for sending with another in one round
+/// trip.
+pub fn manifest_query(repo: &RepoName, reference: &Reference) -> Statement {
+    match reference {
+        Reference::Tag(tag) => stmt!(
+            "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
+             FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+             WHERE t.repo = ?1 AND t.tag = ?2",
+            repo.as_str(),
+            tag.as_str()
+        ),
+        Reference::Digest(digest) => stmt!(
+            "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
+             FROM manifests m WHERE m.repo = ?1 AND m.digest = ?2",
+            repo.as_str(),
+            digest.as_str()
+        ),
+    }
 }
 
 pub struct Store<'a, S> {
@@ -344,29 +364,7 @@ impl<'a, S: Sql> Store<'a, S> {
         repo: &RepoName,
         reference: &Reference,
     ) -> Result<Option<ManifestRow>> {
-        match reference {
-            Reference::Tag(tag) => {
-                self.sql
-                    .one(stmt!(
-                        "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
-                     FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
-                     WHERE t.repo = ?1 AND t.tag = ?2",
-                        repo.as_str(),
-                        tag.as_str()
-                    ))
-                    .await
-            }
-            Reference::Digest(digest) => {
-                self.sql
-                    .one(stmt!(
-                        "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
-                     FROM manifests m WHERE m.repo = ?1 AND m.digest = ?2",
-                        repo.as_str(),
-                        digest.as_str()
-                    ))
-                    .await
-            }
-        }
+        self.sql.one(manifest_query(repo, reference)).await
     }
 
     pub async fn repository_exists(&self, repo: &RepoName) -> Result<bool> {

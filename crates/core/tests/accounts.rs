@@ -5,7 +5,10 @@ mod sqlite;
 use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::account::{Email, Role};
-use tollgate_core::accounts::{new_id, new_user, Accounts, Customer, Limits, Token};
+use tollgate_core::accounts::{
+    bearer_lookup, new_id, new_user, session_lookup, token_lookup, Accounts, Customer, Limits,
+    Token,
+};
 use tollgate_core::secret::{hash_password, hash_secret, new_secret, TOKEN_PREFIX};
 use tollgate_core::Error;
 
@@ -77,51 +80,62 @@ fn passwords_and_tokens_authenticate_their_owner_only() {
 
     let (tid, secret) = add_token(&a, 3, &alice, None);
     let hash = hash_secret(&secret);
-    let who = block_on(a.check_token("alice@example.com", &hash, NOW))
+    let who = block_on(a.lookup(token_lookup("alice@example.com", &hash, NOW)))
         .unwrap()
         .unwrap();
-    assert_eq!(who.identity.token_id.as_deref(), Some(tid.as_str()));
+    assert_eq!(
+        who.clone().identity().token_id.as_deref(),
+        Some(tid.as_str())
+    );
     assert_eq!(who.last_used_at, None);
     block_on(a.touch_token(&tid, NOW)).unwrap();
-    let who = block_on(a.check_token("alice@example.com", &hash, NOW + 1))
+    let who = block_on(a.lookup(token_lookup("alice@example.com", &hash, NOW + 1)))
         .unwrap()
         .unwrap();
     assert_eq!(who.last_used_at, Some(NOW));
     assert!(
-        block_on(a.check_token("bob@example.com", &hash, NOW))
+        block_on(a.lookup(token_lookup("bob@example.com", &hash, NOW)))
             .unwrap()
             .is_none(),
         "another user's name"
     );
-    assert!(block_on(a.bearer_identity(&alice, Some(&tid), NOW))
+    assert!(block_on(a.lookup(bearer_lookup(&alice, Some(&tid), NOW)))
         .unwrap()
         .is_some());
 
     block_on(a.revoke_token(&tid, NOW + 1)).unwrap();
-    assert!(block_on(a.check_token("alice@example.com", &hash, NOW + 2))
-        .unwrap()
-        .is_none());
-    assert!(block_on(a.bearer_identity(&alice, Some(&tid), NOW + 2))
-        .unwrap()
-        .is_none());
-    assert!(block_on(a.bearer_identity(&alice, None, NOW + 2))
+    assert!(
+        block_on(a.lookup(token_lookup("alice@example.com", &hash, NOW + 2)))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        block_on(a.lookup(bearer_lookup(&alice, Some(&tid), NOW + 2)))
+            .unwrap()
+            .is_none()
+    );
+    assert!(block_on(a.lookup(bearer_lookup(&alice, None, NOW + 2)))
         .unwrap()
         .is_some());
 
     let (tid, secret) = add_token(&a, 4, &alice, Some(NOW + 10));
     let hash = hash_secret(&secret);
-    assert!(block_on(a.check_token("alice@example.com", &hash, NOW + 9))
-        .unwrap()
-        .is_some());
     assert!(
-        block_on(a.check_token("alice@example.com", &hash, NOW + 10))
+        block_on(a.lookup(token_lookup("alice@example.com", &hash, NOW + 9)))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        block_on(a.lookup(token_lookup("alice@example.com", &hash, NOW + 10)))
             .unwrap()
             .is_none(),
         "expired"
     );
-    assert!(block_on(a.bearer_identity(&alice, Some(&tid), NOW + 10))
-        .unwrap()
-        .is_none());
+    assert!(
+        block_on(a.lookup(bearer_lookup(&alice, Some(&tid), NOW + 10)))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -265,16 +279,19 @@ fn sessions_expire_and_end() {
     let alice = add_user(&a, 1, "alice@example.com", Role::ReadWrite, None);
     block_on(a.create_session("h1", &alice, NOW, 100)).unwrap();
     assert_eq!(
-        block_on(a.session_identity("h1", NOW + 99))
+        block_on(a.lookup(session_lookup("h1", NOW + 99)))
             .unwrap()
             .unwrap()
+            .identity()
             .user_id,
         alice
     );
-    assert!(block_on(a.session_identity("h1", NOW + 100))
+    assert!(block_on(a.lookup(session_lookup("h1", NOW + 100)))
         .unwrap()
         .is_none());
     block_on(a.create_session("h2", &alice, NOW, 100)).unwrap();
     block_on(a.delete_session("h2")).unwrap();
-    assert!(block_on(a.session_identity("h2", NOW)).unwrap().is_none());
+    assert!(block_on(a.lookup(session_lookup("h2", NOW)))
+        .unwrap()
+        .is_none());
 }

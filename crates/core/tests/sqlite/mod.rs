@@ -74,6 +74,14 @@ impl Sql for Sqlite {
         Ok(out)
     }
 
+    async fn query_both<A: DeserializeOwned, B: DeserializeOwned>(
+        &self,
+        a: Statement,
+        b: Statement,
+    ) -> Result<(Vec<A>, Vec<B>)> {
+        Ok((self.query(a).await?, self.query(b).await?))
+    }
+
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>> {
         let mut conn = self.0.borrow_mut();
         let tx = conn.transaction().map_err(internal)?;
