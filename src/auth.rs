@@ -10,8 +10,8 @@ use tollgate_core::accounts::{
 };
 use tollgate_core::credentials::{constant_time_eq, parse_basic};
 use tollgate_core::jwt::Kind;
-use tollgate_core::policy::{decide, Action, Decision};
-use tollgate_core::scope::{covers, ResourceAccess};
+use tollgate_core::policy::{verdict, Action, Verdict};
+use tollgate_core::scope::ResourceAccess;
 use tollgate_core::secret::{hash_password, hash_secret, is_token};
 use tollgate_core::sql::Statement;
 use tollgate_core::{Error, RepoName, Result};
@@ -30,27 +30,10 @@ pub struct Caller {
     pub access: Option<Vec<ResourceAccess>>,
 }
 
-/// The answer to "may the caller do this?".
-#[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Allow,
-    /// Allowed by role, but the bearer token was not issued for it: the client
-    /// should fetch a token with the challenge's scope.
-    NeedsScope,
-    Deny,
-    Hide,
-}
-
 impl Caller {
+    /// What the policy says about this caller doing `action` on `repo`.
     pub fn verdict(&self, repo: Option<&RepoName>, action: Action) -> Verdict {
-        match decide(self.identity.role, action) {
-            Decision::Deny => Verdict::Deny,
-            Decision::Hide => Verdict::Hide,
-            Decision::Allow => match &self.access {
-                Some(access) if !covers(access, repo, action) => Verdict::NeedsScope,
-                _ => Verdict::Allow,
-            },
-        }
+        verdict(self.identity.role, self.access.as_deref(), repo, action)
     }
 
     pub fn may(&self, repo: &RepoName, action: Action) -> bool {

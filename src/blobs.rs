@@ -2,6 +2,7 @@
 //! Bodies stream from R2 straight into the response without passing through wasm.
 
 use tollgate_core::range::{self, ByteRange};
+use tollgate_core::store::BlobRow;
 use tollgate_core::{Digest, Error, RepoName, Result};
 use worker::{Range, Request, Response};
 
@@ -9,18 +10,15 @@ use crate::app::App;
 use crate::error::internal;
 use crate::http::{empty, header, headers};
 
+/// `GET`/`HEAD` of the blob `digest`, `found` linked into the repository.
 pub async fn get(
     req: &Request,
     app: &App,
-    name: &RepoName,
     digest: &Digest,
+    found: Option<BlobRow>,
     with_body: bool,
 ) -> Result<Response> {
-    let blob = app
-        .store()
-        .blob(name, digest)
-        .await?
-        .ok_or(Error::BlobUnknown)?;
+    let blob = found.ok_or(Error::BlobUnknown)?;
     let range = range::resolve(header(req, "Range").as_deref(), blob.size)?;
     let (status, length, content_range) = match range {
         Some(r) => (206, r.len(), Some(r.content_range(blob.size))),

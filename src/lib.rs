@@ -18,15 +18,18 @@ mod referrers;
 mod token;
 mod uploads;
 
+use serde::de::DeserializeOwned;
 use tollgate_core::route::Route;
 use tollgate_core::scope;
 use tollgate_core::sql::Sql;
-use tollgate_core::store::{manifest_query, ManifestRow};
+use tollgate_core::sql::Statement;
+use tollgate_core::store::{blob_query, manifest_query};
 use tollgate_core::{Error, Result};
 use worker::{event, Context, Env, Method, Request, Response};
 
-use app::App;
-use auth::{Caller, Credentials, Verdict};
+use app::{App, Prefetched};
+use auth::{Caller, Credentials, Lookup};
+use tollgate_core::policy::Verdict;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -104,27 +107,40 @@ async fn registry(req: Request, env: &Env) -> Result<Response> {
     dispatch(req, &app, route).await
 }
 
-/// The caller, and for a manifest read by a token, bearer token or session the
-/// manifest too: its query rides in the credential lookup's round trip.
+/// The caller, and for a manifest or blob read the row it asks for: with a token,
+/// bearer token or session, that read rides in the credential lookup's round trip.
 async fn authenticate(
     req: &Request,
     app: &App,
     route: &Result<Option<Route>>,
-) -> Result<(Caller, Option<Option<ManifestRow>>)> {
+) -> Result<(Caller, Option<Prefetched>)> {
     let credentials = auth::credentials(req, app, false)?;
     let read = matches!(req.method(), Method::Get | Method::Head);
     match (credentials, route) {
         (Credentials::Lookup(lookup), Ok(Some(Route::Manifest(name, reference)))) if read => {
-            let query = manifest_query(name, reference);
-            let (found, manifests) = app.db.query_both(lookup.statement.clone(), query).await?;
-            let caller = lookup.finish(app, found.into_iter().next()).await?;
-            Ok((caller, Some(manifests.into_iter().next())))
+            let (caller, row) = with_lookup(app, lookup, manifest_query(name, reference)).await?;
+            Ok((caller, Some(Prefetched::Manifest(row))))
+        }
+        (Credentials::Lookup(lookup), Ok(Some(Route::Blob(name, digest)))) if read => {
+            let (caller, row) = with_lookup(app, lookup, blob_query(name, digest)).await?;
+            Ok((caller, Some(Prefetched::Blob(row))))
         }
         (credentials, _) => {
             let caller = credentials.resolve(app).await?.ok_or(Error::Unauthorized)?;
             Ok((caller, None))
         }
     }
+}
+
+/// Runs a credential lookup and `query` in one D1 round trip.
+async fn with_lookup<T: DeserializeOwned>(
+    app: &App,
+    lookup: Lookup,
+    query: Statement,
+) -> Result<(Caller, Option<T>)> {
+    let (found, rows) = app.db.query_both(lookup.statement.clone(), query).await?;
+    let caller = lookup.finish(app, found.into_iter().next()).await?;
+    Ok((caller, rows.into_iter().next()))
 }
 
 async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
@@ -136,8 +152,8 @@ async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
         (Route::Manifest(name, reference), Method::Get | Method::Head) => {
             let row = match app.prefetched.clone() {
-                Some(row) => row,
-                None => app.store().manifest(&name, &reference).await?,
+                Some(Prefetched::Manifest(row)) => row,
+                _ => app.store().manifest(&name, &reference).await?,
             };
             manifests::get(app, row, read_body).await
         }
@@ -151,11 +167,12 @@ async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
         (Route::InvalidManifestReference(..), Method::Get | Method::Head | Method::Delete) => {
             Err(Error::ManifestUnknown)
         }
-        (Route::Blob(name, digest), Method::Get) => {
-            blobs::get(&req, app, &name, &digest, true).await
-        }
-        (Route::Blob(name, digest), Method::Head) => {
-            blobs::get(&req, app, &name, &digest, false).await
+        (Route::Blob(name, digest), Method::Get | Method::Head) => {
+            let row = match app.prefetched.clone() {
+                Some(Prefetched::Blob(row)) => row,
+                _ => app.store().blob(&name, &digest).await?,
+            };
+            blobs::get(&req, app, &digest, row, read_body).await
         }
         (Route::Blob(name, digest), Method::Delete) => blobs::delete(app, &name, &digest).await,
         (Route::UploadStart(name), Method::Post) => uploads::start(req, app, &name).await,

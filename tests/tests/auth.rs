@@ -291,12 +291,21 @@ fn read_only_users_pull_but_are_denied_pushes() {
 fn customers_see_nothing_until_licensed() {
     let reg = registry();
     let repo = unique_repo("customer");
-    reg.push_image_files(&repo, "v1", "amd64", &[("etc/c.txt", b"customer")]);
+    let img = reg.push_image_files(&repo, "v1", "amd64", &[("etc/c.txt", b"customer")]);
     let user = customer_user(&customer("Hidden"));
     reg.get(&manifest_path(&repo, "v1"))
         .basic(&user.email, &user.token)
         .call()
         .expect_error(404, "MANIFEST_UNKNOWN");
+    let layer = &img.layers[0].digest;
+    for method in ["GET", "HEAD"] {
+        let resp = reg
+            .req(method, &blob_path(&repo, layer))
+            .basic(&user.email, &user.token)
+            .call();
+        assert_eq!(resp.status, 404, "{method} of a hidden blob: {resp:?}");
+    }
+    reg.get(&blob_path(&repo, layer)).call().expect(200);
     reg.get(&format!("/v2/{repo}/tags/list"))
         .basic(&user.email, &user.token)
         .call()

@@ -6,6 +6,8 @@
 //! holds none, so every repository is hidden from them.
 
 use crate::account::Role;
+use crate::name::RepoName;
+use crate::scope::{covers, ResourceAccess};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -63,6 +65,34 @@ pub fn decide(role: Role, action: Action) -> Decision {
     }
 }
 
+/// The answer for a request, when the credential may be limited to scopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    /// Allowed by the role, but the bearer token was not issued for it: the client
+    /// should fetch a token for the challenge's scope (401 `insufficient_scope`).
+    NeedsScope,
+    Deny,
+    Hide,
+}
+
+/// What `role` may do with a credential that grants `access` (a bearer token's
+/// claim; `None` for Basic and sessions, which are not limited to scopes) on the
+/// repository `repo` (`None` for the catalog).
+pub fn verdict(
+    role: Role,
+    access: Option<&[ResourceAccess]>,
+    repo: Option<&RepoName>,
+    action: Action,
+) -> Verdict {
+    match (decide(role, action), access) {
+        (Decision::Deny, _) => Verdict::Deny,
+        (Decision::Hide, _) => Verdict::Hide,
+        (Decision::Allow, Some(access)) if !covers(access, repo, action) => Verdict::NeedsScope,
+        (Decision::Allow, _) => Verdict::Allow,
+    }
+}
+
 /// Whether `role` sees every repository in the catalog; customers see only what
 /// their licenses name (none yet).
 pub fn sees_all_repositories(role: Role) -> bool {
@@ -101,6 +131,28 @@ mod tests {
                 assert_eq!(decide(role, action), expected, "{role:?} {action:?}");
             }
         }
+    }
+
+    #[test]
+    fn bearer_tokens_narrow_what_the_role_allows() {
+        let repo: RepoName = "a".parse().unwrap();
+        let pull = crate::scope::parse(&["repository:a:pull".into()]);
+        let v = |role, access: Option<&[ResourceAccess]>, action| {
+            verdict(role, access, Some(&repo), action)
+        };
+        assert_eq!(v(Role::Admin, None, Push), Verdict::Allow);
+        assert_eq!(v(Role::Admin, Some(&pull), Pull), Verdict::Allow);
+        assert_eq!(v(Role::Admin, Some(&pull), Push), Verdict::NeedsScope);
+        assert_eq!(
+            v(Role::ReadOnly, Some(&pull), Push),
+            Verdict::Deny,
+            "the role decides first"
+        );
+        assert_eq!(v(Role::Customer, Some(&pull), Pull), Verdict::Hide);
+        assert_eq!(
+            verdict(Role::ReadOnly, Some(&[]), None, Catalog),
+            Verdict::NeedsScope
+        );
     }
 
     #[test]

@@ -59,6 +59,16 @@ struct NameRow {
     name: String,
 }
 
+/// The query behind [`Store::blob`], for sending with another in one round trip.
+pub fn blob_query(repo: &RepoName, digest: &Digest) -> Statement {
+    stmt!(
+        "SELECT b.digest, b.size, b.object_key FROM repo_blobs r JOIN blobs b ON b.digest = r.digest
+         WHERE r.repo = ?1 AND r.digest = ?2",
+        repo.as_str(),
+        digest.as_str()
+    )
+}
+
 /// The query behind [`Store::manifest`], for sending with another in one round
 /// trip.
 pub fn manifest_query(repo: &RepoName, reference: &Reference) -> Statement {
@@ -90,13 +100,7 @@ impl<'a, S: Sql> Store<'a, S> {
 
     /// The blob if it is linked into `repo`.
     pub async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Option<BlobRow>> {
-        self.sql.one(stmt!(
-            "SELECT b.digest, b.size, b.object_key FROM repo_blobs r JOIN blobs b ON b.digest = r.digest
-             WHERE r.repo = ?1 AND r.digest = ?2",
-            repo.as_str(),
-            digest.as_str()
-        ))
-        .await
+        self.sql.one(blob_query(repo, digest)).await
     }
 
     /// The blob with this digest if it is stored at all, in any repository.
