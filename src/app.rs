@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use tollgate_core::accounts::{Accounts, Limits};
 use tollgate_core::jwt::Signer;
-use tollgate_core::store::{BlobRow, ManifestRow, Store};
+use tollgate_core::store::Store;
 use tollgate_core::{Error, Result};
 use worker::{Bucket, Date, Env};
 
@@ -35,17 +35,6 @@ pub struct App {
     pub env: Env,
     /// Who is calling, once authenticated.
     pub caller: Option<Caller>,
-    /// What a manifest or blob read asked for, when it was fetched along with the
-    /// caller's credentials.
-    pub prefetched: Option<Prefetched>,
-}
-
-/// A read fetched in the credential lookup's round trip: the row, or `None` when
-/// there is no such manifest or blob.
-#[derive(Clone)]
-pub enum Prefetched {
-    Manifest(Option<ManifestRow>),
-    Blob(Option<BlobRow>),
 }
 
 impl App {
@@ -69,7 +58,6 @@ impl App {
             },
             env: env.clone(),
             caller: None,
-            prefetched: None,
         })
     }
 

@@ -6,7 +6,7 @@
 
 use tollgate_core::account::{Email, Identity, Role};
 use tollgate_core::accounts::{
-    bearer_lookup, new_id, new_user, session_lookup, token_lookup, CredentialRow,
+    bearer_lookup, new_id, new_user, session_lookup, token_lookup, CredentialRow, TOUCH_INTERVAL,
 };
 use tollgate_core::credentials::{constant_time_eq, parse_basic};
 use tollgate_core::jwt::Kind;
@@ -161,7 +161,9 @@ impl Lookup {
             (_, None) => return Err(Error::Unauthorized),
             (kind, Some(row)) => (kind, row),
         };
-        let stale = row.last_used_at.is_none_or(|at| at < app.now - 60);
+        let stale = row
+            .last_used_at
+            .is_none_or(|at| at < app.now - TOUCH_INTERVAL);
         let identity = row.identity();
         let access = match kind {
             LookupKind::Token { .. } => {
@@ -196,36 +198,41 @@ pub async fn check_basic(app: &App, email: &str, secret: &str, address: &str) ->
 /// A password check within the failure limits: refused up front (429) once the
 /// account or address has failed too often, since the check itself is costly.
 async fn check_password(app: &App, email: &str, password: &str, address: &str) -> Result<Identity> {
-    let accounts = app.accounts();
-    if let Some(wait) = accounts
-        .blocked_for(email, address, app.limits, app.now)
-        .await?
-    {
-        return Err(Error::TooManyRequests(wait.max(1) as u64));
+    if let Some(blocked) = blocked(app, email, address).await? {
+        return Err(blocked);
     }
-    match accounts.check_password(email, password).await? {
+    match app.accounts().check_password(email, password).await? {
         Some(identity) => Ok(identity),
         None => match bootstrap_admin(app, email, password).await? {
             Some(identity) => Ok(identity),
-            None => Err(refuse(app, email, address).await?),
+            None => Err(failed(app, email, address).await?),
         },
     }
 }
 
-/// The answer to a failed credential check. Failures count against the account
-/// and the address; once either is over its limit the answer is 429 rather than
-/// 401. Only failures get here: a valid token is never refused, as it cannot be
-/// guessed and refusing it would let anyone who can fail a sign-in lock a user's
-/// automation out.
+/// The answer to a token that matched nothing: 429 while the account or address
+/// is over its limit, else a counted failure. Only failures get here: a valid
+/// token is never refused, as it cannot be guessed and refusing it would let
+/// anyone who can fail a sign-in lock a user's automation out.
 async fn refuse(app: &App, email: &str, address: &str) -> Result<Error> {
-    let accounts = app.accounts();
-    if let Some(wait) = accounts
-        .blocked_for(email, address, app.limits, app.now)
-        .await?
-    {
-        return Ok(Error::TooManyRequests(wait.max(1) as u64));
+    match blocked(app, email, address).await? {
+        Some(blocked) => Ok(blocked),
+        None => failed(app, email, address).await,
     }
-    accounts
+}
+
+/// `TooManyRequests` while the account or address is over its failure limit.
+async fn blocked(app: &App, email: &str, address: &str) -> Result<Option<Error>> {
+    let wait = app
+        .accounts()
+        .blocked_for(email, address, app.limits, app.now)
+        .await?;
+    Ok(wait.map(|seconds| Error::TooManyRequests(seconds.max(1) as u64)))
+}
+
+/// Counts a failed check against the account and the address: `Unauthorized`.
+async fn failed(app: &App, email: &str, address: &str) -> Result<Error> {
+    app.accounts()
         .record_failure(email, address, app.limits, app.now)
         .await?;
     Ok(Error::Unauthorized)
@@ -254,12 +261,17 @@ async fn bootstrap_admin(app: &App, email: &str, password: &str) -> Result<Optio
         None,
         app.now,
     );
-    match app
-        .accounts()
-        .create_user(&user, Some(&hash_password(password, &random()?)))
-        .await
-    {
-        Ok(()) | Err(Error::Conflict(_)) => {
+    let hash = hash_password(password, &random()?);
+    match app.accounts().create_user(&user, Some(&hash)).await {
+        Ok(()) => Ok(Some(Identity {
+            user_id: user.id,
+            email: user.email,
+            role: user.role,
+            customer_id: None,
+            token_id: None,
+        })),
+        // Another request created it first: check against what it stored.
+        Err(Error::Conflict(_)) => {
             app.accounts()
                 .check_password(email.as_str(), password)
                 .await

@@ -19,17 +19,23 @@ mod token;
 mod uploads;
 
 use serde::de::DeserializeOwned;
+use tollgate_core::policy::Verdict;
 use tollgate_core::route::Route;
 use tollgate_core::scope;
-use tollgate_core::sql::Sql;
-use tollgate_core::sql::Statement;
-use tollgate_core::store::{blob_query, manifest_query};
+use tollgate_core::sql::{Sql, Statement};
+use tollgate_core::store::{blob_query, manifest_query, BlobRow, ManifestRow};
 use tollgate_core::{Error, Result};
 use worker::{event, Context, Env, Method, Request, Response};
 
-use app::{App, Prefetched};
+use app::App;
 use auth::{Caller, Credentials, Lookup};
-use tollgate_core::policy::Verdict;
+
+/// A read fetched in the credential lookup's round trip: the row, or `None` when
+/// there is no such manifest or blob.
+enum Prefetched {
+    Manifest(Option<ManifestRow>),
+    Blob(Option<BlobRow>),
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -86,13 +92,9 @@ async fn registry(req: Request, env: &Env) -> Result<Response> {
         ))
     };
     let mut app = App::new(env)?;
-    let caller = match authenticate(&req, &app, &route).await {
-        Ok((caller, prefetched)) => {
-            app.prefetched = prefetched;
-            caller
-        }
+    let (caller, prefetched) = match authenticate(&req, &app, &route).await {
         Err(Error::Unauthorized) => return challenge(false),
-        Err(e) => return Err(e),
+        other => other?,
     };
     let route = route?.ok_or(Error::UnknownEndpoint)?;
     if let Some((repo, action)) = &needed {
@@ -104,7 +106,7 @@ async fn registry(req: Request, env: &Env) -> Result<Response> {
         }
     }
     app.caller = Some(caller);
-    dispatch(req, &app, route).await
+    dispatch(req, &app, route, prefetched).await
 }
 
 /// The caller, and for a manifest or blob read the row it asks for: with a token,
@@ -143,7 +145,12 @@ async fn with_lookup<T: DeserializeOwned>(
     Ok((caller, rows.into_iter().next()))
 }
 
-async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
+async fn dispatch(
+    req: Request,
+    app: &App,
+    route: Route,
+    prefetched: Option<Prefetched>,
+) -> Result<Response> {
     let method = req.method();
     let read_body = method == Method::Get;
     match (route, method) {
@@ -151,7 +158,7 @@ async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
         (Route::Catalog, Method::Get) => listing::catalog(&req, app).await,
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
         (Route::Manifest(name, reference), Method::Get | Method::Head) => {
-            let row = match app.prefetched.clone() {
+            let row = match prefetched {
                 Some(Prefetched::Manifest(row)) => row,
                 _ => app.store().manifest(&name, &reference).await?,
             };
@@ -168,7 +175,7 @@ async fn dispatch(req: Request, app: &App, route: Route) -> Result<Response> {
             Err(Error::ManifestUnknown)
         }
         (Route::Blob(name, digest), Method::Get | Method::Head) => {
-            let row = match app.prefetched.clone() {
+            let row = match prefetched {
                 Some(Prefetched::Blob(row)) => row,
                 _ => app.store().blob(&name, &digest).await?,
             };

@@ -46,6 +46,10 @@ pub struct Token {
     pub revoked_at: Option<i64>,
 }
 
+/// A token's `last_used_at` is written at most this often (seconds), so using a
+/// token is not a write on every request.
+pub const TOUCH_INTERVAL: i64 = 60;
+
 /// A user as a credential lookup finds them (see [`token_lookup`],
 /// [`bearer_lookup`], [`session_lookup`]).
 #[derive(Clone, Debug, Deserialize)]
@@ -171,15 +175,16 @@ impl<'a, S: Sql> Accounts<'a, S> {
         self.sql.one(lookup).await
     }
 
-    /// Notes that a token was used (callers skip this while `last_used_at` is
-    /// under a minute old).
+    /// Notes that a token was used, unless that was noted within
+    /// [`TOUCH_INTERVAL`] (callers that know `last_used_at` skip the call then).
     pub async fn touch_token(&self, token_id: &str, now: i64) -> Result<()> {
         self.sql
             .batch(vec![stmt!(
                 "UPDATE tokens SET last_used_at = ?2
-                 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2 - 60)",
+                 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2 - ?3)",
                 token_id,
-                now
+                now,
+                TOUCH_INTERVAL
             )])
             .await?;
         Ok(())
