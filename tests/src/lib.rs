@@ -580,6 +580,14 @@ pub struct StreamResp {
 }
 
 impl StreamResp {
+    fn of(r: ureq::Response) -> StreamResp {
+        StreamResp {
+            status: r.status(),
+            headers: collect_headers(&r),
+            reader: Box::new(r.into_reader()),
+        }
+    }
+
     /// The first value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
@@ -758,10 +766,15 @@ impl<'a> Req<'a> {
     pub fn stream(self) -> StreamResp {
         let res = self.build().call();
         let r = self.outcome(res);
-        StreamResp {
-            status: r.status(),
-            headers: collect_headers(&r),
-            reader: Box::new(r.into_reader()),
+        StreamResp::of(r)
+    }
+
+    /// Like [`Req::stream`], but a transport failure (a timeout, a dropped
+    /// connection) is an error to handle rather than a panic.
+    pub fn try_stream(self) -> Result<StreamResp, String> {
+        match self.build().call() {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => Ok(StreamResp::of(r)),
+            Err(ureq::Error::Transport(t)) => Err(format!("{} {}: {t}", self.method, self.url)),
         }
     }
 }

@@ -16,6 +16,19 @@ const MIB: u64 = 1024 * 1024;
 /// one transfer, not about their interplay.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// Runs `attempt`, and once more if it fails: wrangler dev's local R2 now and
+/// then stops a large download or a ranged read with nothing flowing (the
+/// benchmark's calibration worker, which has none of Tollgate's code, does it too).
+/// Like any client, the tests try again.
+fn with_one_retry<T>(what: &str, attempt: impl Fn() -> Result<T, String>) -> T {
+    attempt()
+        .or_else(|stalled| {
+            eprintln!("{what} stalled ({stalled}); retrying once");
+            attempt()
+        })
+        .unwrap()
+}
+
 /// Pulls the blob, hashing the stream; asserts size and digest.
 fn assert_pull(repo: &str, digest: &str, len: u64) {
     let reg = registry();
@@ -25,47 +38,45 @@ fn assert_pull(repo: &str, digest: &str, len: u64) {
     assert_eq!(r.must_header("Docker-Content-Digest"), digest);
 
     let t = Instant::now();
-    let (got, n) = pull_hashed(repo, digest, len)
-        .or_else(|stalled| {
-            // wrangler dev's local R2 now and then stops a large download mid-stream
-            // with nothing flowing (the benchmark's calibration worker, which has none
-            // of Tollgate's code, does it too); like any client, try the pull again.
-            eprintln!("pull stalled ({stalled}); retrying once");
-            pull_hashed(repo, digest, len)
-        })
-        .unwrap();
+    let (got, n) = with_one_retry("pull", || pull_hashed(repo, digest, len));
     eprintln!("pulled {} MiB in {:.1?}", len / MIB, t.elapsed());
     assert_eq!(n, len, "pulled size differs");
     assert_eq!(got, digest, "pulled content differs");
 }
 
-/// GETs the blob and hashes the body; an error means the body stopped short.
-fn pull_hashed(repo: &str, digest: &str, len: u64) -> std::io::Result<(String, u64)> {
+/// GETs the blob and hashes the body; an error means the transfer stopped.
+fn pull_hashed(repo: &str, digest: &str, len: u64) -> Result<(String, u64), String> {
     let s = registry()
         .get(&blob_path(repo, digest))
         .timeout(Duration::from_secs(180))
-        .stream();
+        .try_stream()?;
     assert_eq!(s.status, 200, "GET blob: {:?}", s.headers);
     assert_eq!(s.header("Content-Length"), Some(len.to_string().as_str()));
     assert_eq!(s.header("Docker-Content-Digest"), Some(digest));
-    sha256_stream(s.reader)
+    sha256_stream(s.reader).map_err(|e| e.to_string())
 }
 
 /// A range from the middle of the blob matches the generator at that offset.
 fn assert_range(repo: &str, digest: &str, seed: u64, len: u64, start: u64, count: u64) {
     let end = start + count - 1;
-    let r = registry().get_blob_range(repo, digest, &format!("bytes={start}-{end}"));
-    r.expect(206);
-    assert_eq!(
-        r.must_header("Content-Range"),
-        format!("bytes {start}-{end}/{len}")
-    );
+    let (status, content_range, body) = with_one_retry("range", || {
+        let mut s = registry()
+            .get(&blob_path(repo, digest))
+            .header("Range", &format!("bytes={start}-{end}"))
+            .timeout(Duration::from_secs(60))
+            .try_stream()?;
+        let mut body = Vec::new();
+        s.reader.read_to_end(&mut body).map_err(|e| e.to_string())?;
+        Ok((s.status, s.header("Content-Range").map(str::to_owned), body))
+    });
+    assert_eq!(status, 206);
+    assert_eq!(content_range, Some(format!("bytes {start}-{end}/{len}")));
     let mut want = vec![0u8; count as usize];
     let mut g = PrngReader::new(seed, len);
     g.skip(start);
     g.read_exact(&mut want).unwrap();
     assert!(
-        r.body == want,
+        body == want,
         "range {start}-{end} differs from the pushed bytes"
     );
 }
