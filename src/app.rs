@@ -5,9 +5,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use tollgate_core::accounts::{Accounts, Limits};
+use tollgate_core::deletion::Deletions;
 use tollgate_core::jwt::Signer;
+use tollgate_core::licenses::{Licenses, Target};
 use tollgate_core::store::Store;
-use tollgate_core::{Error, Result};
+use tollgate_core::{Error, RepoName, Result};
 use worker::{Bucket, Date, Env};
 
 use crate::auth::Caller;
@@ -67,6 +69,34 @@ impl App {
 
     pub fn accounts(&self) -> Accounts<'_, D1> {
         Accounts::new(&self.db)
+    }
+
+    pub fn licenses(&self) -> Licenses<'_, D1> {
+        Licenses::new(&self.db)
+    }
+
+    pub fn deletions(&self) -> Deletions<'_, D1> {
+        Deletions::new(&self.db)
+    }
+
+    /// Whether the caller may read `target` in `repo`: vendor staff always (the
+    /// policy has let them this far); a customer when a live license covers it.
+    /// `granted` is that answer when it already came with an earlier round trip.
+    pub async fn may_read(
+        &self,
+        repo: &RepoName,
+        target: Target<'_>,
+        granted: Option<bool>,
+    ) -> Result<bool> {
+        match (self.caller()?.customer(), granted) {
+            (None, _) => Ok(true),
+            (Some(_), Some(granted)) => Ok(granted),
+            (Some(customer), None) => {
+                self.licenses()
+                    .grants(customer, repo, target, self.now)
+                    .await
+            }
+        }
     }
 
     /// A secret's value, empty when unset.

@@ -10,6 +10,7 @@ use tollgate_core::accounts::{
 };
 use tollgate_core::credentials::{constant_time_eq, parse_basic};
 use tollgate_core::jwt::Kind;
+use tollgate_core::licenses::Licensee;
 use tollgate_core::policy::{verdict, Action, Verdict};
 use tollgate_core::scope::ResourceAccess;
 use tollgate_core::secret::{hash_password, hash_secret, is_token};
@@ -38,6 +39,17 @@ impl Caller {
 
     pub fn may(&self, repo: &RepoName, action: Action) -> bool {
         self.verdict(Some(repo), action) == Verdict::Allow
+    }
+
+    /// The customer whose licenses decide what this caller reads; `None` for
+    /// vendor staff, who read everything their role allows.
+    pub fn customer(&self) -> Option<&str> {
+        match self.identity.role {
+            // A customer's account always names its customer; were it ever
+            // missing, the empty id matches no license rather than none applying.
+            Role::Customer => Some(self.identity.customer_id.as_deref().unwrap_or_default()),
+            _ => None,
+        }
     }
 }
 
@@ -74,6 +86,9 @@ pub enum Credentials {
 /// request's first read.
 pub struct Lookup {
     pub statement: Statement,
+    /// Whose licenses to read in the same round trip, should the account be a
+    /// customer's.
+    pub licensee: Licensee,
     kind: LookupKind,
 }
 
@@ -97,6 +112,7 @@ pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentia
             .verify(token, Kind::Access, &service(req)?, app.now as u64)?;
         return Ok(Credentials::Lookup(Lookup {
             statement: bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now),
+            licensee: Licensee::User(claims.user_id.clone()),
             kind: LookupKind::Bearer {
                 access: claims.access,
             },
@@ -105,6 +121,7 @@ pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentia
     match cookie(req, SESSION_COOKIE) {
         Some(session) if sessions => Ok(Credentials::Lookup(Lookup {
             statement: session_lookup(&hash_secret(&session), app.now),
+            licensee: Licensee::Session(hash_secret(&session)),
             kind: LookupKind::Session,
         })),
         _ => Ok(Credentials::None),
@@ -114,8 +131,10 @@ pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentia
 /// Credentials from an email and a token or password.
 fn basic(app: &App, email: String, secret: String, address: String) -> Credentials {
     if is_token(&secret) {
+        let hash = hash_secret(&secret);
         Credentials::Lookup(Lookup {
-            statement: token_lookup(&email, &hash_secret(&secret), app.now),
+            statement: token_lookup(&email, &hash, app.now),
+            licensee: Licensee::Token(hash),
             kind: LookupKind::Token { email, address },
         })
     } else {

@@ -1,6 +1,7 @@
 //! The core's `Sql` trait over the D1 binding.
 
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tollgate_core::sql::{Param, Sql, Statement};
 use tollgate_core::{Error, Result};
 use wasm_bindgen::JsValue;
@@ -33,23 +34,23 @@ impl Sql for D1 {
         result.results().map_err(internal)
     }
 
-    async fn query_both<A: DeserializeOwned, B: DeserializeOwned>(
-        &self,
-        a: Statement,
-        b: Statement,
-    ) -> Result<(Vec<A>, Vec<B>)> {
-        let results = self
-            .0
-            .batch(vec![self.prepare(a)?, self.prepare(b)?])
-            .await
-            .map_err(internal)?;
-        match results.as_slice() {
-            [a, b] => Ok((
-                a.results().map_err(internal)?,
-                b.results().map_err(internal)?,
-            )),
-            _ => Err(Error::Internal("D1 batch of two answered otherwise".into())),
+    async fn query_all(&self, statements: Vec<Statement>) -> Result<Vec<Vec<Value>>> {
+        let count = statements.len();
+        let prepared = statements
+            .into_iter()
+            .map(|s| self.prepare(s))
+            .collect::<Result<Vec<_>>>()?;
+        let results = self.0.batch(prepared).await.map_err(internal)?;
+        if results.len() != count {
+            return Err(Error::Internal(format!(
+                "D1 batch of {count} answered {}",
+                results.len()
+            )));
         }
+        results
+            .iter()
+            .map(|r| r.results().map_err(internal))
+            .collect()
     }
 
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>> {

@@ -22,6 +22,7 @@ fn status(error: &Error) -> u16 {
         Error::Invalid(_) => 400,
         Error::NotFound(_) => 404,
         Error::Conflict(_) => 409,
+        Error::Refused(refusal) => refusal.status(),
         Error::MethodNotAllowed => 405,
         Error::Internal(_) => 500,
         Error::BlobUploadInvalid(_)

@@ -19,22 +19,31 @@ mod token;
 mod uploads;
 
 use serde::de::DeserializeOwned;
+use tollgate_core::accounts::CredentialRow;
+use tollgate_core::license::{self, GrantRow};
+use tollgate_core::licenses::{grant_query, Target};
 use tollgate_core::policy::Verdict;
 use tollgate_core::route::Route;
 use tollgate_core::scope;
-use tollgate_core::sql::{Sql, Statement};
+use tollgate_core::sql::{decode, Sql, Statement};
 use tollgate_core::store::{blob_query, manifest_query, BlobRow, ManifestRow};
-use tollgate_core::{Error, Result};
+use tollgate_core::{Error, RepoName, Result};
 use worker::{event, Context, Env, Method, Request, Response};
 
 use app::App;
 use auth::{Caller, Credentials, Lookup};
 
-/// A read fetched in the credential lookup's round trip: the row, or `None` when
-/// there is no such manifest or blob.
+/// A read fetched in the credential lookup's round trip: the row (`None` when
+/// there is no such manifest or blob) and whether a license grants it, which
+/// counts only if the caller turns out to be a customer.
+struct Fetched<T> {
+    row: Option<T>,
+    granted: bool,
+}
+
 enum Prefetched {
-    Manifest(Option<ManifestRow>),
-    Blob(Option<BlobRow>),
+    Manifest(Fetched<ManifestRow>),
+    Blob(Fetched<BlobRow>),
 }
 
 #[event(fetch)]
@@ -99,7 +108,8 @@ async fn registry(req: Request, env: &Env) -> Result<Response> {
     let route = route?.ok_or(Error::UnknownEndpoint)?;
     if let Some((repo, action)) = &needed {
         match caller.verdict(repo.as_ref(), *action) {
-            Verdict::Allow => {}
+            // Licensed: each handler checks what it reads against the licenses.
+            Verdict::Allow | Verdict::Licensed => {}
             Verdict::NeedsScope => return challenge(true),
             Verdict::Deny => return Err(Error::Denied),
             Verdict::Hide => return Err(route.hidden()),
@@ -109,8 +119,10 @@ async fn registry(req: Request, env: &Env) -> Result<Response> {
     dispatch(req, &app, route, prefetched).await
 }
 
-/// The caller, and for a manifest or blob read the row it asks for: with a token,
-/// bearer token or session, that read rides in the credential lookup's round trip.
+/// The caller, and for a manifest or blob read the row it asks for and its license
+/// check: with a token, bearer token or session, those ride in the credential
+/// lookup's round trip, so a customer's pull costs no more round trips than a
+/// vendor's.
 async fn authenticate(
     req: &Request,
     app: &App,
@@ -120,12 +132,16 @@ async fn authenticate(
     let read = matches!(req.method(), Method::Get | Method::Head);
     match (credentials, route) {
         (Credentials::Lookup(lookup), Ok(Some(Route::Manifest(name, reference)))) if read => {
-            let (caller, row) = with_lookup(app, lookup, manifest_query(name, reference)).await?;
-            Ok((caller, Some(Prefetched::Manifest(row))))
+            let query = manifest_query(name, reference);
+            let target = (name, Target::Manifest(reference));
+            let (caller, fetched) = with_lookup(app, lookup, query, target).await?;
+            Ok((caller, Some(Prefetched::Manifest(fetched))))
         }
         (Credentials::Lookup(lookup), Ok(Some(Route::Blob(name, digest)))) if read => {
-            let (caller, row) = with_lookup(app, lookup, blob_query(name, digest)).await?;
-            Ok((caller, Some(Prefetched::Blob(row))))
+            let query = blob_query(name, digest);
+            let (caller, fetched) =
+                with_lookup(app, lookup, query, (name, Target::Blob(digest))).await?;
+            Ok((caller, Some(Prefetched::Blob(fetched))))
         }
         (credentials, _) => {
             let caller = credentials.resolve(app).await?.ok_or(Error::Unauthorized)?;
@@ -134,15 +150,30 @@ async fn authenticate(
     }
 }
 
-/// Runs a credential lookup and `query` in one D1 round trip.
+/// Runs a credential lookup, `query` and the license check of `target` in one D1
+/// round trip.
 async fn with_lookup<T: DeserializeOwned>(
     app: &App,
     lookup: Lookup,
     query: Statement,
-) -> Result<(Caller, Option<T>)> {
-    let (found, rows) = app.db.query_both(lookup.statement.clone(), query).await?;
+    (repo, target): (&RepoName, Target<'_>),
+) -> Result<(Caller, Fetched<T>)> {
+    let grant = grant_query(&lookup.licensee, repo, target, app.now);
+    let mut results = app
+        .db
+        .query_all(vec![lookup.statement.clone(), query, grant])
+        .await?
+        .into_iter();
+    let mut next = || results.next().unwrap_or_default();
+    let found: Vec<CredentialRow> = decode(next())?;
+    let rows: Vec<T> = decode(next())?;
+    let grants: Vec<GrantRow> = decode(next())?;
     let caller = lookup.finish(app, found.into_iter().next()).await?;
-    Ok((caller, rows.into_iter().next()))
+    let fetched = Fetched {
+        row: rows.into_iter().next(),
+        granted: license::grants(&grants),
+    };
+    Ok((caller, fetched))
 }
 
 async fn dispatch(
@@ -158,10 +189,14 @@ async fn dispatch(
         (Route::Catalog, Method::Get) => listing::catalog(&req, app).await,
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
         (Route::Manifest(name, reference), Method::Get | Method::Head) => {
-            let row = match prefetched {
-                Some(Prefetched::Manifest(row)) => row,
-                _ => app.store().manifest(&name, &reference).await?,
+            let (row, granted) = match prefetched {
+                Some(Prefetched::Manifest(f)) => (f.row, Some(f.granted)),
+                _ => (app.store().manifest(&name, &reference).await?, None),
             };
+            let target = Target::Manifest(&reference);
+            if !app.may_read(&name, target, granted).await? {
+                return Err(Error::ManifestUnknown);
+            }
             manifests::get(app, row, read_body).await
         }
         (Route::Manifest(name, reference), Method::Put) => {
@@ -175,10 +210,13 @@ async fn dispatch(
             Err(Error::ManifestUnknown)
         }
         (Route::Blob(name, digest), Method::Get | Method::Head) => {
-            let row = match prefetched {
-                Some(Prefetched::Blob(row)) => row,
-                _ => app.store().blob(&name, &digest).await?,
+            let (row, granted) = match prefetched {
+                Some(Prefetched::Blob(f)) => (f.row, Some(f.granted)),
+                _ => (app.store().blob(&name, &digest).await?, None),
             };
+            if !app.may_read(&name, Target::Blob(&digest), granted).await? {
+                return Err(Error::BlobUnknown);
+            }
             blobs::get(&req, app, &digest, row, read_body).await
         }
         (Route::Blob(name, digest), Method::Delete) => blobs::delete(app, &name, &digest).await,

@@ -1,9 +1,9 @@
 //! `tags/list` and `_catalog`: lexically ordered names, paginated with `n`/`last`
-//! and a `Link: <…>; rel="next"` header when more follow.
+//! and a `Link: <…>; rel="next"` header when more follow. A customer sees only
+//! the tags and artifacts its licenses cover, paginated after filtering.
 
 use serde_json::json;
-use tollgate_core::policy::sees_all_repositories;
-use tollgate_core::store::Page;
+use tollgate_core::store::{page, Page};
 use tollgate_core::{Error, RepoName, Result};
 use worker::{Request, Response};
 
@@ -37,22 +37,37 @@ fn with_next_link(mut response: Response, path: &str, n: u64, page: &Page) -> Re
 
 pub async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
     let (n, last) = page_params(req)?;
-    let page = app.store().tags(name, last.as_deref(), n).await?;
-    if page.names.is_empty() && !app.store().repository_exists(name).await? {
-        return Err(Error::NameUnknown);
-    }
+    let page = match app.caller()?.customer() {
+        None => {
+            let page = app.store().tags(name, last.as_deref(), n).await?;
+            if page.names.is_empty() && !app.store().repository_exists(name).await? {
+                return Err(Error::NameUnknown);
+            }
+            page
+        }
+        Some(customer) => {
+            let names = app
+                .licenses()
+                .readable_tags(customer, name, last.as_deref(), n, app.now)
+                .await?
+                .ok_or(Error::NameUnknown)?;
+            page(names, n)
+        }
+    };
     let response = json(200, &json!({ "name": name.as_str(), "tags": page.names }))?;
     with_next_link(response, &format!("/v2/{name}/tags/list"), n, &page)
 }
 
 pub async fn catalog(req: &Request, app: &App) -> Result<Response> {
     let (n, last) = page_params(req)?;
-    let page = if sees_all_repositories(app.caller()?.identity.role) {
-        app.store().catalog(last.as_deref(), n).await?
-    } else {
-        Page {
-            names: Vec::new(),
-            more: false,
+    let page = match app.caller()?.customer() {
+        None => app.store().catalog(last.as_deref(), n).await?,
+        Some(customer) => {
+            let names = app
+                .licenses()
+                .licensed_artifacts(customer, last.as_deref(), n, app.now)
+                .await?;
+            page(names, n)
         }
     };
     let response = json(200, &json!({ "repositories": page.names }))?;

@@ -137,14 +137,12 @@ pub async fn put(
     empty(201, &pairs)
 }
 
-/// Deleting by tag removes the tag; by digest, the manifest and its tags.
+/// Deleting by tag removes the tag; by digest, the manifest and its tags — each
+/// under the deletion rules.
 pub async fn delete(app: &App, name: &RepoName, reference: &Reference) -> Result<Response> {
-    let deleted = match reference {
-        Reference::Tag(tag) => app.store().delete_tag(name, tag).await?,
-        Reference::Digest(digest) => app.store().delete_manifest(name, digest).await?,
-    };
-    if !deleted {
-        return Err(Error::ManifestUnknown);
+    match reference {
+        Reference::Tag(tag) => app.deletions().tag(name, tag).await?,
+        Reference::Digest(digest) => app.deletions().manifest(name, digest).await?,
     }
     empty(202, &[("Content-Length", "0")])
 }

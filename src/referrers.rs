@@ -1,9 +1,12 @@
 //! `/v2/<name>/referrers/<digest>`: the manifests whose `subject` is a digest, as an
-//! OCI image index, optionally filtered by `artifactType`.
+//! OCI image index, optionally filtered by `artifactType`. A customer sees the
+//! referrers of a manifest it may read; of any other, an empty index, as for a
+//! digest nothing refers to.
 
 use serde_json::{json, Value};
+use tollgate_core::licenses::Target;
 use tollgate_core::manifest::OCI_INDEX;
-use tollgate_core::{Digest, RepoName, Result};
+use tollgate_core::{Digest, Reference, RepoName, Result};
 use worker::Request;
 
 use crate::app::App;
@@ -16,10 +19,14 @@ pub async fn list(
     digest: &Digest,
 ) -> Result<worker::Response> {
     let filter = query(req, "artifactType").filter(|t| !t.is_empty());
-    let rows = app
-        .store()
-        .referrers(name, digest, filter.as_deref())
-        .await?;
+    let subject = Reference::Digest(digest.clone());
+    let rows = if app.may_read(name, Target::Manifest(&subject), None).await? {
+        app.store()
+            .referrers(name, digest, filter.as_deref())
+            .await?
+    } else {
+        Vec::new()
+    };
     let manifests: Vec<Value> = rows
         .into_iter()
         .map(|r| {

@@ -5,7 +5,7 @@
 //! without scopes (`docker login`) still checks the credentials.
 
 use serde_json::json;
-use tollgate_core::account::Identity;
+use tollgate_core::account::{Identity, Role};
 use tollgate_core::accounts::{bearer_lookup, CredentialRow};
 use tollgate_core::jwt::{Kind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
 use tollgate_core::scope::{self, ResourceAccess};
@@ -72,8 +72,34 @@ pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
             ))
         }
     };
-    let granted = scope::grant(identity.role, &requested, |_| false);
+    let licensed = licensed_repositories(app, &identity, &requested).await?;
+    let granted = scope::grant(identity.role, &requested, |name| {
+        licensed.iter().any(|l| l == name)
+    });
     respond(app, &identity, granted, &service, refreshable)
+}
+
+/// Of the repositories asked for, those a customer holds a live license for (none
+/// for vendor staff, whose role decides).
+async fn licensed_repositories(
+    app: &App,
+    identity: &Identity,
+    requested: &[ResourceAccess],
+) -> Result<Vec<String>> {
+    let (Role::Customer, Some(customer)) = (identity.role, &identity.customer_id) else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = requested
+        .iter()
+        .filter(|r| r.kind == "repository")
+        .map(|r| r.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    app.licenses()
+        .licensed_among(customer, &names, app.now)
+        .await
 }
 
 async fn refreshed_identity(app: &App, refresh: &str, service: &str) -> Result<Identity> {

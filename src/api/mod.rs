@@ -5,7 +5,9 @@
 //! with HTTP Basic (email and token); cookie-authenticated writes must come from
 //! this origin.
 
+mod artifacts;
 mod customers;
+mod licenses;
 mod session;
 mod tokens;
 mod users;
@@ -55,6 +57,9 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
         check_origin(&req)?;
     }
     app.caller = Some(caller);
+    if let ["artifacts", rest @ ..] = parts.as_slice() {
+        return artifacts::handle(&req, &app, rest, method).await;
+    }
     match (parts.as_slice(), method) {
         (["me"], Method::Get) => session::me(&app),
         (["users"], Method::Get) => users::list(&req, &app, None).await,
@@ -70,10 +75,14 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
         (["tokens"], Method::Get) => tokens::list(&req, &app).await,
         (["tokens"], Method::Post) => tokens::create(req, &app).await,
         (["tokens", id], Method::Delete) => tokens::revoke(&app, id).await,
+        (["licenses"], Method::Get) => licenses::list(&req, &app).await,
+        (["licenses"], Method::Post) => licenses::create(req, &app).await,
+        (["licenses", id], Method::Get) => licenses::show(&app, id).await,
+        (["licenses", id], Method::Put) => licenses::replace(req, &app, id).await,
+        (["licenses", id], Method::Delete) => licenses::delete(&app, id).await,
         (["me"] | ["users"] | ["users", _] | ["customers"] | ["customers", _], _)
-        | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _) => {
-            Err(Error::MethodNotAllowed)
-        }
+        | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _)
+        | (["licenses"] | ["licenses", _], _) => Err(Error::MethodNotAllowed),
         _ => Err(Error::NotFound("endpoint")),
     }
 }
@@ -107,13 +116,15 @@ fn check_origin(req: &Request) -> Result<()> {
     }
 }
 
-/// The caller, allowed to do `action`; refusals as the policy says.
+/// The caller, allowed to do `action` (for a customer's licensed actions, on what
+/// its licenses cover); refusals as the policy says.
 fn require(app: &App, action: Action) -> Result<&Caller> {
     let caller = app.caller()?;
     match decide(caller.identity.role, action) {
-        Decision::Allow => Ok(caller),
+        // Whoever asks for a licensed action filters what it returns by
+        // `Caller::customer`.
+        Decision::Allow | Decision::Licensed => Ok(caller),
         Decision::Deny => Err(Error::Denied),
-        Decision::Hide => Err(Error::NotFound("resource")),
     }
 }
 

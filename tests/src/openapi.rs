@@ -25,10 +25,27 @@ fn document() -> &'static Value {
 /// Whether an OpenAPI path template (`/api/v1/users/{id}`) matches `path`.
 fn template_matches(template: &str, path: &str) -> bool {
     let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
-    t.len() == p.len()
-        && t.iter()
-            .zip(&p)
-            .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
+    segments_match(&t, &p)
+}
+
+/// `{name}` (an artifact's name, which has slashes) spans one or more segments;
+/// any other parameter exactly one.
+fn segments_match(t: &[&str], p: &[&str]) -> bool {
+    match (t.split_first(), p.split_first()) {
+        (None, None) => true,
+        (Some((&"{name}", t_rest)), Some(_)) => (1..=p.len())
+            .take_while(|&n| !p[n - 1].is_empty())
+            .any(|n| segments_match(t_rest, &p[n..])),
+        (Some((t0, t_rest)), Some((p0, p_rest))) => {
+            ((t0.starts_with('{') && !p0.is_empty()) || t0 == p0) && segments_match(t_rest, p_rest)
+        }
+        _ => false,
+    }
+}
+
+/// How specific a template is: its literal segments.
+fn literals(template: &str) -> usize {
+    template.split('/').filter(|s| !s.starts_with('{')).count()
 }
 
 /// Panics unless the document describes `resp`: its operation, status and body.
@@ -44,7 +61,8 @@ pub fn check(resp: &Resp) {
         .as_object()
         .unwrap()
         .iter()
-        .find(|(template, _)| template_matches(template, path))
+        .filter(|(template, _)| template_matches(template, path))
+        .max_by_key(|(template, _)| literals(template))
         .unwrap_or_else(|| panic!("the OpenAPI document has no path for {path}"));
     let operation = &item[resp.method.to_lowercase()];
     assert!(
@@ -120,6 +138,9 @@ pub fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<
             "minimum",
             "maximum",
             "minLength",
+            "maxLength",
+            "minItems",
+            "maxItems",
         ];
         assert!(
             known.contains(&key.as_str()),
@@ -155,6 +176,23 @@ pub fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<
     ) {
         if n > max {
             return Err(format!("{at}: {n} > {max}"));
+        }
+    }
+    let bounds = |key: &str| schema.get(key).and_then(Value::as_u64);
+    let length = value
+        .as_str()
+        .map(|s| s.chars().count())
+        .or(value.as_array().map(Vec::len));
+    for (min, max) in [("minLength", "maxLength"), ("minItems", "maxItems")] {
+        if let (Some(n), Some(lo)) = (length, bounds(min)) {
+            if (n as u64) < lo {
+                return Err(format!("{at}: length {n} < {lo}"));
+            }
+        }
+        if let (Some(n), Some(hi)) = (length, bounds(max)) {
+            if n as u64 > hi {
+                return Err(format!("{at}: length {n} > {hi}"));
+            }
         }
     }
     if let Some(object) = value.as_object() {
@@ -220,5 +258,10 @@ mod tests {
         assert!(template_matches("/api/v1/users/{id}", "/api/v1/users/abc"));
         assert!(!template_matches("/api/v1/users/{id}", "/api/v1/users"));
         assert!(!template_matches("/api/v1/users/{id}", "/api/v1/users/a/b"));
+        let tags = "/api/v1/artifacts/{name}/tags";
+        assert!(template_matches(tags, "/api/v1/artifacts/acme/app/tags"));
+        assert!(template_matches(tags, "/api/v1/artifacts/app/tags"));
+        assert!(!template_matches(tags, "/api/v1/artifacts/tags"));
+        assert!(literals(tags) > literals("/api/v1/artifacts/{name}"));
     }
 }

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::deletion::Refusal;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     BlobUnknown,
@@ -42,6 +44,8 @@ pub enum Error {
     NotFound(&'static str),
     /// A management request that clashes with what is stored.
     Conflict(String),
+    /// A deletion the deletion rules forbid.
+    Refused(Refusal),
     /// A failure of a store (D1, R2, SQLite); never the client's fault.
     Internal(String),
 }
@@ -68,6 +72,9 @@ impl Error {
             }
             Error::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             Error::Invalid(_) | Error::NotFound(_) | Error::Conflict(_) => "UNSUPPORTED",
+            // The conformance suite expects UNSUPPORTED for a refused tag deletion (400).
+            Error::Refused(Refusal::LastTag) => "DENIED",
+            Error::Refused(_) => "UNSUPPORTED",
             Error::Internal(_) => "UNKNOWN",
         }
     }
@@ -86,6 +93,7 @@ impl fmt::Display for Error {
             Error::NotFound(what) => write!(f, "{what} not found"),
             Error::MethodNotAllowed => f.write_str("method not allowed on this endpoint"),
             Error::UnknownEndpoint => f.write_str("no such endpoint"),
+            Error::Refused(refusal) => refusal.fmt(f),
             Error::ManifestBlobUnknown(d) => write!(f, "manifest references unknown blob {d}"),
             Error::ManifestTooLarge(limit) => write!(f, "manifest exceeds the {limit}-byte limit"),
             Error::ChunkOutOfOrder { offset } => {

@@ -1,17 +1,21 @@
 //! Tollgate's registry core: every OCI Distribution rule that can be decided without
 //! a Cloudflare binding — names, references, digests, manifests, upload sessions,
-//! request routing, accounts, tokens and the access policy — and the SQL store. It
-//! knows nothing of HTTP or Workers; the worker crates translate between those and
-//! this.
+//! request routing, accounts, tokens, the access policy, licenses and the deletion
+//! rules — and the SQL store. It knows nothing of HTTP or Workers; the worker crates
+//! translate between those and this.
 
 pub mod account;
 pub mod accounts;
 pub mod credentials;
+pub mod deletion;
 pub mod digest;
 pub mod error;
 pub mod jwt;
+pub mod license;
+pub mod licenses;
 pub mod manifest;
 pub mod name;
+pub mod pattern;
 pub mod policy;
 pub mod range;
 pub mod reference;

@@ -1,9 +1,9 @@
 //! Who may do what: the one place that decides, for an identity's role and an
-//! action, whether it is allowed, refused (`DENIED`), or hidden (answered as if the
-//! thing did not exist). Every path — `/v2/`, `/token`, `/api/v1` — asks here.
+//! action, whether it is allowed, refused (`DENIED`), or left to licenses. Every
+//! path — `/v2/`, `/token`, `/api/v1` — asks here.
 //!
-//! Customers' pulls are decided by their licenses. Until licensing exists a customer
-//! holds none, so every repository is hidden from them.
+//! Customers' pulls are decided by their licenses, per manifest and blob (see
+//! `licenses.rs`): what no license of theirs covers answers as if it did not exist.
 
 use crate::account::Role;
 use crate::name::RepoName;
@@ -25,10 +25,12 @@ pub enum Action {
     ManageAccounts,
     /// Create, list and revoke one's own tokens.
     OwnTokens,
+    /// Create, change and delete licenses.
+    ManageLicenses,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::Pull,
         Action::Push,
         Action::Delete,
@@ -36,6 +38,7 @@ impl Action {
         Action::ViewAccounts,
         Action::ManageAccounts,
         Action::OwnTokens,
+        Action::ManageLicenses,
     ];
 }
 
@@ -44,12 +47,13 @@ pub enum Decision {
     Allow,
     /// Refused: the identity may see the thing but not do this (403 `DENIED`).
     Deny,
-    /// The identity may not know the thing exists (404, as for a missing one).
-    Hide,
+    /// Allowed only for what the identity's licenses cover; anything else is
+    /// answered as if it did not exist (404, as for a missing one).
+    Licensed,
 }
 
-/// What `role` may do. For customers, `Pull` is decided per repository by their
-/// licenses; holding none, they see nothing.
+/// What `role` may do. For customers, `Pull` is decided by their licenses;
+/// holding none, they see nothing.
 pub fn decide(role: Role, action: Action) -> Decision {
     use Action::*;
     use Decision::*;
@@ -57,11 +61,11 @@ pub fn decide(role: Role, action: Action) -> Decision {
         (Role::Admin, _) => Allow,
         (Role::ReadWrite, ManageAccounts) => Deny,
         (Role::ReadWrite, _) => Allow,
-        (Role::ReadOnly, Push | Delete | ManageAccounts) => Deny,
+        (Role::ReadOnly, Push | Delete | ManageAccounts | ManageLicenses) => Deny,
         (Role::ReadOnly, _) => Allow,
-        (Role::Customer, Pull) => Hide,
-        (Role::Customer, Catalog | OwnTokens) => Allow,
-        (Role::Customer, Push | Delete | ViewAccounts | ManageAccounts) => Deny,
+        (Role::Customer, Pull | Catalog) => Licensed,
+        (Role::Customer, OwnTokens) => Allow,
+        (Role::Customer, Push | Delete | ViewAccounts | ManageAccounts | ManageLicenses) => Deny,
     }
 }
 
@@ -73,6 +77,10 @@ pub enum Verdict {
     /// should fetch a token for the challenge's scope (401 `insufficient_scope`).
     NeedsScope,
     Deny,
+    /// Allowed where the caller's licenses cover it: the handler checks each
+    /// manifest, blob and name against them.
+    Licensed,
+    /// Answered as if the thing did not exist.
     Hide,
 }
 
@@ -87,16 +95,17 @@ pub fn verdict(
 ) -> Verdict {
     match (decide(role, action), access) {
         (Decision::Deny, _) => Verdict::Deny,
-        (Decision::Hide, _) => Verdict::Hide,
-        (Decision::Allow, Some(access)) if !covers(access, repo, action) => Verdict::NeedsScope,
+        // `/token` gives a customer pull exactly on its licensed repositories, so
+        // a token without it names one the customer may not know exists.
+        (Decision::Licensed, Some(access))
+            if action == Action::Pull && !covers(access, repo, action) =>
+        {
+            Verdict::Hide
+        }
+        (_, Some(access)) if !covers(access, repo, action) => Verdict::NeedsScope,
+        (Decision::Licensed, _) => Verdict::Licensed,
         (Decision::Allow, _) => Verdict::Allow,
     }
-}
-
-/// Whether `role` sees every repository in the catalog; customers see only what
-/// their licenses name (none yet).
-pub fn sees_all_repositories(role: Role) -> bool {
-    role != Role::Customer
 }
 
 #[cfg(test)]
@@ -106,21 +115,13 @@ mod tests {
     use Decision::*;
 
     /// Every (role, action) pair, written out so a change to the policy shows here.
-    const TABLE: [(Role, [Decision; 7]); 4] = [
-        //                 Pull   Push   Delete Catalog View   Manage OwnTokens
-        (
-            Role::Admin,
-            [Allow, Allow, Allow, Allow, Allow, Allow, Allow],
-        ),
-        (
-            Role::ReadWrite,
-            [Allow, Allow, Allow, Allow, Allow, Deny, Allow],
-        ),
-        (
-            Role::ReadOnly,
-            [Allow, Deny, Deny, Allow, Allow, Deny, Allow],
-        ),
-        (Role::Customer, [Hide, Deny, Deny, Allow, Deny, Deny, Allow]),
+    #[rustfmt::skip]
+    const TABLE: [(Role, [Decision; 8]); 4] = [
+        //               Pull      Push   Delete Catalog   View   Manage OwnTokens Licenses
+        (Role::Admin,     [Allow,    Allow, Allow, Allow,    Allow, Allow, Allow, Allow]),
+        (Role::ReadWrite, [Allow,    Allow, Allow, Allow,    Allow, Deny,  Allow, Allow]),
+        (Role::ReadOnly,  [Allow,    Deny,  Deny,  Allow,    Allow, Deny,  Allow, Deny]),
+        (Role::Customer,  [Licensed, Deny,  Deny,  Licensed, Deny,  Deny,  Allow, Deny]),
     ];
 
     #[test]
@@ -148,7 +149,17 @@ mod tests {
             Verdict::Deny,
             "the role decides first"
         );
-        assert_eq!(v(Role::Customer, Some(&pull), Pull), Verdict::Hide);
+        assert_eq!(v(Role::Customer, Some(&pull), Pull), Verdict::Licensed);
+        assert_eq!(v(Role::Customer, None, Pull), Verdict::Licensed);
+        assert_eq!(
+            v(Role::Customer, Some(&[]), Pull),
+            Verdict::Hide,
+            "a customer's token lacks pull only where it holds no license"
+        );
+        assert_eq!(
+            verdict(Role::Customer, Some(&[]), None, Catalog),
+            Verdict::NeedsScope
+        );
         assert_eq!(
             verdict(Role::ReadOnly, Some(&[]), None, Catalog),
             Verdict::NeedsScope

@@ -70,7 +70,8 @@ pub fn grant(
 ) -> Vec<ResourceAccess> {
     let allowed = |kind: &str, name: &str, action: Action| match decide(role, action) {
         Decision::Allow => true,
-        Decision::Hide => kind == "repository" && action == Action::Pull && may_pull(name),
+        // The catalog is filtered by licenses; a pull needs one on the repository.
+        Decision::Licensed => action != Action::Pull || (kind == "repository" && may_pull(name)),
         Decision::Deny => false,
     };
     let mut granted: Vec<ResourceAccess> = Vec::new();

@@ -3,8 +3,9 @@
 //! queries runs in both places.
 
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A bound parameter. SQLite needs no more types than these.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,14 +70,28 @@ pub trait Sql {
         Ok(self.query(statement).await?.into_iter().next())
     }
 
-    /// Runs two queries in one round trip (D1 batches them) and returns the rows of
-    /// each.
+    /// Runs queries in one round trip (D1 batches them) and returns the rows of
+    /// each, undecoded.
+    async fn query_all(&self, statements: Vec<Statement>) -> Result<Vec<Vec<Value>>>;
+
+    /// Runs two queries in one round trip and returns the rows of each.
     async fn query_both<A: DeserializeOwned, B: DeserializeOwned>(
         &self,
         a: Statement,
         b: Statement,
-    ) -> Result<(Vec<A>, Vec<B>)>;
+    ) -> Result<(Vec<A>, Vec<B>)> {
+        let mut results = self.query_all(vec![a, b]).await?.into_iter();
+        let mut next = || results.next().unwrap_or_default();
+        Ok((decode(next())?, decode(next())?))
+    }
 
     /// Runs statements atomically, in order; returns the rows each one changed.
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>>;
+}
+
+/// Rows as [`Sql::query_all`] returns them, decoded.
+pub fn decode<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>> {
+    rows.into_iter()
+        .map(|row| serde_json::from_value(row).map_err(|e| Error::Internal(format!("row: {e}"))))
+        .collect()
 }

@@ -2,7 +2,7 @@
 //! Hot paths (manifest and blob reads) are one query each; writes that belong
 //! together go in one batch so a crash never leaves half of them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -39,6 +39,21 @@ pub struct ReferrerRow {
     pub size: u64,
     pub artifact_type: Option<String>,
     pub annotations: Option<String>,
+}
+
+/// An artifact (repository) as the management API lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactRow {
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A tag and the manifest it points at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TagRow {
+    pub tag: String,
+    pub digest: String,
+    pub updated_at: i64,
 }
 
 /// Where a manifest's bytes are kept.
@@ -393,7 +408,7 @@ impl<'a, S: Sql> Store<'a, S> {
                 n + 1
             ))
             .await?;
-        Ok(page(rows, n))
+        Ok(page(rows.into_iter().map(|r| r.name).collect(), n))
     }
 
     /// Repository names in lexical order after `last`, at most `n`.
@@ -406,7 +421,55 @@ impl<'a, S: Sql> Store<'a, S> {
                 n + 1
             ))
             .await?;
-        Ok(page(rows, n))
+        Ok(page(rows.into_iter().map(|r| r.name).collect(), n))
+    }
+
+    /// Artifacts in name order after `after`, at most `limit + 1`; for a
+    /// `customer`, only those it holds a live license for.
+    pub async fn artifacts(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+        customer: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<ArtifactRow>> {
+        self.sql
+            .query(stmt!(
+                "SELECT name, created_at FROM repositories
+                 WHERE name > ?1 AND (?3 IS NULL OR name IN (
+                   SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
+                   WHERE l.customer_id = ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4)))
+                 ORDER BY name LIMIT ?2",
+                after.unwrap_or(""),
+                i64::from(limit) + 1,
+                customer,
+                now
+            ))
+            .await
+    }
+
+    /// Tags of `repo` with their digests: those after `after` (at most
+    /// `limit + 1`), or exactly those named in `only`.
+    pub async fn tag_rows(
+        &self,
+        repo: &RepoName,
+        after: Option<&str>,
+        limit: u32,
+        only: Option<&[String]>,
+    ) -> Result<Vec<TagRow>> {
+        let only = only.map(|names| serde_json::to_string(names).expect("strings"));
+        self.sql
+            .query(stmt!(
+                "SELECT tag, digest, updated_at FROM tags
+                 WHERE repo = ?1 AND tag > ?2
+                   AND (?4 IS NULL OR tag IN (SELECT value FROM json_each(?4)))
+                 ORDER BY tag LIMIT ?3",
+                repo.as_str(),
+                after.unwrap_or(""),
+                i64::from(limit) + 1,
+                only
+            ))
+            .await
     }
 
     /// Manifests in `repo` whose subject is `digest`, optionally of one artifact type.
@@ -427,47 +490,11 @@ impl<'a, S: Sql> Store<'a, S> {
             ))
             .await
     }
-
-    pub async fn delete_tag(&self, repo: &RepoName, tag: &Tag) -> Result<bool> {
-        let changes = self
-            .sql
-            .batch(vec![stmt!(
-                "DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
-                repo.as_str(),
-                tag.as_str()
-            )])
-            .await?;
-        Ok(changes.first() == Some(&1))
-    }
-
-    /// Deletes a manifest, its references and every tag pointing at it.
-    pub async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<bool> {
-        let changes = self
-            .sql
-            .batch(vec![
-                stmt!(
-                    "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
-                    repo.as_str(),
-                    digest.as_str()
-                ),
-                stmt!(
-                    "DELETE FROM manifest_refs WHERE repo = ?1 AND manifest = ?2",
-                    repo.as_str(),
-                    digest.as_str()
-                ),
-                stmt!(
-                    "DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
-                    repo.as_str(),
-                    digest.as_str()
-                ),
-            ])
-            .await?;
-        Ok(changes.first() == Some(&1))
-    }
 }
 
-fn page(rows: Vec<NameRow>, n: u64) -> Page {
-    let mut names: Vec<String> = rows.into_iter().map(|r| r.name).collect();
+/// A page of at most `n` from `names`, which holds up to `n + 1` so that one more
+/// tells whether more follow.
+pub fn page(mut names: Vec<String>, n: u64) -> Page {
     let more = names.len() as u64 > n;
     names.truncate(n as usize);
     Page { names, more }

@@ -1,76 +1,16 @@
 //! The store's queries against real SQLite built from `migrations/`.
 
+mod fixtures;
 mod sqlite;
 
+use fixtures::{digest, image_json, push_image, repo, upload};
 use futures::executor::block_on;
 use sqlite::Sqlite;
+use tollgate_core::deletion::Deletions;
 use tollgate_core::manifest::{self, OCI_INDEX, OCI_MANIFEST};
 use tollgate_core::store::{ManifestBytes, Store};
-use tollgate_core::upload::{UploadId, UploadSession};
-use tollgate_core::{Algorithm, Digest, Reference, RepoName, Tag};
-
-fn repo(s: &str) -> RepoName {
-    s.parse().unwrap()
-}
-
-fn digest(content: &str) -> Digest {
-    Digest::of(Algorithm::Sha256, content.as_bytes())
-}
-
-fn upload(n: u8) -> UploadId {
-    UploadId::from_random([n; 16])
-}
-
-fn image_json(
-    config: &Digest,
-    layer: &Digest,
-    subject: Option<&Digest>,
-    artifact_type: &str,
-) -> String {
-    let subject = subject
-        .map(|s| format!(r#","subject":{{"mediaType":"{OCI_MANIFEST}","digest":"{s}","size":1}}"#))
-        .unwrap_or_default();
-    format!(
-        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","artifactType":"{artifact_type}",
-        "config":{{"mediaType":"c","digest":"{config}","size":1}},
-        "layers":[{{"mediaType":"l","digest":"{layer}","size":1}}]{subject}}}"#
-    )
-}
-
-/// Stores two blobs in `r` and a manifest over them, tagged `tag`.
-fn push_image(
-    store: &Store<Sqlite>,
-    r: &RepoName,
-    tag: &str,
-    subject: Option<&Digest>,
-    artifact_type: &str,
-) -> Digest {
-    let (config, layer) = (
-        digest(&format!("config-{tag}")),
-        digest(&format!("layer-{tag}")),
-    );
-    for (i, d) in [&config, &layer].into_iter().enumerate() {
-        block_on(store.commit_blob(r, d, 1, &format!("blobs/{d}"), &upload(i as u8), 1)).unwrap();
-    }
-    let json = image_json(&config, &layer, subject, artifact_type);
-    let parsed = manifest::parse(json.as_bytes(), None).unwrap();
-    assert!(block_on(store.missing_references(r, &parsed))
-        .unwrap()
-        .is_empty());
-    let d = digest(&json);
-    let tag: Tag = tag.parse().unwrap();
-    block_on(store.put_manifest(
-        r,
-        &d,
-        &parsed,
-        json.len() as u64,
-        ManifestBytes::Inline(&json),
-        Some(&tag),
-        2,
-    ))
-    .unwrap();
-    d
-}
+use tollgate_core::upload::UploadSession;
+use tollgate_core::{Algorithm, Error, Reference, Tag};
 
 #[test]
 fn blobs_are_per_repository_and_deduplicated() {
@@ -289,12 +229,19 @@ fn deleting_a_manifest_removes_its_tags() {
         block_on(store.tags(&r, None, 10)).unwrap().names,
         vec!["v1", "v2"]
     );
-    assert!(block_on(store.delete_tag(&r, &"v1".parse().unwrap())).unwrap());
-    assert!(!block_on(store.delete_tag(&r, &"v1".parse().unwrap())).unwrap());
-    assert!(block_on(store.delete_manifest(&r, &d)).unwrap());
+    let deletions = Deletions::new(&db);
+    block_on(deletions.tag(&r, &"v1".parse().unwrap())).unwrap();
+    assert_eq!(
+        block_on(deletions.tag(&r, &"v1".parse().unwrap())),
+        Err(Error::ManifestUnknown)
+    );
+    block_on(deletions.manifest(&r, &d)).unwrap();
     assert!(block_on(store.tags(&r, None, 10)).unwrap().names.is_empty());
     assert!(block_on(store.manifest(&r, &Reference::Digest(d.clone())))
         .unwrap()
         .is_none());
-    assert!(!block_on(store.delete_manifest(&r, &d)).unwrap());
+    assert_eq!(
+        block_on(deletions.manifest(&r, &d)),
+        Err(Error::ManifestUnknown)
+    );
 }

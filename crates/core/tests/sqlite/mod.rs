@@ -74,12 +74,12 @@ impl Sql for Sqlite {
         Ok(out)
     }
 
-    async fn query_both<A: DeserializeOwned, B: DeserializeOwned>(
-        &self,
-        a: Statement,
-        b: Statement,
-    ) -> Result<(Vec<A>, Vec<B>)> {
-        Ok((self.query(a).await?, self.query(b).await?))
+    async fn query_all(&self, statements: Vec<Statement>) -> Result<Vec<Vec<Value>>> {
+        let mut results = Vec::new();
+        for s in statements {
+            results.push(self.query(s).await?);
+        }
+        Ok(results)
     }
 
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>> {

@@ -1,0 +1,274 @@
+//! The deletion rules: what may be deleted so that no deletion breaks a
+//! customer's licensed access, applied the same way whether the request comes
+//! through the management API, the dashboard or OCI `DELETE`.
+//!
+//! A tag deletion succeeds only when the tag exists (else not found); when its
+//! digest is licensed, another tag of the artifact points at that digest (else
+//! [`Refusal::LastTagOfLicensedDigest`]); and it is not the artifact's last tag
+//! (else [`Refusal::LastTag`]). A manifest a license covers, and an artifact a
+//! license names, are not deleted. "Licensed" counts every license, expired or
+//! not: a lapsed license that is renewed must still find its versions.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::license::{grants, GrantRow};
+use crate::licenses::{protection_query, Licenses};
+use crate::name::RepoName;
+use crate::reference::{Reference, Tag};
+use crate::sql::{decode, Sql};
+use crate::stmt;
+
+/// Why a deletion was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The tag is the only one on a digest a license covers.
+    LastTagOfLicensedDigest,
+    /// The tag is the artifact's only tag.
+    LastTag,
+    /// A license covers the manifest.
+    LicensedManifest,
+    /// A license names the artifact.
+    LicensedArtifact,
+}
+
+impl Refusal {
+    /// 400 for what licensing forbids, 409 for the last-tag rule.
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::LastTag => 409,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Refusal::LastTagOfLicensedDigest => {
+                "cannot delete the last tag of a licensed digest: tag the digest again first"
+            }
+            Refusal::LastTag => "at least one tag must remain: this is the artifact's last tag",
+            Refusal::LicensedManifest => "a license covers this manifest: change the license first",
+            Refusal::LicensedArtifact => {
+                "a license references this artifact: delete or change the license first"
+            }
+        })
+    }
+}
+
+/// What the tag rules look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TagFacts {
+    /// A license covers the tag's digest.
+    pub licensed: bool,
+    /// Tags on the tag's digest, this one included.
+    pub digest_tags: u64,
+    /// Tags of the artifact, this one included.
+    pub artifact_tags: u64,
+}
+
+/// The tag rules, in the order PRODUCT.md states them.
+pub fn tag_deletion(facts: TagFacts) -> std::result::Result<(), Refusal> {
+    if facts.licensed && facts.digest_tags < 2 {
+        return Err(Refusal::LastTagOfLicensedDigest);
+    }
+    if facts.artifact_tags < 2 {
+        return Err(Refusal::LastTag);
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct TagRow {
+    digest: String,
+    digest_tags: u64,
+    artifact_tags: u64,
+}
+
+/// How often a tag deletion re-reads its facts when the tags changed under it.
+const TAG_ATTEMPTS: usize = 3;
+
+pub struct Deletions<'a, S> {
+    sql: &'a S,
+}
+
+impl<'a, S: Sql> Deletions<'a, S> {
+    pub fn new(sql: &'a S) -> Self {
+        Deletions { sql }
+    }
+
+    /// Deletes a tag under the rules. The delete repeats the rules' counts as its
+    /// condition, so a concurrent deletion of the other tag cannot slip between
+    /// the check and the write.
+    pub async fn tag(&self, repo: &RepoName, tag: &Tag) -> Result<()> {
+        for _ in 0..TAG_ATTEMPTS {
+            let (row, facts) = self.tag_facts(repo, tag).await?;
+            tag_deletion(facts).map_err(Error::Refused)?;
+            let changes = self
+                .sql
+                .batch(vec![stmt!(
+                    "DELETE FROM tags WHERE repo = ?1 AND tag = ?2 AND digest = ?3
+                       AND (SELECT COUNT(*) FROM tags WHERE repo = ?1) > 1
+                       AND (?4 = 0 OR (SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = ?3) > 1)",
+                    repo.as_str(),
+                    tag.as_str(),
+                    row.digest.as_str(),
+                    i64::from(facts.licensed)
+                )])
+                .await?;
+            if changes.first().is_some_and(|&n| n > 0) {
+                return Ok(());
+            }
+        }
+        Err(Error::Conflict(format!(
+            "tag {tag} changed while it was being deleted; try again"
+        )))
+    }
+
+    async fn tag_facts(&self, repo: &RepoName, tag: &Tag) -> Result<(TagRow, TagFacts)> {
+        let mut results = self
+            .sql
+            .query_all(vec![
+                stmt!(
+                    "SELECT t.digest,
+                       (SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = t.digest) AS digest_tags,
+                       (SELECT COUNT(*) FROM tags WHERE repo = ?1) AS artifact_tags
+                     FROM tags t WHERE t.repo = ?1 AND t.tag = ?2",
+                    repo.as_str(),
+                    tag.as_str()
+                ),
+                protection_query(repo, &Reference::Tag(tag.clone())),
+            ])
+            .await?
+            .into_iter();
+        let row: Option<TagRow> = decode(results.next().unwrap_or_default())?
+            .into_iter()
+            .next();
+        let licenses: Vec<GrantRow> = decode(results.next().unwrap_or_default())?;
+        let row = row.ok_or(Error::ManifestUnknown)?;
+        let facts = TagFacts {
+            licensed: grants(&licenses),
+            digest_tags: row.digest_tags,
+            artifact_tags: row.artifact_tags,
+        };
+        Ok((row, facts))
+    }
+
+    /// Deletes a manifest, its references and every tag on it, unless a license
+    /// covers it. Licenses naming the digest or all versions are checked again in
+    /// the deleting batch itself.
+    pub async fn manifest(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
+        let reference = Reference::Digest(digest.clone());
+        if Licenses::new(self.sql).protects(repo, &reference).await? {
+            return Err(Error::Refused(Refusal::LicensedManifest));
+        }
+        let batch = vec![
+            stmt!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1
+                   AND (kind = 'all' OR (kind = 'digest' AND value = ?2)))
+                 THEN json('licensed') END AS guard",
+                repo.as_str(),
+                digest.as_str()
+            ),
+            stmt!(
+                "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
+                repo.as_str(),
+                digest.as_str()
+            ),
+            stmt!(
+                "DELETE FROM manifest_refs WHERE repo = ?1 AND manifest = ?2",
+                repo.as_str(),
+                digest.as_str()
+            ),
+            stmt!(
+                "DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
+                repo.as_str(),
+                digest.as_str()
+            ),
+        ];
+        match self.sql.batch(batch).await {
+            Ok(changes) if changes.get(1).is_some_and(|&n| n > 0) => Ok(()),
+            Ok(_) => Err(Error::ManifestUnknown),
+            Err(_) if Licenses::new(self.sql).protects(repo, &reference).await? => {
+                Err(Error::Refused(Refusal::LicensedManifest))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes an artifact with all its manifests, tags and blob links, unless a
+    /// license names it. Blob bytes go with garbage collection.
+    pub async fn artifact(&self, repo: &RepoName) -> Result<()> {
+        let licenses = Licenses::new(self.sql);
+        if licenses.references_artifact(repo).await? {
+            return Err(Error::Refused(Refusal::LicensedArtifact));
+        }
+        let name = repo.as_str();
+        let batch = vec![
+            stmt!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1)
+                 THEN json('licensed') END AS guard",
+                name
+            ),
+            stmt!("DELETE FROM tags WHERE repo = ?1", name),
+            stmt!("DELETE FROM manifest_refs WHERE repo = ?1", name),
+            stmt!("DELETE FROM manifests WHERE repo = ?1", name),
+            stmt!("DELETE FROM repo_blobs WHERE repo = ?1", name),
+            stmt!("DELETE FROM repositories WHERE name = ?1", name),
+        ];
+        match self.sql.batch(batch).await {
+            Ok(changes) if changes.last().is_some_and(|&n| n > 0) => Ok(()),
+            Ok(_) => Err(Error::NotFound("artifact")),
+            Err(_) if licenses.references_artifact(repo).await? => {
+                Err(Error::Refused(Refusal::LicensedArtifact))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_rules_in_order() {
+        let facts = |licensed, digest_tags, artifact_tags| TagFacts {
+            licensed,
+            digest_tags,
+            artifact_tags,
+        };
+        let table = [
+            // PRODUCT.md example 1: v1.0.1 unlicensed, three tags on three digests.
+            (facts(false, 1, 3), Ok(())),
+            // Example 2: the only tag of a licensed digest.
+            (facts(true, 1, 3), Err(Refusal::LastTagOfLicensedDigest)),
+            // Example 3: the artifact's only tag, no licenses.
+            (facts(false, 1, 1), Err(Refusal::LastTag)),
+            // A licensed digest with a second tag.
+            (facts(true, 2, 2), Ok(())),
+            // The licensing rule comes first.
+            (facts(true, 1, 1), Err(Refusal::LastTagOfLicensedDigest)),
+            (facts(false, 2, 2), Ok(())),
+        ];
+        for (facts, expected) in table {
+            assert_eq!(tag_deletion(facts), expected, "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_map_to_their_statuses() {
+        assert_eq!(Refusal::LastTag.status(), 409);
+        for r in [
+            Refusal::LastTagOfLicensedDigest,
+            Refusal::LicensedManifest,
+            Refusal::LicensedArtifact,
+        ] {
+            assert_eq!(r.status(), 400);
+        }
+    }
+}

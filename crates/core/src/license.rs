@@ -1,0 +1,260 @@
+//! Licenses as vendors write them: a name, one customer, an optional expiry and
+//! items, each covering one artifact at all versions, at a set of manifest digests,
+//! or at every tag a [`TagPattern`] matches (tags pushed later too). Also the rule
+//! that turns the license items touching a manifest into a yes or no ([`grants`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::text_field;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::name::RepoName;
+use crate::pattern::TagPattern;
+
+/// The most items one license holds, and digests one item lists.
+pub const MAX_ITEMS: usize = 100;
+pub const MAX_DIGESTS: usize = 1000;
+
+/// Which versions of an artifact an item covers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Versions {
+    All,
+    Digests(Vec<Digest>),
+    Pattern(TagPattern),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub artifact: RepoName,
+    pub versions: Versions,
+}
+
+/// An item as the API reads and writes it: `artifact` and exactly one of
+/// `all_versions: true`, `digests`, `pattern` — or, on input only, `tags`, which
+/// the worker resolves to digests when the license is written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemJson {
+    pub artifact: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_versions: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digests: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// A license as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct License {
+    pub id: String,
+    pub name: String,
+    pub customer_id: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub items: Vec<ItemJson>,
+}
+
+/// A license as the API receives it (create, and full replace on update).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseInput {
+    pub name: String,
+    pub customer_id: String,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    pub items: Vec<ItemJson>,
+}
+
+/// What an item asks for before its tags are resolved.
+pub enum Wanted {
+    Ready(Item),
+    /// Digests of these tags of the artifact, as they stand when the license is
+    /// written.
+    Tags(RepoName, Vec<String>),
+}
+
+impl ItemJson {
+    /// Checks the item's shape; tags still need resolving.
+    pub fn parse(&self) -> Result<Wanted> {
+        let artifact: RepoName = self
+            .artifact
+            .parse()
+            .map_err(|_| Error::Invalid(format!("invalid artifact name {:?}", self.artifact)))?;
+        let item = |versions| {
+            Ok(Wanted::Ready(Item {
+                artifact: artifact.clone(),
+                versions,
+            }))
+        };
+        match (self.all_versions, &self.digests, &self.pattern, &self.tags) {
+            (true, None, None, None) => item(Versions::All),
+            (false, Some(digests), None, None) => item(Versions::Digests(parse_digests(digests)?)),
+            (false, None, Some(pattern), None) => item(Versions::Pattern(pattern.parse()?)),
+            (false, None, None, Some(tags)) if !tags.is_empty() && tags.len() <= MAX_DIGESTS => {
+                Ok(Wanted::Tags(artifact.clone(), tags.clone()))
+            }
+            (false, None, None, Some(_)) => Err(Error::Invalid(format!(
+                "tags must list 1 to {MAX_DIGESTS} tags"
+            ))),
+            _ => Err(Error::Invalid(format!(
+                "item for {:?} must have exactly one of all_versions: true, digests, pattern, tags",
+                self.artifact
+            ))),
+        }
+    }
+}
+
+fn parse_digests(digests: &[String]) -> Result<Vec<Digest>> {
+    if digests.is_empty() || digests.len() > MAX_DIGESTS {
+        return Err(Error::Invalid(format!(
+            "digests must list 1 to {MAX_DIGESTS} digests"
+        )));
+    }
+    let mut parsed = digests
+        .iter()
+        .map(|d| {
+            d.parse::<Digest>()
+                .map_err(|_| Error::Invalid(format!("invalid digest {d:?}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    parsed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    parsed.dedup();
+    Ok(parsed)
+}
+
+impl From<&Item> for ItemJson {
+    fn from(item: &Item) -> Self {
+        let artifact = item.artifact.to_string();
+        match &item.versions {
+            Versions::All => ItemJson {
+                artifact,
+                all_versions: true,
+                ..Default::default()
+            },
+            Versions::Digests(ds) => ItemJson {
+                artifact,
+                digests: Some(ds.iter().map(Digest::to_string).collect()),
+                ..Default::default()
+            },
+            Versions::Pattern(p) => ItemJson {
+                artifact,
+                pattern: Some(p.to_string()),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl LicenseInput {
+    /// The license's name, checked.
+    pub fn checked_name(&self) -> Result<String> {
+        text_field("name", &self.name, 200, true)
+    }
+
+    pub fn checked_item_count(&self) -> Result<()> {
+        if self.items.is_empty() || self.items.len() > MAX_ITEMS {
+            return Err(Error::Invalid(format!(
+                "a license needs 1 to {MAX_ITEMS} items"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One license item that touches a manifest, as the grant queries return it:
+/// `kind` `all` or `digest` grants outright; `pattern` grants when `value`
+/// matches `tag`, a tag of the manifest or of one it is reached through.
+#[derive(Clone, Debug, Deserialize)]
+pub struct GrantRow {
+    pub kind: String,
+    pub value: String,
+    pub tag: Option<String>,
+}
+
+/// Whether any of `rows` grants the manifest they were found for.
+pub fn grants(rows: &[GrantRow]) -> bool {
+    rows.iter().any(|row| match (row.kind.as_str(), &row.tag) {
+        ("all" | "digest", _) => true,
+        ("pattern", Some(tag)) => pattern_matches(&row.value, tag),
+        _ => false,
+    })
+}
+
+/// Whether a stored pattern matches `tag`. Patterns are checked when a license
+/// is written, so one that no longer parses matches nothing.
+pub fn pattern_matches(pattern: &str, tag: &str) -> bool {
+    pattern.parse::<TagPattern>().is_ok_and(|p| p.matches(tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(v: serde_json::Value) -> ItemJson {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn items_have_exactly_one_kind_of_versions() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        for ok in [
+            serde_json::json!({"artifact": "acme/app", "all_versions": true}),
+            serde_json::json!({"artifact": "acme/app", "digests": [d]}),
+            serde_json::json!({"artifact": "acme/app", "pattern": "v1.*"}),
+            serde_json::json!({"artifact": "acme/app", "tags": ["v1"]}),
+        ] {
+            assert!(json(ok.clone()).parse().is_ok(), "{ok}");
+        }
+        for bad in [
+            serde_json::json!({"artifact": "acme/app"}),
+            serde_json::json!({"artifact": "acme/app", "all_versions": false}),
+            serde_json::json!({"artifact": "acme/app", "all_versions": true, "pattern": "v1"}),
+            serde_json::json!({"artifact": "acme/app", "digests": []}),
+            serde_json::json!({"artifact": "acme/app", "digests": ["sha256:nope"]}),
+            serde_json::json!({"artifact": "acme/app", "pattern": "v1.["}),
+            serde_json::json!({"artifact": "acme/app", "tags": []}),
+            serde_json::json!({"artifact": "../etc", "all_versions": true}),
+        ] {
+            assert!(
+                matches!(json(bad.clone()).parse(), Err(Error::Invalid(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn items_round_trip_through_json() {
+        let d = format!("sha256:{}", "b".repeat(64));
+        let input = json(serde_json::json!({"artifact": "acme/app", "digests": [d, d]}));
+        let Ok(Wanted::Ready(item)) = input.parse() else {
+            panic!("digests item")
+        };
+        let out = serde_json::to_value(ItemJson::from(&item)).unwrap();
+        assert_eq!(
+            out,
+            serde_json::json!({"artifact": "acme/app", "digests": [d]})
+        );
+    }
+
+    #[test]
+    fn grant_rows_decide() {
+        let row = |kind: &str, value: &str, tag: Option<&str>| GrantRow {
+            kind: kind.into(),
+            value: value.into(),
+            tag: tag.map(Into::into),
+        };
+        assert!(!grants(&[]));
+        assert!(grants(&[row("all", "", None)]));
+        assert!(grants(&[row("digest", "sha256:x", None)]));
+        assert!(grants(&[row("pattern", "v1.*", Some("v1.2"))]));
+        assert!(!grants(&[row("pattern", "v1.*", Some("v2.0"))]));
+        assert!(!grants(&[row("pattern", "v1.*", None)]));
+        assert!(grants(&[
+            row("pattern", ">=1.2, <2", Some("v1.1.0")),
+            row("pattern", ">=1.2, <2", Some("v1.4.0")),
+        ]));
+    }
+}

@@ -1,0 +1,591 @@
+//! Every read and write of licenses, and the queries that decide what a customer
+//! may read: the grant check of one manifest or blob (one query, which can ride in
+//! the credential lookup's round trip), the readable tags of an artifact, the
+//! licensed artifacts, and the license checks behind the deletion rules.
+//!
+//! A manifest is reached from above: it is readable when a license item grants it
+//! or anything it is reached through — an index that lists it, the manifest it
+//! refers to as its `subject` — so the grant queries walk that closure upwards.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::license::{pattern_matches, GrantRow, Item, ItemJson, License, Versions};
+use crate::name::RepoName;
+use crate::reference::Reference;
+use crate::sql::{decode, Sql, Statement};
+use crate::stmt;
+
+/// Whose licenses a grant check reads: a customer already known, or the customer
+/// of the user, token (by secret hash) or session (by id hash) that a credential
+/// lookup in the same round trip finds.
+#[derive(Clone, Debug)]
+pub enum Licensee {
+    Customer(String),
+    User(String),
+    Token(String),
+    Session(String),
+}
+
+/// What a grant check is about.
+pub enum Target<'a> {
+    Manifest(&'a Reference),
+    Blob(&'a Digest),
+}
+
+/// The license items that grant `target` in `repo` to `licensee` at time `now`, or
+/// nothing; [`crate::license::grants`] reads the rows. For a user that is not a
+/// customer the answer is empty, so the query can be sent before the caller is
+/// known.
+pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i64) -> Statement {
+    let (customer, user, token, session) = match licensee {
+        Licensee::Customer(id) => (Some(id.as_str()), None, None, None),
+        Licensee::User(id) => (None, Some(id.as_str()), None, None),
+        Licensee::Token(hash) => (None, None, Some(hash.as_str()), None),
+        Licensee::Session(hash) => (None, None, None, Some(hash.as_str())),
+    };
+    let (digest, tag, kind) = match target {
+        Target::Manifest(Reference::Digest(d)) => (Some(d.as_str()), None, "manifest"),
+        Target::Manifest(Reference::Tag(t)) => (None, Some(t.as_str()), "manifest"),
+        Target::Blob(d) => (Some(d.as_str()), None, "blob"),
+    };
+    stmt!(
+        "WITH RECURSIVE
+           who(customer_id) AS (
+             SELECT ?1 WHERE ?1 IS NOT NULL
+             UNION ALL SELECT customer_id FROM users WHERE id = ?2
+             UNION ALL SELECT u.customer_id FROM tokens t JOIN users u ON u.id = t.user_id
+               WHERE t.secret_hash = ?3
+             UNION ALL SELECT u.customer_id FROM sessions s JOIN users u ON u.id = s.user_id
+               WHERE s.id_hash = ?4),
+           items(kind, value) AS (
+             SELECT i.kind, i.value FROM licenses l JOIN license_items i ON i.license_id = l.id
+             WHERE l.customer_id IN (SELECT customer_id FROM who) AND i.repo = ?5
+               AND (l.expires_at IS NULL OR l.expires_at > ?6)),
+           up(d) AS (
+             SELECT ?7 WHERE ?9 = 'manifest' AND ?7 IS NOT NULL
+             UNION SELECT digest FROM tags WHERE ?9 = 'manifest' AND repo = ?5 AND tag = ?8
+             UNION SELECT manifest FROM manifest_refs
+               WHERE ?9 = 'blob' AND repo = ?5 AND target = ?7 AND kind = 'blob'
+             UNION SELECT r.manifest FROM up JOIN manifest_refs r
+               ON r.repo = ?5 AND r.target = up.d AND r.kind = 'child'
+             UNION SELECT m.subject FROM up JOIN manifests m
+               ON m.repo = ?5 AND m.digest = up.d WHERE m.subject IS NOT NULL)
+         SELECT kind, value, NULL AS tag FROM items WHERE kind = 'all'
+         UNION ALL SELECT i.kind, i.value, NULL FROM items i JOIN up
+           ON i.kind = 'digest' AND i.value = up.d
+         UNION ALL SELECT i.kind, i.value, t.tag FROM items i JOIN up JOIN tags t
+           ON t.repo = ?5 AND t.digest = up.d WHERE i.kind = 'pattern'",
+        customer,
+        user,
+        token,
+        session,
+        repo.as_str(),
+        now,
+        digest,
+        tag,
+        kind
+    )
+}
+
+/// The items of *any* license, expired or not, that cover the manifest a tag or
+/// digest names, directly or through an index listing it: what the deletion rules
+/// protect.
+pub(crate) fn protection_query(repo: &RepoName, reference: &Reference) -> Statement {
+    let (digest, tag) = match reference {
+        Reference::Digest(d) => (Some(d.as_str()), None),
+        Reference::Tag(t) => (None, Some(t.as_str())),
+    };
+    stmt!(
+        "WITH RECURSIVE up(d) AS (
+           SELECT ?2 WHERE ?2 IS NOT NULL
+           UNION SELECT digest FROM tags WHERE repo = ?1 AND tag = ?3
+           UNION SELECT r.manifest FROM up JOIN manifest_refs r
+             ON r.repo = ?1 AND r.target = up.d AND r.kind = 'child')
+         SELECT kind, value, NULL AS tag FROM license_items WHERE repo = ?1 AND kind = 'all'
+         UNION ALL SELECT i.kind, i.value, NULL FROM license_items i JOIN up
+           ON i.repo = ?1 AND i.kind = 'digest' AND i.value = up.d
+         UNION ALL SELECT i.kind, i.value, t.tag FROM license_items i JOIN up JOIN tags t
+           ON t.repo = ?1 AND t.digest = up.d WHERE i.repo = ?1 AND i.kind = 'pattern'",
+        repo.as_str(),
+        digest,
+        tag
+    )
+}
+
+/// A license about to be written, its items checked and tags resolved.
+pub struct NewLicense {
+    pub id: String,
+    pub name: String,
+    pub customer_id: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub items: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+struct LicenseRow {
+    id: String,
+    name: String,
+    customer_id: String,
+    expires_at: Option<i64>,
+    created_at: i64,
+}
+
+#[derive(Deserialize)]
+struct ItemRow {
+    license_id: String,
+    item: i64,
+    repo: String,
+    kind: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct NameRow {
+    name: String,
+}
+
+/// Filters of a license list.
+#[derive(Default)]
+pub struct LicenseFilter<'a> {
+    pub id: Option<&'a str>,
+    pub customer_id: Option<&'a str>,
+    pub artifact: Option<&'a str>,
+}
+
+fn names_json<S: AsRef<str>>(names: &[S]) -> String {
+    serde_json::to_string(&names.iter().map(AsRef::as_ref).collect::<Vec<_>>()).expect("strings")
+}
+
+pub struct Licenses<'a, S> {
+    sql: &'a S,
+}
+
+impl<'a, S: Sql> Licenses<'a, S> {
+    pub fn new(sql: &'a S) -> Self {
+        Licenses { sql }
+    }
+
+    /// Whether `target` in `repo` is readable for `customer` now.
+    pub async fn grants(
+        &self,
+        customer: &str,
+        repo: &RepoName,
+        target: Target<'_>,
+        now: i64,
+    ) -> Result<bool> {
+        let licensee = Licensee::Customer(customer.to_owned());
+        let rows: Vec<GrantRow> = self
+            .sql
+            .query(grant_query(&licensee, repo, target, now))
+            .await?;
+        Ok(crate::license::grants(&rows))
+    }
+
+    /// Whether any license covers the manifest `reference` names (see
+    /// [`protection_query`]).
+    pub async fn protects(&self, repo: &RepoName, reference: &Reference) -> Result<bool> {
+        let rows: Vec<GrantRow> = self.sql.query(protection_query(repo, reference)).await?;
+        Ok(crate::license::grants(&rows))
+    }
+
+    /// Whether any license names the artifact.
+    pub async fn references_artifact(&self, repo: &RepoName) -> Result<bool> {
+        let row: Option<NameRow> = self
+            .sql
+            .one(stmt!(
+                "SELECT repo AS name FROM license_items WHERE repo = ?1 LIMIT 1",
+                repo.as_str()
+            ))
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Of the repositories `names`, those `customer` holds a live license for.
+    pub async fn licensed_among(
+        &self,
+        customer: &str,
+        names: &[&str],
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let rows: Vec<NameRow> = self
+            .sql
+            .query(stmt!(
+                "SELECT DISTINCT i.repo AS name FROM licenses l
+                   JOIN license_items i ON i.license_id = l.id
+                 WHERE l.customer_id = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2)
+                   AND i.repo IN (SELECT value FROM json_each(?3))",
+                customer,
+                now,
+                names_json(names)
+            ))
+            .await?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
+    }
+
+    /// Existing artifacts `customer` holds a live license for, in order after
+    /// `last`, at most `n + 1` (so the caller sees whether more follow).
+    pub async fn licensed_artifacts(
+        &self,
+        customer: &str,
+        last: Option<&str>,
+        n: u64,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let rows: Vec<NameRow> = self
+            .sql
+            .query(stmt!(
+                "SELECT DISTINCT i.repo AS name FROM licenses l
+                   JOIN license_items i ON i.license_id = l.id
+                 WHERE l.customer_id = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2)
+                   AND i.repo > ?3 AND i.repo IN (SELECT name FROM repositories)
+                 ORDER BY i.repo LIMIT ?4",
+                customer,
+                now,
+                last.unwrap_or(""),
+                n + 1
+            ))
+            .await?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
+    }
+
+    /// The tags of `repo` after `last` whose manifests `customer` may read, in
+    /// order, at most `n + 1`; `None` when no live license of the customer names
+    /// the artifact (so it is hidden). Two round trips: the license items with the
+    /// repository's tags, then the page.
+    pub async fn readable_tags(
+        &self,
+        customer: &str,
+        repo: &RepoName,
+        last: Option<&str>,
+        n: u64,
+        now: i64,
+    ) -> Result<Option<Vec<String>>> {
+        #[derive(Deserialize)]
+        struct TagRow {
+            tag: String,
+            digest: String,
+        }
+        let mut results = self
+            .sql
+            .query_all(vec![
+                stmt!(
+                    "SELECT i.kind, i.value, NULL AS tag FROM licenses l
+                       JOIN license_items i ON i.license_id = l.id
+                     WHERE l.customer_id = ?1 AND i.repo = ?2
+                       AND (l.expires_at IS NULL OR l.expires_at > ?3)",
+                    customer,
+                    repo.as_str(),
+                    now
+                ),
+                stmt!(
+                    "SELECT tag, digest FROM tags WHERE repo = ?1 AND EXISTS (
+                       SELECT 1 FROM licenses l JOIN license_items i ON i.license_id = l.id
+                       WHERE l.customer_id = ?2 AND i.repo = ?1 AND i.kind = 'pattern'
+                         AND (l.expires_at IS NULL OR l.expires_at > ?3))",
+                    repo.as_str(),
+                    customer,
+                    now
+                ),
+            ])
+            .await?
+            .into_iter();
+        let items: Vec<GrantRow> = decode(results.next().unwrap_or_default())?;
+        let tags: Vec<TagRow> = decode(results.next().unwrap_or_default())?;
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let all = items.iter().any(|i| i.kind == "all");
+        let mut seeds: Vec<&str> = items
+            .iter()
+            .filter(|i| i.kind == "digest")
+            .map(|i| i.value.as_str())
+            .collect();
+        for tag in &tags {
+            if items
+                .iter()
+                .any(|i| i.kind == "pattern" && pattern_matches(&i.value, &tag.tag))
+            {
+                seeds.push(&tag.digest);
+            }
+        }
+        let rows: Vec<NameRow> = self
+            .sql
+            .query(stmt!(
+                "WITH RECURSIVE down(d) AS (
+                   SELECT value FROM json_each(?2)
+                   UNION SELECT r.target FROM down JOIN manifest_refs r
+                     ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'child'
+                   UNION SELECT m.digest FROM down JOIN manifests m
+                     ON m.repo = ?1 AND m.subject = down.d)
+                 SELECT tag AS name FROM tags
+                 WHERE repo = ?1 AND tag > ?3 AND (?5 OR digest IN (SELECT d FROM down))
+                 ORDER BY tag LIMIT ?4",
+                repo.as_str(),
+                names_json(&seeds),
+                last.unwrap_or(""),
+                n + 1,
+                i64::from(all)
+            ))
+            .await?;
+        Ok(Some(rows.into_iter().map(|r| r.name).collect()))
+    }
+
+    /// The digests `tags` of `artifact` point at now; a missing tag is refused.
+    pub async fn resolve_tags(&self, artifact: &RepoName, tags: &[String]) -> Result<Vec<Digest>> {
+        #[derive(Deserialize)]
+        struct Row {
+            tag: String,
+            digest: Option<String>,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .query(stmt!(
+                "SELECT j.value AS tag, t.digest FROM json_each(?2) j
+                   LEFT JOIN tags t ON t.repo = ?1 AND t.tag = j.value",
+                artifact.as_str(),
+                names_json(tags)
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|r| match r.digest {
+                Some(d) => d.parse(),
+                None => Err(Error::Invalid(format!(
+                    "artifact {artifact} has no tag {:?}",
+                    r.tag
+                ))),
+            })
+            .collect()
+    }
+
+    /// Refuses items naming a missing artifact or a digest that is no manifest of
+    /// the artifact.
+    async fn check_items(&self, items: &[Item]) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Row {
+            problem: String,
+        }
+        let mut checks = Vec::new();
+        for item in items {
+            let digests: Vec<&str> = match &item.versions {
+                Versions::Digests(ds) => ds.iter().map(Digest::as_str).collect(),
+                _ => Vec::new(),
+            };
+            checks.push(stmt!(
+                "SELECT 'no artifact ' || ?1 AS problem WHERE NOT EXISTS (
+                   SELECT 1 FROM repositories WHERE name = ?1)
+                 UNION ALL SELECT 'artifact ' || ?1 || ' has no manifest ' || value FROM json_each(?2)
+                   WHERE EXISTS (SELECT 1 FROM repositories WHERE name = ?1)
+                     AND NOT EXISTS (SELECT 1 FROM manifests WHERE repo = ?1 AND digest = value)",
+                item.artifact.as_str(),
+                names_json(&digests)
+            ));
+        }
+        for rows in self.sql.query_all(checks).await? {
+            if let Some(row) = decode::<Row>(rows)?.into_iter().next() {
+                return Err(Error::Invalid(row.problem));
+            }
+        }
+        Ok(())
+    }
+
+    async fn customer_exists(&self, id: &str) -> Result<bool> {
+        let row: Option<NameRow> = self
+            .sql
+            .one(stmt!("SELECT id AS name FROM customers WHERE id = ?1", id))
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// The statements that write `license`'s items, after a guard that aborts the
+    /// batch when an artifact was deleted since [`Self::check_items`].
+    fn item_statements(license: &NewLicense) -> Vec<Statement> {
+        let artifacts: Vec<&str> = license.items.iter().map(|i| i.artifact.as_str()).collect();
+        let mut statements = vec![stmt!(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(?1)
+               WHERE value NOT IN (SELECT name FROM repositories))
+             THEN json('artifact deleted') END AS guard",
+            names_json(&artifacts)
+        )];
+        for (n, item) in license.items.iter().enumerate() {
+            let (kind, values) = match &item.versions {
+                Versions::All => ("all", vec![String::new()]),
+                Versions::Digests(ds) => ("digest", ds.iter().map(Digest::to_string).collect()),
+                Versions::Pattern(p) => ("pattern", vec![p.to_string()]),
+            };
+            statements.push(stmt!(
+                "INSERT OR IGNORE INTO license_items (license_id, item, repo, kind, value)
+                 SELECT ?1, ?2, ?3, ?4, value FROM json_each(?5)",
+                license.id.as_str(),
+                n as i64,
+                item.artifact.as_str(),
+                kind,
+                names_json(&values)
+            ));
+        }
+        statements
+    }
+
+    async fn check(&self, license: &NewLicense) -> Result<()> {
+        if !self.customer_exists(&license.customer_id).await? {
+            return Err(Error::Invalid(format!(
+                "no customer {:?}",
+                license.customer_id
+            )));
+        }
+        self.check_items(&license.items).await
+    }
+
+    pub async fn create(&self, license: &NewLicense) -> Result<()> {
+        self.check(license).await?;
+        let mut statements = vec![stmt!(
+            "INSERT INTO licenses (id, customer_id, name, expires_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            license.id.as_str(),
+            license.customer_id.as_str(),
+            license.name.as_str(),
+            license.expires_at,
+            license.created_at
+        )];
+        statements.extend(Self::item_statements(license));
+        self.write(statements, license).await
+    }
+
+    /// Replaces a license's name, customer, expiry and items; false if there is no
+    /// such license.
+    pub async fn replace(&self, license: &NewLicense) -> Result<bool> {
+        if self.show(&license.id).await?.is_none() {
+            return Ok(false);
+        }
+        self.check(license).await?;
+        let mut statements = vec![
+            stmt!(
+                "UPDATE licenses SET customer_id = ?2, name = ?3, expires_at = ?4 WHERE id = ?1",
+                license.id.as_str(),
+                license.customer_id.as_str(),
+                license.name.as_str(),
+                license.expires_at
+            ),
+            stmt!(
+                "DELETE FROM license_items WHERE license_id = ?1",
+                license.id.as_str()
+            ),
+        ];
+        statements.extend(Self::item_statements(license));
+        self.write(statements, license).await?;
+        Ok(true)
+    }
+
+    /// Runs a license write; when it fails, says why if the checks now see it.
+    async fn write(&self, statements: Vec<Statement>, license: &NewLicense) -> Result<()> {
+        if let Err(e) = self.sql.batch(statements).await {
+            self.check(license).await?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<bool> {
+        let changes = self
+            .sql
+            .batch(vec![stmt!("DELETE FROM licenses WHERE id = ?1", id)])
+            .await?;
+        // D1 counts the items the delete cascades to as changes too.
+        Ok(changes.first().is_some_and(|&n| n > 0))
+    }
+
+    pub async fn show(&self, id: &str) -> Result<Option<License>> {
+        let filter = LicenseFilter {
+            id: Some(id),
+            ..Default::default()
+        };
+        Ok(self.list(&filter, None, 1).await?.0.into_iter().next())
+    }
+
+    /// Licenses matching `filter` in id order after `cursor`: at most `limit`, and
+    /// whether more follow. One round trip: the licenses and their items.
+    pub async fn list(
+        &self,
+        filter: &LicenseFilter<'_>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<License>, bool)> {
+        let params = |sql: &'static str| {
+            stmt!(
+                sql,
+                filter.id,
+                filter.customer_id,
+                filter.artifact,
+                cursor.unwrap_or(""),
+                i64::from(limit) + 1
+            )
+        };
+        let mut results = self
+            .sql
+            .query_all(vec![
+                params(
+                    "SELECT id, name, customer_id, expires_at, created_at FROM licenses
+                     WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR customer_id = ?2)
+                       AND (?3 IS NULL OR id IN (SELECT license_id FROM license_items WHERE repo = ?3))
+                       AND id > ?4
+                     ORDER BY id LIMIT ?5",
+                ),
+                params(
+                    "SELECT license_id, item, repo, kind, value FROM license_items
+                     WHERE license_id IN (SELECT id FROM licenses
+                       WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR customer_id = ?2)
+                         AND (?3 IS NULL OR id IN (SELECT license_id FROM license_items WHERE repo = ?3))
+                         AND id > ?4
+                       ORDER BY id LIMIT ?5)
+                     ORDER BY license_id, item, value",
+                ),
+            ])
+            .await?
+            .into_iter();
+        let licenses: Vec<LicenseRow> = decode(results.next().unwrap_or_default())?;
+        let items: Vec<ItemRow> = decode(results.next().unwrap_or_default())?;
+        let mut grouped = group_items(items);
+        let more = licenses.len() > limit as usize;
+        let licenses = licenses
+            .into_iter()
+            .take(limit as usize)
+            .map(|l| License {
+                items: grouped.remove(&l.id).unwrap_or_default(),
+                id: l.id,
+                name: l.name,
+                customer_id: l.customer_id,
+                expires_at: l.expires_at,
+                created_at: l.created_at,
+            })
+            .collect();
+        Ok((licenses, more))
+    }
+}
+
+/// Item rows (ordered by license and item) back into the items the API showed.
+fn group_items(rows: Vec<ItemRow>) -> BTreeMap<String, Vec<ItemJson>> {
+    let mut grouped: BTreeMap<String, Vec<ItemJson>> = BTreeMap::new();
+    let mut current: Option<(String, i64)> = None;
+    for row in rows {
+        let items = grouped.entry(row.license_id.clone()).or_default();
+        let key = (row.license_id, row.item);
+        if current.as_ref() != Some(&key) || items.is_empty() {
+            items.push(ItemJson {
+                artifact: row.repo,
+                ..Default::default()
+            });
+        }
+        current = Some(key);
+        let item = items.last_mut().expect("pushed above");
+        match row.kind.as_str() {
+            "all" => item.all_versions = true,
+            "digest" => item.digests.get_or_insert_with(Vec::new).push(row.value),
+            _ => item.pattern = Some(row.value),
+        }
+    }
+    grouped
+}

@@ -1,0 +1,510 @@
+//! Licenses and the deletion rules against real SQLite built from `migrations/`:
+//! what each customer may read, the readable tags page by page, and PRODUCT.md's
+//! worked deletion examples.
+
+mod fixtures;
+mod sqlite;
+
+use futures::executor::block_on;
+use sqlite::Sqlite;
+use tollgate_core::account::{Email, Role};
+use tollgate_core::accounts::{new_user, Accounts, Customer, Token};
+use tollgate_core::deletion::{Deletions, Refusal};
+use tollgate_core::license::{grants, GrantRow, Item, Versions};
+use tollgate_core::licenses::{grant_query, LicenseFilter, Licensee, Licenses, NewLicense, Target};
+use tollgate_core::sql::Sql;
+use tollgate_core::store::Store;
+use tollgate_core::{Digest, Error, Reference, RepoName};
+
+use fixtures::{digest, push_image, push_image_as, push_index, repo};
+
+const NOW: i64 = 1_000_000;
+
+fn add_customer(db: &Sqlite, id: &str) {
+    let customer = Customer {
+        id: id.into(),
+        name: format!("customer {id}"),
+        contact: String::new(),
+        notes: String::new(),
+        created_at: 1,
+    };
+    block_on(Accounts::new(db).create_customer(&customer)).unwrap();
+}
+
+fn license(id: &str, customer: &str, expires_at: Option<i64>, items: Vec<Item>) -> NewLicense {
+    NewLicense {
+        id: id.into(),
+        name: format!("license {id}"),
+        customer_id: customer.into(),
+        expires_at,
+        created_at: 1,
+        items,
+    }
+}
+
+fn item(artifact: &RepoName, versions: Versions) -> Item {
+    Item {
+        artifact: artifact.clone(),
+        versions,
+    }
+}
+
+fn pattern(p: &str) -> Versions {
+    Versions::Pattern(p.parse().unwrap())
+}
+
+fn manifest(db: &Sqlite, customer: &str, r: &RepoName, reference: &str, now: i64) -> bool {
+    let reference: Reference = reference.parse().unwrap();
+    block_on(Licenses::new(db).grants(customer, r, Target::Manifest(&reference), now)).unwrap()
+}
+
+fn blob(db: &Sqlite, customer: &str, r: &RepoName, d: &Digest) -> bool {
+    block_on(Licenses::new(db).grants(customer, r, Target::Blob(d), NOW)).unwrap()
+}
+
+#[test]
+fn grants_follow_digests_indexes_referrers_and_blobs() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("acme/app");
+    let v1 = push_image(&store, &app, "v1.0.0", None, "t");
+    let v11 = push_image(&store, &app, "v1.1.0", None, "t");
+    let amd = push_image_as(&store, &app, "amd64", None, None, "t");
+    let arm = push_image_as(&store, &app, "arm64", None, None, "t");
+    let index = push_index(&store, &app, Some("multi"), &[amd.clone(), arm.clone()]);
+    let other = push_image_as(&store, &app, "other-arch", None, None, "t");
+    push_index(&store, &app, Some("unlicensed-multi"), std::slice::from_ref(&other));
+    let sbom = push_image_as(
+        &store,
+        &app,
+        "sbom",
+        None,
+        Some(&v1),
+        "application/spdx+json",
+    );
+    let sig = push_image_as(&store, &app, "sig", None, Some(&sbom), "application/sig");
+    add_customer(&db, "a");
+    add_customer(&db, "b");
+    let licenses = Licenses::new(&db);
+    block_on(licenses.create(&license(
+        "l1",
+        "a",
+        None,
+        vec![item(
+            &app,
+            Versions::Digests(vec![v1.clone(), index.clone()]),
+        )],
+    )))
+    .unwrap();
+
+    for readable in [
+        "v1.0.0",
+        v1.as_str(),
+        "multi",
+        amd.as_str(),
+        arm.as_str(),
+        sbom.as_str(),
+        sig.as_str(),
+    ] {
+        assert!(manifest(&db, "a", &app, readable, NOW), "{readable}");
+    }
+    for hidden in [
+        "v1.1.0",
+        v11.as_str(),
+        "unlicensed-multi",
+        other.as_str(),
+        "missing",
+    ] {
+        assert!(!manifest(&db, "a", &app, hidden, NOW), "{hidden}");
+    }
+    for guessed in ["v1.0.0", v1.as_str(), amd.as_str(), sbom.as_str()] {
+        assert!(
+            !manifest(&db, "b", &app, guessed, NOW),
+            "b guessed {guessed}"
+        );
+    }
+    assert!(blob(&db, "a", &app, &digest("layer-v1.0.0")));
+    assert!(blob(&db, "a", &app, &digest("config-arm64")));
+    assert!(blob(&db, "a", &app, &digest("layer-sbom")));
+    assert!(!blob(&db, "a", &app, &digest("layer-v1.1.0")));
+    assert!(!blob(&db, "a", &app, &digest("layer-other-arch")));
+    assert!(!blob(&db, "b", &app, &digest("layer-v1.0.0")));
+    assert!(!manifest(&db, "a", &repo("acme/else"), v1.as_str(), NOW));
+}
+
+#[test]
+fn patterns_cover_later_tags_and_expiry_is_checked_at_request_time() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    push_image(&store, &app, "v1.0.0", None, "t");
+    push_image(&store, &app, "v2.0.0", None, "t");
+    add_customer(&db, "a");
+    let licenses = Licenses::new(&db);
+    block_on(licenses.create(&license(
+        "l1",
+        "a",
+        Some(NOW + 10),
+        vec![item(&app, pattern("v1.*"))],
+    )))
+    .unwrap();
+    assert!(manifest(&db, "a", &app, "v1.0.0", NOW));
+    assert!(!manifest(&db, "a", &app, "v2.0.0", NOW));
+    assert!(!manifest(&db, "a", &app, "v1.5.0", NOW), "not pushed yet");
+    let later = push_image(&store, &app, "v1.5.0", None, "t");
+    assert!(manifest(&db, "a", &app, "v1.5.0", NOW));
+    assert!(manifest(&db, "a", &app, later.as_str(), NOW));
+    assert!(blob(&db, "a", &app, &digest("layer-v1.5.0")));
+    assert!(!manifest(&db, "a", &app, "v1.0.0", NOW + 10), "expired");
+
+    let semver = repo("semver");
+    for tag in ["v1.1.0", "v1.2.0", "v1.9.9", "v2.0.0"] {
+        push_image(&store, &semver, tag, None, "t");
+    }
+    block_on(licenses.create(&license(
+        "l2",
+        "a",
+        None,
+        vec![item(&semver, pattern(">=1.2, <2"))],
+    )))
+    .unwrap();
+    let readable: Vec<bool> = ["v1.1.0", "v1.2.0", "v1.9.9", "v2.0.0"]
+        .iter()
+        .map(|t| manifest(&db, "a", &semver, t, NOW))
+        .collect();
+    assert_eq!(readable, [false, true, true, false]);
+}
+
+#[test]
+fn the_grant_query_finds_the_customer_of_a_credential() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    let d = push_image(&store, &app, "v1", None, "t");
+    add_customer(&db, "a");
+    let accounts = Accounts::new(&db);
+    let email = |e: &str| Email::parse(e).unwrap();
+    let user = new_user(
+        "1".into(),
+        &email("c@a.test"),
+        Role::Customer,
+        Some("a".into()),
+        1,
+    );
+    block_on(accounts.create_user(&user, None)).unwrap();
+    let vendor = new_user("2".into(), &email("v@x.test"), Role::Admin, None, 1);
+    block_on(accounts.create_user(&vendor, None)).unwrap();
+    let token = Token {
+        id: "t1".into(),
+        user_id: user.id.clone(),
+        name: "ci".into(),
+        created_at: 1,
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    block_on(accounts.create_token(&token, "hash-of-secret")).unwrap();
+    block_on(Licenses::new(&db).create(&license("l1", "a", None, vec![item(&app, Versions::All)])))
+        .unwrap();
+    let reference = Reference::Digest(d);
+    let check = |licensee: Licensee| {
+        let statement = grant_query(&licensee, &app, Target::Manifest(&reference), NOW);
+        let rows: Vec<GrantRow> = block_on(db.query(statement)).unwrap();
+        grants(&rows)
+    };
+    assert!(check(Licensee::Customer("a".into())));
+    assert!(check(Licensee::User(user.id.clone())));
+    assert!(check(Licensee::Token("hash-of-secret".into())));
+    assert!(!check(Licensee::Token("another-hash".into())));
+    assert!(
+        !check(Licensee::User(vendor.id.clone())),
+        "vendors hold no licenses"
+    );
+    assert!(!check(Licensee::Session("no-session".into())));
+}
+
+#[test]
+fn readable_tags_paginate_after_filtering() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    let mut digests = Vec::new();
+    for tag in ["a", "b", "latest", "v1.0", "v1.1", "v2.0", "z"] {
+        digests.push(push_image(&store, &app, tag, None, "t"));
+    }
+    add_customer(&db, "a");
+    add_customer(&db, "none");
+    add_customer(&db, "all");
+    let licenses = Licenses::new(&db);
+    // "b" by digest, v1.* by pattern; "z" is the same content as nothing licensed.
+    block_on(licenses.create(&license(
+        "l1",
+        "a",
+        None,
+        vec![
+            item(&app, Versions::Digests(vec![digests[1].clone()])),
+            item(&app, pattern("v1.*")),
+        ],
+    )))
+    .unwrap();
+    block_on(licenses.create(&license("l2", "all", None, vec![item(&app, Versions::All)])))
+        .unwrap();
+    let page = |customer: &str, last: Option<&str>, n| {
+        block_on(licenses.readable_tags(customer, &app, last, n, NOW)).unwrap()
+    };
+    assert_eq!(
+        page("a", None, 2),
+        Some(vec!["b".into(), "v1.0".into(), "v1.1".into()])
+    );
+    assert_eq!(page("a", Some("v1.0"), 2), Some(vec!["v1.1".into()]));
+    assert_eq!(page("a", Some("v1.1"), 2), Some(vec![]));
+    assert_eq!(
+        page("none", None, 10),
+        None,
+        "no license: the artifact is hidden"
+    );
+    assert_eq!(page("all", None, 100).unwrap().len(), 7);
+
+    block_on(licenses.create(&license(
+        "l3",
+        "none",
+        Some(NOW),
+        vec![item(&app, Versions::All)],
+    )))
+    .unwrap();
+    assert_eq!(
+        page("none", None, 10),
+        None,
+        "an expired license grants nothing"
+    );
+    assert_eq!(
+        block_on(licenses.licensed_artifacts("a", None, 10, NOW)).unwrap(),
+        vec!["app".to_string()]
+    );
+    assert!(block_on(licenses.licensed_artifacts("none", None, 10, NOW))
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        block_on(licenses.licensed_among("a", &["app", "other"], NOW)).unwrap(),
+        vec!["app".to_string()]
+    );
+}
+
+#[test]
+fn licenses_are_checked_listed_replaced_and_deleted() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    let d = push_image(&store, &app, "v1", None, "t");
+    add_customer(&db, "a");
+    add_customer(&db, "b");
+    let licenses = Licenses::new(&db);
+    let invalid = |l: NewLicense| match block_on(licenses.create(&l)) {
+        Err(Error::Invalid(message)) => message,
+        other => panic!("{other:?}"),
+    };
+    assert!(invalid(license(
+        "x",
+        "a",
+        None,
+        vec![item(&repo("nope"), Versions::All)]
+    ))
+    .contains("nope"));
+    assert!(
+        invalid(license("x", "zz", None, vec![item(&app, Versions::All)])).contains("customer")
+    );
+    let stranger = digest("not a manifest");
+    assert!(invalid(license(
+        "x",
+        "a",
+        None,
+        vec![item(&app, Versions::Digests(vec![stranger]))]
+    ))
+    .contains("has no manifest"));
+    assert_eq!(
+        block_on(licenses.resolve_tags(&app, &["v1".into()])).unwrap(),
+        vec![d.clone()]
+    );
+    assert!(block_on(licenses.resolve_tags(&app, &["v9".into()])).is_err());
+
+    block_on(licenses.create(&license(
+        "l1",
+        "a",
+        None,
+        vec![
+            item(&app, Versions::Digests(vec![d.clone()])),
+            item(&app, pattern("v*")),
+        ],
+    )))
+    .unwrap();
+    block_on(licenses.create(&license(
+        "l2",
+        "b",
+        Some(5),
+        vec![item(&app, Versions::All)],
+    )))
+    .unwrap();
+    let shown = block_on(licenses.show("l1")).unwrap().unwrap();
+    let items = serde_json::to_value(&shown.items).unwrap();
+    assert_eq!(
+        items,
+        serde_json::json!([
+            {"artifact": "app", "digests": [d.to_string()]},
+            {"artifact": "app", "pattern": "v*"}
+        ])
+    );
+    let ids = |filter: LicenseFilter| -> Vec<String> {
+        let (found, _) = block_on(licenses.list(&filter, None, 10)).unwrap();
+        found.into_iter().map(|l| l.id).collect()
+    };
+    assert_eq!(ids(LicenseFilter::default()), ["l1", "l2"]);
+    assert_eq!(
+        ids(LicenseFilter {
+            customer_id: Some("b"),
+            ..Default::default()
+        }),
+        ["l2"]
+    );
+    assert_eq!(
+        ids(LicenseFilter {
+            artifact: Some("app"),
+            ..Default::default()
+        }),
+        ["l1", "l2"]
+    );
+    assert!(ids(LicenseFilter {
+        artifact: Some("other"),
+        ..Default::default()
+    })
+    .is_empty());
+    let (first, more) = block_on(licenses.list(&LicenseFilter::default(), None, 1)).unwrap();
+    assert_eq!((first.len(), more), (1, true));
+    let (rest, more) = block_on(licenses.list(&LicenseFilter::default(), Some("l1"), 1)).unwrap();
+    assert_eq!((rest[0].id.as_str(), more), ("l2", false));
+
+    let mut changed = license("l1", "b", Some(99), vec![item(&app, Versions::All)]);
+    changed.name = "renamed".into();
+    assert!(block_on(licenses.replace(&changed)).unwrap());
+    let shown = block_on(licenses.show("l1")).unwrap().unwrap();
+    assert_eq!(
+        (
+            shown.name.as_str(),
+            shown.customer_id.as_str(),
+            shown.expires_at
+        ),
+        ("renamed", "b", Some(99))
+    );
+    assert_eq!(
+        serde_json::to_value(&shown.items).unwrap(),
+        serde_json::json!([{"artifact": "app", "all_versions": true}])
+    );
+    changed.id = "nope".into();
+    assert!(!block_on(licenses.replace(&changed)).unwrap());
+    assert!(block_on(licenses.delete("l1")).unwrap());
+    assert!(!block_on(licenses.delete("l1")).unwrap());
+    assert!(block_on(licenses.show("l1")).unwrap().is_none());
+}
+
+#[test]
+fn deletion_rules_and_the_worked_examples() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let deletions = Deletions::new(&db);
+    let licenses = Licenses::new(&db);
+    add_customer(&db, "a");
+    let tag = |r: &RepoName, t: &str| block_on(deletions.tag(r, &t.parse().unwrap()));
+    let refused = |r| Err(Error::Refused(r));
+
+    // Example 1: three tags on three digests, a license on v1.0.0's digest.
+    let one = repo("example1");
+    let v100 = push_image(&store, &one, "v1.0.0", None, "t");
+    push_image(&store, &one, "v1.0.1", None, "t");
+    push_image(&store, &one, "latest", None, "t");
+    block_on(licenses.create(&license(
+        "l1",
+        "a",
+        None,
+        vec![item(&one, Versions::Digests(vec![v100.clone()]))],
+    )))
+    .unwrap();
+    assert_eq!(tag(&one, "v1.0.1"), Ok(()));
+    // Example 2: v1.0.0 is the only tag on its licensed digest.
+    assert_eq!(
+        tag(&one, "v1.0.0"),
+        refused(Refusal::LastTagOfLicensedDigest)
+    );
+    // Example 3: the artifact's only tag, no licenses.
+    let three = repo("example3");
+    push_image(&store, &three, "v1.0.0", None, "t");
+    assert_eq!(tag(&three, "v1.0.0"), refused(Refusal::LastTag));
+    assert_eq!(tag(&three, "nope"), Err(Error::ManifestUnknown));
+
+    // A second tag on the licensed digest: one of the two may go, not both.
+    store_tag(&store, &one, &v100, "stable");
+    assert_eq!(tag(&one, "stable"), Ok(()));
+    assert_eq!(
+        tag(&one, "v1.0.0"),
+        refused(Refusal::LastTagOfLicensedDigest)
+    );
+
+    // A pattern that matches one of the digest's tags makes it licensed.
+    let pat = repo("pattern");
+    push_image(&store, &pat, "v1.0", None, "t");
+    push_image(&store, &pat, "v2.0", None, "t");
+    block_on(licenses.create(&license("l2", "a", None, vec![item(&pat, pattern("v1.*"))])))
+        .unwrap();
+    assert_eq!(tag(&pat, "v1.0"), refused(Refusal::LastTagOfLicensedDigest));
+    assert_eq!(tag(&pat, "v2.0"), Ok(()));
+
+    // Manifests: refused while a license covers them, also through an index.
+    let v101 = push_image(&store, &one, "v1.0.2", None, "t");
+    assert_eq!(
+        block_on(deletions.manifest(&one, &v100)),
+        refused(Refusal::LicensedManifest)
+    );
+    let amd = push_image_as(&store, &one, "amd", None, None, "t");
+    let index = push_index(&store, &one, None, std::slice::from_ref(&amd));
+    block_on(licenses.create(&license(
+        "l3",
+        "a",
+        Some(1),
+        vec![item(&one, Versions::Digests(vec![index]))],
+    )))
+    .unwrap();
+    assert_eq!(
+        block_on(deletions.manifest(&one, &amd)),
+        refused(Refusal::LicensedManifest),
+        "a child of a licensed index, even under an expired license"
+    );
+    assert_eq!(block_on(deletions.manifest(&one, &v101)), Ok(()));
+
+    // Artifacts: refused while any license names them, then everything goes.
+    assert_eq!(
+        block_on(deletions.artifact(&one)),
+        refused(Refusal::LicensedArtifact)
+    );
+    for id in ["l1", "l3"] {
+        assert!(block_on(licenses.delete(id)).unwrap());
+    }
+    assert_eq!(block_on(deletions.artifact(&one)), Ok(()));
+    assert!(!block_on(store.repository_exists(&one)).unwrap());
+    assert!(block_on(store.tags(&one, None, 10))
+        .unwrap()
+        .names
+        .is_empty());
+    assert!(block_on(store.blob(&one, &digest("layer-v1.0.0")))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        block_on(deletions.artifact(&one)),
+        Err(Error::NotFound("artifact"))
+    );
+}
+
+/// Tags an existing manifest, as a push of the same bytes under another tag does.
+fn store_tag(store: &Store<Sqlite>, r: &RepoName, d: &Digest, tag: &str) {
+    let row = block_on(store.manifest(r, &Reference::Digest(d.clone())))
+        .unwrap()
+        .unwrap();
+    fixtures::put(store, r, row.content.as_deref().unwrap(), Some(tag));
+}

@@ -1,0 +1,120 @@
+//! Artifacts (`/api/v1/artifacts`): the repositories, their tags, and deleting
+//! tags and whole artifacts under the deletion rules. A customer sees only what
+//! its licenses cover. An artifact's name keeps its slashes in the path
+//! (`/artifacts/acme/app/tags`); a name that itself ends in a `tags` component
+//! is written escaped (`acme%2Ftags`).
+
+use percent_encoding::percent_decode_str;
+use tollgate_core::policy::Action;
+use tollgate_core::{Error, RepoName, Result, Tag};
+use worker::{Method, Request, Response};
+
+use super::{json, no_content, page_params, require};
+use crate::app::App;
+
+/// What a path under `/api/v1/artifacts/` names.
+enum Path {
+    Artifact(RepoName),
+    Tags(RepoName),
+    Tag(RepoName, Tag),
+}
+
+/// `parts` is the raw path after `artifacts/`: `tags` is a marker only where it
+/// is written unescaped.
+fn parse(parts: &[&str]) -> Result<Path> {
+    let name = |parts: &[&str]| -> Result<RepoName> {
+        let raw = parts.join("/");
+        let decoded = percent_decode_str(&raw)
+            .decode_utf8()
+            .map_err(|_| Error::NotFound("artifact"))?;
+        decoded.parse().map_err(|_| Error::NotFound("artifact"))
+    };
+    match parts {
+        [rest @ .., "tags"] if !rest.is_empty() => Ok(Path::Tags(name(rest)?)),
+        [rest @ .., "tags", tag] if !rest.is_empty() => Ok(Path::Tag(
+            name(rest)?,
+            tag.parse().map_err(|_| Error::NotFound("tag"))?,
+        )),
+        _ => Ok(Path::Artifact(name(parts)?)),
+    }
+}
+
+pub async fn handle(req: &Request, app: &App, parts: &[&str], method: Method) -> Result<Response> {
+    if parts.is_empty() || parts == [""] {
+        return match method {
+            Method::Get => list(req, app).await,
+            _ => Err(Error::MethodNotAllowed),
+        };
+    }
+    match (parse(parts)?, method) {
+        (Path::Tags(name), Method::Get) => tags(req, app, &name).await,
+        (Path::Tag(name, tag), Method::Delete) => {
+            require(app, Action::Delete)?;
+            app.deletions()
+                .tag(&name, &tag)
+                .await
+                .map_err(not_found_tag)?;
+            no_content()
+        }
+        (Path::Artifact(name), Method::Delete) => {
+            require(app, Action::Delete)?;
+            app.deletions().artifact(&name).await?;
+            no_content()
+        }
+        _ => Err(Error::MethodNotAllowed),
+    }
+}
+
+/// The registry's "manifest unknown" for a missing tag, in the API's words.
+fn not_found_tag(e: Error) -> Error {
+    match e {
+        Error::ManifestUnknown => Error::NotFound("tag"),
+        other => other,
+    }
+}
+
+async fn list(req: &Request, app: &App) -> Result<Response> {
+    let (cursor, limit) = page_params(req)?;
+    let customer = app.caller()?.customer();
+    let mut items = app
+        .store()
+        .artifacts(cursor.as_deref(), limit, customer, app.now)
+        .await?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = more.then(|| items.last().map(|a| a.name.clone())).flatten();
+    json(
+        200,
+        &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
+    )
+}
+
+async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
+    let (cursor, limit) = page_params(req)?;
+    let store = app.store();
+    let mut items = match app.caller()?.customer() {
+        None => {
+            if !store.repository_exists(name).await? {
+                return Err(Error::NotFound("artifact"));
+            }
+            store.tag_rows(name, cursor.as_deref(), limit, None).await?
+        }
+        Some(customer) => {
+            let readable = app
+                .licenses()
+                .readable_tags(customer, name, cursor.as_deref(), limit.into(), app.now)
+                .await?
+                .ok_or(Error::NotFound("artifact"))?;
+            store
+                .tag_rows(name, None, limit + 1, Some(&readable))
+                .await?
+        }
+    };
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = more.then(|| items.last().map(|t| t.tag.clone())).flatten();
+    json(
+        200,
+        &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
+    )
+}
