@@ -605,6 +605,23 @@ def sign_in_cpu(url, user, password, token, pgid, rounds):
 
 # --------------------------------------------------------------------------- commands
 
+def licensed_customer(c, repo, run):
+    """A customer licensed for every version of `repo`, and a user of it with a token
+    (made through the management API): (email, token)."""
+    def post(path, body):
+        resp, data = c.request("POST", path, json.dumps(body).encode(),
+                               {"Content-Type": "application/json"})
+        expect(resp, data, 201)
+        return json.loads(data)
+    customer = post("/api/v1/customers", {"name": f"bench-{run}"})
+    email = f"bench-{run}@customer.test"
+    user = post(f"/api/v1/customers/{customer['id']}/users", {"email": email})
+    token = post("/api/v1/tokens", {"name": "bench", "user_id": user["id"]})
+    post("/api/v1/licenses", {"name": "bench", "customer_id": customer["id"],
+                              "items": [{"artifact": repo, "all_versions": True}]})
+    return email, token["secret"]
+
+
 def cmd_registry(a):
     s = SETTINGS
     c = Client(a.url, a.user, a.password)
@@ -656,6 +673,14 @@ def cmd_registry(a):
     out["manifest_get"] = manifest_load(a.url, a.user, a.password,
                                         "/v2/bench/image/manifests/latest",
                                         s["clients"], s["duration_s"])
+
+    if a.customer:
+        log(a.name, f"manifest GET as a licensed customer, {s['clients']} clients for {s['duration_s']} s")
+        email, token = step("customer", licensed_customer, c, "bench/image", run)
+        c.close()
+        out["customer_manifest_get"] = manifest_load(a.url, email, token,
+                                                     "/v2/bench/image/manifests/latest",
+                                                     s["clients"], s["duration_s"])
 
     log(a.name, f"push {s['tags']} tags, list them {s['page']} a page")
     tags_repo = f"bench/tags-{run}"
@@ -782,6 +807,11 @@ def cmd_report(a):
         ge(r, 0.5), "manifest_rps_vs_distribution")
     row("  latency p50", "ms", get(t, "manifest_get", "p50_ms"), get(d, "manifest_get", "p50_ms"), None)
     row("  latency p99", "ms", get(t, "manifest_get", "p99_ms"), get(d, "manifest_get", "p99_ms"), None)
+    cp, ap = get(t, "customer_manifest_get", "p50_ms"), get(t, "manifest_get", "p50_ms")
+    r = ratio(cp, ap)
+    row("manifest GET as a licensed customer", "req/s", get(t, "customer_manifest_get", "rps"), None, None)
+    row("  latency p50 (ratio: customer / vendor)", "ms", cp, None, None, r, "<= 1.25 x vendor",
+        None if r is None else r <= 1.25, "customer_p50_vs_vendor")
     tv = get(t, "tags", "tags_per_s")
     row(f"push {s['tags']} tags, sequential", "tags/s", tv, get(d, "tags", "tags_per_s"), None,
         None, ">= 100", ge(tv, 100), "tags_per_s")
@@ -870,6 +900,8 @@ def main():
     r.add_argument("--password")
     r.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd RSS/CPU)")
     r.add_argument("--sign-in-password", help="the user's password, to measure sign-in CPU")
+    r.add_argument("--customer", action="store_true",
+                   help="also measure manifest GETs by a licensed customer (Tollgate's API)")
     r.add_argument("--out", required=True)
     c = sub.add_parser("calibration")
     c.add_argument("--url", required=True)
