@@ -60,10 +60,9 @@ async fn read(app: &App, key: &str, range: Option<ByteRange>) -> Result<worker::
     body.response_body().map_err(internal)
 }
 
-/// Removes the blob from this repository; its bytes go when nothing references them.
+/// Removes the blob from this repository, under the deletion rules; its bytes go
+/// when nothing references them.
 pub async fn delete(app: &App, name: &RepoName, digest: &Digest) -> Result<Response> {
-    if !app.store().unlink_blob(name, digest).await? {
-        return Err(Error::BlobUnknown);
-    }
+    app.deletions().blob(name, digest).await?;
     empty(202, &[("Content-Length", "0")])
 }

@@ -5,8 +5,8 @@
 //! A tag deletion succeeds only when the tag exists (else not found); when its
 //! digest is licensed, another tag of the artifact points at that digest (else
 //! [`Refusal::LastTagOfLicensedDigest`]); and it is not the artifact's last tag
-//! (else [`Refusal::LastTag`]). A manifest a license covers, and an artifact a
-//! license names, are not deleted. "Licensed" counts every license, expired or
+//! (else [`Refusal::LastTag`]). A manifest a license covers, a blob such a
+//! manifest references, and an artifact a license names, are not deleted. "Licensed" counts every license, expired or
 //! not: a lapsed license that is renewed must still find its versions.
 
 use std::fmt;
@@ -16,10 +16,11 @@ use serde::Deserialize;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::license::{grants, GrantRow};
-use crate::licenses::{protection_query, Licenses};
+use crate::licenses::{protection_query, Licenses, Target};
 use crate::name::RepoName;
 use crate::reference::{Reference, Tag};
 use crate::sql::{decode, Sql};
+use crate::store::Store;
 use crate::stmt;
 
 /// Why a deletion was refused.
@@ -31,6 +32,8 @@ pub enum Refusal {
     LastTag,
     /// A license covers the manifest.
     LicensedManifest,
+    /// A license covers a manifest that references the blob.
+    LicensedBlob,
     /// A license names the artifact.
     LicensedArtifact,
 }
@@ -53,6 +56,9 @@ impl fmt::Display for Refusal {
             }
             Refusal::LastTag => "at least one tag must remain: this is the artifact's last tag",
             Refusal::LicensedManifest => "a license covers this manifest: change the license first",
+            Refusal::LicensedBlob => {
+                "a license covers a manifest that references this blob: change the license first"
+            }
             Refusal::LicensedArtifact => {
                 "a license references this artifact: delete or change the license first"
             }
@@ -141,7 +147,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
                     repo.as_str(),
                     tag.as_str()
                 ),
-                protection_query(repo, &Reference::Tag(tag.clone())),
+                protection_query(repo, Target::Manifest(&Reference::Tag(tag.clone()))),
             ])
             .await?
             .into_iter();
@@ -163,7 +169,8 @@ impl<'a, S: Sql> Deletions<'a, S> {
     /// the deleting batch itself.
     pub async fn manifest(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
         let reference = Reference::Digest(digest.clone());
-        if Licenses::new(self.sql).protects(repo, &reference).await? {
+        let licenses = Licenses::new(self.sql);
+        if licenses.protects(repo, Target::Manifest(&reference)).await? {
             return Err(Error::Refused(Refusal::LicensedManifest));
         }
         let batch = vec![
@@ -193,10 +200,22 @@ impl<'a, S: Sql> Deletions<'a, S> {
         match self.sql.batch(batch).await {
             Ok(changes) if changes.get(1).is_some_and(|&n| n > 0) => Ok(()),
             Ok(_) => Err(Error::ManifestUnknown),
-            Err(_) if Licenses::new(self.sql).protects(repo, &reference).await? => {
+            Err(_) if licenses.protects(repo, Target::Manifest(&reference)).await? => {
                 Err(Error::Refused(Refusal::LicensedManifest))
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Unlinks a blob from a repository unless a license covers a manifest of the
+    /// repository that references it; the bytes go with garbage collection.
+    pub async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
+        if Licenses::new(self.sql).protects(repo, Target::Blob(digest)).await? {
+            return Err(Error::Refused(Refusal::LicensedBlob));
+        }
+        match Store::new(self.sql).unlink_blob(repo, digest).await? {
+            true => Ok(()),
+            false => Err(Error::BlobUnknown),
         }
     }
 
@@ -266,6 +285,7 @@ mod tests {
         for r in [
             Refusal::LastTagOfLicensedDigest,
             Refusal::LicensedManifest,
+            Refusal::LicensedBlob,
             Refusal::LicensedArtifact,
         ] {
             assert_eq!(r.status(), 400);

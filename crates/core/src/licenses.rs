@@ -91,28 +91,33 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
     )
 }
 
-/// The items of *any* license, expired or not, that cover the manifest a tag or
-/// digest names, directly or through an index listing it: what the deletion rules
-/// protect.
-pub(crate) fn protection_query(repo: &RepoName, reference: &Reference) -> Statement {
-    let (digest, tag) = match reference {
-        Reference::Digest(d) => (Some(d.as_str()), None),
-        Reference::Tag(t) => (None, Some(t.as_str())),
+/// The items of *any* license, expired or not, that cover `target` — a manifest
+/// directly or through an index listing it; a blob through a manifest referencing
+/// it: what the deletion rules protect.
+pub(crate) fn protection_query(repo: &RepoName, target: Target) -> Statement {
+    let (digest, tag, kind) = match target {
+        Target::Manifest(Reference::Digest(d)) => (Some(d.as_str()), None, "manifest"),
+        Target::Manifest(Reference::Tag(t)) => (None, Some(t.as_str()), "manifest"),
+        Target::Blob(d) => (Some(d.as_str()), None, "blob"),
     };
     stmt!(
         "WITH RECURSIVE up(d) AS (
-           SELECT ?2 WHERE ?2 IS NOT NULL
-           UNION SELECT digest FROM tags WHERE repo = ?1 AND tag = ?3
+           SELECT ?2 WHERE ?4 = 'manifest' AND ?2 IS NOT NULL
+           UNION SELECT digest FROM tags WHERE ?4 = 'manifest' AND repo = ?1 AND tag = ?3
+           UNION SELECT manifest FROM manifest_refs
+             WHERE ?4 = 'blob' AND repo = ?1 AND target = ?2 AND kind = 'blob'
            UNION SELECT r.manifest FROM up JOIN manifest_refs r
              ON r.repo = ?1 AND r.target = up.d AND r.kind = 'child')
-         SELECT kind, value, NULL AS tag FROM license_items WHERE repo = ?1 AND kind = 'all'
+         SELECT kind, value, NULL AS tag FROM license_items
+           WHERE repo = ?1 AND kind = 'all' AND EXISTS (SELECT 1 FROM up)
          UNION ALL SELECT i.kind, i.value, NULL FROM license_items i JOIN up
            ON i.repo = ?1 AND i.kind = 'digest' AND i.value = up.d
          UNION ALL SELECT i.kind, i.value, t.tag FROM license_items i JOIN up JOIN tags t
            ON t.repo = ?1 AND t.digest = up.d WHERE i.repo = ?1 AND i.kind = 'pattern'",
         repo.as_str(),
         digest,
-        tag
+        tag,
+        kind
     )
 }
 
@@ -186,10 +191,9 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Ok(crate::license::grants(&rows))
     }
 
-    /// Whether any license covers the manifest `reference` names (see
-    /// [`protection_query`]).
-    pub async fn protects(&self, repo: &RepoName, reference: &Reference) -> Result<bool> {
-        let rows: Vec<GrantRow> = self.sql.query(protection_query(repo, reference)).await?;
+    /// Whether any license covers `target` (see [`protection_query`]).
+    pub async fn protects(&self, repo: &RepoName, target: Target<'_>) -> Result<bool> {
+        let rows: Vec<GrantRow> = self.sql.query(protection_query(repo, target)).await?;
         Ok(crate::license::grants(&rows))
     }
 

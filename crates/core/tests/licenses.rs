@@ -477,6 +477,15 @@ fn deletion_rules_and_the_worked_examples() {
         "a child of a licensed index, even under an expired license"
     );
     assert_eq!(block_on(deletions.manifest(&one, &v101)), Ok(()));
+    assert_eq!(
+        block_on(deletions.blob(&one, &digest("layer-v1.0.0"))),
+        refused(Refusal::LicensedBlob)
+    );
+    assert_eq!(block_on(deletions.blob(&one, &digest("layer-v1.0.2"))), Ok(()));
+    assert_eq!(
+        block_on(deletions.blob(&one, &digest("layer-v1.0.2"))),
+        Err(Error::BlobUnknown)
+    );
 
     // Artifacts: refused while any license names them, then everything goes.
     assert_eq!(
