@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Starts a throwaway Tollgate under wrangler dev for tests and benchmarks: a free
 # loopback port, a fresh state directory with migrations applied, a random admin
-# password and token-signing key, and idle uploads expiring after
-# $TOLLGATE_TEST_UPLOAD_TTL seconds (60). It signs the admin in once (creating the
-# account) and mints a personal access token, which tests use as the password:
-# tokens are checked with a fast hash, passwords with 100,000 PBKDF2 rounds.
+# password and token-signing key, idle uploads expiring after
+# $TOLLGATE_TEST_UPLOAD_TTL seconds (60), and a garbage-collection grace period of
+# $TOLLGATE_TEST_GC_GRACE seconds (4); the collection job runs only when a test asks
+# for it with `GET /__scheduled` (wrangler's --test-scheduled). It signs the admin in
+# once (creating the account) and mints a personal access token, which tests use as
+# the password: tokens are checked with a fast hash, passwords with 100,000 PBKDF2
+# rounds.
 # It serves a copy of the built worker (run scripts/build-worker.sh first) from a
 # config without a build step, so rebuilding while tests run does not restart the
 # worker under them. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
 # TOLLGATE_PASSWORD (the token), TOLLGATE_ADMIN_PASSWORD, TOLLGATE_JWT_KEY (tests
 # forge tokens with it), TOLLGATE_FAILURES_PER_ACCOUNT/_ADDRESS, TOLLGATE_UPLOAD_TTL,
-# TOLLGATE_STATE and TOLLGATE_PID (the process group to kill when done).
+# TOLLGATE_GC_GRACE, TOLLGATE_STATE and TOLLGATE_PID (the process group to kill when
+# done).
 # Usage: eval "$(scripts/serve-test.sh [STATE_DIR])"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +24,7 @@ password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 jwt_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 user=e2e@tollgate.test
 ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
+gc_grace=${TOLLGATE_TEST_GC_GRACE:-4}
 # Failure limits high enough that the suite's deliberate failures (from one
 # address, some for the admin) never lock out the tests that follow.
 per_account=${TOLLGATE_TEST_FAILURES_PER_ACCOUNT:-20}
@@ -37,6 +42,7 @@ sed -e "s|^main = .*|main = \"index.js\"|" \
 config="$state/worker/wrangler.toml"
 CI=true npx wrangler d1 migrations apply DB --local -c "$config" --persist-to "$state/data" >&2
 setsid npx wrangler dev -c "$config" --port "$port" --ip 127.0.0.1 --persist-to "$state/data" \
+  --test-scheduled --var "GC_GRACE_SECONDS:$gc_grace" \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
   --var "AUTH_FAILURES_PER_ADDRESS:$per_address" \
@@ -47,7 +53,7 @@ for _ in $(seq 1 240); do
     token=$(curl -sf -u "$user:$password" -H 'Content-Type: application/json' \
       -d '{"name":"e2e"}' "http://127.0.0.1:$port/api/v1/tokens" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])') || break
-    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ACCOUNT=$per_account TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
+    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ACCOUNT=$per_account TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_GC_GRACE=$gc_grace TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then break; fi

@@ -10,6 +10,7 @@ mod auth;
 mod blobs;
 mod d1;
 mod error;
+mod gc;
 mod http;
 mod ingest;
 mod listing;

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod deletion;
 pub mod digest;
 pub mod error;
+pub mod gc;
 pub mod jwt;
 pub mod license;
 pub mod licenses;

@@ -140,18 +140,27 @@ impl<'a, S: Sql> Store<'a, S> {
         let Some(blob) = self.blob(from, digest).await? else {
             return Ok(None);
         };
-        self.sql
+        let changes = self
+            .sql
             .batch(vec![
-                stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", to.as_str(), now),
                 stmt!(
-                    "INSERT OR IGNORE INTO repo_blobs (repo, digest, created_at) VALUES (?1, ?2, ?3)",
+                    "INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)",
+                    to.as_str(),
+                    now
+                ),
+                // A link made again restarts its grace period before garbage
+                // collection; none is made if collection removed the blob meanwhile.
+                stmt!(
+                    "INSERT INTO repo_blobs (repo, digest, created_at)
+                     SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM blobs WHERE digest = ?2)
+                     ON CONFLICT (repo, digest) DO UPDATE SET created_at = excluded.created_at",
                     to.as_str(),
                     digest.as_str(),
                     now
                 ),
             ])
             .await?;
-        Ok(Some(blob))
+        Ok(changes.get(1).is_some_and(|&n| n > 0).then_some(blob))
     }
 
     /// Records a finished upload as the blob `digest` in `repo` and ends the session.
@@ -177,8 +186,10 @@ impl<'a, S: Sql> Store<'a, S> {
                     now
                 ),
                 stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
+                // A link made again restarts its grace period before garbage collection.
                 stmt!(
-                    "INSERT OR IGNORE INTO repo_blobs (repo, digest, created_at) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO repo_blobs (repo, digest, created_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (repo, digest) DO UPDATE SET created_at = excluded.created_at",
                     repo.as_str(),
                     digest.as_str(),
                     now
