@@ -20,8 +20,8 @@ use crate::licenses::{protection_query, Licenses, Target};
 use crate::name::RepoName;
 use crate::reference::{Reference, Tag};
 use crate::sql::{decode, Sql};
-use crate::store::Store;
 use crate::stmt;
+use crate::store::Store;
 
 /// Why a deletion was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,8 +169,9 @@ impl<'a, S: Sql> Deletions<'a, S> {
     /// the deleting batch itself.
     pub async fn manifest(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
         let reference = Reference::Digest(digest.clone());
+        let target = Target::Manifest(&reference);
         let licenses = Licenses::new(self.sql);
-        if licenses.protects(repo, Target::Manifest(&reference)).await? {
+        if licenses.protects(repo, target).await? {
             return Err(Error::Refused(Refusal::LicensedManifest));
         }
         let batch = vec![
@@ -200,7 +201,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
         match self.sql.batch(batch).await {
             Ok(changes) if changes.get(1).is_some_and(|&n| n > 0) => Ok(()),
             Ok(_) => Err(Error::ManifestUnknown),
-            Err(_) if licenses.protects(repo, Target::Manifest(&reference)).await? => {
+            Err(_) if licenses.protects(repo, target).await? => {
                 Err(Error::Refused(Refusal::LicensedManifest))
             }
             Err(e) => Err(e),
@@ -210,7 +211,10 @@ impl<'a, S: Sql> Deletions<'a, S> {
     /// Unlinks a blob from a repository unless a license covers a manifest of the
     /// repository that references it; the bytes go with garbage collection.
     pub async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
-        if Licenses::new(self.sql).protects(repo, Target::Blob(digest)).await? {
+        if Licenses::new(self.sql)
+            .protects(repo, Target::Blob(digest))
+            .await?
+        {
             return Err(Error::Refused(Refusal::LicensedBlob));
         }
         match Store::new(self.sql).unlink_blob(repo, digest).await? {

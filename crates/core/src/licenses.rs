@@ -31,6 +31,7 @@ pub enum Licensee {
 }
 
 /// What a grant check is about.
+#[derive(Clone, Copy)]
 pub enum Target<'a> {
     Manifest(&'a Reference),
     Blob(&'a Digest),

@@ -73,7 +73,12 @@ fn grants_follow_digests_indexes_referrers_and_blobs() {
     let arm = push_image_as(&store, &app, "arm64", None, None, "t");
     let index = push_index(&store, &app, Some("multi"), &[amd.clone(), arm.clone()]);
     let other = push_image_as(&store, &app, "other-arch", None, None, "t");
-    push_index(&store, &app, Some("unlicensed-multi"), std::slice::from_ref(&other));
+    push_index(
+        &store,
+        &app,
+        Some("unlicensed-multi"),
+        std::slice::from_ref(&other),
+    );
     let sbom = push_image_as(
         &store,
         &app,
@@ -481,7 +486,10 @@ fn deletion_rules_and_the_worked_examples() {
         block_on(deletions.blob(&one, &digest("layer-v1.0.0"))),
         refused(Refusal::LicensedBlob)
     );
-    assert_eq!(block_on(deletions.blob(&one, &digest("layer-v1.0.2"))), Ok(()));
+    assert_eq!(
+        block_on(deletions.blob(&one, &digest("layer-v1.0.2"))),
+        Ok(())
+    );
     assert_eq!(
         block_on(deletions.blob(&one, &digest("layer-v1.0.2"))),
         Err(Error::BlobUnknown)
