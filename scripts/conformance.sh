@@ -96,12 +96,13 @@ EOF
 
 # Tollgate keeps an artifact's last tag (409; docs/licensing.md), while both suites
 # delete every tag they push, each often the only one in its repository. A tag of
-# our own in each repository, pushed first, lets their tag deletions test what they
-# mean to: that a tag goes and its manifest stays.
+# our own in each repository, pushed first on a manifest no suite pushes (and so none
+# deletes by digest), lets their tag deletions test what they mean to: that a tag
+# goes and its manifest stays.
 keep_tag() { # repository
   local empty=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a
   local media=application/vnd.oci.image.manifest.v1+json
-  local manifest='{"schemaVersion":2,"mediaType":"'$media'","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"'$empty'","size":2},"layers":[{"mediaType":"application/vnd.oci.empty.v1+json","digest":"'$empty'","size":2}]}'
+  local manifest='{"schemaVersion":2,"mediaType":"'$media'","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"'$empty'","size":2},"layers":[{"mediaType":"application/vnd.oci.empty.v1+json","digest":"'$empty'","size":2}],"annotations":{"dev.tollgate.keep":"no suite pushes this manifest"}}'
   curl -sSf -o /dev/null -u "$TOLLGATE_USER:$TOLLGATE_PASSWORD" -X POST --data-binary '{}' \
     -H 'Content-Type: application/octet-stream' "$url/v2/$1/blobs/uploads/?digest=$empty"
   curl -sSf -o /dev/null -u "$TOLLGATE_USER:$TOLLGATE_PASSWORD" -X PUT --data-binary "$manifest" \
