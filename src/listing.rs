@@ -65,7 +65,7 @@ pub async fn catalog(req: &Request, app: &App) -> Result<Response> {
         Some(customer) => {
             let names = app
                 .licenses()
-                .licensed_artifacts(customer, last.as_deref(), n, app.now)
+                .licensed_artifacts(customer, last.as_deref(), None, n, app.now)
                 .await?;
             page(names, n)
         }

@@ -97,8 +97,9 @@ async fn licensed_repositories(
     if names.is_empty() {
         return Ok(Vec::new());
     }
+    let n = names.len() as u64;
     app.licenses()
-        .licensed_among(customer, &names, app.now)
+        .licensed_artifacts(customer, None, Some(&names), n, app.now)
         .await
 }
 

@@ -5,6 +5,7 @@
 //! is written escaped (`acme%2Ftags`).
 
 use percent_encoding::percent_decode_str;
+use tollgate_core::accounts::Page;
 use tollgate_core::policy::Action;
 use tollgate_core::{Error, RepoName, Result, Tag};
 use worker::{Method, Request, Response};
@@ -76,23 +77,17 @@ fn not_found_tag(e: Error) -> Error {
 async fn list(req: &Request, app: &App) -> Result<Response> {
     let (cursor, limit) = page_params(req)?;
     let customer = app.caller()?.customer();
-    let mut items = app
+    let items = app
         .store()
         .artifacts(cursor.as_deref(), limit, customer, app.now)
         .await?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = more.then(|| items.last().map(|a| a.name.clone())).flatten();
-    json(
-        200,
-        &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
-    )
+    json(200, &Page::of(items, limit, |a| &a.name))
 }
 
 async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
     let (cursor, limit) = page_params(req)?;
     let store = app.store();
-    let mut items = match app.caller()?.customer() {
+    let items = match app.caller()?.customer() {
         None => {
             if !store.repository_exists(name).await? {
                 return Err(Error::NotFound("artifact"));
@@ -110,11 +105,5 @@ async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
                 .await?
         }
     };
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = more.then(|| items.last().map(|t| t.tag.clone())).flatten();
-    json(
-        200,
-        &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
-    )
+    json(200, &Page::of(items, limit, |t| &t.tag))
 }

@@ -32,14 +32,10 @@ pub async fn list(req: &Request, app: &App) -> Result<Response> {
         customer_id: own.as_deref().or(customer_id.as_deref()),
         artifact: artifact.as_deref(),
     };
-    let (items, more) = app
-        .licenses()
-        .list(&filter, cursor.as_deref(), limit)
-        .await?;
-    let next_cursor = more.then(|| items.last().map(|l| l.id.clone())).flatten();
+    let licenses = app.licenses();
     json(
         200,
-        &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
+        &licenses.list(&filter, cursor.as_deref(), limit).await?,
     )
 }
 

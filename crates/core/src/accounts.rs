@@ -136,13 +136,17 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Page<T> {
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| items.last().map(|i| id(i).to_owned()))
-        .flatten();
-    Page { items, next_cursor }
+impl<T> Page<T> {
+    /// The page of at most `limit` from `items`, fetched with one more than that
+    /// to tell whether more follow; the cursor is the last item's `id`.
+    pub fn of(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Page<T> {
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor = more
+            .then(|| items.last().map(|i| id(i).to_owned()))
+            .flatten();
+        Page { items, next_cursor }
+    }
 }
 
 pub struct Accounts<'a, S> {
@@ -321,7 +325,7 @@ impl<'a, S: Sql> Accounts<'a, S> {
                 i64::from(limit) + 1
             ))
             .await?;
-        Ok(page(rows, limit, |u| &u.id))
+        Ok(Page::of(rows, limit, |u| &u.id))
     }
 
     /// Deletes a user with their tokens and sessions; refuses to remove the last
@@ -378,7 +382,7 @@ impl<'a, S: Sql> Accounts<'a, S> {
                 i64::from(limit) + 1
             ))
             .await?;
-        Ok(page(rows, limit, |c| &c.id))
+        Ok(Page::of(rows, limit, |c| &c.id))
     }
 
     /// Deletes a customer with its users (and so their tokens and sessions).
@@ -425,7 +429,7 @@ impl<'a, S: Sql> Accounts<'a, S> {
                 i64::from(limit) + 1
             ))
             .await?;
-        Ok(page(rows, limit, |t| &t.id))
+        Ok(Page::of(rows, limit, |t| &t.id))
     }
 
     pub async fn token(&self, id: &str) -> Result<Option<Token>> {

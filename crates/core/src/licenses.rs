@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::accounts::Page;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::license::{pattern_matches, GrantRow, Item, ItemJson, License, Versions};
@@ -210,34 +211,14 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Ok(row.is_some())
     }
 
-    /// Of the repositories `names`, those `customer` holds a live license for.
-    pub async fn licensed_among(
-        &self,
-        customer: &str,
-        names: &[&str],
-        now: i64,
-    ) -> Result<Vec<String>> {
-        let rows: Vec<NameRow> = self
-            .sql
-            .query(stmt!(
-                "SELECT DISTINCT i.repo AS name FROM licenses l
-                   JOIN license_items i ON i.license_id = l.id
-                 WHERE l.customer_id = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2)
-                   AND i.repo IN (SELECT value FROM json_each(?3))",
-                customer,
-                now,
-                names_json(names)
-            ))
-            .await?;
-        Ok(rows.into_iter().map(|r| r.name).collect())
-    }
-
-    /// Existing artifacts `customer` holds a live license for, in order after
-    /// `last`, at most `n + 1` (so the caller sees whether more follow).
+    /// Existing artifacts `customer` holds a live license for, in name order: those
+    /// after `after` and, if `only` is given, named in it; at most `n + 1` (so the
+    /// caller sees whether more follow).
     pub async fn licensed_artifacts(
         &self,
         customer: &str,
-        last: Option<&str>,
+        after: Option<&str>,
+        only: Option<&[&str]>,
         n: u64,
         now: i64,
     ) -> Result<Vec<String>> {
@@ -248,11 +229,13 @@ impl<'a, S: Sql> Licenses<'a, S> {
                    JOIN license_items i ON i.license_id = l.id
                  WHERE l.customer_id = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2)
                    AND i.repo > ?3 AND i.repo IN (SELECT name FROM repositories)
+                   AND (?5 IS NULL OR i.repo IN (SELECT value FROM json_each(?5)))
                  ORDER BY i.repo LIMIT ?4",
                 customer,
                 now,
-                last.unwrap_or(""),
-                n + 1
+                after.unwrap_or(""),
+                n + 1,
+                only.map(names_json)
             ))
             .await?;
         Ok(rows.into_iter().map(|r| r.name).collect())
@@ -508,17 +491,17 @@ impl<'a, S: Sql> Licenses<'a, S> {
             id: Some(id),
             ..Default::default()
         };
-        Ok(self.list(&filter, None, 1).await?.0.into_iter().next())
+        Ok(self.list(&filter, None, 1).await?.items.into_iter().next())
     }
 
-    /// Licenses matching `filter` in id order after `cursor`: at most `limit`, and
-    /// whether more follow. One round trip: the licenses and their items.
+    /// A page of the licenses matching `filter`, in id order after `cursor`. One
+    /// round trip: the licenses and their items.
     pub async fn list(
         &self,
         filter: &LicenseFilter<'_>,
         cursor: Option<&str>,
         limit: u32,
-    ) -> Result<(Vec<License>, bool)> {
+    ) -> Result<Page<License>> {
         let params = |sql: &'static str| {
             stmt!(
                 sql,
@@ -554,10 +537,8 @@ impl<'a, S: Sql> Licenses<'a, S> {
         let licenses: Vec<LicenseRow> = decode(results.next().unwrap_or_default())?;
         let items: Vec<ItemRow> = decode(results.next().unwrap_or_default())?;
         let mut grouped = group_items(items);
-        let more = licenses.len() > limit as usize;
         let licenses = licenses
             .into_iter()
-            .take(limit as usize)
             .map(|l| License {
                 items: grouped.remove(&l.id).unwrap_or_default(),
                 id: l.id,
@@ -567,7 +548,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
                 created_at: l.created_at,
             })
             .collect();
-        Ok((licenses, more))
+        Ok(Page::of(licenses, limit, |l| &l.id))
     }
 }
 

@@ -283,14 +283,16 @@ fn readable_tags_paginate_after_filtering() {
         "an expired license grants nothing"
     );
     assert_eq!(
-        block_on(licenses.licensed_artifacts("a", None, 10, NOW)).unwrap(),
+        block_on(licenses.licensed_artifacts("a", None, None, 10, NOW)).unwrap(),
         vec!["app".to_string()]
     );
-    assert!(block_on(licenses.licensed_artifacts("none", None, 10, NOW))
-        .unwrap()
-        .is_empty());
+    assert!(
+        block_on(licenses.licensed_artifacts("none", None, None, 10, NOW))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        block_on(licenses.licensed_among("a", &["app", "other"], NOW)).unwrap(),
+        block_on(licenses.licensed_artifacts("a", None, Some(&["app", "other"]), 10, NOW)).unwrap(),
         vec!["app".to_string()]
     );
 }
@@ -359,8 +361,8 @@ fn licenses_are_checked_listed_replaced_and_deleted() {
         ])
     );
     let ids = |filter: LicenseFilter| -> Vec<String> {
-        let (found, _) = block_on(licenses.list(&filter, None, 10)).unwrap();
-        found.into_iter().map(|l| l.id).collect()
+        let page = block_on(licenses.list(&filter, None, 10)).unwrap();
+        page.items.into_iter().map(|l| l.id).collect()
     };
     assert_eq!(ids(LicenseFilter::default()), ["l1", "l2"]);
     assert_eq!(
@@ -382,10 +384,13 @@ fn licenses_are_checked_listed_replaced_and_deleted() {
         ..Default::default()
     })
     .is_empty());
-    let (first, more) = block_on(licenses.list(&LicenseFilter::default(), None, 1)).unwrap();
-    assert_eq!((first.len(), more), (1, true));
-    let (rest, more) = block_on(licenses.list(&LicenseFilter::default(), Some("l1"), 1)).unwrap();
-    assert_eq!((rest[0].id.as_str(), more), ("l2", false));
+    let first = block_on(licenses.list(&LicenseFilter::default(), None, 1)).unwrap();
+    assert_eq!(
+        (first.items.len(), first.next_cursor.as_deref()),
+        (1, Some("l1"))
+    );
+    let rest = block_on(licenses.list(&LicenseFilter::default(), Some("l1"), 1)).unwrap();
+    assert_eq!((rest.items[0].id.as_str(), rest.next_cursor), ("l2", None));
 
     let mut changed = license("l1", "b", Some(99), vec![item(&app, Versions::All)]);
     changed.name = "renamed".into();
