@@ -27,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub use serde_json::{json, Value};
 
 pub mod accounts;
+pub mod licenses;
 pub mod openapi;
 use sha2::{Digest as _, Sha256, Sha512};
 
