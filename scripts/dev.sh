@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make dev`: bootstrap, build, apply migrations to the local D1, create the secrets
-# on first run, and serve Tollgate under wrangler dev on $PORT (8787).
+# on first run, and serve Tollgate under wrangler dev on $PORT (8787), with the
+# analytics worker beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-8787}
@@ -41,4 +42,8 @@ Make a personal access token (faster than a password for every request):
        -d '{"name":"laptop"}' http://localhost:$PORT/api/v1/tokens
 
 MSG
-exec npx wrangler dev --port "$PORT" --ip 127.0.0.1
+# Both workers in one wrangler dev: the registry (served on $PORT) and the analytics
+# worker, which consumes the local download-events queue. Their state is persisted
+# in one place, so they share the local D1 database the migrations were applied to.
+exec npx wrangler dev -c wrangler.toml -c crates/analytics/wrangler.toml \
+  --port "$PORT" --ip 127.0.0.1 --persist-to .wrangler/state

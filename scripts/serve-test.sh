@@ -8,13 +8,15 @@
 # once (creating the account) and mints a personal access token, which tests use as
 # the password: tokens are checked with a fast hash, passwords with 100,000 PBKDF2
 # rounds.
-# It serves a copy of the built worker (run scripts/build-worker.sh first) from a
-# config without a build step, so rebuilding while tests run does not restart the
-# worker under them. Prints `export` lines for TOLLGATE_URL, TOLLGATE_USER,
-# TOLLGATE_PASSWORD (the token), TOLLGATE_ADMIN_PASSWORD, TOLLGATE_JWT_KEY (tests
-# forge tokens with it), TOLLGATE_FAILURES_PER_ACCOUNT/_ADDRESS, TOLLGATE_UPLOAD_TTL,
-# TOLLGATE_GC_GRACE, TOLLGATE_STATE and TOLLGATE_PID (the process group to kill when
-# done).
+# It serves copies of the built workers (run scripts/build-worker.sh first) from
+# configs without a build step, so rebuilding while tests run does not restart the
+# workers under them: the registry on the port, and beside it in the same wrangler
+# dev the analytics worker, which consumes the local download-events queue and
+# shares the registry's local D1 database. Prints `export` lines for TOLLGATE_URL,
+# TOLLGATE_USER, TOLLGATE_PASSWORD (the token), TOLLGATE_ADMIN_PASSWORD,
+# TOLLGATE_JWT_KEY (tests forge tokens with it), TOLLGATE_FAILURES_PER_ACCOUNT/_ADDRESS,
+# TOLLGATE_UPLOAD_TTL, TOLLGATE_GC_GRACE, TOLLGATE_STATE and TOLLGATE_PID (the process
+# group to kill when done).
 # Usage: eval "$(scripts/serve-test.sh [STATE_DIR])"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,18 +32,25 @@ gc_grace=${TOLLGATE_TEST_GC_GRACE:-4}
 per_account=${TOLLGATE_TEST_FAILURES_PER_ACCOUNT:-20}
 per_address=${TOLLGATE_TEST_FAILURES_PER_ADDRESS:-200}
 
-[ -f build/index.js ] || { echo "serve-test: build the worker first (scripts/build-worker.sh)" >&2; exit 1; }
+for built in build/index.js crates/analytics/build/index.js; do
+  [ -f "$built" ] || { echo "serve-test: build the workers first (scripts/build-worker.sh)" >&2; exit 1; }
+done
 # The config and the worker live apart from the persisted data: wrangler watches the
 # config's directory, and blob writes there would reload the worker mid-request.
-mkdir -p "$state/worker" "$state/data"
+mkdir -p "$state/worker" "$state/analytics" "$state/data"
 cp build/index.js build/index_bg.wasm "$state/worker/"
 sed -e "s|^main = .*|main = \"index.js\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \
     -e '/^\[build\]/,/^$/d' wrangler.toml > "$state/worker/wrangler.toml"
+cp crates/analytics/build/index.js crates/analytics/build/index_bg.wasm "$state/analytics/"
+sed -e "s|^main = .*|main = \"index.js\"|" \
+    -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \
+    -e '/^\[build\]/,/^$/d' crates/analytics/wrangler.toml > "$state/analytics/wrangler.toml"
 
 config="$state/worker/wrangler.toml"
+analytics_config="$state/analytics/wrangler.toml"
 CI=true npx wrangler d1 migrations apply DB --local -c "$config" --persist-to "$state/data" >&2
-setsid npx wrangler dev -c "$config" --port "$port" --ip 127.0.0.1 --persist-to "$state/data" \
+setsid npx wrangler dev -c "$config" -c "$analytics_config" --port "$port" --ip 127.0.0.1 --persist-to "$state/data" \
   --test-scheduled --var "GC_GRACE_SECONDS:$gc_grace" \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \

@@ -10,10 +10,10 @@ use tollgate_core::jwt::Signer;
 use tollgate_core::licenses::{Licenses, Target};
 use tollgate_core::store::Store;
 use tollgate_core::{Error, RepoName, Result};
+use tollgate_d1::D1;
 use worker::{Bucket, Date, Env};
 
 use crate::auth::Caller;
-use crate::d1::D1;
 use crate::error::internal;
 
 /// Upload sessions idle longer than this are gone (`BLOB_UPLOAD_UNKNOWN`).

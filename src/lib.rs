@@ -8,7 +8,7 @@ mod api;
 mod app;
 mod auth;
 mod blobs;
-mod d1;
+mod downloads;
 mod error;
 mod gc;
 mod http;
@@ -48,7 +48,7 @@ enum Prefetched {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
     let path = req.path();
     let response = if path == "/token" {
@@ -60,7 +60,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             .await
             .unwrap_or_else(|e| error::problem(&e))
     } else {
-        registry(req, &env)
+        registry(req, &env, &ctx)
             .await
             .unwrap_or_else(|e| error::response(&e))
     };
@@ -73,7 +73,7 @@ async fn token(req: Request, env: &Env) -> Result<Response> {
 
 /// `/v2/`: authenticate, ask the policy, then act. Without valid credentials the
 /// answer is a challenge naming the scope this request needs.
-async fn registry(req: Request, env: &Env) -> Result<Response> {
+async fn registry(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let route = Route::parse(&req.path());
     let method = req.method();
     let needed = match &route {
@@ -117,7 +117,7 @@ async fn registry(req: Request, env: &Env) -> Result<Response> {
         }
     }
     app.caller = Some(caller);
-    dispatch(req, &app, route, prefetched).await
+    dispatch(req, &app, ctx, route, prefetched).await
 }
 
 /// The caller, and for a manifest or blob read the row it asks for and its license
@@ -180,6 +180,7 @@ async fn with_lookup<T: DeserializeOwned>(
 async fn dispatch(
     req: Request,
     app: &App,
+    ctx: &Context,
     route: Route,
     prefetched: Option<Prefetched>,
 ) -> Result<Response> {
@@ -198,7 +199,12 @@ async fn dispatch(
             if !app.may_read(&name, target, granted).await? {
                 return Err(Error::ManifestUnknown);
             }
-            manifests::get(app, row, read_body).await
+            let digest = row.as_ref().map(|r| r.digest.clone());
+            let response = manifests::get(app, row, read_body).await?;
+            if let (true, Some(digest)) = (read_body, digest) {
+                downloads::send(&req, app, ctx, &name, &reference, &digest)?;
+            }
+            Ok(response)
         }
         (Route::Manifest(name, reference), Method::Put) => {
             manifests::put(req, app, &name, &reference).await

@@ -7,6 +7,7 @@
 
 mod artifacts;
 mod customers;
+mod downloads;
 mod licenses;
 mod session;
 mod tokens;
@@ -75,6 +76,9 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
         (["tokens"], Method::Get) => tokens::list(&req, &app).await,
         (["tokens"], Method::Post) => tokens::create(req, &app).await,
         (["tokens", id], Method::Delete) => tokens::revoke(&app, id).await,
+        (["downloads"], Method::Get) => downloads::log(&req, &app).await,
+        (["downloads.csv"], Method::Get) => downloads::csv(&req, &app).await,
+        (["downloads", "daily"], Method::Get) => downloads::daily(&req, &app).await,
         (["licenses"], Method::Get) => licenses::list(&req, &app).await,
         (["licenses"], Method::Post) => licenses::create(req, &app).await,
         (["licenses", id], Method::Get) => licenses::show(&app, id).await,
@@ -82,7 +86,10 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
         (["licenses", id], Method::Delete) => licenses::delete(&app, id).await,
         (["me"] | ["users"] | ["users", _] | ["customers"] | ["customers", _], _)
         | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _)
-        | (["licenses"] | ["licenses", _], _) => Err(Error::MethodNotAllowed),
+        | (["licenses"] | ["licenses", _], _)
+        | (["downloads"] | ["downloads.csv"] | ["downloads", "daily"], _) => {
+            Err(Error::MethodNotAllowed)
+        }
         _ => Err(Error::NotFound("endpoint")),
     }
 }

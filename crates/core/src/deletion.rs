@@ -14,6 +14,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::digest::Digest;
+use crate::downloads::delete_history;
 use crate::error::{Error, Result};
 use crate::license::{grants, GrantRow};
 use crate::licenses::{protection_query, Licenses, Target};
@@ -223,15 +224,15 @@ impl<'a, S: Sql> Deletions<'a, S> {
         }
     }
 
-    /// Deletes an artifact with all its manifests, tags and blob links, unless a
-    /// license names it. Blob bytes go with garbage collection.
+    /// Deletes an artifact with all its manifests, tags, blob links and download
+    /// history, unless a license names it. Blob bytes go with garbage collection.
     pub async fn artifact(&self, repo: &RepoName) -> Result<()> {
         let licenses = Licenses::new(self.sql);
         if licenses.references_artifact(repo).await? {
             return Err(Error::Refused(Refusal::LicensedArtifact));
         }
         let name = repo.as_str();
-        let batch = vec![
+        let mut batch = vec![
             stmt!(
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1)
                  THEN json('licensed') END AS guard",
@@ -241,8 +242,9 @@ impl<'a, S: Sql> Deletions<'a, S> {
             stmt!("DELETE FROM manifest_refs WHERE repo = ?1", name),
             stmt!("DELETE FROM manifests WHERE repo = ?1", name),
             stmt!("DELETE FROM repo_blobs WHERE repo = ?1", name),
-            stmt!("DELETE FROM repositories WHERE name = ?1", name),
         ];
+        batch.extend(delete_history(name));
+        batch.push(stmt!("DELETE FROM repositories WHERE name = ?1", name));
         match self.sql.batch(batch).await {
             Ok(changes) if changes.last().is_some_and(|&n| n > 0) => Ok(()),
             Ok(_) => Err(Error::NotFound("artifact")),

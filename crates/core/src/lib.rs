@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod credentials;
 pub mod deletion;
 pub mod digest;
+pub mod downloads;
 pub mod error;
 pub mod gc;
 pub mod jwt;

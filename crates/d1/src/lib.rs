@@ -1,4 +1,6 @@
 //! The core's `Sql` trait over the D1 binding.
+//! Shared by the registry worker and the analytics worker, which open the same
+//! database under the binding `DB`.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;

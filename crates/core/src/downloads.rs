@@ -1,0 +1,300 @@
+//! Download events and what is kept of them: the registry worker describes each
+//! successful manifest GET as an [`Event`] and sends it to the Queue; the analytics
+//! worker stores batches of them here, exactly once however often the Queue
+//! delivers a batch, and keeps daily pull counts. The log and the counts are read
+//! back here for the management API.
+//!
+//! What counts as one pull: a manifest GET, except the GET of a platform manifest
+//! of an index the same user pulled from the same artifact within
+//! [`CHILD_WINDOW`] seconds before — a client pulling a multi-arch image fetches
+//! the index and then its platform's manifest, and that is one pull (of the
+//! index). Such events stay in the log, marked `child`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::Page;
+use crate::error::Result;
+use crate::sql::{Sql, Statement};
+use crate::stmt;
+
+/// How long after an index GET the same user's GET of one of its manifests is
+/// part of that pull.
+pub const CHILD_WINDOW: i64 = 300;
+
+/// The most events one [`Downloads::record`] batch takes (the Queue's batch size).
+pub const MAX_BATCH: usize = 100;
+
+/// One successful manifest GET.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique per event, time-ordered (see `accounts::new_id`).
+    pub id: String,
+    pub at: i64,
+    pub repo: String,
+    /// The tag or digest the client asked for.
+    pub reference: String,
+    /// The manifest it resolved to.
+    pub digest: String,
+    pub user_id: String,
+    pub customer_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The edge's country and data center (`request.cf`); absent under wrangler dev.
+    pub country: Option<String>,
+    pub colo: Option<String>,
+}
+
+/// An event as the download log shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Download {
+    #[serde(flatten)]
+    pub event: Event,
+    /// Part of the pull of an index (see the module documentation).
+    #[serde(deserialize_with = "flag")]
+    pub child: bool,
+}
+
+/// A boolean as SQLite stores it (0 or 1), or as JSON writes it.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Int(n) => n != 0,
+    })
+}
+
+/// Which events a log lists.
+#[derive(Clone, Debug, Default)]
+pub struct LogFilter<'a> {
+    pub artifact: Option<&'a str>,
+    pub customer_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    /// Unix seconds, inclusive.
+    pub from: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub to: Option<i64>,
+}
+
+/// Pulls on one day.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayCount {
+    /// UTC day as Unix seconds of its midnight.
+    pub day: i64,
+    pub pulls: i64,
+}
+
+fn ids_json(events: &[Event]) -> String {
+    serde_json::to_string(&events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
+        .expect("strings")
+}
+
+/// Stores one event unless it is stored already, marking it a child when the
+/// same user pulled an index listing it just before.
+fn insert(e: &Event) -> Statement {
+    stmt!(
+        "INSERT OR IGNORE INTO downloads (id, at, repo, reference, digest, user_id, customer_id,
+           ip, user_agent, country, colo, child)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, EXISTS (
+           SELECT 1 FROM downloads d JOIN manifest_refs r
+             ON r.repo = d.repo AND r.manifest = d.digest AND r.kind = 'child'
+           WHERE d.user_id = ?6 AND d.repo = ?3 AND r.target = ?5
+             AND d.at BETWEEN ?2 - ?12 AND ?2 AND d.id <> ?1))",
+        e.id.as_str(),
+        e.at,
+        e.repo.as_str(),
+        e.reference.as_str(),
+        e.digest.as_str(),
+        e.user_id.as_str(),
+        e.customer_id.as_deref(),
+        e.ip.as_deref(),
+        e.user_agent.as_deref(),
+        e.country.as_deref(),
+        e.colo.as_deref(),
+        CHILD_WINDOW
+    )
+}
+
+pub struct Downloads<'a, S> {
+    sql: &'a S,
+}
+
+impl<'a, S: Sql> Downloads<'a, S> {
+    pub fn new(sql: &'a S) -> Self {
+        Downloads { sql }
+    }
+
+    /// Stores `events` (at most [`MAX_BATCH`]) and counts the new ones, in one
+    /// atomic batch: an event delivered again is neither stored nor counted twice.
+    pub async fn record(&self, events: &[Event]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut batch: Vec<Statement> = events.iter().map(insert).collect();
+        let ids = ids_json(events);
+        batch.push(stmt!(
+            "INSERT INTO pulls_daily (day, repo, digest, tag, customer_id, pulls)
+             SELECT at / 86400, repo, digest,
+               CASE WHEN instr(reference, ':') > 0 THEN '' ELSE reference END,
+               COALESCE(customer_id, ''), COUNT(*)
+             FROM downloads WHERE id IN (SELECT value FROM json_each(?1)) AND counted = 0
+               AND child = 0
+             GROUP BY 1, 2, 3, 4, 5
+             ON CONFLICT (day, repo, digest, tag, customer_id)
+               DO UPDATE SET pulls = pulls + excluded.pulls",
+            ids.as_str()
+        ));
+        batch.push(stmt!(
+            "UPDATE downloads SET counted = 1
+             WHERE id IN (SELECT value FROM json_each(?1)) AND counted = 0",
+            ids.as_str()
+        ));
+        self.sql.batch(batch).await?;
+        Ok(())
+    }
+
+    /// Deletes events older than `before` (Unix seconds), at most `limit` of them;
+    /// returns how many went. Daily counts stay.
+    pub async fn prune(&self, before: i64, limit: u64) -> Result<u64> {
+        let changes = self
+            .sql
+            .batch(vec![stmt!(
+                "DELETE FROM downloads WHERE id IN (
+                   SELECT id FROM downloads WHERE at < ?1 AND counted = 1 LIMIT ?2)",
+                before,
+                limit
+            )])
+            .await?;
+        Ok(changes.first().copied().unwrap_or(0))
+    }
+
+    /// The newest events first, those after `cursor` (an event id) when given.
+    pub async fn log(
+        &self,
+        filter: &LogFilter<'_>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Download>> {
+        let rows: Vec<Download> = self
+            .sql
+            .query(stmt!(
+                "SELECT id, at, repo, reference, digest, user_id, customer_id, ip, user_agent,
+                   country, colo, child
+                 FROM downloads
+                 WHERE (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR customer_id = ?2)
+                   AND (?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR at >= ?4)
+                   AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR id < ?6)
+                 ORDER BY id DESC LIMIT ?7",
+                filter.artifact,
+                filter.customer_id,
+                filter.user_id,
+                filter.from,
+                filter.to,
+                cursor,
+                i64::from(limit) + 1
+            ))
+            .await?;
+        Ok(Page::of(rows, limit, |d| &d.event.id))
+    }
+
+    /// Pulls per day of an artifact and/or customer over `[from, to)`, oldest day
+    /// first; days without pulls are left out.
+    pub async fn daily(
+        &self,
+        artifact: Option<&str>,
+        customer_id: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<DayCount>> {
+        self.sql
+            .query(stmt!(
+                "SELECT day * 86400 AS day, SUM(pulls) AS pulls FROM pulls_daily
+                 WHERE (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR customer_id = ?2)
+                   AND day >= ?3 / 86400 AND day < (?4 + 86399) / 86400
+                 GROUP BY day ORDER BY day",
+                artifact,
+                customer_id,
+                from,
+                to
+            ))
+            .await
+    }
+}
+
+/// The columns of the CSV export, in order.
+pub const CSV_HEADER: &str =
+    "time,artifact,reference,digest,user_id,customer_id,ip,country,colo,user_agent,child\r\n";
+
+impl Download {
+    /// This event as one CSV line (RFC 4180: fields with a comma, quote or line
+    /// break are quoted, quotes doubled), matching [`CSV_HEADER`].
+    pub fn csv_line(&self) -> String {
+        let e = &self.event;
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let fields = [
+            crate::time::rfc3339(e.at),
+            e.repo.clone(),
+            e.reference.clone(),
+            e.digest.clone(),
+            e.user_id.clone(),
+            opt(&e.customer_id),
+            opt(&e.ip),
+            opt(&e.country),
+            opt(&e.colo),
+            opt(&e.user_agent),
+            self.child.to_string(),
+        ];
+        let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        format!("{}\r\n", quoted.join(","))
+    }
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+/// The artifact's download history, for deleting it with the artifact.
+pub fn delete_history(repo: &str) -> [Statement; 2] {
+    [
+        stmt!("DELETE FROM downloads WHERE repo = ?1", repo),
+        stmt!("DELETE FROM pulls_daily WHERE repo = ?1", repo),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_lines_quote_what_needs_it() {
+        let download = Download {
+            event: Event {
+                id: "e1".into(),
+                at: 0,
+                repo: "acme/app".into(),
+                reference: "v1".into(),
+                digest: "sha256:x".into(),
+                user_id: "u".into(),
+                customer_id: None,
+                ip: Some("192.0.2.1".into()),
+                user_agent: Some("curl/8, \"quoted\"".into()),
+                country: None,
+                colo: None,
+            },
+            child: false,
+        };
+        assert_eq!(
+            download.csv_line(),
+            "1970-01-01T00:00:00Z,acme/app,v1,sha256:x,u,,192.0.2.1,,,\"curl/8, \"\"quoted\"\"\",false\r\n"
+        );
+        assert_eq!(CSV_HEADER.split(',').count(), 11);
+    }
+}

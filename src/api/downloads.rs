@@ -1,0 +1,143 @@
+//! Download analytics (`/api/v1/downloads…`): the chronological log of pulls with
+//! filters, its CSV export (streamed page by page, so any length fits in a
+//! Worker's memory), and pulls per day for charts. A customer sees only its own
+//! pulls.
+
+use futures::stream;
+use tollgate_core::downloads::{Downloads, LogFilter, CSV_HEADER};
+use tollgate_core::policy::Action;
+use tollgate_core::{Error, Result};
+use tollgate_d1::D1;
+use worker::{Request, Response};
+
+use super::{json, page_params, require};
+use crate::app::App;
+use crate::error::internal;
+use crate::http::query;
+
+/// Rows one CSV chunk reads from D1.
+const CSV_PAGE: u32 = 500;
+
+/// The default span of the daily counts: the last 30 days.
+const DEFAULT_DAYS: i64 = 30;
+
+/// The filters of a log request, owned so a streamed export can keep them.
+struct Filters {
+    artifact: Option<String>,
+    customer_id: Option<String>,
+    user_id: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+impl Filters {
+    fn as_filter(&self) -> LogFilter<'_> {
+        LogFilter {
+            artifact: self.artifact.as_deref(),
+            customer_id: self.customer_id.as_deref(),
+            user_id: self.user_id.as_deref(),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+fn seconds(req: &Request, name: &str) -> Result<Option<i64>> {
+    query(req, name)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| Error::Invalid(format!("{name} must be Unix seconds")))
+        })
+        .transpose()
+}
+
+/// The customer a caller is limited to: its own for a customer; vendor staff may
+/// look at everyone's.
+fn own_customer(app: &App) -> Result<Option<String>> {
+    match app.caller()?.customer() {
+        Some(customer) => Ok(Some(customer.to_owned())),
+        None => require(app, Action::ViewAccounts).map(|_| None),
+    }
+}
+
+fn filters(req: &Request, app: &App) -> Result<Filters> {
+    let own = own_customer(app)?;
+    Ok(Filters {
+        artifact: query(req, "artifact"),
+        customer_id: own.or_else(|| query(req, "customer_id")),
+        user_id: query(req, "user_id"),
+        from: seconds(req, "from")?,
+        to: seconds(req, "to")?,
+    })
+}
+
+pub async fn log(req: &Request, app: &App) -> Result<Response> {
+    let filters = filters(req, app)?;
+    let (cursor, limit) = page_params(req)?;
+    let downloads = Downloads::new(&app.db);
+    json(
+        200,
+        &downloads
+            .log(&filters.as_filter(), cursor.as_deref(), limit)
+            .await?,
+    )
+}
+
+/// State of a CSV export between chunks: where the next page starts, or done.
+enum Next {
+    Header,
+    After(Option<String>),
+    Done,
+}
+
+pub async fn csv(req: &Request, app: &App) -> Result<Response> {
+    let filters = filters(req, app)?;
+    let db = D1(app.env.d1("DB").map_err(internal)?);
+    let chunks = stream::unfold(
+        (Next::Header, db, filters),
+        |(next, db, filters)| async move {
+            let cursor = match next {
+                Next::Done => return None,
+                Next::Header => {
+                    let chunk: worker::Result<Vec<u8>> = Ok(CSV_HEADER.as_bytes().to_vec());
+                    return Some((chunk, (Next::After(None), db, filters)));
+                }
+                Next::After(cursor) => cursor,
+            };
+            let page = Downloads::new(&db)
+                .log(&filters.as_filter(), cursor.as_deref(), CSV_PAGE)
+                .await;
+            let (chunk, next) = match page {
+                Ok(page) => {
+                    let lines: String = page.items.iter().map(|d| d.csv_line()).collect();
+                    let next = match page.next_cursor {
+                        Some(c) => Next::After(Some(c)),
+                        None => Next::Done,
+                    };
+                    (Ok(lines.into_bytes()), next)
+                }
+                Err(e) => (Err(worker::Error::RustError(e.to_string())), Next::Done),
+            };
+            Some((chunk, (next, db, filters)))
+        },
+    );
+    let mut response = Response::from_stream(chunks).map_err(internal)?;
+    let headers = response.headers_mut();
+    let _ = headers.set("Content-Type", "text/csv; charset=utf-8; header=present");
+    let _ = headers.set(
+        "Content-Disposition",
+        "attachment; filename=\"tollgate-downloads.csv\"",
+    );
+    Ok(response)
+}
+
+pub async fn daily(req: &Request, app: &App) -> Result<Response> {
+    let customer = own_customer(app)?.or_else(|| query(req, "customer_id"));
+    let to = seconds(req, "to")?.unwrap_or(app.now);
+    let from = seconds(req, "from")?.unwrap_or(to - DEFAULT_DAYS * 86_400);
+    let artifact = query(req, "artifact");
+    let days = Downloads::new(&app.db)
+        .daily(artifact.as_deref(), customer.as_deref(), from, to)
+        .await?;
+    json(200, &serde_json::json!({ "days": days }))
+}
