@@ -1,17 +1,20 @@
-//! Artifacts (`/api/v1/artifacts`): the repositories, their tags, and deleting
-//! tags and whole artifacts under the deletion rules. A customer sees only what
+//! Artifacts (`/api/v1/artifacts`): the repositories with their kind and pull
+//! figures, their tags, and deleting tags and whole artifacts under the deletion
+//! rules. A customer sees only what
 //! its licenses cover. An artifact's name keeps its slashes in the path
 //! (`/artifacts/acme/app/tags`); a name that itself ends in a `tags` component
 //! is written escaped (`acme%2Ftags`).
 
 use percent_encoding::percent_decode_str;
 use tollgate_core::accounts::Page;
+use tollgate_core::artifacts::Artifacts;
 use tollgate_core::policy::Action;
 use tollgate_core::{Error, RepoName, Result, Tag};
 use worker::{Method, Request, Response};
 
 use super::{json, no_content, page_params, require};
 use crate::app::App;
+use crate::auth::service;
 
 /// What a path under `/api/v1/artifacts/` names.
 enum Path {
@@ -57,6 +60,7 @@ pub async fn handle(req: &Request, app: &App, parts: &[&str], method: Method) ->
                 .map_err(not_found_tag)?;
             no_content()
         }
+        (Path::Artifact(name), Method::Get) => details(req, app, &name).await,
         (Path::Artifact(name), Method::Delete) => {
             require(app, Action::Delete)?;
             app.deletions().artifact(&name).await?;
@@ -77,11 +81,13 @@ fn not_found_tag(e: Error) -> Error {
 async fn list(req: &Request, app: &App) -> Result<Response> {
     let (cursor, limit) = page_params(req)?;
     let customer = app.caller()?.customer();
-    let items = app
-        .store()
-        .artifacts(cursor.as_deref(), limit, customer, app.now)
-        .await?;
-    json(200, &Page::of(items, limit, |a| &a.name))
+    let artifacts = Artifacts::new(&app.db);
+    json(
+        200,
+        &artifacts
+            .list(cursor.as_deref(), limit, customer, app.now)
+            .await?,
+    )
 }
 
 async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
@@ -106,4 +112,16 @@ async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
         }
     };
     json(200, &Page::of(items, limit, |t| &t.tag))
+}
+
+/// The artifact's details, with the reference clients pull it by.
+async fn details(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
+    let customer = app.caller()?.customer();
+    let details = Artifacts::new(&app.db)
+        .details(name, customer, app.now)
+        .await?
+        .ok_or(Error::NotFound("artifact"))?;
+    let mut body = serde_json::to_value(&details).map_err(|e| Error::Internal(e.to_string()))?;
+    body["url"] = format!("{}/{name}", service(req)?).into();
+    json(200, &body)
 }

@@ -7,6 +7,7 @@
 
 mod artifacts;
 mod customers;
+mod dashboard;
 mod downloads;
 mod licenses;
 mod session;
@@ -76,6 +77,7 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
         (["tokens"], Method::Get) => tokens::list(&req, &app).await,
         (["tokens"], Method::Post) => tokens::create(req, &app).await,
         (["tokens", id], Method::Delete) => tokens::revoke(&app, id).await,
+        (["dashboard"], Method::Get) => dashboard::show(&req, &app).await,
         (["downloads"], Method::Get) => downloads::log(&req, &app).await,
         (["downloads.csv"], Method::Get) => downloads::csv(&req, &app).await,
         (["downloads", "daily"], Method::Get) => downloads::daily(&req, &app).await,
@@ -87,7 +89,7 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
         (["me"] | ["users"] | ["users", _] | ["customers"] | ["customers", _], _)
         | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _)
         | (["licenses"] | ["licenses", _], _)
-        | (["downloads"] | ["downloads.csv"] | ["downloads", "daily"], _) => {
+        | (["downloads"] | ["downloads.csv"] | ["downloads", "daily"] | ["dashboard"], _) => {
             Err(Error::MethodNotAllowed)
         }
         _ => Err(Error::NotFound("endpoint")),

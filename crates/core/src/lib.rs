@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod artifacts;
 pub mod credentials;
 pub mod deletion;
 pub mod digest;
@@ -13,6 +14,7 @@ pub mod downloads;
 pub mod error;
 pub mod gc;
 pub mod jwt;
+pub mod kind;
 pub mod license;
 pub mod licenses;
 pub mod manifest;

@@ -41,13 +41,6 @@ pub struct ReferrerRow {
     pub annotations: Option<String>,
 }
 
-/// An artifact (repository) as the management API lists it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ArtifactRow {
-    pub name: String,
-    pub created_at: i64,
-}
-
 /// A tag and the manifest it points at.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TagRow {
@@ -433,30 +426,6 @@ impl<'a, S: Sql> Store<'a, S> {
             ))
             .await?;
         Ok(page(rows.into_iter().map(|r| r.name).collect(), n))
-    }
-
-    /// Artifacts in name order after `after`, at most `limit + 1`; for a
-    /// `customer`, only those it holds a live license for.
-    pub async fn artifacts(
-        &self,
-        after: Option<&str>,
-        limit: u32,
-        customer: Option<&str>,
-        now: i64,
-    ) -> Result<Vec<ArtifactRow>> {
-        self.sql
-            .query(stmt!(
-                "SELECT name, created_at FROM repositories
-                 WHERE name > ?1 AND (?3 IS NULL OR name IN (
-                   SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
-                   WHERE l.customer_id = ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4)))
-                 ORDER BY name LIMIT ?2",
-                after.unwrap_or(""),
-                i64::from(limit) + 1,
-                customer,
-                now
-            ))
-            .await
     }
 
     /// Tags of `repo` with their digests: those after `after` (at most

@@ -7,8 +7,13 @@ mod sqlite;
 
 use futures::executor::block_on;
 use sqlite::Sqlite;
+use tollgate_core::accounts::{Accounts, Customer};
+use tollgate_core::artifacts::{Artifacts, Status};
 use tollgate_core::deletion::Deletions;
 use tollgate_core::downloads::{DayCount, Downloads, Event, LogFilter};
+use tollgate_core::kind::Kind;
+use tollgate_core::license::{Item, Versions};
+use tollgate_core::licenses::{Licenses, NewLicense};
 use tollgate_core::store::Store;
 use tollgate_core::Digest;
 
@@ -158,4 +163,237 @@ fn pruning_keeps_the_counts_and_deleting_the_artifact_takes_its_history() {
     block_on(Deletions::new(&db).artifact(&app)).unwrap();
     assert!(log_ids(&db, &LogFilter::default()).is_empty());
     assert_eq!(daily(&db, Some("app"), None), []);
+}
+
+#[test]
+fn the_artifact_list_has_kinds_and_pull_figures() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let d = push_image(&store, &repo("app"), "v1", None, "t");
+    push_image_as(
+        &store,
+        &repo("chart"),
+        "c",
+        Some("0.1.0"),
+        None,
+        "application/vnd.cncf.helm.config.v1+json",
+    );
+    block_on(Accounts::new(&db).create_customer(&customer("customer-a"))).unwrap();
+    block_on(Downloads::new(&db).record(&[
+        event("e1", T0, "app", "v1", &d, "cust-a"),
+        event("e2", T0 + 5, "app", "v1", &d, "vendor"),
+        event("e3", T0 + 9, "app", "v1", &d, "cust-a"),
+    ]))
+    .unwrap();
+    let artifacts = Artifacts::new(&db);
+    let all = block_on(artifacts.list(None, 10, None, T0)).unwrap().items;
+    let app = &all[0];
+    assert_eq!((app.name.as_str(), app.kind), ("app", Kind::Artifact));
+    assert_eq!((app.pulls, app.users, app.customers), (3, 2, 1));
+    assert_eq!((app.last_push, app.last_pull), (Some(2), Some(T0 + 9)));
+    let chart = &all[1];
+    assert_eq!(
+        (chart.name.as_str(), chart.kind),
+        ("chart", Kind::HelmChart)
+    );
+    assert_eq!((chart.pulls, chart.last_pull), (0, None));
+
+    // A customer sees its licensed artifacts and its own pulls only.
+    let licenses = Licenses::new(&db);
+    block_on(licenses.create(&NewLicense {
+        id: "l1".into(),
+        name: "l".into(),
+        customer_id: "customer-a".into(),
+        expires_at: None,
+        created_at: 1,
+        items: vec![Item {
+            artifact: repo("app"),
+            versions: Versions::All,
+        }],
+    }))
+    .unwrap();
+    let theirs = block_on(artifacts.list(None, 10, Some("customer-a"), T0)).unwrap();
+    let names: Vec<(&str, i64, i64)> = theirs
+        .items
+        .iter()
+        .map(|a| (a.name.as_str(), a.pulls, a.users))
+        .collect();
+    assert_eq!(names, [("app", 2, 1)]);
+}
+
+#[test]
+fn the_dashboard_compares_last_pulls_with_the_newest_licensed_version() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    let v1 = push_image(&store, &app, "v1.0", None, "t");
+    let accounts = Accounts::new(&db);
+    for id in ["customer-a", "customer-b", "customer-c"] {
+        block_on(accounts.create_customer(&customer(id))).unwrap();
+    }
+    let licenses = Licenses::new(&db);
+    for (id, customer) in [
+        ("l1", "customer-a"),
+        ("l2", "customer-b"),
+        ("l3", "customer-c"),
+    ] {
+        let pattern = Versions::Pattern("v1.*".parse().unwrap());
+        block_on(licenses.create(&NewLicense {
+            id: id.into(),
+            name: id.into(),
+            customer_id: customer.into(),
+            expires_at: None,
+            created_at: 1,
+            items: vec![Item {
+                artifact: app.clone(),
+                versions: pattern,
+            }],
+        }))
+        .unwrap();
+    }
+    // v2.0 is newer but licensed to nobody; v1.1 is the newest licensed version.
+    let downloads = Downloads::new(&db);
+    block_on(downloads.record(&[event("e1", T0, "app", "v1.0", &v1, "cust-a")])).unwrap();
+    push_image(&store, &app, "v1.1", None, "t");
+    push_image(&store, &app, "v2.0", None, "t");
+    let dashboard = |customer: &str| {
+        block_on(Artifacts::new(&db).dashboard(customer, T0 - DAY, T0 + 10)).unwrap()
+    };
+    let a = dashboard("customer-a");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].status, Status::Behind);
+    assert_eq!(a[0].last_pull.as_ref().unwrap().digest, v1.to_string());
+    assert_eq!(a[0].newest.as_ref().unwrap().tag, "v1.1");
+    assert_eq!(dashboard("customer-b")[0].status, Status::NoPulls);
+    let newest = dashboard("customer-c")[0].newest.clone().unwrap();
+    block_on(downloads.record(&[event(
+        "e2",
+        T0 + 1,
+        "app",
+        "v1.1",
+        &newest.digest.parse().unwrap(),
+        "cust-c",
+    )]))
+    .unwrap();
+    assert_eq!(dashboard("customer-c")[0].status, Status::UpToDate);
+}
+
+fn customer(id: &str) -> Customer {
+    Customer {
+        id: id.into(),
+        name: id.into(),
+        contact: String::new(),
+        notes: String::new(),
+        created_at: 1,
+    }
+}
+
+#[test]
+fn details_show_versions_sizes_platforms_referrers_and_pulls_per_tag() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    let amd = push_image_as(&store, &app, "amd", None, None, "t");
+    let arm = push_image_as(&store, &app, "arm", None, None, "t");
+    let index = push_index(&store, &app, Some("multi"), &[amd.clone(), arm.clone()]);
+    let solo = push_image(&store, &app, "solo", None, "t");
+    let sbom = push_image_as(
+        &store,
+        &app,
+        "sbom",
+        None,
+        Some(&solo),
+        "application/spdx+json",
+    );
+    block_on(Accounts::new(&db).create_customer(&customer("customer-a"))).unwrap();
+    block_on(Downloads::new(&db).record(&[
+        event("e1", T0, "app", "multi", &index, "cust-a"),
+        event("e2", T0 + 9, "app", "solo", &solo, "vendor"),
+    ]))
+    .unwrap();
+    let details = block_on(Artifacts::new(&db).details(&app, None, T0))
+        .unwrap()
+        .unwrap();
+    let versions: Vec<(&str, &[String])> = details
+        .manifests
+        .iter()
+        .map(|m| (m.digest.as_str(), m.tags.as_slice()))
+        .collect();
+    assert_eq!(
+        versions.len(),
+        2,
+        "platforms and referrers are no versions: {versions:?}"
+    );
+    let multi = details
+        .manifests
+        .iter()
+        .find(|m| m.digest == index.to_string())
+        .unwrap();
+    let single = details
+        .manifests
+        .iter()
+        .find(|m| m.digest == solo.to_string())
+        .unwrap();
+    assert_eq!(multi.kind, Kind::ContainerImage);
+    let platforms: Vec<&str> = multi.platforms.iter().map(|p| p.digest.as_str()).collect();
+    assert_eq!(platforms, [amd.as_str(), arm.as_str()]);
+    // Each image: two 1-byte blobs and its manifest; the index adds both.
+    assert_eq!(single.size, 2 + manifest_size(&store, &app, &solo));
+    assert_eq!(
+        multi.size,
+        manifest_size(&store, &app, &index)
+            + 4
+            + manifest_size(&store, &app, &amd)
+            + manifest_size(&store, &app, &arm)
+    );
+    let referrers: Vec<(&str, Kind)> = single
+        .referrers
+        .iter()
+        .map(|r| (r.digest.as_str(), r.kind))
+        .collect();
+    assert_eq!(referrers, [(sbom.as_str(), Kind::Sbom)]);
+    let pulls: Vec<(&str, i64)> = details
+        .tags
+        .iter()
+        .map(|t| (t.tag.as_str(), t.pulls))
+        .collect();
+    assert_eq!(pulls, [("multi", 1), ("solo", 1)]);
+
+    // A customer licensed for the index sees it and its pulls, not the other image.
+    block_on(Licenses::new(&db).create(&NewLicense {
+        id: "l1".into(),
+        name: "l".into(),
+        customer_id: "customer-a".into(),
+        expires_at: None,
+        created_at: 1,
+        items: vec![Item {
+            artifact: app.clone(),
+            versions: Versions::Digests(vec![index.clone()]),
+        }],
+    }))
+    .unwrap();
+    let theirs = block_on(Artifacts::new(&db).details(&app, Some("customer-a"), T0))
+        .unwrap()
+        .unwrap();
+    let digests: Vec<&str> = theirs.manifests.iter().map(|m| m.digest.as_str()).collect();
+    assert_eq!(digests, [index.as_str()]);
+    let tags: Vec<(&str, i64)> = theirs
+        .tags
+        .iter()
+        .map(|t| (t.tag.as_str(), t.pulls))
+        .collect();
+    assert_eq!(tags, [("multi", 1)]);
+    assert!(
+        block_on(Artifacts::new(&db).details(&app, Some("nobody"), T0))
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn manifest_size(store: &Store<Sqlite>, r: &tollgate_core::RepoName, d: &Digest) -> u64 {
+    let reference = tollgate_core::Reference::Digest(d.clone());
+    block_on(store.manifest(r, &reference))
+        .unwrap()
+        .unwrap()
+        .size
 }

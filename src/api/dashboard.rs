@@ -1,0 +1,70 @@
+//! The dashboard (`/api/v1/dashboard`): per customer, each licensed artifact with
+//! the version the customer last pulled, the newest version it is licensed for,
+//! and whether it is up to date, behind, or has not pulled lately. Vendor users
+//! page through the customers (or ask for one); a customer sees itself.
+
+use serde::Serialize;
+use tollgate_core::accounts::Page;
+use tollgate_core::artifacts::{Artifacts, CustomerArtifact};
+use tollgate_core::policy::Action;
+use tollgate_core::{Error, Result};
+use worker::{Request, Response};
+
+use super::{json, page_params, require};
+use crate::app::App;
+use crate::http::query;
+
+/// "No pulls lately" means none in this many days, unless `days` says otherwise.
+const DEFAULT_DAYS: i64 = 30;
+
+#[derive(Serialize)]
+struct CustomerView {
+    customer_id: String,
+    customer_name: String,
+    artifacts: Vec<CustomerArtifact>,
+}
+
+pub async fn show(req: &Request, app: &App) -> Result<Response> {
+    let days = match query(req, "days") {
+        Some(d) => d
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| Error::Invalid("days must be 1 to 3650".into()))?,
+        None => DEFAULT_DAYS,
+    };
+    let since = app.now - days * 86_400;
+    let one = match app.caller()?.customer() {
+        Some(own) => Some(own.to_owned()),
+        None => {
+            require(app, Action::ViewAccounts)?;
+            query(req, "customer_id")
+        }
+    };
+    let customers = match one {
+        Some(id) => Page {
+            items: app.accounts().customer(&id).await?.into_iter().collect(),
+            next_cursor: None,
+        },
+        None => {
+            let (cursor, limit) = page_params(req)?;
+            app.accounts().customers(cursor.as_deref(), limit).await?
+        }
+    };
+    let artifacts = Artifacts::new(&app.db);
+    let mut items = Vec::with_capacity(customers.items.len());
+    for customer in customers.items {
+        items.push(CustomerView {
+            artifacts: artifacts.dashboard(&customer.id, since, app.now).await?,
+            customer_id: customer.id,
+            customer_name: customer.name,
+        });
+    }
+    json(
+        200,
+        &Page {
+            items,
+            next_cursor: customers.next_cursor,
+        },
+    )
+}
