@@ -17,6 +17,9 @@
 # TOLLGATE_JWT_KEY (tests forge tokens with it), TOLLGATE_FAILURES_PER_ACCOUNT/_ADDRESS,
 # TOLLGATE_UPLOAD_TTL, TOLLGATE_GC_GRACE, TOLLGATE_STATE and TOLLGATE_PID (the process
 # group to kill when done).
+# TOLLGATE_TEST_NO_QUEUE=1 serves the registry without its `[[queues.producers]]`
+# binding (everything else identical), so no download event can be sent: the e2e
+# test that pulls still succeed then uses it, and the benchmark of what the send costs.
 # Usage: eval "$(scripts/serve-test.sh [STATE_DIR])"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,9 +42,11 @@ done
 # config's directory, and blob writes there would reload the worker mid-request.
 mkdir -p "$state/worker" "$state/analytics" "$state/data"
 cp build/index.js build/index_bg.wasm "$state/worker/"
+no_queue=()
+if [ "${TOLLGATE_TEST_NO_QUEUE:-}" = 1 ]; then no_queue=(-e '/^\[\[queues\.producers\]\]/,/^$/d'); fi
 sed -e "s|^main = .*|main = \"index.js\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \
-    -e '/^\[build\]/,/^$/d' wrangler.toml > "$state/worker/wrangler.toml"
+    -e '/^\[build\]/,/^$/d' "${no_queue[@]}" wrangler.toml > "$state/worker/wrangler.toml"
 cp crates/analytics/build/index.js crates/analytics/build/index_bg.wasm "$state/analytics/"
 sed -e "s|^main = .*|main = \"index.js\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \

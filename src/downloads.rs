@@ -3,6 +3,8 @@
 //! (`wait_until`), so no pull waits for analytics and a failing Queue never fails
 //! a pull. The analytics worker stores what arrives.
 
+use std::cell::Cell;
+
 use tollgate_core::accounts::new_id;
 use tollgate_core::downloads::Event;
 use tollgate_core::{Reference, RepoName, Result};
@@ -13,6 +15,11 @@ use crate::http::header;
 
 /// The Queue binding events go to.
 const QUEUE: &str = "DOWNLOADS";
+
+thread_local! {
+    /// Whether this isolate has logged that the Queue binding is missing.
+    static MISSING_REPORTED: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Sends the event of `req`, a GET of `repo` by `reference` that answered the
 /// manifest `digest`.
@@ -42,10 +49,14 @@ pub fn send(
     let queue = match app.env.queue(QUEUE) {
         Ok(queue) => queue,
         Err(e) => {
-            console_error!(
-                "download event {} not sent: no queue {QUEUE}: {e}",
-                event.id
-            );
+            // A deployment without the binding: said once per isolate, not on
+            // every pull.
+            if !MISSING_REPORTED.replace(true) {
+                console_error!(
+                    "download event {} not sent: no queue {QUEUE}: {e}",
+                    event.id
+                );
+            }
             return Ok(());
         }
     };

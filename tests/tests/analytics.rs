@@ -1,7 +1,12 @@
 //! Download analytics end to end: pulls travel from the registry worker through the
 //! Queue to the analytics worker and show up in the download log, the daily counts
-//! and the CSV export, attributed to the right user and customer.
+//! and the CSV export, attributed to the right user and customer. One test starts a
+//! server of its own with no Queue binding: its pulls must succeed all the same.
 
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -9,7 +14,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tollgate_e2e::accounts::{api, send};
 use tollgate_e2e::licenses::{self, new_customer, push_index, Customer};
-use tollgate_e2e::{image_ref, openapi, registry, unique_repo, Resp};
+use tollgate_e2e::{
+    base64, blob_path, image_config, image_ref, manifest_path, oci_manifest, openapi, random_bytes,
+    registry, unique_repo, uploads_path, with_query, Desc, Resp, TempDir, MANIFEST_ACCEPT,
+    OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST,
+};
 
 /// How long an event may take from a pull to the log.
 const DELIVERY: Duration = Duration::from_secs(30);
@@ -57,7 +66,7 @@ fn pulls_of(repo: &str) -> i64 {
 }
 
 #[test]
-fn pulls_by_two_customers_arrive_attributed_and_only_gets_count() {
+fn skopeo_and_podman_pulls_by_two_customers_arrive_attributed_and_only_gets_count() {
     let reg = registry();
     let repo = unique_repo("analytics");
     let img = reg.push_random_image(&repo, "v1");
@@ -66,17 +75,23 @@ fn pulls_by_two_customers_arrive_attributed_and_only_gets_count() {
     for c in [&acme, &globex] {
         licenses::create(&c.id, &[licenses::tags(&repo, &["v1"])]);
     }
-    for c in [&acme, &globex] {
-        let sb = c.sandbox("an-skopeo");
-        sb.run(
-            "skopeo",
-            &[
-                "inspect",
-                "--tls-verify=false",
-                &format!("docker://{}", image_ref(&repo, "v1")),
-            ],
-        );
-    }
+    // Acme inspects with skopeo, Globex pulls with podman.
+    let image = image_ref(&repo, "v1");
+    let sb = acme.sandbox("an-skopeo");
+    sb.run(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ],
+    );
+    let sb = globex.sandbox("an-podman");
+    sb.run_cmd(
+        sb.containers_cmd("podman")
+            .args(["pull", "--tls-verify=false", &image]),
+        None,
+    );
     // Neither a HEAD nor a refused pull is a download.
     acme.head_manifest(&repo, "v1").expect(200);
     acme.get_manifest(&repo, "v2").expect(404);
@@ -92,7 +107,7 @@ fn pulls_by_two_customers_arrive_attributed_and_only_gets_count() {
             .filter(|d| d["customer_id"].as_str() == customer)
             .collect::<Vec<_>>()
     };
-    for c in [&acme, &globex] {
+    for (c, client) in [(&acme, "skopeo"), (&globex, "containers/")] {
         let theirs = by(Some(&c.id));
         assert_eq!(theirs.len(), 1, "{items:?}");
         let d = theirs[0];
@@ -104,13 +119,53 @@ fn pulls_by_two_customers_arrive_attributed_and_only_gets_count() {
             d["user_agent"]
                 .as_str()
                 .unwrap_or_default()
-                .contains("skopeo"),
+                .contains(client),
             "{d}"
         );
         assert!(d["ip"].is_string(), "{d}");
     }
     assert_eq!(by(None)[0]["reference"], img.digest());
     assert_eq!(pulls_of(&repo), 3);
+
+    // The artifact list counts them; a customer sees only its own.
+    let listed = |as_customer: Option<&Customer>| -> Value {
+        let items = licenses::all_artifacts(as_customer.map(|c| &c.user));
+        items
+            .into_iter()
+            .find(|a| a["name"] == repo.as_str())
+            .unwrap_or_else(|| panic!("{repo} not listed"))
+    };
+    let all = listed(None);
+    assert_eq!(
+        (all["pulls"].as_i64(), all["customers"].as_i64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(all["users"].as_i64(), Some(3), "{all}");
+    assert_eq!(all["type"], "container_image");
+    let theirs = listed(Some(&acme));
+    assert_eq!(
+        (theirs["pulls"].as_i64(), theirs["customers"].as_i64()),
+        (Some(1), Some(1))
+    );
+
+    // The dashboard: each customer pulled the newest version it is licensed for (v2
+    // is newer, but licensed to neither).
+    for c in [&acme, &globex] {
+        let resp = log(&format!("/api/v1/dashboard?customer_id={}", c.id), None);
+        let mine = log("/api/v1/dashboard", Some(c));
+        assert_eq!(
+            resp.json(),
+            mine.json(),
+            "a customer's own view is the vendor's view of it"
+        );
+        let artifacts = resp.json()["items"][0]["artifacts"].clone();
+        assert_eq!(artifacts.as_array().unwrap().len(), 1, "{artifacts}");
+        let entry = &artifacts[0];
+        assert_eq!(entry["artifact"], repo.as_str());
+        assert_eq!(entry["status"], "up_to_date", "{entry}");
+        assert_eq!(entry["newest"]["tag"], "v1");
+        assert_eq!(entry["last_pull"]["digest"], img.digest());
+    }
 
     // Each customer sees its own pulls only, whatever it asks for.
     let own = log(
@@ -154,6 +209,36 @@ fn a_multi_arch_pull_counts_once() {
         "{child:?}"
     );
     assert_eq!(pulls_of(&repo), 1);
+
+    // The details show the index as one version with its platforms and size, and
+    // the pull under its tag; the customer sees the same.
+    let path = format!("/api/v1/artifacts/{}", licenses::enc(&repo));
+    for as_customer in [None, Some(&customer)] {
+        let details = log(&path, as_customer).json();
+        assert_eq!(details["url"], format!("{}/{repo}", reg.host));
+        let versions = details["manifests"].as_array().unwrap();
+        let multi = versions
+            .iter()
+            .find(|m| m["digest"] == index.digest.as_str())
+            .unwrap_or_else(|| panic!("no index in {details}"));
+        let arches: Vec<&str> = multi["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["architecture"].as_str().unwrap())
+            .collect();
+        assert_eq!(arches, ["amd64", "arm64"]);
+        assert!(multi["size"].as_u64().unwrap() > index.size, "{multi}");
+        assert_eq!(multi["tags"], serde_json::json!(["multi"]));
+        let multi_tag = details["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tag"] == "multi")
+            .cloned()
+            .unwrap();
+        assert_eq!(multi_tag["pulls"], 1);
+    }
 }
 
 #[test]
@@ -216,5 +301,193 @@ fn the_csv_export_parses_with_the_right_columns() {
         assert_eq!(row["digest"], img.digest());
         assert_eq!(row["child"], "false");
         assert!(row["time"].as_str().unwrap().ends_with('Z'), "{row}");
+    }
+}
+
+/// A Tollgate of the test's own, started by `scripts/serve-test.sh` with extra
+/// environment; dropping it (also when the test panics) kills its process group.
+struct OwnServer {
+    url: String,
+    user: String,
+    password: String,
+    pid: String,
+    state: TempDir,
+}
+
+impl OwnServer {
+    fn start(env: &[(&str, &str)]) -> OwnServer {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let state = TempDir::new("own-server");
+        let out = Command::new(root.join("scripts/serve-test.sh"))
+            .arg(state.path())
+            .envs(env.iter().copied())
+            .current_dir(&root)
+            .output()
+            .expect("scripts/serve-test.sh runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "scripts/serve-test.sh failed ({}; build the workers first with \
+             scripts/build-worker.sh):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let vars: HashMap<&str, &str> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .flat_map(str::split_whitespace)
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let var = |k: &str| {
+            vars.get(k)
+                .unwrap_or_else(|| panic!("serve-test.sh exported no {k}: {stdout}"))
+                .to_string()
+        };
+        OwnServer {
+            url: var("TOLLGATE_URL"),
+            user: var("TOLLGATE_USER"),
+            password: var("TOLLGATE_PASSWORD"),
+            pid: var("TOLLGATE_PID"),
+            state,
+        }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.state.join("wrangler.log")
+    }
+
+    /// A request with the admin's token over Basic; `body` is sent as is.
+    fn call(&self, method: &str, path_or_url: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{path_or_url}", self.url)
+        };
+        let creds = base64(format!("{}:{}", self.user, self.password).as_bytes());
+        let mut req = ureq::request(method, &url)
+            .timeout(Duration::from_secs(60))
+            .set("Authorization", &format!("Basic {creds}"));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let sent = if method == "GET" || method == "HEAD" {
+            req.call()
+        } else {
+            req.send_bytes(body)
+        };
+        let r = match sent {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {url}: {e}"),
+        };
+        let status = r.status();
+        let headers = r
+            .headers_names()
+            .into_iter()
+            .filter_map(|k| r.header(&k).map(|v| (k.clone(), v.to_string())))
+            .collect();
+        let mut body = Vec::new();
+        r.into_reader().read_to_end(&mut body).unwrap();
+        Resp {
+            method: method.to_string(),
+            url,
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn push_blob(&self, repo: &str, media_type: &str, data: &[u8]) -> Desc {
+        let desc = Desc::of(media_type, data);
+        let started = self.call("POST", &uploads_path(repo), &[], b"");
+        started.expect(202);
+        let location = with_query(
+            started.must_header("Location"),
+            &format!("digest={}", desc.digest),
+        );
+        self.call(
+            "PUT",
+            &location,
+            &[("Content-Type", "application/octet-stream")],
+            data,
+        )
+        .expect(201);
+        desc
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.pid);
+        let _ = Command::new("kill").args(["--", &group]).status();
+        // Gone before its state directory is removed.
+        for _ in 0..50 {
+            let alive = Command::new("kill")
+                .args(["-0", "--", &group])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !alive {
+                return;
+            }
+            sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-9", "--", &group]).status();
+    }
+}
+
+/// With no Queue to send to (the registry served without its producer binding), every
+/// pull still succeeds, and the failed send is logged.
+#[test]
+fn pulls_succeed_when_the_queue_is_unavailable() {
+    let server = OwnServer::start(&[("TOLLGATE_TEST_NO_QUEUE", "1")]);
+    let repo = unique_repo("analytics-noqueue");
+    let layer = random_bytes(512);
+    let layer_desc = server.push_blob(&repo, OCI_LAYER_TAR, &layer);
+    let config = image_config("amd64", std::slice::from_ref(&layer_desc.digest));
+    let config_desc = server.push_blob(&repo, OCI_CONFIG, &config);
+    let manifest = oci_manifest(&config_desc, std::slice::from_ref(&layer_desc), None);
+    let digest = Desc::of(OCI_MANIFEST, &manifest).digest;
+    let pushed = server.call(
+        "PUT",
+        &manifest_path(&repo, "v1"),
+        &[("Content-Type", OCI_MANIFEST)],
+        &manifest,
+    );
+    pushed.expect(201);
+    assert_eq!(pushed.must_header("Docker-Content-Digest"), digest);
+
+    for reference in ["v1", digest.as_str()] {
+        let got = server.call(
+            "GET",
+            &manifest_path(&repo, reference),
+            &[("Accept", MANIFEST_ACCEPT)],
+            b"",
+        );
+        got.expect(200);
+        assert_eq!(got.must_header("Docker-Content-Digest"), digest);
+        assert_eq!(got.body, manifest);
+    }
+    let blob = server.call("GET", &blob_path(&repo, &layer_desc.digest), &[], b"");
+    blob.expect(200);
+    assert_eq!(blob.body, layer);
+
+    // The missing binding is logged (once per isolate); wrangler writes the log a
+    // moment later.
+    let start = Instant::now();
+    loop {
+        let log = fs::read_to_string(server.log_path()).unwrap_or_default();
+        let failed = log
+            .lines()
+            .filter(|l| l.contains("download event ") && l.contains(" not sent"))
+            .count();
+        if failed >= 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no `download event … not sent` line in {}:\n{log}",
+            server.log_path().display()
+        );
+        sleep(Duration::from_millis(250));
     }
 }
