@@ -2,15 +2,18 @@
 """Benchmark client for bench/run.sh (Python 3 standard library only).
 
   bench.py registry    --name NAME --url URL --user U --password P [--pgid PGID] --out FILE
+  bench.py manifest    --name NAME --url URL --user U --password P --out FILE
   bench.py calibration --url URL --out FILE
   bench.py report      FILE... --out FILE
 
 `registry` measures an OCI Distribution registry (Tollgate or the CNCF distribution
 registry): blob push (monolithic and chunked), blob pull, manifest GET load, tag push and
 tag listing, and, given the process group wrangler dev runs in (--pgid), workerd's memory
-and CPU during a small and a large chunked push. `calibration` measures the calibration
-worker (bench/calibration): one streamed PUT and one GET. `report` prints the table with
-ratios and writes the combined JSON.
+and CPU during a small and a large chunked push; for Tollgate (--analytics) also how fast
+download events travel through the Queue into D1. `manifest` measures only the manifest
+GET load (Tollgate served without its Queue binding, to compare). `calibration` measures
+the calibration worker (bench/calibration): one streamed PUT and one GET. `report` prints
+the table with ratios and writes the combined JSON.
 
 Blob bodies are generated on the fly from a 1 MiB random block (each MiB stamped with the
 blob's seed and its index, so every blob has distinct content), never held in memory
@@ -51,6 +54,7 @@ SETTINGS = {
     "tags": env_int("BENCH_TAGS", 1000),                 # measurement 4
     "page": env_int("BENCH_PAGE", 100),
     "list_rounds": env_int("BENCH_LIST_ROUNDS", 5),
+    "analytics_events": env_int("BENCH_ANALYTICS_EVENTS", 2000),  # measurement 6
 }
 
 MANIFEST_ACCEPT = ", ".join([
@@ -348,14 +352,14 @@ def put_manifest(c, repo, ref, manifest):
 # --------------------------------------------------------------------------- load
 
 def _load_worker(args):
-    base, user, password, path, start_at, stop_at = args
+    base, user, password, path, start_at, stop_at, count = args
     c = Client(base, user, password, timeout=60)
     lat, errors, first_error = [], 0, None
     while time.time() < start_at:
         time.sleep(0.001)
     while True:
         t0 = time.perf_counter()
-        if time.time() >= stop_at:
+        if time.time() >= stop_at or (count is not None and len(lat) + errors >= count):
             break
         try:
             resp, data = c.request("GET", path, headers={"Accept": MANIFEST_ACCEPT})
@@ -378,7 +382,7 @@ def manifest_load(base, user, password, path, clients, duration):
     """`clients` processes, one keep-alive connection each, GET `path` for `duration` s."""
     start_at = time.time() + 1.5
     stop_at = start_at + duration
-    jobs = [(base, user, password, path, start_at, stop_at)] * clients
+    jobs = [(base, user, password, path, start_at, stop_at, None)] * clients
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         results = pool.map(_load_worker, jobs)
     lat = sorted(x for r in results for x in r[0])
@@ -393,6 +397,49 @@ def manifest_load(base, user, password, path, clients, duration):
         "first_error": first_error,
         "rps": round(len(lat) / duration, 1),
         "p50_ms": pct(50), "p99_ms": pct(99),
+    }
+
+
+def manifest_burst(base, user, password, path, clients, count):
+    """The same load as manifest_load, but `count` GETs in all, shared among the
+    clients: returns (when the first GET started (time.time()), successes, errors,
+    first error, when the last one ended)."""
+    start_at = time.time() + 1.5
+    jobs = [(base, user, password, path, start_at, start_at + 600, count // clients + (i < count % clients))
+            for i in range(clients)]
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        results = pool.map(_load_worker, jobs)
+    ok = sum(len(r[0]) for r in results)
+    return (start_at, ok, sum(r[1] for r in results),
+            next((r[2] for r in results if r[2]), None), time.time())
+
+
+def pulls_stored(c, repo):
+    """Pulls of `repo` the analytics worker has stored (the daily counts, summed)."""
+    resp, data = c.request("GET", f"/api/v1/downloads/daily?artifact={urllib.parse.quote(repo)}")
+    expect(resp, data, 200)
+    return sum(d["pulls"] for d in json.loads(data)["days"])
+
+
+def analytics_throughput(a, c, repo, clients, count, limit=180):
+    """Measurement 6: `count` manifest GETs of `repo:latest` as fast as the manifest GET
+    load makes them, then the daily counts polled until every one of those pulls is
+    stored; events/s is the pulls stored over the time from the first GET to the poll
+    that saw the last one (so it includes the Queue's local delivery)."""
+    before = pulls_stored(c, repo)  # not 0 only when this is a repeated measurement
+    start, ok, errors, first_error, gets_done = manifest_burst(
+        a.url, a.user, a.password, f"/v2/{repo}/manifests/latest", clients, count)
+    while True:
+        stored = pulls_stored(c, repo) - before
+        now = time.time()
+        if stored >= ok or now - gets_done > limit:
+            break
+        time.sleep(0.2)
+    seconds = now - start
+    return {
+        "gets": ok, "get_errors": errors, "first_error": first_error, "clients": clients,
+        "gets_s": round(gets_done - start, 2), "stored": stored, "complete": stored >= ok,
+        "stored_s": round(seconds, 2), "events_per_s": round(stored / seconds, 1),
     }
 
 
@@ -668,6 +715,16 @@ def cmd_registry(a):
         "pull_s": round(t_pull, 2), "pull_mib_s": mib_s(size, t_pull),
     }
 
+    if a.analytics and s["analytics_events"]:
+        # Before the manifest GET load, so that load finds no events still queued.
+        log(a.name, f"analytics: {s['analytics_events']} manifest GETs, until all are stored")
+        analytics_repo = f"bench/analytics-{run}"
+        step("analytics image", put_manifest, c, analytics_repo, "latest",
+             step("analytics image", small_image, c, analytics_repo))
+        c.close()
+        out["analytics"] = step("analytics", analytics_throughput, a, c, analytics_repo,
+                                s["clients"], s["analytics_events"])
+
     log(a.name, f"manifest GET, {s['clients']} clients for {s['duration_s']} s")
     c.close()
     out["manifest_get"] = manifest_load(a.url, a.user, a.password,
@@ -692,6 +749,25 @@ def cmd_registry(a):
         log(a.name, "CPU of password sign-ins")
         out["sign_in"] = step("sign-in", sign_in_cpu, a.url, a.user, a.sign_in_password,
                               a.password, a.pgid, 20)
+    out["retries"] = RETRIES
+    write_json(a.out, out)
+
+
+def cmd_manifest(a):
+    """Only the manifest GET load, as `registry` runs it (Tollgate without its Queue)."""
+    s = SETTINGS
+    c = Client(a.url, a.user, a.password)
+    resp, data = c.request("GET", "/v2/")
+    expect(resp, data, 200)
+    out = {"target": a.name, "url": a.url, "kind": "manifest", "settings": s}
+    log(a.name, "small image")
+    manifest = step("small image", small_image, c, "bench/image")
+    step("small image", put_manifest, c, "bench/image", "latest", manifest)
+    c.close()
+    log(a.name, f"manifest GET, {s['clients']} clients for {s['duration_s']} s")
+    out["manifest_get"] = manifest_load(a.url, a.user, a.password,
+                                        "/v2/bench/image/manifests/latest",
+                                        s["clients"], s["duration_s"])
     out["retries"] = RETRIES
     write_json(a.out, out)
 
@@ -768,6 +844,7 @@ def cmd_report(a):
         except (OSError, ValueError, KeyError) as e:
             log(f"skipping {path}: {e}")
     t, d, cal = res.get("tollgate"), res.get("distribution"), res.get("calibration")
+    nq = res.get("tollgate-noqueue")
     s = next((r["settings"] for r in res.values() if "settings" in r), SETTINGS)
     rows, checks = [], {}
 
@@ -812,6 +889,12 @@ def cmd_report(a):
     row("manifest GET as a licensed customer", "req/s", get(t, "customer_manifest_get", "rps"), None, None)
     row("  latency p50 (ratio: customer / vendor)", "ms", cp, None, None, r, "<= 1.25 x vendor",
         None if r is None else r <= 1.25, "customer_p50_vs_vendor")
+    wp, np_ = get(t, "manifest_get", "p50_ms"), get(nq, "manifest_get", "p50_ms")
+    r = ratio(wp, np_)
+    row("manifest GET p50 with / without the Queue send", "ms", wp, None, None, r, "(info)")
+    row("  without: tollgate-noqueue, no Queue binding", "ms", np_, None, None)
+    row("analytics: events stored per second", "events/s", get(t, "analytics", "events_per_s"),
+        None, None, None, "(info)")
     tv = get(t, "tags", "tags_per_s")
     row(f"push {s['tags']} tags, sequential", "tags/s", tv, get(d, "tags", "tags_per_s"), None,
         None, ">= 100", ge(tv, 100), "tags_per_s")
@@ -854,7 +937,7 @@ def cmd_report(a):
         if i == 0:
             lines.append("-" * len(lines[0]))
     print("\n".join(lines))
-    for name in ("tollgate", "distribution", "calibration"):
+    for name in ("tollgate", "tollgate-noqueue", "distribution", "calibration"):
         if name not in res:
             print(f"({name}: not measured)")
     for name, r in res.items():
@@ -863,6 +946,12 @@ def cmd_report(a):
         if get(r, "manifest_get", "errors"):
             print(f"({name}: {r['manifest_get']['errors']} manifest GET errors, first: "
                   f"{r['manifest_get']['first_error']})")
+    an = get(t, "analytics")
+    if an:
+        print(f"(tollgate analytics: {an['gets']} GETs in {an['gets_s']} s, "
+              f"{an['stored']} pulls stored {an['stored_s']} s after the first"
+              f"{'' if an['complete'] else ', NOT ALL: gave up waiting'}"
+              f"{', %d GET errors' % an['get_errors'] if an['get_errors'] else ''})")
     listing = get(d, "tags", "pages_per_listing")
     if listing == 1 and s["tags"] > s["page"]:
         print(f"(distribution: returned all {s['tags']} tags in one page, ignoring n; "
@@ -902,7 +991,15 @@ def main():
     r.add_argument("--sign-in-password", help="the user's password, to measure sign-in CPU")
     r.add_argument("--customer", action="store_true",
                    help="also measure manifest GETs by a licensed customer (Tollgate's API)")
+    r.add_argument("--analytics", action="store_true",
+                   help="also measure download events stored per second (Tollgate's Queue)")
     r.add_argument("--out", required=True)
+    m = sub.add_parser("manifest")
+    m.add_argument("--name", required=True)
+    m.add_argument("--url", required=True)
+    m.add_argument("--user")
+    m.add_argument("--password")
+    m.add_argument("--out", required=True)
     c = sub.add_parser("calibration")
     c.add_argument("--url", required=True)
     c.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd RSS/CPU)")
@@ -911,7 +1008,8 @@ def main():
     rep.add_argument("files", nargs="*")
     rep.add_argument("--out", required=True)
     a = p.parse_args()
-    {"registry": cmd_registry, "calibration": cmd_calibration, "report": cmd_report}[a.cmd](a)
+    {"registry": cmd_registry, "manifest": cmd_manifest, "calibration": cmd_calibration,
+     "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":

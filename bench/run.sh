@@ -2,6 +2,8 @@
 # Benchmarks Tollgate under wrangler dev against the CNCF distribution registry and a
 # calibration worker that only streams bytes into and out of R2, then prints a table
 # with ratios and writes bench/results/latest.json. See bench/README.md.
+# tollgate-noqueue is Tollgate again, served without its Queue binding, for the
+# manifest GET latency without the download-event send.
 #
 # Each target is started on a free loopback port with fresh state, measured, and
 # stopped before the next one starts, so they never compete for the two cores.
@@ -11,11 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false CI=true
 
-targets=${BENCH_TARGETS:-tollgate distribution calibration}
+targets=${BENCH_TARGETS:-tollgate tollgate-noqueue distribution calibration}
 results=bench/results
 work=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
 mkdir -p "$results"
-rm -f "$results"/{tollgate,distribution,calibration}{.json,-server.log}
+rm -f "$results"/{tollgate,tollgate-noqueue,distribution,calibration}{.json,-server.log}
 
 groups=()     # process groups we started (setsid), killed on exit
 dirs=("$work")
@@ -62,15 +64,22 @@ keep_log() {  # keep_log FILE TARGET: keep a server's log for a look
 failed=()
 section() { printf '\n== %s ==\n' "$*" >&2; }
 
-bench_tollgate() {
-  section "tollgate: build"
+built=
+build_tollgate() {  # build_tollgate TARGET: scripts/build-worker.sh, once per run
+  [ -z "$built" ] || return 0
+  section "$1: build"
   if ! scripts/build-worker.sh > "$work/build.log" 2>&1; then
     tail -n 30 "$work/build.log" >&2
     command -v wasm-bindgen > /dev/null || command -v "$HOME/.cargo/bin/wasm-bindgen" > /dev/null \
       || echo "(wasm-bindgen is missing: run scripts/bootstrap.sh first)" >&2
-    echo "tollgate: scripts/build-worker.sh failed (log above); not measured" >&2
+    echo "$1: scripts/build-worker.sh failed (log above); not measured" >&2
     return 1
   fi
+  built=1
+}
+
+bench_tollgate() {
+  build_tollgate tollgate || return 1
   section "tollgate: start (scripts/serve-test.sh)"
   local exports
   # Long-lived upload sessions: the 1 GiB push takes longer than the test default.
@@ -81,10 +90,26 @@ bench_tollgate() {
   section "tollgate: measure ($TOLLGATE_URL)"
   python3 bench/bench.py registry --name tollgate --url "$TOLLGATE_URL" \
     --user "$TOLLGATE_USER" --password "$TOLLGATE_PASSWORD" --pgid "$TOLLGATE_PID" \
-    --sign-in-password "$TOLLGATE_ADMIN_PASSWORD" --customer \
+    --sign-in-password "$TOLLGATE_ADMIN_PASSWORD" --customer --analytics \
     --out "$results/tollgate.json" \
     || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate; stop_group "$TOLLGATE_PID"; return 1; }
   keep_log "$TOLLGATE_STATE/wrangler.log" tollgate
+  stop_group "$TOLLGATE_PID"
+}
+
+bench_tollgate-noqueue() {
+  build_tollgate tollgate-noqueue || return 1
+  section "tollgate-noqueue: start (TOLLGATE_TEST_NO_QUEUE=1 scripts/serve-test.sh)"
+  local exports
+  exports=$(TOLLGATE_TEST_NO_QUEUE=1 scripts/serve-test.sh) || return 1
+  eval "$exports"
+  groups+=("$TOLLGATE_PID")
+  dirs+=("$TOLLGATE_STATE")
+  section "tollgate-noqueue: measure ($TOLLGATE_URL)"
+  python3 bench/bench.py manifest --name tollgate-noqueue --url "$TOLLGATE_URL" \
+    --user "$TOLLGATE_USER" --password "$TOLLGATE_PASSWORD" \
+    --out "$results/tollgate-noqueue.json" \
+    || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate-noqueue; stop_group "$TOLLGATE_PID"; return 1; }
   stop_group "$TOLLGATE_PID"
 }
 
@@ -134,7 +159,7 @@ done
 section "results ($(( $(date +%s) - start )) s)"
 export BENCH_LOAD_BEFORE=$load1
 measured=()
-for target in tollgate distribution calibration; do
+for target in tollgate tollgate-noqueue distribution calibration; do
   [ -f "$results/$target.json" ] && measured+=("$results/$target.json")
 done
 python3 bench/bench.py report "${measured[@]}" --out "$results/latest.json"
