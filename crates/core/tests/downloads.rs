@@ -15,7 +15,7 @@ use tollgate_core::kind::Kind;
 use tollgate_core::license::{Item, Versions};
 use tollgate_core::licenses::{Licenses, NewLicense};
 use tollgate_core::store::Store;
-use tollgate_core::Digest;
+use tollgate_core::{Digest, RepoName};
 
 use fixtures::{push_image, push_image_as, push_index, repo};
 
@@ -78,9 +78,7 @@ fn a_multi_arch_pull_counts_once() {
     let db = Sqlite::migrated();
     let store = Store::new(&db);
     let app = repo("app");
-    let amd = push_image_as(&store, &app, "amd", None, None, "t");
-    let arm = push_image_as(&store, &app, "arm", None, None, "t");
-    let index = push_index(&store, &app, Some("multi"), &[amd.clone(), arm.clone()]);
+    let (amd, arm, index) = multi_arch(&store, &app);
     let downloads = Downloads::new(&db);
     // The index, then its platform's manifest, as a client pulls them; another
     // user's GET of the platform manifest alone is a pull of its own, and so is
@@ -199,19 +197,7 @@ fn the_artifact_list_has_kinds_and_pull_figures() {
     assert_eq!((chart.pulls, chart.last_pull), (0, None));
 
     // A customer sees its licensed artifacts and its own pulls only.
-    let licenses = Licenses::new(&db);
-    block_on(licenses.create(&NewLicense {
-        id: "l1".into(),
-        name: "l".into(),
-        customer_id: "customer-a".into(),
-        expires_at: None,
-        created_at: 1,
-        items: vec![Item {
-            artifact: repo("app"),
-            versions: Versions::All,
-        }],
-    }))
-    .unwrap();
+    license(&db, "l1", "customer-a", &repo("app"), Versions::All);
     let theirs = block_on(artifacts.list(None, 10, Some("customer-a"), T0)).unwrap();
     let names: Vec<(&str, i64, i64)> = theirs
         .items
@@ -231,25 +217,13 @@ fn the_dashboard_compares_last_pulls_with_the_newest_licensed_version() {
     for id in ["customer-a", "customer-b", "customer-c"] {
         block_on(accounts.create_customer(&customer(id))).unwrap();
     }
-    let licenses = Licenses::new(&db);
     for (id, customer) in [
         ("l1", "customer-a"),
         ("l2", "customer-b"),
         ("l3", "customer-c"),
     ] {
         let pattern = Versions::Pattern("v1.*".parse().unwrap());
-        block_on(licenses.create(&NewLicense {
-            id: id.into(),
-            name: id.into(),
-            customer_id: customer.into(),
-            expires_at: None,
-            created_at: 1,
-            items: vec![Item {
-                artifact: app.clone(),
-                versions: pattern,
-            }],
-        }))
-        .unwrap();
+        license(&db, id, customer, &app, pattern);
     }
     // v2.0 is newer but licensed to nobody; v1.1 is the newest licensed version.
     let downloads = Downloads::new(&db);
@@ -293,9 +267,7 @@ fn details_show_versions_sizes_platforms_referrers_and_pulls_per_tag() {
     let db = Sqlite::migrated();
     let store = Store::new(&db);
     let app = repo("app");
-    let amd = push_image_as(&store, &app, "amd", None, None, "t");
-    let arm = push_image_as(&store, &app, "arm", None, None, "t");
-    let index = push_index(&store, &app, Some("multi"), &[amd.clone(), arm.clone()]);
+    let (amd, arm, index) = multi_arch(&store, &app);
     let solo = push_image(&store, &app, "solo", None, "t");
     let sbom = push_image_as(
         &store,
@@ -360,18 +332,13 @@ fn details_show_versions_sizes_platforms_referrers_and_pulls_per_tag() {
     assert_eq!(pulls, [("multi", 1), ("solo", 1)]);
 
     // A customer licensed for the index sees it and its pulls, not the other image.
-    block_on(Licenses::new(&db).create(&NewLicense {
-        id: "l1".into(),
-        name: "l".into(),
-        customer_id: "customer-a".into(),
-        expires_at: None,
-        created_at: 1,
-        items: vec![Item {
-            artifact: app.clone(),
-            versions: Versions::Digests(vec![index.clone()]),
-        }],
-    }))
-    .unwrap();
+    license(
+        &db,
+        "l1",
+        "customer-a",
+        &app,
+        Versions::Digests(vec![index.clone()]),
+    );
     let theirs = block_on(Artifacts::new(&db).details(&app, Some("customer-a"), T0))
         .unwrap()
         .unwrap();
@@ -390,10 +357,34 @@ fn details_show_versions_sizes_platforms_referrers_and_pulls_per_tag() {
     );
 }
 
-fn manifest_size(store: &Store<Sqlite>, r: &tollgate_core::RepoName, d: &Digest) -> u64 {
+fn manifest_size(store: &Store<Sqlite>, r: &RepoName, d: &Digest) -> u64 {
     let reference = tollgate_core::Reference::Digest(d.clone());
     block_on(store.manifest(r, &reference))
         .unwrap()
         .unwrap()
         .size
+}
+
+/// Two platform images and an index over them, tagged `multi`.
+fn multi_arch(store: &Store<Sqlite>, app: &RepoName) -> (Digest, Digest, Digest) {
+    let amd = push_image_as(store, app, "amd", None, None, "t");
+    let arm = push_image_as(store, app, "arm", None, None, "t");
+    let index = push_index(store, app, Some("multi"), &[amd.clone(), arm.clone()]);
+    (amd, arm, index)
+}
+
+/// A license `id` for `customer` on `versions` of `artifact`.
+fn license(db: &Sqlite, id: &str, customer: &str, artifact: &RepoName, versions: Versions) {
+    let license = NewLicense {
+        id: id.into(),
+        name: id.into(),
+        customer_id: customer.into(),
+        expires_at: None,
+        created_at: 1,
+        items: vec![Item {
+            artifact: artifact.clone(),
+            versions,
+        }],
+    };
+    block_on(Licenses::new(db).create(&license)).unwrap();
 }
