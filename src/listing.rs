@@ -46,12 +46,12 @@ pub async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response>
             page
         }
         Some(customer) => {
-            let names = app
+            let rows = app
                 .licenses()
                 .readable_tags(customer, name, last.as_deref(), n, app.now)
                 .await?
                 .ok_or(Error::NameUnknown)?;
-            page(names, n)
+            page(rows.into_iter().map(|r| r.tag).collect(), n)
         }
     };
     let response = json(200, &json!({ "name": name.as_str(), "tags": page.names }))?;

@@ -92,24 +92,19 @@ async fn list(req: &Request, app: &App) -> Result<Response> {
 
 async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
     let (cursor, limit) = page_params(req)?;
-    let store = app.store();
     let items = match app.caller()?.customer() {
         None => {
+            let store = app.store();
             if !store.repository_exists(name).await? {
                 return Err(Error::NotFound("artifact"));
             }
-            store.tag_rows(name, cursor.as_deref(), limit, None).await?
+            store.tag_rows(name, cursor.as_deref(), limit).await?
         }
-        Some(customer) => {
-            let readable = app
-                .licenses()
-                .readable_tags(customer, name, cursor.as_deref(), limit.into(), app.now)
-                .await?
-                .ok_or(Error::NotFound("artifact"))?;
-            store
-                .tag_rows(name, None, limit + 1, Some(&readable))
-                .await?
-        }
+        Some(customer) => app
+            .licenses()
+            .readable_tags(customer, name, cursor.as_deref(), limit.into(), app.now)
+            .await?
+            .ok_or(Error::NotFound("artifact"))?,
     };
     json(200, &Page::of(items, limit, |t| &t.tag))
 }

@@ -16,7 +16,6 @@ use crate::licenses::Licenses;
 use crate::name::RepoName;
 use crate::sql::{decode, Sql};
 use crate::stmt;
-use crate::store::Store;
 
 /// An artifact as the list shows it. Pull figures count pulls (see `downloads`);
 /// `users` and `customers` count those who pulled within the retention of raw
@@ -389,7 +388,6 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         /// Artifacts one customer's dashboard shows at most.
         const MAX_ARTIFACTS: u64 = 200;
         let licenses = Licenses::new(self.sql);
-        let store = Store::new(self.sql);
         let artifacts = licenses
             .licensed_artifacts(customer, None, None, MAX_ARTIFACTS - 1, now)
             .await?;
@@ -400,10 +398,7 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                 .readable_tags(customer, &repo, None, u64::from(MAX_TAGS), now)
                 .await?
                 .unwrap_or_default();
-            let tags = store
-                .tag_rows(&repo, None, MAX_TAGS, Some(&readable))
-                .await?;
-            let newest = tags
+            let newest = readable
                 .into_iter()
                 .max_by_key(|t| (t.updated_at, t.tag.clone()))
                 .map(|t| Version {
@@ -484,7 +479,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                 else {
                     return Ok(None);
                 };
-                tags.retain(|t| readable.contains(&t.tag));
+                let readable: BTreeSet<&str> = readable.iter().map(|r| r.tag.as_str()).collect();
+                tags.retain(|t| readable.contains(t.tag.as_str()));
                 let seeds = tags.iter().map(|t| t.digest.clone()).collect();
                 Some(reachable(seeds, &rows, &edges))
             }

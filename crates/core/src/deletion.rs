@@ -20,7 +20,7 @@ use crate::license::{grants, GrantRow};
 use crate::licenses::{protection_query, Licenses, Target};
 use crate::name::RepoName;
 use crate::reference::{Reference, Tag};
-use crate::sql::{decode, Sql};
+use crate::sql::Sql;
 use crate::stmt;
 use crate::store::Store;
 
@@ -113,7 +113,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
     /// the check and the write.
     pub async fn tag(&self, repo: &RepoName, tag: &Tag) -> Result<()> {
         for _ in 0..TAG_ATTEMPTS {
-            let (row, facts) = self.tag_facts(repo, tag).await?;
+            let (digest, facts) = self.tag_facts(repo, tag).await?;
             tag_deletion(facts).map_err(Error::Refused)?;
             let changes = self
                 .sql
@@ -123,7 +123,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
                        AND (?4 = 0 OR (SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = ?3) > 1)",
                     repo.as_str(),
                     tag.as_str(),
-                    row.digest.as_str(),
+                    digest.as_str(),
                     i64::from(facts.licensed)
                 )])
                 .await?;
@@ -136,10 +136,11 @@ impl<'a, S: Sql> Deletions<'a, S> {
         )))
     }
 
-    async fn tag_facts(&self, repo: &RepoName, tag: &Tag) -> Result<(TagRow, TagFacts)> {
-        let mut results = self
+    /// The digest the tag points at, and what the rules look at.
+    async fn tag_facts(&self, repo: &RepoName, tag: &Tag) -> Result<(String, TagFacts)> {
+        let (rows, licenses): (Vec<TagRow>, Vec<GrantRow>) = self
             .sql
-            .query_all(vec![
+            .query_both(
                 stmt!(
                     "SELECT t.digest,
                        (SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = t.digest) AS digest_tags,
@@ -149,20 +150,15 @@ impl<'a, S: Sql> Deletions<'a, S> {
                     tag.as_str()
                 ),
                 protection_query(repo, Target::Manifest(&Reference::Tag(tag.clone()))),
-            ])
-            .await?
-            .into_iter();
-        let row: Option<TagRow> = decode(results.next().unwrap_or_default())?
-            .into_iter()
-            .next();
-        let licenses: Vec<GrantRow> = decode(results.next().unwrap_or_default())?;
-        let row = row.ok_or(Error::ManifestUnknown)?;
+            )
+            .await?;
+        let row = rows.into_iter().next().ok_or(Error::ManifestUnknown)?;
         let facts = TagFacts {
             licensed: grants(&licenses),
             digest_tags: row.digest_tags,
             artifact_tags: row.artifact_tags,
         };
-        Ok((row, facts))
+        Ok((row.digest, facts))
     }
 
     /// Deletes a manifest, its references and every tag on it, unless a license

@@ -14,11 +14,13 @@ use serde::Deserialize;
 use crate::accounts::Page;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::license::{pattern_matches, GrantRow, Item, ItemJson, License, Versions};
+use crate::license::{GrantRow, Item, ItemJson, License, Versions};
 use crate::name::RepoName;
+use crate::pattern::TagPattern;
 use crate::reference::Reference;
 use crate::sql::{decode, Sql, Statement};
 use crate::stmt;
+use crate::store::TagRow;
 
 /// Whose licenses a grant check reads: a customer already known, or the customer
 /// of the user, token (by secret hash) or session (by id hash) that a credential
@@ -252,15 +254,10 @@ impl<'a, S: Sql> Licenses<'a, S> {
         last: Option<&str>,
         n: u64,
         now: i64,
-    ) -> Result<Option<Vec<String>>> {
-        #[derive(Deserialize)]
-        struct TagRow {
-            tag: String,
-            digest: String,
-        }
-        let mut results = self
+    ) -> Result<Option<Vec<TagRow>>> {
+        let (items, tags): (Vec<GrantRow>, Vec<TagRow>) = self
             .sql
-            .query_all(vec![
+            .query_both(
                 stmt!(
                     "SELECT i.kind, i.value, NULL AS tag FROM licenses l
                        JOIN license_items i ON i.license_id = l.id
@@ -271,7 +268,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
                     now
                 ),
                 stmt!(
-                    "SELECT tag, digest FROM tags WHERE repo = ?1 AND EXISTS (
+                    "SELECT tag, digest, updated_at FROM tags WHERE repo = ?1 AND EXISTS (
                        SELECT 1 FROM licenses l JOIN license_items i ON i.license_id = l.id
                        WHERE l.customer_id = ?2 AND i.repo = ?1 AND i.kind = 'pattern'
                          AND (l.expires_at IS NULL OR l.expires_at > ?3))",
@@ -279,29 +276,28 @@ impl<'a, S: Sql> Licenses<'a, S> {
                     customer,
                     now
                 ),
-            ])
-            .await?
-            .into_iter();
-        let items: Vec<GrantRow> = decode(results.next().unwrap_or_default())?;
-        let tags: Vec<TagRow> = decode(results.next().unwrap_or_default())?;
+            )
+            .await?;
         if items.is_empty() {
             return Ok(None);
         }
         let all = items.iter().any(|i| i.kind == "all");
-        let mut seeds: Vec<&str> = items
+        let patterns: Vec<TagPattern> = items
+            .iter()
+            .filter(|i| i.kind == "pattern")
+            .filter_map(|i| i.value.parse().ok())
+            .collect();
+        let seeds: Vec<&str> = items
             .iter()
             .filter(|i| i.kind == "digest")
             .map(|i| i.value.as_str())
+            .chain(
+                tags.iter()
+                    .filter(|t| patterns.iter().any(|p| p.matches(&t.tag)))
+                    .map(|t| t.digest.as_str()),
+            )
             .collect();
-        for tag in &tags {
-            if items
-                .iter()
-                .any(|i| i.kind == "pattern" && pattern_matches(&i.value, &tag.tag))
-            {
-                seeds.push(&tag.digest);
-            }
-        }
-        let rows: Vec<NameRow> = self
+        let rows: Vec<TagRow> = self
             .sql
             .query(stmt!(
                 "WITH RECURSIVE down(d) AS (
@@ -310,7 +306,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
                      ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'child'
                    UNION SELECT m.digest FROM down JOIN manifests m
                      ON m.repo = ?1 AND m.subject = down.d)
-                 SELECT tag AS name FROM tags
+                 SELECT tag, digest, updated_at FROM tags
                  WHERE repo = ?1 AND tag > ?3 AND (?5 OR digest IN (SELECT d FROM down))
                  ORDER BY tag LIMIT ?4",
                 repo.as_str(),
@@ -320,7 +316,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
                 i64::from(all)
             ))
             .await?;
-        Ok(Some(rows.into_iter().map(|r| r.name).collect()))
+        Ok(Some(rows))
     }
 
     /// The digests `tags` of `artifact` point at now; a missing tag is refused.
@@ -512,9 +508,9 @@ impl<'a, S: Sql> Licenses<'a, S> {
                 i64::from(limit) + 1
             )
         };
-        let mut results = self
+        let (licenses, items): (Vec<LicenseRow>, Vec<ItemRow>) = self
             .sql
-            .query_all(vec![
+            .query_both(
                 params(
                     "SELECT id, name, customer_id, expires_at, created_at FROM licenses
                      WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR customer_id = ?2)
@@ -531,11 +527,8 @@ impl<'a, S: Sql> Licenses<'a, S> {
                        ORDER BY id LIMIT ?5)
                      ORDER BY license_id, item, value",
                 ),
-            ])
-            .await?
-            .into_iter();
-        let licenses: Vec<LicenseRow> = decode(results.next().unwrap_or_default())?;
-        let items: Vec<ItemRow> = decode(results.next().unwrap_or_default())?;
+            )
+            .await?;
         let mut grouped = group_items(items);
         let licenses = licenses
             .into_iter()

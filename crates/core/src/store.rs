@@ -428,26 +428,21 @@ impl<'a, S: Sql> Store<'a, S> {
         Ok(page(rows.into_iter().map(|r| r.name).collect(), n))
     }
 
-    /// Tags of `repo` with their digests: those after `after` (at most
-    /// `limit + 1`), or exactly those named in `only`.
+    /// Tags of `repo` with their digests, in order after `after`, at most
+    /// `limit + 1`.
     pub async fn tag_rows(
         &self,
         repo: &RepoName,
         after: Option<&str>,
         limit: u32,
-        only: Option<&[String]>,
     ) -> Result<Vec<TagRow>> {
-        let only = only.map(|names| serde_json::to_string(names).expect("strings"));
         self.sql
             .query(stmt!(
-                "SELECT tag, digest, updated_at FROM tags
-                 WHERE repo = ?1 AND tag > ?2
-                   AND (?4 IS NULL OR tag IN (SELECT value FROM json_each(?4)))
+                "SELECT tag, digest, updated_at FROM tags WHERE repo = ?1 AND tag > ?2
                  ORDER BY tag LIMIT ?3",
                 repo.as_str(),
                 after.unwrap_or(""),
-                i64::from(limit) + 1,
-                only
+                i64::from(limit) + 1
             ))
             .await
     }

@@ -255,7 +255,8 @@ fn readable_tags_paginate_after_filtering() {
     block_on(licenses.create(&license("l2", "all", None, vec![item(&app, Versions::All)])))
         .unwrap();
     let page = |customer: &str, last: Option<&str>, n| {
-        block_on(licenses.readable_tags(customer, &app, last, n, NOW)).unwrap()
+        let rows = block_on(licenses.readable_tags(customer, &app, last, n, NOW)).unwrap();
+        rows.map(|rows| rows.into_iter().map(|r| r.tag).collect::<Vec<String>>())
     };
     assert_eq!(
         page("a", None, 2),
