@@ -6,11 +6,10 @@
 use serde::Serialize;
 use tollgate_core::accounts::Page;
 use tollgate_core::artifacts::{Artifacts, CustomerArtifact};
-use tollgate_core::policy::Action;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 
-use super::{json, page_params, require};
+use super::{customer_filter, json, page_params};
 use crate::app::App;
 use crate::http::query;
 
@@ -34,14 +33,7 @@ pub async fn show(req: &Request, app: &App) -> Result<Response> {
         None => DEFAULT_DAYS,
     };
     let since = app.now - days * 86_400;
-    let one = match app.caller()?.customer() {
-        Some(own) => Some(own.to_owned()),
-        None => {
-            require(app, Action::ViewAccounts)?;
-            query(req, "customer_id")
-        }
-    };
-    let customers = match one {
+    let customers = match customer_filter(req, app)? {
         Some(id) => Page {
             items: app.accounts().customer(&id).await?.into_iter().collect(),
             next_cursor: None,

@@ -5,12 +5,11 @@
 
 use futures::stream;
 use tollgate_core::downloads::{Downloads, LogFilter, CSV_HEADER};
-use tollgate_core::policy::Action;
 use tollgate_core::{Error, Result};
 use tollgate_d1::D1;
 use worker::{Request, Response};
 
-use super::{json, page_params, require};
+use super::{customer_filter, json, page_params};
 use crate::app::App;
 use crate::error::internal;
 use crate::http::query;
@@ -21,27 +20,6 @@ const CSV_PAGE: u32 = 500;
 /// The default span of the daily counts: the last 30 days.
 const DEFAULT_DAYS: i64 = 30;
 
-/// The filters of a log request, owned so a streamed export can keep them.
-struct Filters {
-    artifact: Option<String>,
-    customer_id: Option<String>,
-    user_id: Option<String>,
-    from: Option<i64>,
-    to: Option<i64>,
-}
-
-impl Filters {
-    fn as_filter(&self) -> LogFilter<'_> {
-        LogFilter {
-            artifact: self.artifact.as_deref(),
-            customer_id: self.customer_id.as_deref(),
-            user_id: self.user_id.as_deref(),
-            from: self.from,
-            to: self.to,
-        }
-    }
-}
-
 fn seconds(req: &Request, name: &str) -> Result<Option<i64>> {
     query(req, name)
         .map(|v| {
@@ -51,20 +29,10 @@ fn seconds(req: &Request, name: &str) -> Result<Option<i64>> {
         .transpose()
 }
 
-/// The customer a caller is limited to: its own for a customer; vendor staff may
-/// look at everyone's.
-fn own_customer(app: &App) -> Result<Option<String>> {
-    match app.caller()?.customer() {
-        Some(customer) => Ok(Some(customer.to_owned())),
-        None => require(app, Action::ViewAccounts).map(|_| None),
-    }
-}
-
-fn filters(req: &Request, app: &App) -> Result<Filters> {
-    let own = own_customer(app)?;
-    Ok(Filters {
+fn filters(req: &Request, app: &App) -> Result<LogFilter> {
+    Ok(LogFilter {
         artifact: query(req, "artifact"),
-        customer_id: own.or_else(|| query(req, "customer_id")),
+        customer_id: customer_filter(req, app)?,
         user_id: query(req, "user_id"),
         from: seconds(req, "from")?,
         to: seconds(req, "to")?,
@@ -77,9 +45,7 @@ pub async fn log(req: &Request, app: &App) -> Result<Response> {
     let downloads = Downloads::new(&app.db);
     json(
         200,
-        &downloads
-            .log(&filters.as_filter(), cursor.as_deref(), limit)
-            .await?,
+        &downloads.log(&filters, cursor.as_deref(), limit).await?,
     )
 }
 
@@ -105,7 +71,7 @@ pub async fn csv(req: &Request, app: &App) -> Result<Response> {
                 Next::After(cursor) => cursor,
             };
             let page = Downloads::new(&db)
-                .log(&filters.as_filter(), cursor.as_deref(), CSV_PAGE)
+                .log(&filters, cursor.as_deref(), CSV_PAGE)
                 .await;
             let (chunk, next) = match page {
                 Ok(page) => {
@@ -132,7 +98,7 @@ pub async fn csv(req: &Request, app: &App) -> Result<Response> {
 }
 
 pub async fn daily(req: &Request, app: &App) -> Result<Response> {
-    let customer = own_customer(app)?.or_else(|| query(req, "customer_id"));
+    let customer = customer_filter(req, app)?;
     let to = seconds(req, "to")?.unwrap_or(app.now);
     let from = seconds(req, "from")?.unwrap_or(to - DEFAULT_DAYS * 86_400);
     let artifact = query(req, "artifact");

@@ -9,27 +9,17 @@ use tollgate_core::policy::Action;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 
-use super::{deleted, json, page_params, read_json, require};
+use super::{customer_filter, deleted, json, own_customer, page_params, read_json, require};
 use crate::app::{random, App};
 use crate::http::query;
 
-/// The customer a caller is limited to: its own for a customer, else `None` once
-/// the role may view accounts.
-fn viewer_scope(app: &App) -> Result<Option<String>> {
-    let caller = app.caller()?;
-    match caller.customer() {
-        Some(customer) => Ok(Some(customer.to_owned())),
-        None => require(app, Action::ViewAccounts).map(|_| None),
-    }
-}
-
 pub async fn list(req: &Request, app: &App) -> Result<Response> {
-    let own = viewer_scope(app)?;
+    let customer_id = customer_filter(req, app)?;
     let (cursor, limit) = page_params(req)?;
-    let (customer_id, artifact) = (query(req, "customer_id"), query(req, "artifact"));
+    let artifact = query(req, "artifact");
     let filter = LicenseFilter {
         id: None,
-        customer_id: own.as_deref().or(customer_id.as_deref()),
+        customer_id: customer_id.as_deref(),
         artifact: artifact.as_deref(),
     };
     let licenses = app.licenses();
@@ -40,7 +30,7 @@ pub async fn list(req: &Request, app: &App) -> Result<Response> {
 }
 
 pub async fn show(app: &App, id: &str) -> Result<Response> {
-    let own = viewer_scope(app)?;
+    let own = own_customer(app)?;
     let license = app
         .licenses()
         .show(id)

@@ -137,6 +137,21 @@ fn require(app: &App, action: Action) -> Result<&Caller> {
     }
 }
 
+/// The customer whose data a caller may see: its own for a customer; `None` for
+/// vendor staff allowed to view accounts, who see everyone's.
+fn own_customer(app: &App) -> Result<Option<String>> {
+    match app.caller()?.customer() {
+        Some(customer) => Ok(Some(customer.to_owned())),
+        None => require(app, Action::ViewAccounts).map(|_| None),
+    }
+}
+
+/// The customer a view is about: the caller's own for a customer, else the
+/// `customer_id` asked for, if any.
+fn customer_filter(req: &Request, app: &App) -> Result<Option<String>> {
+    Ok(own_customer(app)?.or_else(|| query(req, "customer_id")))
+}
+
 async fn read_json<T: DeserializeOwned>(mut req: Request) -> Result<T> {
     if header(&req, "Content-Length")
         .and_then(|v| v.parse::<usize>().ok())

@@ -70,10 +70,10 @@ fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::
 
 /// Which events a log lists.
 #[derive(Clone, Debug, Default)]
-pub struct LogFilter<'a> {
-    pub artifact: Option<&'a str>,
-    pub customer_id: Option<&'a str>,
-    pub user_id: Option<&'a str>,
+pub struct LogFilter {
+    pub artifact: Option<String>,
+    pub customer_id: Option<String>,
+    pub user_id: Option<String>,
     /// Unix seconds, inclusive.
     pub from: Option<i64>,
     /// Unix seconds, exclusive.
@@ -175,7 +175,7 @@ impl<'a, S: Sql> Downloads<'a, S> {
     /// The newest events first, those after `cursor` (an event id) when given.
     pub async fn log(
         &self,
-        filter: &LogFilter<'_>,
+        filter: &LogFilter,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<Download>> {
@@ -189,9 +189,9 @@ impl<'a, S: Sql> Downloads<'a, S> {
                    AND (?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR at >= ?4)
                    AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR id < ?6)
                  ORDER BY id DESC LIMIT ?7",
-                filter.artifact,
-                filter.customer_id,
-                filter.user_id,
+                filter.artifact.as_deref(),
+                filter.customer_id.as_deref(),
+                filter.user_id.as_deref(),
                 filter.from,
                 filter.to,
                 cursor,

@@ -118,7 +118,7 @@ fn the_log_filters_and_pages_newest_first() {
         .collect();
     block_on(downloads.record(&events)).unwrap();
     let only_a = LogFilter {
-        customer_id: Some("customer-a"),
+        customer_id: Some("customer-a".into()),
         ..Default::default()
     };
     assert_eq!(log_ids(&db, &only_a), ["e4", "e2", "e0"]);
@@ -129,8 +129,8 @@ fn the_log_filters_and_pages_newest_first() {
     };
     assert_eq!(log_ids(&db, &window), ["e2", "e1"]);
     let by_user = LogFilter {
-        user_id: Some("vendor"),
-        artifact: Some("app"),
+        user_id: Some("vendor".into()),
+        artifact: Some("app".into()),
         ..Default::default()
     };
     assert_eq!(log_ids(&db, &by_user), ["e3", "e1"]);
