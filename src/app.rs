@@ -39,15 +39,20 @@ pub struct App {
     pub caller: Option<Caller>,
 }
 
+/// The variable `name` as a number, `default` when it is not set.
+pub fn number(env: &Env, name: &str, default: i64) -> Result<i64> {
+    match env.var(name) {
+        Ok(v) => v
+            .to_string()
+            .parse()
+            .map_err(|_| Error::Internal(format!("{name} is not a number"))),
+        Err(_) => Ok(default),
+    }
+}
+
 impl App {
     pub fn new(env: &Env) -> Result<Self> {
-        let number = |name: &str, default: i64| match env.var(name) {
-            Ok(v) => v
-                .to_string()
-                .parse()
-                .map_err(|_| Error::Internal(format!("{name} is not a number"))),
-            Err(_) => Ok(default),
-        };
+        let number = |name: &str, default: i64| number(env, name, default);
         Ok(App {
             db: D1(env.d1("DB").map_err(internal)?),
             bucket: env.bucket("BLOBS").map_err(internal)?,

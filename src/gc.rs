@@ -3,10 +3,10 @@
 //! aborting multipart uploads) and logs one line per run.
 
 use tollgate_core::gc::{self, Objects, Settings, Summary, DEFAULT_GRACE_SECONDS};
-use tollgate_core::{Error, Result};
+use tollgate_core::Result;
 use worker::{console_error, console_log, event, Bucket, Env, ScheduleContext, ScheduledEvent};
 
-use crate::app::App;
+use crate::app::{self, App};
 use crate::error::internal;
 
 struct R2<'a>(&'a Bucket);
@@ -29,21 +29,11 @@ impl Objects for R2<'_> {
     }
 }
 
-/// `GC_GRACE_SECONDS`, default one day.
-fn grace(env: &Env) -> Result<i64> {
-    match env.var("GC_GRACE_SECONDS") {
-        Ok(v) => v
-            .to_string()
-            .parse()
-            .map_err(|_| Error::Internal("GC_GRACE_SECONDS is not a number".into())),
-        Err(_) => Ok(DEFAULT_GRACE_SECONDS),
-    }
-}
-
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     console_error_panic_hook::set_once();
-    let setup = App::new(&env).and_then(|app| Ok((grace(&env)?, app)));
+    let grace = app::number(&env, "GC_GRACE_SECONDS", DEFAULT_GRACE_SECONDS);
+    let setup = App::new(&env).and_then(|app| Ok((grace?, app)));
     let (grace, app) = match setup {
         Ok(setup) => setup,
         Err(e) => {
