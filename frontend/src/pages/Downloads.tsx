@@ -1,0 +1,3 @@
+export function DownloadsPage(_props: Record<string, unknown>) {
+  return <h1>TODO</h1>;
+}
