@@ -19,7 +19,14 @@ export type Tag = Schemas["Tag"];
 export type Token = Schemas["Token"];
 export type User = Schemas["User"];
 
-export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
+// An absolute base (the page's origin) because Request outside a browser, as in
+// component tests, takes no relative URL; fetch is looked up on every call so
+// tests can stub the global one.
+export const api = createClient<paths>({
+  baseUrl: location.origin,
+  credentials: "same-origin",
+  fetch: (request) => globalThis.fetch(request),
+});
 
 /** An answer other than success, with the problem's detail as its message. */
 export class ApiError extends Error {
