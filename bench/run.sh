@@ -68,11 +68,12 @@ built=
 build_tollgate() {  # build_tollgate TARGET: scripts/build-worker.sh, once per run
   [ -z "$built" ] || return 0
   section "$1: build"
-  if ! scripts/build-worker.sh > "$work/build.log" 2>&1; then
+  # serve-test.sh serves the dashboard too, so it needs frontend/dist
+  if ! { scripts/build-worker.sh && scripts/build-frontend.sh; } > "$work/build.log" 2>&1; then
     tail -n 30 "$work/build.log" >&2
     command -v wasm-bindgen > /dev/null || command -v "$HOME/.cargo/bin/wasm-bindgen" > /dev/null \
       || echo "(wasm-bindgen is missing: run scripts/bootstrap.sh first)" >&2
-    echo "$1: scripts/build-worker.sh failed (log above); not measured" >&2
+    echo "$1: scripts/build-worker.sh or build-frontend.sh failed (log above); not measured" >&2
     return 1
   fi
   built=1

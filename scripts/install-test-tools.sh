@@ -5,6 +5,8 @@
 #
 # Debian packages go system-wide (apt); everything else goes into the tools
 # directory, written .tools/ below: ~/.cache/tollgate/tools (or $TOLLGATE_TOOLS_DIR):
+# Debian: skopeo, podman, buildah, docker-registry, chromium (/usr/bin/chromium, for
+# the dashboard's browser tests) and helpers.
 #   .tools/bin/       crane oras regctl helm cosign notation syft
 #                     conformance-main conformance-legacy
 #   .tools/go/        project-local GOPATH: module cache (.tools/go/pkg/mod) and
@@ -64,9 +66,11 @@ CONFORMANCE_MODULE=github.com/opencontainers/distribution-spec/conformance
 # `--storage-driver vfs`, which needs neither uidmap nor fuse-overlayfs; crun,
 # conmon, netavark and containers-common are podman's runtime pieces (normally
 # pulled in as dependencies; listed so a missing one is noticed).
+# chromium (and a font for its screenshots) is the browser the dashboard's end-to-end
+# tests drive through playwright-core (frontend/e2e); playwright never downloads one.
 APT_PACKAGES=(
   skopeo podman buildah crun conmon netavark golang-github-containers-common
-  docker-registry apache2-utils jq curl ca-certificates
+  docker-registry apache2-utils jq curl ca-certificates chromium fonts-dejavu-core
 )
 # only installed if `podman --storage-driver vfs info` fails without them
 APT_FALLBACK_PACKAGES=(uidmap fuse-overlayfs slirp4netns)

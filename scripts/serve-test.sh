@@ -8,9 +8,10 @@
 # once (creating the account) and mints a personal access token, which tests use as
 # the password: tokens are checked with a fast hash, passwords with 100,000 PBKDF2
 # rounds.
-# It serves copies of the built workers (run scripts/build-worker.sh first) from
-# configs without a build step, so rebuilding while tests run does not restart the
-# workers under them: the registry on the port, and beside it in the same wrangler
+# It serves copies of the built workers (run scripts/build-worker.sh first) and of the
+# built dashboard (scripts/build-frontend.sh, frontend/dist) from configs without a
+# build step, so rebuilding while tests run does not restart the workers under them
+# nor change the pages they serve: the registry on the port, and beside it in the same wrangler
 # dev the analytics worker, which consumes the local download-events queue and
 # shares the registry's local D1 database. Prints `export` lines for TOLLGATE_URL,
 # TOLLGATE_USER, TOLLGATE_PASSWORD (the token), TOLLGATE_ADMIN_PASSWORD,
@@ -35,17 +36,22 @@ gc_grace=${TOLLGATE_TEST_GC_GRACE:-4}
 per_account=${TOLLGATE_TEST_FAILURES_PER_ACCOUNT:-20}
 per_address=${TOLLGATE_TEST_FAILURES_PER_ADDRESS:-200}
 
-for built in build/index.js crates/analytics/build/index.js; do
-  [ -f "$built" ] || { echo "serve-test: build the workers first (scripts/build-worker.sh)" >&2; exit 1; }
+for built in build/index.js crates/analytics/build/index.js frontend/dist/index.html; do
+  [ -f "$built" ] || { echo "serve-test: build the workers and the frontend first (scripts/build-worker.sh, scripts/build-frontend.sh)" >&2; exit 1; }
 done
 # The config and the worker live apart from the persisted data: wrangler watches the
 # config's directory, and blob writes there would reload the worker mid-request.
 mkdir -p "$state/worker" "$state/analytics" "$state/data"
 cp build/index.js build/index_bg.wasm "$state/worker/"
+# The dashboard's static assets, copied too: a frontend rebuild must not change them
+# under a running test server.
+rm -rf "$state/worker/assets"
+cp -R frontend/dist "$state/worker/assets"
 no_queue=()
 if [ "${TOLLGATE_TEST_NO_QUEUE:-}" = 1 ]; then no_queue=(-e '/^\[\[queues\.producers\]\]/,/^$/d'); fi
 sed -e "s|^main = .*|main = \"index.js\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \
+    -e 's|^directory = "frontend/dist"|directory = "assets"|' \
     -e '/^\[build\]/,/^$/d' "${no_queue[@]}" wrangler.toml > "$state/worker/wrangler.toml"
 cp crates/analytics/build/index.js crates/analytics/build/index_bg.wasm "$state/analytics/"
 sed -e "s|^main = .*|main = \"index.js\"|" \
