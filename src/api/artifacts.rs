@@ -7,7 +7,7 @@
 
 use percent_encoding::percent_decode_str;
 use tollgate_core::accounts::Page;
-use tollgate_core::artifacts::Artifacts;
+use tollgate_core::artifacts::{ArtifactQuery, Artifacts};
 use tollgate_core::policy::Action;
 use tollgate_core::{Error, RepoName, Result, Tag};
 use worker::{Method, Request, Response};
@@ -15,6 +15,7 @@ use worker::{Method, Request, Response};
 use super::{json, no_content, page_params, require};
 use crate::app::App;
 use crate::auth::service;
+use crate::http;
 
 /// What a path under `/api/v1/artifacts/` names.
 enum Path {
@@ -79,15 +80,19 @@ fn not_found_tag(e: Error) -> Error {
 }
 
 async fn list(req: &Request, app: &App) -> Result<Response> {
-    let (cursor, limit) = page_params(req)?;
+    let (after, limit) = page_params(req)?;
+    let query = ArtifactQuery {
+        search: http::query(req, "q").unwrap_or_default(),
+        order: http::query(req, "sort")
+            .map(|s| s.parse())
+            .transpose()?
+            .unwrap_or_default(),
+        after,
+        limit,
+    };
     let customer = app.caller()?.customer();
     let artifacts = Artifacts::new(&app.db);
-    json(
-        200,
-        &artifacts
-            .list(cursor.as_deref(), limit, customer, app.now)
-            .await?,
-    )
+    json(200, &artifacts.list(&query, customer, app.now).await?)
 }
 
 async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {

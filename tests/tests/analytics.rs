@@ -147,6 +147,13 @@ fn skopeo_and_podman_pulls_by_two_customers_arrive_attributed_and_only_gets_coun
         (theirs["pulls"].as_i64(), theirs["customers"].as_i64()),
         (Some(1), Some(1))
     );
+    // Searched by its unique name and sorted by pulls, it is the one answer.
+    let found = log(&format!("/api/v1/artifacts?q={repo}&sort=pulls"), None);
+    assert_eq!(found.json()["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(found.json()["items"][0], all);
+    let detail =
+        licenses::expect_problem(&send(api("GET", "/api/v1/artifacts?sort=size"), None), 400);
+    assert!(detail.contains("sort"), "{detail}");
 
     // The dashboard: each customer pulled the newest version it is licensed for (v2
     // is newer, but licensed to neither).

@@ -139,13 +139,23 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// The page of at most `limit` from `items`, fetched with one more than that
     /// to tell whether more follow; the cursor is the last item's `id`.
-    pub fn of(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Page<T> {
+    pub fn of(items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Page<T> {
+        Page::keyed(items, limit, |i| id(i).to_owned())
+    }
+
+    /// Like `of`, with a cursor made from the last item by `key`.
+    pub fn keyed(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
-        let next_cursor = more
-            .then(|| items.last().map(|i| id(i).to_owned()))
-            .flatten();
+        let next_cursor = more.then(|| items.last().map(key)).flatten();
         Page { items, next_cursor }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Page;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kind::{self, Kind};
 use crate::licenses::Licenses;
 use crate::name::RepoName;
@@ -44,6 +44,7 @@ struct ArtifactRow {
     pulls: i64,
     users: i64,
     customers: i64,
+    sort_key: i64,
 }
 
 impl From<ArtifactRow> for Artifact {
@@ -63,6 +64,58 @@ impl From<ArtifactRow> for Artifact {
             customers: r.customers,
         }
     }
+}
+
+/// What the artifact list orders by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    #[default]
+    Name,
+    Pulls,
+    LastPull,
+    LastPush,
+}
+
+impl Order {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Name => "name",
+            Order::Pulls => "pulls",
+            Order::LastPull => "last_pull",
+            Order::LastPush => "last_push",
+        }
+    }
+}
+
+impl std::str::FromStr for Order {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Order> {
+        [Order::Name, Order::Pulls, Order::LastPull, Order::LastPush]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| {
+                Error::Invalid("sort must be name, pulls, last_pull or last_push".into())
+            })
+    }
+}
+
+/// One page of the artifact list: names containing `search` (all when empty),
+/// in `order`, after the cursor `after`.
+#[derive(Clone, Debug, Default)]
+pub struct ArtifactQuery {
+    pub search: String,
+    pub order: Order,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// The sort key and name a cursor of the artifact list holds.
+fn parse_cursor(cursor: &str) -> Result<(i64, String)> {
+    cursor
+        .split_once('|')
+        .and_then(|(key, name)| Some((key.parse().ok()?, name.to_owned())))
+        .ok_or_else(|| Error::Invalid("cursor is not one this list gave".into()))
 }
 
 /// A customer's standing on one licensed artifact.
@@ -329,21 +382,25 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         Artifacts { sql }
     }
 
-    /// A page of artifacts in name order after `after`, with their kind (that of
-    /// the most recently tagged manifest that refers to no other) and pull
-    /// figures; for a `customer`, only those it holds a live license for, with its
-    /// own pulls.
+    /// A page of the artifacts `query` asks for, with their kind (that of the
+    /// most recently tagged manifest that refers to no other) and pull figures;
+    /// for a `customer`, only those it holds a live license for, with its own
+    /// pulls. Every order but by name puts the largest first, then names in order;
+    /// the cursor carries the sort key and the name, so pages never skip or repeat.
     pub async fn list(
         &self,
-        after: Option<&str>,
-        limit: u32,
+        query: &ArtifactQuery,
         customer: Option<&str>,
         now: i64,
     ) -> Result<Page<Artifact>> {
+        let (after_key, after_name) = match &query.after {
+            Some(cursor) => parse_cursor(cursor)?,
+            None => (i64::MAX, String::new()),
+        };
         let rows: Vec<ArtifactRow> = self
             .sql
             .query(stmt!(
-                "SELECT r.name, r.created_at, k.media_type, k.artifact_type,
+                "WITH a AS (SELECT r.name, r.created_at, k.media_type, k.artifact_type,
                    NULLIF(MAX(
                      COALESCE((SELECT MAX(created_at) FROM manifests WHERE repo = r.name), 0),
                      COALESCE((SELECT MAX(updated_at) FROM tags WHERE repo = r.name), 0)), 0)
@@ -362,18 +419,29 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                      ON m.repo = t.repo AND m.digest = t.digest
                    WHERE t.repo = r.name AND m.subject IS NULL
                    ORDER BY t.updated_at DESC, t.tag LIMIT 1)
-                 WHERE r.name > ?1 AND (?3 IS NULL OR r.name IN (
+                 WHERE instr(r.name, ?5) > 0 AND (?3 IS NULL OR r.name IN (
                    SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
-                   WHERE l.customer_id = ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4)))
-                 ORDER BY r.name LIMIT ?2",
-                after.unwrap_or(""),
-                i64::from(limit) + 1,
+                   WHERE l.customer_id = ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4)))),
+                 keyed AS (SELECT *, CASE ?6 WHEN 'pulls' THEN pulls
+                     WHEN 'last_pull' THEN COALESCE(last_pull, 0)
+                     WHEN 'last_push' THEN COALESCE(last_push, 0) ELSE 0 END AS sort_key
+                   FROM a)
+                 SELECT * FROM keyed WHERE sort_key < ?7 OR (sort_key = ?7 AND name > ?1)
+                 ORDER BY sort_key DESC, name LIMIT ?2",
+                after_name,
+                i64::from(query.limit) + 1,
                 customer,
-                now
+                now,
+                query.search.as_str(),
+                query.order.as_str(),
+                after_key
             ))
             .await?;
-        let items = rows.into_iter().map(Artifact::from).collect();
-        Ok(Page::of(items, limit, |a| &a.name))
+        let items: Vec<(i64, Artifact)> = rows
+            .into_iter()
+            .map(|r| (r.sort_key, Artifact::from(r)))
+            .collect();
+        Ok(Page::keyed(items, query.limit, |(key, a)| format!("{key}|{}", a.name)).map(|(_, a)| a))
     }
 
     /// For each artifact `customer` holds a live license for: its last pull, the

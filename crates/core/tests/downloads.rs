@@ -8,7 +8,7 @@ mod sqlite;
 use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::accounts::{Accounts, Customer};
-use tollgate_core::artifacts::{Artifacts, Status};
+use tollgate_core::artifacts::{ArtifactQuery, Artifacts, Order, Status};
 use tollgate_core::deletion::Deletions;
 use tollgate_core::downloads::{DayCount, Downloads, Event, LogFilter};
 use tollgate_core::kind::Kind;
@@ -184,7 +184,9 @@ fn the_artifact_list_has_kinds_and_pull_figures() {
     ]))
     .unwrap();
     let artifacts = Artifacts::new(&db);
-    let all = block_on(artifacts.list(None, 10, None, T0)).unwrap().items;
+    let all = block_on(artifacts.list(&all_artifacts(), None, T0))
+        .unwrap()
+        .items;
     let app = &all[0];
     assert_eq!((app.name.as_str(), app.kind), ("app", Kind::Artifact));
     assert_eq!((app.pulls, app.users, app.customers), (3, 2, 1));
@@ -198,13 +200,87 @@ fn the_artifact_list_has_kinds_and_pull_figures() {
 
     // A customer sees its licensed artifacts and its own pulls only.
     license(&db, "l1", "customer-a", &repo("app"), Versions::All);
-    let theirs = block_on(artifacts.list(None, 10, Some("customer-a"), T0)).unwrap();
+    let theirs = block_on(artifacts.list(&all_artifacts(), Some("customer-a"), T0)).unwrap();
     let names: Vec<(&str, i64, i64)> = theirs
         .items
         .iter()
         .map(|a| (a.name.as_str(), a.pulls, a.users))
         .collect();
     assert_eq!(names, [("app", 2, 1)]);
+}
+
+fn all_artifacts() -> ArtifactQuery {
+    ArtifactQuery {
+        limit: 10,
+        ..ArtifactQuery::default()
+    }
+}
+
+/// Every page of `query`, followed by its cursors, as names.
+fn list_names(artifacts: &Artifacts<Sqlite>, mut query: ArtifactQuery) -> Vec<String> {
+    let mut names = Vec::new();
+    loop {
+        let page = block_on(artifacts.list(&query, None, T0)).unwrap();
+        names.extend(page.items.into_iter().map(|a| a.name));
+        match page.next_cursor {
+            Some(cursor) => query.after = Some(cursor),
+            None => return names,
+        }
+    }
+}
+
+#[test]
+fn the_artifact_list_searches_sorts_and_pages_by_its_sort_key() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let names = ["acme/api", "acme/web", "beta/api", "acme/db"];
+    let digests: Vec<Digest> = names
+        .iter()
+        .map(|n| push_image(&store, &repo(n), "v1", None, n))
+        .collect();
+    // Pulls: acme/web 3, beta/api 2, acme/db 2, acme/api none.
+    let pulls = [(1, 3), (2, 2), (3, 2)];
+    let mut events = Vec::new();
+    for (i, n) in pulls {
+        for p in 0..n {
+            let id = format!("e{i}-{p}");
+            events.push(event(&id, T0 + p, names[i], "v1", &digests[i], "u"));
+        }
+    }
+    block_on(Downloads::new(&db).record(&events)).unwrap();
+    let artifacts = Artifacts::new(&db);
+    let query = |search: &str, order: Order| ArtifactQuery {
+        search: search.into(),
+        order,
+        after: None,
+        limit: 1,
+    };
+
+    assert_eq!(
+        list_names(&artifacts, query("", Order::Name)),
+        ["acme/api", "acme/db", "acme/web", "beta/api"]
+    );
+    // Ties (acme/db and beta/api, two pulls each) go by name, across pages of one.
+    assert_eq!(
+        list_names(&artifacts, query("", Order::Pulls)),
+        ["acme/web", "acme/db", "beta/api", "acme/api"]
+    );
+    assert_eq!(
+        list_names(&artifacts, query("api", Order::LastPull)),
+        ["beta/api", "acme/api"]
+    );
+    assert_eq!(
+        list_names(&artifacts, query("acme/", Order::Name)),
+        ["acme/api", "acme/db", "acme/web"]
+    );
+    assert!(list_names(&artifacts, query("nothing", Order::Name)).is_empty());
+
+    let forged = ArtifactQuery {
+        after: Some("not-a-cursor".into()),
+        ..query("", Order::Pulls)
+    };
+    assert!(block_on(artifacts.list(&forged, None, T0)).is_err());
+    assert!("size".parse::<Order>().is_err());
 }
 
 #[test]
