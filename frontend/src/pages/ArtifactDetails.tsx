@@ -1,3 +1,100 @@
-export function ArtifactDetailsPage(_props: Record<string, unknown>) {
-  return <h1>TODO</h1>;
+// One artifact as the vendor sees it: where to pull it from, its tags with
+// their pulls, every version with size, platforms, SBOMs and signatures, its
+// pulls over time, and deleting tags or the whole artifact — with the rule that
+// refuses a deletion shown in the server's words.
+import { useState } from "react";
+import { api, ok, type ArtifactDetails } from "../api/client";
+import { navigate } from "../router";
+import { canWrite, useMe } from "../session";
+import { useLoad } from "../ui/async";
+import { everyDay, PullsChart } from "../ui/Chart";
+import { bytes, dateTime, shortDigest, typeName } from "../ui/format";
+import { Command, ConfirmButton, ErrorNote, Show } from "../ui/parts";
+import { newestTag, PullCommands } from "../ui/pull";
+import { TagsTable, VersionsTable } from "../ui/versions";
+
+const CHART_DAYS = 30;
+
+export function ArtifactDetailsPage({ name }: { name: string }) {
+  const me = useMe();
+  const details = useLoad(() => ok(api.GET("/api/v1/artifacts/{name}", { params: { path: { name } } })), name);
+  const [actionError, setActionError] = useState<Error>();
+  const deleteTag = async (tag: string) => {
+    setActionError(undefined);
+    try {
+      await ok(api.DELETE("/api/v1/artifacts/{name}/tags/{tag}", { params: { path: { name, tag } } }));
+      details.reload();
+    } catch (e) {
+      setActionError(e as Error);
+    }
+  };
+  const deleteArtifact = async () => {
+    setActionError(undefined);
+    try {
+      await ok(api.DELETE("/api/v1/artifacts/{name}", { params: { path: { name } } }));
+      navigate("/artifacts");
+    } catch (e) {
+      setActionError(e as Error);
+    }
+  };
+  const writable = canWrite(me);
+  return (
+    <section>
+      <h1>{name}</h1>
+      <ErrorNote error={actionError} />
+      <Show state={details}>
+        {(d) => (
+          <>
+            <Facts details={d} />
+            <h2>Pull</h2>
+            <PullCommands details={d} tag={newestTag(d)?.tag} user={me.email} />
+            <h2>Tags</h2>
+            <TagsTable details={d} onDelete={writable ? deleteTag : undefined} />
+            <h2>Versions</h2>
+            <VersionsTable details={d} />
+            <h2>Pulls</h2>
+            <ArtifactPulls name={name} />
+            {writable && (
+              <>
+                <h2>Danger zone</h2>
+                <ConfirmButton
+                  label="Delete artifact"
+                  question={`Delete ${name} with all its versions, tags and download history? This cannot be undone.`}
+                  action={deleteArtifact}
+                />
+              </>
+            )}
+          </>
+        )}
+      </Show>
+    </section>
+  );
+}
+
+function Facts({ details }: { details: ArtifactDetails }) {
+  const size = details.manifests.reduce((sum, m) => sum + m.size, 0);
+  return (
+    <dl className="facts">
+      <dt>Type</dt>
+      <dd>{typeName(details.type)}</dd>
+      <dt>OCI URL</dt>
+      <dd>
+        <Command text={details.url} />
+      </dd>
+      <dt>First pushed</dt>
+      <dd>{dateTime(details.created_at)}</dd>
+      <dt>Versions</dt>
+      <dd>
+        {details.manifests.length} ({bytes(size)} in all)
+        {details.manifests[0] && <span className="muted"> · newest {shortDigest(details.manifests[0].digest)}</span>}
+      </dd>
+    </dl>
+  );
+}
+
+function ArtifactPulls({ name }: { name: string }) {
+  const to = Math.floor(Date.now() / 1000);
+  const from = to - (CHART_DAYS - 1) * 86_400;
+  const daily = useLoad(() => ok(api.GET("/api/v1/downloads/daily", { params: { query: { artifact: name, from, to } } })), name);
+  return <Show state={daily}>{(d) => <PullsChart days={everyDay(d.days, from, to)} label={`Last ${CHART_DAYS} days`} />}</Show>;
 }

@@ -1,3 +1,141 @@
-export function DownloadsPage(_props: Record<string, unknown>) {
-  return <h1>TODO</h1>;
+// The download log: every pull, newest first, filtered by artifact, customer
+// and dates (kept in the URL), a page at a time from the server, and the same
+// rows as a CSV file.
+import { useCallback } from "react";
+import { api, ok, type Customer, type Download } from "../api/client";
+import { artifactHref, Link, setQuery, useLocation } from "../router";
+import { usePaged } from "../ui/async";
+import { customerName, useCustomers } from "../ui/customers";
+import { dateTime, reference, shortDigest } from "../ui/format";
+import { Empty, ErrorNote, Loading, Pager, SearchBox } from "../ui/parts";
+
+const PAGE_SIZE = 100;
+const DAY = 86_400;
+
+/** A date input's value (YYYY-MM-DD, UTC) as Unix seconds of that day's start. */
+function dayStart(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  return Number.isNaN(ms) ? undefined : ms / 1000;
+}
+
+export interface LogFilters {
+  artifact?: string;
+  customer_id?: string;
+  from?: number;
+  to?: number;
+}
+
+/** The filters in the page's URL; `to` is the end of the day it names. */
+function filtersFrom(params: URLSearchParams): LogFilters {
+  const to = dayStart(params.get("to"));
+  return {
+    artifact: params.get("artifact") || undefined,
+    customer_id: params.get("customer_id") || undefined,
+    from: dayStart(params.get("from")),
+    to: to === undefined ? undefined : to + DAY,
+  };
+}
+
+/** The CSV export's address for `filters`: the server streams every matching row. */
+export function csvHref(filters: LogFilters): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(filters)) {
+    if (value !== undefined) query.set(key, String(value));
+  }
+  const qs = query.toString();
+  return `/api/v1/downloads.csv${qs ? `?${qs}` : ""}`;
+}
+
+export function DownloadsPage() {
+  const params = useLocation().searchParams;
+  const filters = filtersFrom(params);
+  const customers = useCustomers();
+  const paged = usePaged(
+    (cursor) => ok(api.GET("/api/v1/downloads", { params: { query: { ...filters, cursor, limit: PAGE_SIZE } } })),
+    JSON.stringify(filters),
+  );
+  const setArtifact = useCallback((value: string) => setQuery({ artifact: value }), []);
+  return (
+    <section>
+      <h1>Downloads</h1>
+      <div className="toolbar">
+        <div className="grow">
+          <SearchBox label="Artifact (exact name)" value={filters.artifact ?? ""} onChange={setArtifact} />
+        </div>
+        <label>
+          Customer
+          <select value={filters.customer_id ?? ""} onChange={(e) => setQuery({ customer_id: e.target.value })}>
+            <option value="">All</option>
+            {customers.data?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From
+          <input type="date" value={params.get("from") ?? ""} onChange={(e) => setQuery({ from: e.target.value })} />
+        </label>
+        <label>
+          To
+          <input type="date" value={params.get("to") ?? ""} onChange={(e) => setQuery({ to: e.target.value })} />
+        </label>
+        <a className="button" href={csvHref(filters)} download>
+          Export CSV
+        </a>
+      </div>
+      <p className="muted">Dates are UTC days; the log keeps raw events for the retention period (docs/analytics.md), the counts for ever.</p>
+      <ErrorNote error={paged.error} />
+      {paged.data === undefined ? (
+        !paged.error && <Loading />
+      ) : paged.data.items.length === 0 ? (
+        <Empty>No downloads match.</Empty>
+      ) : (
+        <DownloadTable items={paged.data.items} customers={customers.data} busy={paged.loading} />
+      )}
+      <Pager paged={paged} />
+    </section>
+  );
+}
+
+function DownloadTable({ items, customers, busy }: { items: Download[]; customers: Customer[] | undefined; busy: boolean }) {
+  return (
+    <div className="table-wrap" aria-busy={busy}>
+      <table>
+        <thead>
+          <tr>
+            <th>Time</th>
+            <th>Artifact</th>
+            <th>Reference</th>
+            <th className="hide-narrow">Digest</th>
+            <th>Customer</th>
+            <th className="hide-narrow">User</th>
+            <th className="hide-narrow">From</th>
+            <th className="hide-narrow">Client</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((d) => (
+            <tr key={d.id}>
+              <td>{dateTime(d.at)}</td>
+              <td>
+                <Link href={artifactHref("/artifacts", d.repo)}>{d.repo}</Link>
+              </td>
+              <td className="mono">{reference(d.reference)}</td>
+              <td className="mono hide-narrow" title={d.digest}>
+                {shortDigest(d.digest)}
+                {d.child && <span className="muted"> (platform)</span>}
+              </td>
+              <td>{customerName(customers, d.customer_id)}</td>
+              <td className="mono hide-narrow">{d.user_id}</td>
+              <td className="hide-narrow">{[d.ip, d.country, d.colo].filter(Boolean).join(" · ") || "—"}</td>
+              <td className="hide-narrow">{d.user_agent ?? "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
 }

@@ -32,6 +32,11 @@ export function shortDigest(digest: string): string {
   return `${algorithm}:${hex?.slice(0, 12) ?? ""}`;
 }
 
+/** A reference as asked for: a tag as it is, a digest shortened. */
+export function reference(ref: string): string {
+  return ref.includes(":") ? shortDigest(ref) : ref;
+}
+
 const TYPE_NAMES: Record<string, string> = {
   container_image: "Container image",
   helm_chart: "Helm chart",
