@@ -49,3 +49,52 @@ export function usePaged<T>(load: (cursor: string | undefined) => Promise<Page<T
     previous: cursors.length > 1 ? () => setCursors((c) => c.slice(0, -1)) : undefined,
   };
 }
+
+export interface More<T> {
+  items: T[];
+  error?: Error;
+  loading: boolean;
+  /** Loads the next page onto `items`; undefined while loading or at the end. */
+  more: (() => void) | undefined;
+}
+
+/** A server-paginated list read into one growing list, a page per `more()` ("load more" pickers). */
+export function useMore<T>(load: (cursor: string | undefined) => Promise<Page<T>>, key: string): More<T> {
+  const [at, setAt] = useState<{ key: string; cursor?: string }>({ key });
+  const cursor = at.key === key ? at.cursor : undefined;
+  const [seen, setSeen] = useState<{ key: string; items: T[] }>({ key, items: [] });
+  const page = useLoad(() => load(cursor), `${key}\u0000${cursor ?? ""}`);
+  useEffect(() => {
+    const items = page.data?.items;
+    if (items) setSeen((s) => ({ key, items: s.key === key && cursor ? [...s.items, ...items] : items }));
+    // Runs once per arrived page; key and cursor are the ones it was loaded for.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [page.data]);
+  const next = page.data?.next_cursor;
+  return {
+    items: seen.key === key ? seen.items : [],
+    error: page.error,
+    loading: page.loading,
+    more: next && !page.loading ? () => setAt({ key, cursor: next }) : undefined,
+  };
+}
+
+/** Runs what a button or form asks, one at a time, keeping the refusal to show in words. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error>();
+  const run = useCallback(async (action: () => Promise<unknown>): Promise<boolean> => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+      return true;
+    } catch (caught) {
+      setError(caught instanceof Error ? caught : new Error(String(caught)));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, run };
+}
