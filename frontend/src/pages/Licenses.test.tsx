@@ -1,0 +1,80 @@
+// The license editor: tags ticked in the tag picker go to the server as `tags`,
+// digests already licensed are kept as `digests`, and refusals are shown.
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { afterEach, expect, test, vi } from "vitest";
+import { admin, mockApi, page, problem, renderAs, type Answer, type Call } from "../test-api";
+import { LicenseEditPage } from "./Licenses";
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const acme = { id: "c1", name: "Acme", contact: "", notes: "", created_at: 1 };
+const app = { name: "acme/app", type: "container_image", created_at: 1, last_push: 1, last_pull: null, pulls: 0, users: 0, customers: 0 };
+const v100 = { tag: "v1.0.0", digest: digest("a"), updated_at: 1 };
+const v110 = { tag: "v1.1.0", digest: digest("b"), updated_at: 2 };
+const stored = { id: "l1", name: "Acme production", customer_id: "c1", expires_at: null, created_at: 1, items: [{ artifact: "acme/app", digests: [digest("a")] }] };
+
+/** The server: one customer, one artifact with two tags on two pages; `write` answers POST and PUT. */
+function server(write: (call: Call) => Answer) {
+  return mockApi((call) => {
+    if (call.method !== "GET") return write(call);
+    if (call.path === "/api/v1/customers") return page([acme]);
+    if (call.path === "/api/v1/artifacts") return page([app]);
+    if (call.path === "/api/v1/licenses/l1") return { body: stored };
+    if (call.path === "/api/v1/artifacts/acme/app/tags") return call.query.get("cursor") ? page([v110]) : page([v100], "next");
+  });
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+async function fillNewLicense() {
+  renderAs(admin, <LicenseEditPage id={null} />);
+  fireEvent.change(screen.getByLabelText("Name"), { target: { value: "Acme production" } });
+  await screen.findByText("Acme");
+  fireEvent.change(screen.getByLabelText("Customer"), { target: { value: "c1" } });
+  await screen.findByText("acme/app");
+  fireEvent.change(screen.getByLabelText("Artifact"), { target: { value: "acme/app" } });
+  fireEvent.click(screen.getByLabelText("Chosen versions"));
+  fireEvent.click(await screen.findByLabelText("v1.0.0"));
+}
+
+test("tags chosen in the tag picker, across pages, are sent as tags", async () => {
+  const calls = server(() => ({ status: 201, body: { ...stored, items: [] } }));
+  await fillNewLicense();
+  fireEvent.click(screen.getByRole("button", { name: "Load more tags" }));
+  fireEvent.click(await screen.findByLabelText("v1.1.0"));
+  fireEvent.click(screen.getByRole("button", { name: "Save license" }));
+  await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+  expect(calls.find((c) => c.method === "POST")).toMatchObject({
+    path: "/api/v1/licenses",
+    body: { name: "Acme production", customer_id: "c1", expires_at: null, items: [{ artifact: "acme/app", tags: ["v1.0.0", "v1.1.0"] }] },
+  });
+});
+
+test("the server's problem detail is shown when it refuses the license", async () => {
+  server(() => problem(400, "unknown tag v1.0.0 of acme/app"));
+  await fillNewLicense();
+  fireEvent.click(screen.getByRole("button", { name: "Save license" }));
+  expect(await screen.findByRole("alert")).toHaveProperty("textContent", "unknown tag v1.0.0 of acme/app");
+});
+
+test("an edited license keeps its digests and adds newly ticked tags", async () => {
+  const calls = server((call) => ({ body: call.body }));
+  renderAs(admin, <LicenseEditPage id="l1" />);
+  expect(await screen.findByLabelText("v1.0.0")).toHaveProperty("checked", true);
+  fireEvent.click(screen.getByRole("button", { name: "Load more tags" }));
+  fireEvent.click(await screen.findByLabelText("v1.1.0"));
+  fireEvent.click(screen.getByRole("button", { name: "Save license" }));
+  await waitFor(() => expect(calls.some((c) => c.method === "PUT")).toBe(true));
+  expect(calls.find((c) => c.method === "PUT")?.body).toMatchObject({
+    items: [
+      { artifact: "acme/app", digests: [digest("a")] },
+      { artifact: "acme/app", tags: ["v1.1.0"] },
+    ],
+  });
+});
+
+test("a read-only user sees the form disabled and no save button", async () => {
+  server(() => problem(403, "not allowed"));
+  renderAs({ ...admin, role: "read_only" }, <LicenseEditPage id="l1" />);
+  expect((await screen.findByLabelText("Name")).matches(":disabled")).toBe(true);
+  expect(screen.queryByRole("button", { name: "Save license" })).toBeNull();
+});
