@@ -112,6 +112,7 @@ fn skopeo_and_podman_pulls_by_two_customers_arrive_attributed_and_only_gets_coun
         assert_eq!(theirs.len(), 1, "{items:?}");
         let d = theirs[0];
         assert_eq!(d["user_id"], c.user.id.as_str());
+        assert_eq!(d["user_email"], c.user.email.as_str());
         assert_eq!(d["reference"], "v1");
         assert_eq!(d["digest"], img.digest());
         assert_eq!(d["child"], false);

@@ -52,6 +52,9 @@ pub struct Download {
     /// Part of the pull of an index (see the module documentation).
     #[serde(deserialize_with = "flag")]
     pub child: bool,
+    /// The puller's email, while the account exists.
+    #[serde(default)]
+    pub user_email: Option<String>,
 }
 
 /// A boolean as SQLite stores it (0 or 1), or as JSON writes it.
@@ -183,7 +186,7 @@ impl<'a, S: Sql> Downloads<'a, S> {
             .sql
             .query(stmt!(
                 "SELECT id, at, repo, reference, digest, user_id, customer_id, ip, user_agent,
-                   country, colo, child
+                   country, colo, child, (SELECT email FROM users WHERE id = user_id) AS user_email
                  FROM downloads
                  WHERE (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR customer_id = ?2)
                    AND (?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR at >= ?4)
@@ -290,6 +293,7 @@ mod tests {
                 colo: None,
             },
             child: false,
+            user_email: None,
         };
         assert_eq!(
             download.csv_line(),
