@@ -129,7 +129,9 @@ function DownloadTable({ items, customers, busy }: { items: Download[]; customer
                 {d.child && <span className="muted"> (platform)</span>}
               </td>
               <td>{customerName(customers, d.customer_id)}</td>
-              <td className="mono hide-narrow">{d.user_id}</td>
+              <td className="hide-narrow" title={d.user_id}>
+                {d.user_email ?? d.user_id}
+              </td>
               <td className="hide-narrow">{[d.ip, d.country, d.colo].filter(Boolean).join(" · ") || "—"}</td>
               <td className="hide-narrow">{d.user_agent ?? "—"}</td>
             </tr>
