@@ -1,6 +1,6 @@
 // The customer portal: the artifacts and versions the customer's licenses
 // cover — the server answers with nothing else — with the commands to pull them.
-import { api, ok } from "../api/client";
+import { api, ok, type ArtifactDetails } from "../api/client";
 import { useMe } from "../session";
 import { useLoad } from "../ui/async";
 import { dateTime, typeName } from "../ui/format";
@@ -15,39 +15,39 @@ export function PortalPage() {
 }
 
 export function PortalArtifactPage({ name }: { name: string }) {
-  const me = useMe();
   const details = useLoad(() => ok(api.GET("/api/v1/artifacts/{name}", { params: { path: { name } } })), name);
   return (
     <section>
       <h1>{name}</h1>
-      <Show state={details}>
-        {(d) => {
-          const newest = newestTag(d);
-          return (
-          <>
-            <dl className="facts">
-              <dt>Type</dt>
-              <dd>{typeName(d.type)}</dd>
-              <dt>OCI URL</dt>
-              <dd>
-                <Command text={d.url} />
-              </dd>
-              <dt>Newest version</dt>
-              <dd>{newest ? `${newest.tag}, ${dateTime(newest.updated_at)}` : "—"}</dd>
-            </dl>
-            <h2>Pull</h2>
-            <p className="muted">
-              Sign in with your email and a token from the <Link href="/tokens">Tokens</Link> page as the password.
-            </p>
-            <PullCommands details={d} tag={newest?.tag} user={me.email} />
-            <h2>Versions you may pull</h2>
-            <TagsTable details={d} />
-            <h2>Digests</h2>
-            <VersionsTable details={d} />
-          </>
-          );
-        }}
-      </Show>
+      <Show state={details}>{(d) => <LicensedArtifact details={d} />}</Show>
     </section>
+  );
+}
+
+function LicensedArtifact({ details }: { details: ArtifactDetails }) {
+  const me = useMe();
+  const newest = newestTag(details);
+  return (
+    <>
+      <dl className="facts">
+        <dt>Type</dt>
+        <dd>{typeName(details.type)}</dd>
+        <dt>OCI URL</dt>
+        <dd>
+          <Command text={details.url} />
+        </dd>
+        <dt>Newest version</dt>
+        <dd>{newest ? `${newest.tag}, ${dateTime(newest.updated_at)}` : "—"}</dd>
+      </dl>
+      <h2>Pull</h2>
+      <p className="muted">
+        Sign in with your email and a token from the <Link href="/tokens">Tokens</Link> page as the password.
+      </p>
+      <PullCommands details={details} tag={newest?.tag} user={me.email} />
+      <h2>Versions you may pull</h2>
+      <TagsTable details={details} />
+      <h2>Digests</h2>
+      <VersionsTable details={details} />
+    </>
   );
 }
