@@ -4,7 +4,7 @@ import { api, ok, type CustomerDashboard } from "../api/client";
 import { artifactHref, Link, setQuery, useLocation } from "../router";
 import { useLoad, usePaged } from "../ui/async";
 import { everyDay, PullsChart } from "../ui/Chart";
-import { useCustomers } from "../ui/customers";
+import { CustomerSelect, useCustomers } from "../ui/pickers";
 import { dateTime, reference } from "../ui/format";
 import { Empty, ErrorNote, Loading, Pager, Show } from "../ui/parts";
 
@@ -21,17 +21,7 @@ export function DashboardPage() {
     <section>
       <h1>Dashboard</h1>
       <div className="toolbar">
-        <label>
-          Customer
-          <select value={customerId ?? ""} onChange={(e) => setQuery({ customer_id: e.target.value })}>
-            <option value="">All</option>
-            {customers.data?.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CustomerSelect customers={customers} value={customerId ?? ""} onChange={(id) => setQuery({ customer_id: id })} none="All customers" />
         <label>
           Period
           <select value={days} onChange={(e) => setQuery({ days: e.target.value === "30" ? undefined : e.target.value })}>

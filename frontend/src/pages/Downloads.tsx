@@ -5,7 +5,7 @@ import { useCallback } from "react";
 import { api, ok, type Customer, type Download } from "../api/client";
 import { artifactHref, Link, setQuery, useLocation } from "../router";
 import { usePaged } from "../ui/async";
-import { customerName, useCustomers } from "../ui/customers";
+import { CustomerSelect, customerName, useCustomers } from "../ui/pickers";
 import { dateTime, reference, shortDigest } from "../ui/format";
 import { Empty, ErrorNote, Loading, Pager, SearchBox } from "../ui/parts";
 
@@ -63,17 +63,7 @@ export function DownloadsPage() {
         <div className="grow">
           <SearchBox label="Artifact (exact name)" value={filters.artifact ?? ""} onChange={setArtifact} />
         </div>
-        <label>
-          Customer
-          <select value={filters.customer_id ?? ""} onChange={(e) => setQuery({ customer_id: e.target.value })}>
-            <option value="">All</option>
-            {customers.data?.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CustomerSelect customers={customers} value={filters.customer_id ?? ""} onChange={(id) => setQuery({ customer_id: id })} none="All customers" />
         <label>
           From
           <input type="date" value={params.get("from") ?? ""} onChange={(e) => setQuery({ from: e.target.value })} />
@@ -93,14 +83,14 @@ export function DownloadsPage() {
       ) : paged.data.items.length === 0 ? (
         <Empty>No downloads match.</Empty>
       ) : (
-        <DownloadTable items={paged.data.items} customers={customers.data} busy={paged.loading} />
+        <DownloadTable items={paged.data.items} customers={customers.items} busy={paged.loading} />
       )}
       <Pager paged={paged} />
     </section>
   );
 }
 
-function DownloadTable({ items, customers, busy }: { items: Download[]; customers: Customer[] | undefined; busy: boolean }) {
+function DownloadTable({ items, customers, busy }: { items: Download[]; customers: Customer[]; busy: boolean }) {
   return (
     <div className="table-wrap" aria-busy={busy}>
       <table>

@@ -316,11 +316,13 @@ function LicensedDigests({ draft: d, tags, change }: { draft: Draft; tags: Tag[]
   return (
     <div className="checks" role="group" aria-label="Versions in this license">
       {d.digests.map((digest) => (
-        <label key={digest} className="inline">
-          <input type="checkbox" checked={d.kept.includes(digest)} onChange={() => change({ kept: toggled(d.kept, digest) })} />
-          <code title={digest}>{shortDigest(digest)}</code>
+        <div key={digest} className="row">
+          <label className="inline">
+            <input type="checkbox" checked={d.kept.includes(digest)} onChange={() => change({ kept: toggled(d.kept, digest) })} />
+            <code title={digest}>{shortDigest(digest)}</code>
+          </label>
           <span className="muted">{tagsOf(digest)}</span>
-        </label>
+        </div>
       ))}
     </div>
   );

@@ -9,6 +9,12 @@ export function useCustomers(): More<Customer> {
   return useMore((cursor) => ok(api.GET("/api/v1/customers", { params: { query: { cursor, limit: 200 } } })), "customers");
 }
 
+/** A customer's name for tables; its id until the customer is loaded. */
+export function customerName(customers: Customer[], id: string | null): string {
+  if (!id) return "—";
+  return customers.find((c) => c.id === id)?.name ?? id;
+}
+
 export interface Choice {
   value: string;
   label: string;
