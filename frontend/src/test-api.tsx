@@ -1,10 +1,13 @@
 // Test helpers: a fake server answering the client's fetches (and recording
 // them), and rendering a page as a signed-in account.
-import { render } from "@testing-library/react";
+import { configure, render } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { vi } from "vitest";
 import type { Me } from "./api/client";
 import { SessionContext } from "./session";
+
+// Pages wait for several answers in a row; a loaded machine needs more than the default second.
+configure({ asyncUtilTimeout: 5000 });
 
 export interface Call {
   method: string;

@@ -36,16 +36,22 @@ async function fillNewLicense() {
   fireEvent.click(await screen.findByLabelText("v1.0.0"));
 }
 
-test("tags chosen in the tag picker, across pages, are sent as tags", async () => {
+test("tags chosen in the tag picker, across pages, are sent as tags; expiry is the day's end in UTC", async () => {
   const calls = server(() => ({ status: 201, body: { ...stored, items: [] } }));
   await fillNewLicense();
+  fireEvent.change(screen.getByLabelText("Expires"), { target: { value: "2030-06-30" } });
   fireEvent.click(screen.getByRole("button", { name: "Load more tags" }));
   fireEvent.click(await screen.findByLabelText("v1.1.0"));
   fireEvent.click(screen.getByRole("button", { name: "Save license" }));
   await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
   expect(calls.find((c) => c.method === "POST")).toMatchObject({
     path: "/api/v1/licenses",
-    body: { name: "Acme production", customer_id: "c1", expires_at: null, items: [{ artifact: "acme/app", tags: ["v1.0.0", "v1.1.0"] }] },
+    body: {
+      name: "Acme production",
+      customer_id: "c1",
+      expires_at: Date.UTC(2030, 5, 30, 23, 59, 59) / 1000,
+      items: [{ artifact: "acme/app", tags: ["v1.0.0", "v1.1.0"] }],
+    },
   });
 });
 

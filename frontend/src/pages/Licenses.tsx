@@ -90,8 +90,8 @@ function itemsOf({ artifact, mode, pattern, kept, tags }: Draft): LicenseItem[] 
 
 /** Unix seconds as the UTC day a date input shows. */
 const utcDay = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
-/** The end of a UTC day (the next day's first second), from a date input's value. */
-const endOfUtcDay = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000 + 24 * 60 * 60;
+/** The last second of a UTC day, from a date input's value. */
+const endOfUtcDay = (day: string) => Date.parse(`${day}T23:59:59Z`) / 1000;
 
 export function LicenseEditPage({ id }: { id: string | null }) {
   return (
@@ -154,7 +154,7 @@ function LicenseForm({ license }: { license?: License }) {
           <input type="date" value={day} onChange={(e) => setDay(e.target.value)} aria-describedby="expiry-hint" />
         </label>
         <p className="hint" id="expiry-hint">
-          Access ends at the end of this day, UTC (midnight after it). Leave empty for a license that never expires.
+          The license grants access through the end of this day (23:59:59 UTC). Leave empty for a license that never expires.
         </p>
         <h2>Artifacts</h2>
         {drafts.map((d, index) => (
@@ -279,6 +279,7 @@ function TagPicker({ draft: d, change }: { draft: Draft; change: (fields: Partia
   return (
     <>
       {d.digests.length > 0 && <LicensedDigests draft={d} tags={tags.items} change={change} />}
+      <p className="hint">Tags of {d.artifact}: each ticked tag licenses the version it points at now.</p>
       <div className="checks" role="group" aria-label={`Tags of ${d.artifact}`}>
         {tags.items.map((tag) => (
           <div key={tag.tag} className="row">
@@ -314,16 +315,19 @@ function LicensedDigests({ draft: d, tags, change }: { draft: Draft; tags: Tag[]
       .map((t) => t.tag)
       .join(", ");
   return (
-    <div className="checks" role="group" aria-label="Versions in this license">
-      {d.digests.map((digest) => (
-        <div key={digest} className="row">
-          <label className="inline">
-            <input type="checkbox" checked={d.kept.includes(digest)} onChange={() => change({ kept: toggled(d.kept, digest) })} />
-            <code title={digest}>{shortDigest(digest)}</code>
-          </label>
-          <span className="muted">{tagsOf(digest)}</span>
-        </div>
-      ))}
-    </div>
+    <>
+      <p className="hint">Versions in this license: untick one to drop it.</p>
+      <div className="checks" role="group" aria-label="Versions in this license">
+        {d.digests.map((digest) => (
+          <div key={digest} className="row">
+            <label className="inline">
+              <input type="checkbox" checked={d.kept.includes(digest)} onChange={() => change({ kept: toggled(d.kept, digest) })} />
+              <code title={digest}>{shortDigest(digest)}</code>
+            </label>
+            <span className="muted">{tagsOf(digest)}</span>
+          </div>
+        ))}
+      </div>
+    </>
   );
 }

@@ -3,20 +3,27 @@
 import type { ReactNode } from "react";
 import type { License, LicenseItem } from "../api/client";
 import { Link } from "../router";
-import { date } from "./format";
 
-/** What one item covers, in a few words. */
-export function itemSummary(item: LicenseItem): string {
-  if (item.all_versions) return `${item.artifact}: all versions`;
-  if (item.pattern) return `${item.artifact}: ${item.pattern}`;
-  const n = item.digests?.length ?? item.tags?.length ?? 0;
-  return `${item.artifact}: ${n} version${n === 1 ? "" : "s"}`;
+/** What a license covers, in a few words; digest items of one artifact are counted together. */
+export function coverage(items: LicenseItem[]): string {
+  const versions = new Map<string, number>();
+  const parts: string[] = [];
+  for (const { artifact, all_versions, pattern, digests = [] } of items) {
+    if (all_versions) parts.push(`${artifact}: all versions`);
+    else if (pattern != null) parts.push(`${artifact}: ${pattern}`);
+    else versions.set(artifact, (versions.get(artifact) ?? 0) + digests.length);
+  }
+  for (const [artifact, n] of versions) parts.push(`${artifact}: ${n} version${n === 1 ? "" : "s"}`);
+  return parts.join("; ");
 }
+
+/** Unix seconds as a date in UTC, the day a license's expiry is chosen in. */
+const utcDate = (seconds: number) => new Date(seconds * 1000).toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
 
 export function Expiry({ at }: { at: number | null }) {
   if (at == null) return <span className="muted">Never</span>;
-  if (at * 1000 <= Date.now()) return <span className="badge expired">Expired {date(at)}</span>;
-  return <>{date(at)}</>;
+  if (at * 1000 <= Date.now()) return <span className="badge expired">Expired {utcDate(at)}</span>;
+  return <>{utcDate(at)}</>;
 }
 
 /** Licenses as a table; `customer` renders the customer column when given. */
@@ -42,7 +49,7 @@ export function LicenseTable({ licenses, customer }: { licenses: License[]; cust
               <td>
                 <Expiry at={license.expires_at} />
               </td>
-              <td className="hide-narrow">{license.items.map(itemSummary).join("; ")}</td>
+              <td className="hide-narrow">{coverage(license.items)}</td>
             </tr>
           ))}
         </tbody>
