@@ -12,14 +12,14 @@ import { UsersSection } from "../ui/users";
 
 const customerHref = (id: string) => `/customers/${encodeURIComponent(id)}`;
 
-function DeleteCustomer({ customer, done }: { customer: Customer; done: () => void }) {
+function DeleteCustomer({ customer, label, done }: { customer: Customer; label: string; done: () => void }) {
   const { error, run } = useAction();
   const remove = async () => {
     await run(() => ok(api.DELETE("/api/v1/customers/{id}", { params: { path: { id: customer.id } } })).then(done));
   };
   return (
     <>
-      <ConfirmButton label="Delete" question={`Delete ${customer.name}? Its users, their tokens and its licenses go with it.`} action={remove} />
+      <ConfirmButton label={label} question={`Delete ${customer.name}? Its users, their tokens and its licenses go with it.`} action={remove} />
       <ErrorNote error={error} />
     </>
   );
@@ -83,7 +83,7 @@ function CustomerTable({ customers, admin, reload }: { customers: Customer[]; ad
               <td className="hide-narrow">{date(customer.created_at)}</td>
               {admin && (
                 <td>
-                  <DeleteCustomer customer={customer} done={reload} />
+                  <DeleteCustomer customer={customer} label="Delete" done={reload} />
                 </td>
               )}
             </tr>
@@ -107,7 +107,7 @@ export function CustomerPage({ id }: { id: string }) {
           <>
             <h1>{c.name}</h1>
             <CustomerFacts customer={c} />
-            {admin && <DeleteCustomer customer={c} done={() => navigate("/customers")} />}
+            {admin && <DeleteCustomer customer={c} label="Delete customer" done={() => navigate("/customers")} />}
           </>
         )}
       </Show>
