@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# `make dev`: bootstrap, build, apply migrations to the local D1, create the secrets
-# on first run, and serve Tollgate under wrangler dev on $PORT (8787), with the
-# analytics worker beside it.
+# `make dev`: bootstrap, build (the workers and the dashboard, frontend/dist), apply
+# migrations to the local D1, create the secrets on first run, and serve Tollgate —
+# the registry, its API and the dashboard — under wrangler dev on $PORT (8787), with
+# the analytics worker beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-8787}
 
 scripts/bootstrap.sh
 scripts/build-worker.sh
+scripts/build-frontend.sh
 
 # Secrets live in .dev.vars (git-ignored): the first admin's email and password,
 # and the key bearer tokens are signed with. TOLLGATE_ADMIN_USER and
@@ -33,6 +35,7 @@ CI=true npx wrangler d1 migrations apply DB --local
 cat <<MSG
 
 Tollgate is starting at http://localhost:$PORT
+  Dashboard: http://localhost:$PORT/ — sign in with the admin's email and password:
   admin:    $user
   password: $password
 Log in with:  docker login localhost:$PORT -u $user -p '$password'

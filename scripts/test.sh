@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make test`: installs what the tests need, runs the core's tests, builds the worker,
-# starts it under wrangler dev and runs the end-to-end suite (real clients included)
-# and the OCI conformance suite against it.
+# `make test`: installs what the tests need (Chromium included), runs the core's tests,
+# builds the workers and the dashboard, runs the dashboard's component tests, starts
+# the registry under wrangler dev and runs against it the end-to-end suite (real
+# clients included), the dashboard's browser tests (frontend/e2e; one of them starts
+# a second server of its own and seeds it with volume) and the OCI conformance suite.
+# The three suites against the server all run; the exit status says whether all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +14,18 @@ export PATH="${TOLLGATE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/tool
 
 cargo test -p tollgate-core
 scripts/build-worker.sh
+scripts/build-frontend.sh
+(cd frontend && npm test)
 
 eval "$(scripts/serve-test.sh)"
 trap 'kill -- -"$TOLLGATE_PID" 2>/dev/null || true' EXIT
 echo "Tollgate under test at $TOLLGATE_URL (log: $TOLLGATE_STATE/wrangler.log)"
 
-cargo test -p tollgate-e2e --no-fail-fast -- --test-threads=2
-scripts/conformance.sh
+failed=()
+cargo test -p tollgate-e2e --no-fail-fast -- --test-threads=2 || failed+=("end-to-end (cargo test -p tollgate-e2e)")
+(cd frontend && npm run e2e) || failed+=("browser (frontend/e2e)")
+scripts/conformance.sh || failed+=("conformance")
+if ((${#failed[@]})); then
+  printf 'test: failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
