@@ -3,6 +3,7 @@
 //! and whether it is up to date, behind, or has not pulled lately. Vendor users
 //! page through the customers (or ask for one); a customer sees itself.
 
+use futures::future::try_join_all;
 use serde::Serialize;
 use tollgate_core::accounts::Page;
 use tollgate_core::artifacts::{Artifacts, CustomerArtifact};
@@ -43,15 +44,16 @@ pub async fn show(req: &Request, app: &App) -> Result<Response> {
             app.accounts().customers(cursor.as_deref(), limit).await?
         }
     };
-    let artifacts = Artifacts::new(&app.db);
-    let mut items = Vec::with_capacity(customers.items.len());
-    for customer in customers.items {
-        items.push(CustomerView {
+    let artifacts = &Artifacts::new(&app.db);
+    // Each customer's view is a few queries of its own: run them all at once.
+    let items = try_join_all(customers.items.into_iter().map(|customer| async move {
+        Ok::<_, Error>(CustomerView {
             artifacts: artifacts.dashboard(&customer.id, since, app.now).await?,
             customer_id: customer.id,
             customer_name: customer.name,
-        });
-    }
+        })
+    }))
+    .await?;
     json(
         200,
         &Page {

@@ -387,6 +387,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
     /// for a `customer`, only those it holds a live license for, with its own
     /// pulls. Every order but by name puts the largest first, then names in order;
     /// the cursor carries the sort key and the name, so pages never skip or repeat.
+    /// Only the sort key is worked out for every artifact (nothing, by name); the
+    /// figures only for the page.
     pub async fn list(
         &self,
         query: &ArtifactQuery,
@@ -400,34 +402,42 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         let rows: Vec<ArtifactRow> = self
             .sql
             .query(stmt!(
-                "WITH a AS (SELECT r.name, r.created_at, k.media_type, k.artifact_type,
+                "WITH candidates AS (SELECT r.name, r.created_at, CASE ?6
+                     WHEN 'pulls' THEN (SELECT COALESCE(SUM(pulls), 0) FROM pulls_daily
+                       WHERE repo = r.name AND (?3 IS NULL OR customer_id = ?3))
+                     WHEN 'last_pull' THEN COALESCE((SELECT MAX(at) FROM downloads
+                       WHERE repo = r.name AND (?3 IS NULL OR customer_id = ?3)), 0)
+                     WHEN 'last_push' THEN MAX(
+                       COALESCE((SELECT MAX(created_at) FROM manifests WHERE repo = r.name), 0),
+                       COALESCE((SELECT MAX(updated_at) FROM tags WHERE repo = r.name), 0))
+                     ELSE 0 END AS sort_key
+                   FROM repositories r
+                   WHERE instr(r.name, ?5) > 0 AND (?3 IS NULL OR r.name IN (
+                     SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
+                     WHERE l.customer_id = ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4)))),
+                 page AS (SELECT * FROM candidates
+                   WHERE sort_key < ?7 OR (sort_key = ?7 AND name > ?1)
+                   ORDER BY sort_key DESC, name LIMIT ?2)
+                 SELECT p.name, p.created_at, p.sort_key, k.media_type, k.artifact_type,
                    NULLIF(MAX(
-                     COALESCE((SELECT MAX(created_at) FROM manifests WHERE repo = r.name), 0),
-                     COALESCE((SELECT MAX(updated_at) FROM tags WHERE repo = r.name), 0)), 0)
+                     COALESCE((SELECT MAX(created_at) FROM manifests WHERE repo = p.name), 0),
+                     COALESCE((SELECT MAX(updated_at) FROM tags WHERE repo = p.name), 0)), 0)
                      AS last_push,
                    (SELECT MAX(at) FROM downloads
-                     WHERE repo = r.name AND (?3 IS NULL OR customer_id = ?3)) AS last_pull,
+                     WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS last_pull,
                    (SELECT COALESCE(SUM(pulls), 0) FROM pulls_daily
-                     WHERE repo = r.name AND (?3 IS NULL OR customer_id = ?3)) AS pulls,
+                     WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS pulls,
                    (SELECT COUNT(DISTINCT user_id) FROM downloads
-                     WHERE repo = r.name AND (?3 IS NULL OR customer_id = ?3)) AS users,
+                     WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS users,
                    (SELECT COUNT(DISTINCT customer_id) FROM downloads
-                     WHERE repo = r.name AND (?3 IS NULL OR customer_id = ?3)) AS customers
-                 FROM repositories r
-                 LEFT JOIN manifests k ON k.repo = r.name AND k.digest = (
+                     WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS customers
+                 FROM page p
+                 LEFT JOIN manifests k ON k.repo = p.name AND k.digest = (
                    SELECT m.digest FROM tags t JOIN manifests m
                      ON m.repo = t.repo AND m.digest = t.digest
-                   WHERE t.repo = r.name AND m.subject IS NULL
+                   WHERE t.repo = p.name AND m.subject IS NULL
                    ORDER BY t.updated_at DESC, t.tag LIMIT 1)
-                 WHERE instr(r.name, ?5) > 0 AND (?3 IS NULL OR r.name IN (
-                   SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
-                   WHERE l.customer_id = ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4)))),
-                 keyed AS (SELECT *, CASE ?6 WHEN 'pulls' THEN pulls
-                     WHEN 'last_pull' THEN COALESCE(last_pull, 0)
-                     WHEN 'last_push' THEN COALESCE(last_push, 0) ELSE 0 END AS sort_key
-                   FROM a)
-                 SELECT * FROM keyed WHERE sort_key < ?7 OR (sort_key = ?7 AND name > ?1)
-                 ORDER BY sort_key DESC, name LIMIT ?2",
+                 ORDER BY p.sort_key DESC, p.name",
                 after_name,
                 i64::from(query.limit) + 1,
                 customer,
@@ -446,7 +456,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
 
     /// For each artifact `customer` holds a live license for: its last pull, the
     /// newest version it may read (the most recently set of its readable tags),
-    /// and its status, where a last pull before `since` counts as none.
+    /// and its status, where a last pull before `since` counts as none. Three
+    /// round trips however many artifacts, two of them at once.
     pub async fn dashboard(
         &self,
         customer: &str,
@@ -454,38 +465,30 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         now: i64,
     ) -> Result<Vec<CustomerArtifact>> {
         /// Artifacts one customer's dashboard shows at most.
-        const MAX_ARTIFACTS: u64 = 200;
+        const MAX_ARTIFACTS: usize = 200;
         let licenses = Licenses::new(self.sql);
-        let artifacts = licenses
-            .licensed_artifacts(customer, None, None, MAX_ARTIFACTS - 1, now)
-            .await?;
-        let mut out = Vec::with_capacity(artifacts.len());
-        for artifact in artifacts {
-            let repo: RepoName = artifact.parse()?;
-            let readable = licenses
-                .readable_tags(customer, &repo, None, u64::from(MAX_TAGS), now)
-                .await?
-                .unwrap_or_default();
-            let newest = readable
-                .into_iter()
-                .max_by_key(|t| (t.updated_at, t.tag.clone()))
-                .map(|t| Version {
+        let (newest, last_pulls) = futures::try_join!(
+            licenses.newest_readable(customer, MAX_ARTIFACTS, now),
+            self.last_pulls(customer, since)
+        )?;
+        let mut last_pulls = last_pulls;
+        Ok(newest
+            .into_iter()
+            .map(|(artifact, newest)| {
+                let newest = newest.map(|t| Version {
                     tag: t.tag,
                     digest: t.digest,
                     at: t.updated_at,
                 });
-            let last_pull = self
-                .last_pull(customer, &artifact)
-                .await?
-                .filter(|p| p.at >= since);
-            out.push(CustomerArtifact {
-                status: status(last_pull.as_ref(), newest.as_ref()),
-                artifact,
-                last_pull,
-                newest,
-            });
-        }
-        Ok(out)
+                let last_pull = last_pulls.remove(&artifact);
+                CustomerArtifact {
+                    status: status(last_pull.as_ref(), newest.as_ref()),
+                    artifact,
+                    last_pull,
+                    newest,
+                }
+            })
+            .collect())
     }
 
     /// The artifact's versions (with their tags, sizes, platforms and referrers)
@@ -585,16 +588,36 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         }))
     }
 
-    async fn last_pull(&self, customer: &str, artifact: &str) -> Result<Option<LastPull>> {
-        self.sql
-            .one(stmt!(
-                "SELECT at, reference, digest FROM downloads
-                 WHERE customer_id = ?1 AND repo = ?2 AND child = 0
-                 ORDER BY id DESC LIMIT 1",
+    /// `customer`'s last pull of each artifact since `since`: SQLite gives the
+    /// bare columns of the row that holds `MAX(id)`, the newest event.
+    async fn last_pulls(&self, customer: &str, since: i64) -> Result<BTreeMap<String, LastPull>> {
+        #[derive(Deserialize)]
+        struct Row {
+            repo: String,
+            at: i64,
+            reference: String,
+            digest: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .query(stmt!(
+                "SELECT repo, MAX(id) AS id, at, reference, digest FROM downloads
+                 WHERE customer_id = ?1 AND child = 0 AND at >= ?2 GROUP BY repo",
                 customer,
-                artifact
+                since
             ))
-            .await
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let pull = LastPull {
+                    at: r.at,
+                    reference: r.reference,
+                    digest: r.digest,
+                };
+                (r.repo, pull)
+            })
+            .collect())
     }
 }
 

@@ -170,6 +170,47 @@ fn names_json<S: AsRef<str>>(names: &[S]) -> String {
     serde_json::to_string(&names.iter().map(AsRef::as_ref).collect::<Vec<_>>()).expect("strings")
 }
 
+/// What license `items` of one artifact grant, given its `tags` (needed only when an
+/// item is a pattern): every version, or the digests the grant starts from (the
+/// licensed ones and those of matching tags), which reach further through index
+/// children and referrers.
+fn seeds<'r>(items: &'r [GrantRow], tags: &'r [TagRow]) -> (bool, Vec<&'r str>) {
+    let all = items.iter().any(|i| i.kind == "all");
+    let patterns: Vec<TagPattern> = items
+        .iter()
+        .filter(|i| i.kind == "pattern")
+        .filter_map(|i| i.value.parse().ok())
+        .collect();
+    let seeds = items
+        .iter()
+        .filter(|i| i.kind == "digest")
+        .map(|i| i.value.as_str())
+        .chain(
+            tags.iter()
+                .filter(|t| patterns.iter().any(|p| p.matches(&t.tag)))
+                .map(|t| t.digest.as_str()),
+        )
+        .collect();
+    (all, seeds)
+}
+
+/// A row of some artifact's: the artifact's name beside the row's own columns.
+#[derive(Deserialize)]
+struct OfRepo<T> {
+    repo: String,
+    #[serde(flatten)]
+    row: T,
+}
+
+/// `rows` grouped by their artifact.
+fn by_repo<T>(rows: Vec<OfRepo<T>>) -> BTreeMap<String, Vec<T>> {
+    let mut out: BTreeMap<String, Vec<T>> = BTreeMap::new();
+    for r in rows {
+        out.entry(r.repo).or_default().push(r.row);
+    }
+    out
+}
+
 pub struct Licenses<'a, S> {
     sql: &'a S,
 }
@@ -281,22 +322,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
         if items.is_empty() {
             return Ok(None);
         }
-        let all = items.iter().any(|i| i.kind == "all");
-        let patterns: Vec<TagPattern> = items
-            .iter()
-            .filter(|i| i.kind == "pattern")
-            .filter_map(|i| i.value.parse().ok())
-            .collect();
-        let seeds: Vec<&str> = items
-            .iter()
-            .filter(|i| i.kind == "digest")
-            .map(|i| i.value.as_str())
-            .chain(
-                tags.iter()
-                    .filter(|t| patterns.iter().any(|p| p.matches(&t.tag)))
-                    .map(|t| t.digest.as_str()),
-            )
-            .collect();
+        let (all, seeds) = seeds(&items, &tags);
         let rows: Vec<TagRow> = self
             .sql
             .query(stmt!(
@@ -317,6 +343,82 @@ impl<'a, S: Sql> Licenses<'a, S> {
             ))
             .await?;
         Ok(Some(rows))
+    }
+
+    /// The first `n` artifacts (by name) `customer` holds a live license for, each
+    /// with the newest tag it may read: the most recently set, the larger tag on a
+    /// tie. Two round trips however many artifacts: the license items with the
+    /// tags patterns are matched against, then the readable tags of them all.
+    pub async fn newest_readable(
+        &self,
+        customer: &str,
+        n: usize,
+        now: i64,
+    ) -> Result<Vec<(String, Option<TagRow>)>> {
+        let (items, tags): (Vec<OfRepo<GrantRow>>, Vec<OfRepo<TagRow>>) = self
+            .sql
+            .query_both(
+                stmt!(
+                    "SELECT i.repo, i.kind, i.value, NULL AS tag FROM licenses l
+                       JOIN license_items i ON i.license_id = l.id
+                     WHERE l.customer_id = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2)
+                       AND i.repo IN (SELECT name FROM repositories)",
+                    customer,
+                    now
+                ),
+                stmt!(
+                    "SELECT repo, tag, digest, updated_at FROM tags WHERE repo IN (
+                       SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
+                       WHERE l.customer_id = ?1 AND i.kind = 'pattern'
+                         AND (l.expires_at IS NULL OR l.expires_at > ?2))",
+                    customer,
+                    now
+                ),
+            )
+            .await?;
+        let items: Vec<(String, Vec<GrantRow>)> = by_repo(items).into_iter().take(n).collect();
+        let tags = by_repo(tags);
+        let mut everything = Vec::new();
+        let mut starts = Vec::new();
+        for (repo, grants) in &items {
+            let (all, digests) = seeds(grants, tags.get(repo).map_or(&[], Vec::as_slice));
+            if all {
+                everything.push(repo.as_str());
+            }
+            starts.extend(digests.into_iter().map(|d| [repo.as_str(), d]));
+        }
+        let newest: Vec<OfRepo<TagRow>> = self
+            .sql
+            .query(stmt!(
+                "WITH RECURSIVE down(repo, d) AS (
+                   SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
+                     FROM json_each(?1)
+                   UNION SELECT r.repo, r.target FROM down JOIN manifest_refs r
+                     ON r.repo = down.repo AND r.manifest = down.d AND r.kind = 'child'
+                   UNION SELECT m.repo, m.digest FROM down JOIN manifests m
+                     ON m.repo = down.repo AND m.subject = down.d),
+                 readable AS (
+                   SELECT t.repo, t.tag, t.digest, t.updated_at, ROW_NUMBER() OVER (
+                     PARTITION BY t.repo ORDER BY t.updated_at DESC, t.tag DESC) AS rank
+                   FROM tags t
+                   WHERE t.repo IN (SELECT value FROM json_each(?3))
+                     AND (t.repo IN (SELECT value FROM json_each(?2))
+                       OR (t.repo, t.digest) IN (SELECT repo, d FROM down)))
+                 SELECT repo, tag, digest, updated_at FROM readable WHERE rank = 1",
+                serde_json::to_string(&starts).expect("strings"),
+                names_json(&everything),
+                names_json(&items.iter().map(|(repo, _)| repo).collect::<Vec<_>>())
+            ))
+            .await?;
+        let mut newest: BTreeMap<String, TagRow> =
+            newest.into_iter().map(|r| (r.repo, r.row)).collect();
+        Ok(items
+            .into_iter()
+            .map(|(repo, _)| {
+                let tag = newest.remove(&repo);
+                (repo, tag)
+            })
+            .collect())
     }
 
     /// The digests `tags` of `artifact` point at now; a missing tag is refused.

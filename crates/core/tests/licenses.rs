@@ -531,3 +531,81 @@ fn store_tag(store: &Store<Sqlite>, r: &RepoName, d: &Digest, tag: &str) {
         .unwrap();
     fixtures::put(store, r, row.content.as_deref().unwrap(), Some(tag));
 }
+
+#[test]
+fn the_newest_readable_version_of_every_artifact_agrees_with_the_readable_tags() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let (app, chart, multi, hidden) = (repo("app"), repo("chart"), repo("multi"), repo("z"));
+    let mut app_digests = Vec::new();
+    for tag in ["v1.0", "v1.1", "v2.0", "latest"] {
+        app_digests.push(push_image(&store, &app, tag, None, "t"));
+    }
+    for tag in ["1.0.0", "1.2.0", "2.0.0"] {
+        push_image(&store, &chart, tag, None, "c");
+    }
+    let amd = push_image(&store, &multi, "amd64", None, "t");
+    let index = push_index(&store, &multi, Some("v1"), std::slice::from_ref(&amd));
+    push_image(&store, &multi, "v2", None, "t");
+    push_image(&store, &hidden, "v1", None, "t");
+    for c in ["a", "b", "none"] {
+        add_customer(&db, c);
+    }
+    let licenses = Licenses::new(&db);
+    let items_a = vec![
+        item(&app, pattern("v1.*")),
+        item(&chart, pattern(">=1.0, <2")),
+        item(&multi, Versions::Digests(vec![index])),
+    ];
+    let items_b = vec![
+        item(&app, Versions::Digests(vec![app_digests[0].clone()])),
+        item(&chart, Versions::All),
+    ];
+    block_on(licenses.create(&license("la", "a", None, items_a))).unwrap();
+    block_on(licenses.create(&license("lb", "b", None, items_b))).unwrap();
+    block_on(licenses.create(&license(
+        "lx",
+        "b",
+        Some(NOW),
+        vec![item(&hidden, Versions::All)],
+    )))
+    .unwrap();
+
+    for customer in ["a", "b", "none"] {
+        let newest = block_on(licenses.newest_readable(customer, 10, NOW)).unwrap();
+        let expected: Vec<(String, Option<String>)> =
+            block_on(licenses.licensed_artifacts(customer, None, None, 10, NOW))
+                .unwrap()
+                .into_iter()
+                .map(|name| {
+                    let r: RepoName = name.parse().unwrap();
+                    let tags = block_on(licenses.readable_tags(customer, &r, None, 100, NOW));
+                    let newest = tags
+                        .unwrap()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .max_by(|x, y| (x.updated_at, &x.tag).cmp(&(y.updated_at, &y.tag)));
+                    (name, newest.map(|t| t.tag))
+                })
+                .collect();
+        let got: Vec<(String, Option<String>)> = newest
+            .into_iter()
+            .map(|(name, t)| (name, t.map(|t| t.tag)))
+            .collect();
+        assert_eq!(got, expected, "customer {customer}");
+    }
+    let a = block_on(licenses.newest_readable("a", 10, NOW)).unwrap();
+    let tags: Vec<Option<&str>> = a
+        .iter()
+        .map(|(_, t)| t.as_ref().map(|t| t.tag.as_str()))
+        .collect();
+    // Pattern-matched, range-matched, and the licensed index's tag (its child's
+    // tag is readable too, and loses the tie by name).
+    assert_eq!(tags, [Some("v1.1"), Some("1.2.0"), Some("v1")], "{a:?}");
+    assert_eq!(
+        block_on(licenses.newest_readable("a", 2, NOW))
+            .unwrap()
+            .len(),
+        2
+    );
+}
