@@ -84,3 +84,11 @@ test("a read-only user sees the form disabled and no save button", async () => {
   expect((await screen.findByLabelText("Name")).matches(":disabled")).toBe(true);
   expect(screen.queryByRole("button", { name: "Save license" })).toBeNull();
 });
+
+test("the artifact picker asks the server to search by name", async () => {
+  const calls = server(() => ({ status: 201, body: stored }));
+  renderAs(admin, <LicenseEditPage id={null} />);
+  await screen.findByText("acme/app");
+  fireEvent.change(screen.getByPlaceholderText("Find artifact by name"), { target: { value: "app" } });
+  await waitFor(() => expect(calls.some((c) => c.path === "/api/v1/artifacts" && c.query.get("q") === "app")).toBe(true));
+});

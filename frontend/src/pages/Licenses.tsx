@@ -3,13 +3,13 @@
 // versions chosen by tag (the server resolves tags to digests; digests already in
 // the license can be kept as they are).
 import { useState, type FormEvent } from "react";
-import { api, ok, type Artifact, type License, type LicenseItem, type NewLicense, type Tag } from "../api/client";
+import { api, ok, type License, type LicenseItem, type NewLicense, type Tag } from "../api/client";
 import { Link, navigate, setQuery, useLocation } from "../router";
 import { canWrite, useMe } from "../session";
-import { useAction, useLoad, useMore, usePaged, type More } from "../ui/async";
+import { useAction, useLoad, useMore, usePaged } from "../ui/async";
 import { shortDigest } from "../ui/format";
 import { LicenseTable } from "../ui/licenses";
-import { ConfirmButton, Empty, ErrorNote, Loading, Pager, Show } from "../ui/parts";
+import { ConfirmButton, Empty, ErrorNote, Loading, Pager, SearchBox, Show } from "../ui/parts";
 import { CustomerSelect, MoreSelect, useCustomers } from "../ui/pickers";
 
 const MAX_ITEMS = 100;
@@ -118,7 +118,6 @@ function LicenseForm({ license }: { license?: License }) {
   const [day, setDay] = useState(initialDay);
   const [drafts, setDrafts] = useState<Draft[]>(() => (license ? draftsOf(license.items) : [draft()]));
   const customers = useCustomers();
-  const artifacts = useMore((cursor) => ok(api.GET("/api/v1/artifacts", { params: { query: { cursor, limit: 200 } } })), "artifacts");
   const saving = useAction();
 
   const body = (): NewLicense => ({
@@ -162,7 +161,6 @@ function LicenseForm({ license }: { license?: License }) {
             key={d.key}
             draft={d}
             number={index + 1}
-            artifacts={artifacts}
             change={(fields) => change(d.key, fields)}
             remove={drafts.length > 1 ? () => setDrafts((ds) => ds.filter((x) => x.key !== d.key)) : undefined}
           />
@@ -208,20 +206,25 @@ const MODES: [Mode, string][] = [
 function ItemEditor({
   draft: d,
   number,
-  artifacts,
   change,
   remove,
 }: {
   draft: Draft;
   number: number;
-  artifacts: More<Artifact>;
   change: (fields: Partial<Draft>) => void;
   remove: (() => void) | undefined;
 }) {
+  // The server searches the names: a vendor may have thousands of artifacts.
+  const [search, setSearch] = useState("");
+  const artifacts = useMore(
+    (cursor) => ok(api.GET("/api/v1/artifacts", { params: { query: { q: search, cursor, limit: 200 } } })),
+    `artifacts\u0000${search}`,
+  );
   const choices = artifacts.items.map((a) => ({ value: a.name, label: a.name }));
   return (
     <fieldset>
       <legend>Item {number}</legend>
+      <SearchBox label="Find artifact by name" value={search} onChange={setSearch} />
       <MoreSelect
         label="Artifact"
         list={artifacts}
