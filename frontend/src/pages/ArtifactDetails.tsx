@@ -8,10 +8,10 @@ import { navigate } from "../router";
 import { canWrite, useMe } from "../session";
 import { useLoad } from "../ui/async";
 import { everyDay, PullsChart } from "../ui/Chart";
-import { bytes, dateTime, shortDigest, typeName } from "../ui/format";
-import { Command, ConfirmButton, ErrorNote, Show } from "../ui/parts";
+import { bytes, dateTime, shortDigest } from "../ui/format";
+import { ConfirmButton, ErrorNote, Show } from "../ui/parts";
 import { newestTag, PullCommands } from "../ui/pull";
-import { TagsTable, VersionsTable } from "../ui/versions";
+import { ArtifactFacts, TagsTable, VersionsTable } from "../ui/versions";
 
 const CHART_DAYS = 30;
 
@@ -74,13 +74,7 @@ export function ArtifactDetailsPage({ name }: { name: string }) {
 function Facts({ details }: { details: ArtifactDetails }) {
   const size = details.manifests.reduce((sum, m) => sum + m.size, 0);
   return (
-    <dl className="facts">
-      <dt>Type</dt>
-      <dd>{typeName(details.type)}</dd>
-      <dt>OCI URL</dt>
-      <dd>
-        <Command text={details.url} />
-      </dd>
+    <ArtifactFacts details={details}>
       <dt>First pushed</dt>
       <dd>{dateTime(details.created_at)}</dd>
       <dt>Versions</dt>
@@ -88,7 +82,7 @@ function Facts({ details }: { details: ArtifactDetails }) {
         {details.manifests.length} ({bytes(size)} in all)
         {details.manifests[0] && <span className="muted"> · newest {shortDigest(details.manifests[0].digest)}</span>}
       </dd>
-    </dl>
+    </ArtifactFacts>
   );
 }
 

@@ -3,11 +3,11 @@
 import { api, ok, type ArtifactDetails } from "../api/client";
 import { useMe } from "../session";
 import { useLoad } from "../ui/async";
-import { dateTime, typeName } from "../ui/format";
-import { Command, Show } from "../ui/parts";
+import { dateTime } from "../ui/format";
+import { Show } from "../ui/parts";
 import { newestTag, PullCommands } from "../ui/pull";
 import { Link } from "../router";
-import { TagsTable, VersionsTable } from "../ui/versions";
+import { ArtifactFacts, TagsTable, VersionsTable } from "../ui/versions";
 import { ArtifactsPage } from "./Artifacts";
 
 export function PortalPage() {
@@ -29,16 +29,10 @@ function LicensedArtifact({ details }: { details: ArtifactDetails }) {
   const newest = newestTag(details);
   return (
     <>
-      <dl className="facts">
-        <dt>Type</dt>
-        <dd>{typeName(details.type)}</dd>
-        <dt>OCI URL</dt>
-        <dd>
-          <Command text={details.url} />
-        </dd>
+      <ArtifactFacts details={details}>
         <dt>Newest version</dt>
         <dd>{newest ? `${newest.tag}, ${dateTime(newest.updated_at)}` : "—"}</dd>
-      </dl>
+      </ArtifactFacts>
       <h2>Pull</h2>
       <p className="muted">
         Sign in with your email and a token from the <Link href="/tokens">Tokens</Link> page as the password.

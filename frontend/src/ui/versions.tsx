@@ -1,14 +1,29 @@
 // The tag and version tables of an artifact, shared by the vendor's details
 // page and the customer portal (which simply gets fewer rows from the server).
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import type { ArtifactDetails } from "../api/client";
 import { bytes, count, dateTime, shortDigest, typeName } from "./format";
-import { ConfirmButton, CopyButton, Empty } from "./parts";
+import { Command, ConfirmButton, CopyButton, Empty } from "./parts";
 
 /** Rows shown before "Show more": an artifact may have thousands of tags. */
 const ROWS = 100;
 
 type Manifest = ArtifactDetails["manifests"][number];
+
+/** The facts an artifact's page starts with: its type and the OCI URL to copy, then `children`. */
+export function ArtifactFacts({ details, children }: { details: ArtifactDetails; children: ReactNode }) {
+  return (
+    <dl className="facts">
+      <dt>Type</dt>
+      <dd>{typeName(details.type)}</dd>
+      <dt>OCI URL</dt>
+      <dd>
+        <Command text={details.url} />
+      </dd>
+      {children}
+    </dl>
+  );
+}
 
 export function TagsTable({ details, onDelete }: { details: ArtifactDetails; onDelete?: (tag: string) => Promise<void> }) {
   const [shown, setShown] = useState(ROWS);
