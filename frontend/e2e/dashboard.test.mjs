@@ -3,6 +3,9 @@
 // what issue "Web dashboard for vendors and a portal for customers" asks to see work.
 //
 //   eval "$(scripts/serve-test.sh)"; (cd frontend && npm run e2e)
+//
+// The tests are independent (fresh names) and mostly wait — on skopeo, on the Queue —
+// so three run at once (TOLLGATE_E2E_CONCURRENCY changes that): ~65 s instead of ~170.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { api, eventually, launch, licensedCustomer, newPage, number, pullImage, pushImage, rowByName, server, signIn, unique } from "./lib.mjs";
@@ -37,7 +40,7 @@ async function selectLoadingMore(page, label, value) {
   await select.selectOption(value);
 }
 
-describe("dashboard", () => {
+describe("dashboard", { concurrency: Number(process.env.TOLLGATE_E2E_CONCURRENCY ?? 3) }, () => {
   test("a. the admin signs in through the form; a wrong password is refused in words", async () => {
     const page = await newPage(browser, srv);
     await page.goto("/");
