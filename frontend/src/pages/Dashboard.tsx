@@ -62,14 +62,18 @@ function CustomerStandings({ days, customerId }: { days: number; customerId: str
       ) : paged.data.items.length === 0 ? (
         <Empty>No customers yet.</Empty>
       ) : (
-        paged.data.items.map((c) => <Standing key={c.customer_id} customer={c} />)
+        paged.data.items.map((c) => <Standing key={c.customer_id} customer={c} open={customerId !== undefined || paged.data!.items.length === 1} />)
       )}
       <Pager paged={paged} />
     </>
   );
 }
 
-function Standing({ customer }: { customer: CustomerDashboard }) {
+/** One customer: a count per status, the artifacts behind a disclosure (a customer may hold hundreds). */
+function Standing({ customer, open }: { customer: CustomerDashboard; open: boolean }) {
+  const counts = (Object.keys(STATUS) as (keyof typeof STATUS)[])
+    .map((status) => [status, customer.artifacts.filter((a) => a.status === status).length] as const)
+    .filter(([, n]) => n > 0);
   return (
     <article>
       <h2>
@@ -78,36 +82,46 @@ function Standing({ customer }: { customer: CustomerDashboard }) {
       {customer.artifacts.length === 0 ? (
         <Empty>No live license.</Empty>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Artifact</th>
-                <th>Version in use</th>
-                <th className="hide-narrow">Last pull</th>
-                <th>Newest licensed</th>
-                <th>Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {customer.artifacts.map((a) => (
-                <tr key={a.artifact}>
-                  <td>
-                    <Link href={artifactHref("/artifacts", a.artifact)}>{a.artifact}</Link>
-                  </td>
-                  <td className="mono" title={a.last_pull?.digest}>
-                    {a.last_pull ? reference(a.last_pull.reference) : "—"}
-                  </td>
-                  <td className="hide-narrow">{dateTime(a.last_pull?.at)}</td>
-                  <td className="mono">{a.newest?.tag ?? "—"}</td>
-                  <td>
-                    <span className={`badge ${a.status}`}>{STATUS[a.status]}</span>
-                  </td>
+        <details open={open}>
+          <summary>
+            {customer.artifacts.length} licensed artifact{customer.artifacts.length === 1 ? "" : "s"}:{" "}
+            {counts.map(([status, n]) => (
+              <span key={status} className={`badge ${status}`}>
+                {n} {STATUS[status].toLowerCase()}
+              </span>
+            ))}
+          </summary>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>Artifact</th>
+                  <th>Version in use</th>
+                  <th className="hide-narrow">Last pull</th>
+                  <th>Newest licensed</th>
+                  <th>Status</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {customer.artifacts.map((a) => (
+                  <tr key={a.artifact}>
+                    <td>
+                      <Link href={artifactHref("/artifacts", a.artifact)}>{a.artifact}</Link>
+                    </td>
+                    <td className="mono" title={a.last_pull?.digest}>
+                      {a.last_pull ? reference(a.last_pull.reference) : "—"}
+                    </td>
+                    <td className="hide-narrow">{dateTime(a.last_pull?.at)}</td>
+                    <td className="mono">{a.newest?.tag ?? "—"}</td>
+                    <td>
+                      <span className={`badge ${a.status}`}>{STATUS[a.status]}</span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </details>
       )}
     </article>
   );
