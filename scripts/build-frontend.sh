@@ -23,13 +23,7 @@ if command -v flock >/dev/null 2>&1; then flock 9; fi
 cd frontend
 if ! cmp -s package-lock.json node_modules/.installed-lock 2>/dev/null; then
   echo "build-frontend: installing frontend/node_modules from package-lock.json"
-  # npm 11 refuses the lock when an optional dependency it lists cannot be resolved
-  # (vite's Windows-only napi-windows-process-start-time is not on every registry
-  # mirror); `npm install` then installs the same locked versions, leaving the lock be.
-  if ! npm ci --no-audit --no-fund; then
-    echo "build-frontend: npm ci refused package-lock.json; installing the locked versions with npm install"
-    npm install --no-audit --no-fund
-  fi
+  npm ci --no-audit --no-fund
   cp package-lock.json node_modules/.installed-lock
 fi
 
