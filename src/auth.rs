@@ -6,12 +6,13 @@
 
 use tollgate_core::account::{Email, Identity, Role};
 use tollgate_core::accounts::{
-    bearer_lookup, new_id, new_user, session_lookup, token_lookup, CredentialRow, TOUCH_INTERVAL,
+    bearer_guard, bearer_lookup, new_id, new_user, session_lookup, token_guard, token_lookup,
+    token_touch, CredentialRow, TOUCH_INTERVAL,
 };
 use tollgate_core::credentials::{constant_time_eq, parse_basic};
 use tollgate_core::jwt::Kind;
 use tollgate_core::licenses::Licensee;
-use tollgate_core::policy::{verdict, Action, Verdict};
+use tollgate_core::policy::{allowed_roles, verdict, Action, Verdict};
 use tollgate_core::scope::ResourceAccess;
 use tollgate_core::secret::{hash_password, hash_secret, is_token};
 use tollgate_core::sql::Statement;
@@ -93,8 +94,16 @@ pub struct Lookup {
 }
 
 enum LookupKind {
-    Token { email: String, address: String },
-    Bearer { access: Vec<ResourceAccess> },
+    Token {
+        email: String,
+        hash: String,
+        address: String,
+    },
+    Bearer {
+        user_id: String,
+        token_id: Option<String>,
+        access: Vec<ResourceAccess>,
+    },
     Session,
 }
 
@@ -114,6 +123,8 @@ pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentia
             statement: bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now),
             licensee: Licensee::User(claims.user_id.clone()),
             kind: LookupKind::Bearer {
+                user_id: claims.user_id,
+                token_id: claims.token_id,
                 access: claims.access,
             },
         }));
@@ -134,8 +145,12 @@ fn basic(app: &App, email: String, secret: String, address: String) -> Credentia
         let hash = hash_secret(&secret);
         Credentials::Lookup(Lookup {
             statement: token_lookup(&email, &hash, app.now),
-            licensee: Licensee::Token(hash),
-            kind: LookupKind::Token { email, address },
+            licensee: Licensee::Token(hash.clone()),
+            kind: LookupKind::Token {
+                email,
+                hash,
+                address,
+            },
         })
     } else {
         Credentials::Password {
@@ -174,7 +189,7 @@ impl Lookup {
     /// The caller, given what the lookup's statement found.
     pub async fn finish(self, app: &App, row: Option<CredentialRow>) -> Result<Caller> {
         let (kind, row) = match (self.kind, row) {
-            (LookupKind::Token { email, address }, None) => {
+            (LookupKind::Token { email, address, .. }, None) => {
                 return Err(refuse(app, &email, &address).await?)
             }
             (_, None) => return Err(Error::Unauthorized),
@@ -192,10 +207,44 @@ impl Lookup {
                 }
                 None
             }
-            LookupKind::Bearer { access } => Some(access),
+            LookupKind::Bearer { access, .. } => Some(access),
             LookupKind::Session => None,
         };
         Ok(Caller { identity, access })
+    }
+}
+
+impl Lookup {
+    /// Statements that, at the head of a write's batch, abort it unless this
+    /// credential is live and the policy allows its account `action` on `repo`:
+    /// the credential check without a round trip of its own (a token's use is
+    /// noted in the same batch). `None` when no account could pass — the
+    /// ordinary lookup then answers why — and for sessions, which `/v2/` does
+    /// not take.
+    pub fn guards(&self, app: &App, repo: &RepoName, action: Action) -> Option<Vec<Statement>> {
+        let access = match &self.kind {
+            LookupKind::Bearer { access, .. } => Some(access.as_slice()),
+            _ => None,
+        };
+        let roles = allowed_roles(access, Some(repo), action);
+        if roles.is_empty() {
+            return None;
+        }
+        match &self.kind {
+            LookupKind::Token { email, hash, .. } => Some(vec![
+                token_guard(email, hash, app.now, &roles),
+                token_touch(hash, app.now),
+            ]),
+            LookupKind::Bearer {
+                user_id, token_id, ..
+            } => Some(vec![bearer_guard(
+                user_id,
+                token_id.as_deref(),
+                app.now,
+                &roles,
+            )]),
+            LookupKind::Session => None,
+        }
     }
 }
 

@@ -45,6 +45,17 @@ struct Fetched<T> {
 enum Prefetched {
     Manifest(Fetched<ManifestRow>),
     Blob(Fetched<BlobRow>),
+    /// A manifest push's body, read before its credential was looked up (see
+    /// [`one_trip_push`]).
+    Push(Result<manifests::Pushed>),
+}
+
+/// A manifest push tried with its credential check inside its write batch.
+enum OneTrip {
+    Stored(Response),
+    /// The guard or a missing reference aborted the batch: the push takes the
+    /// checked path with the body it read.
+    Read(Result<manifests::Pushed>),
 }
 
 #[event(fetch)]
@@ -73,7 +84,7 @@ async fn token(req: Request, env: &Env) -> Result<Response> {
 
 /// `/v2/`: authenticate, ask the policy, then act. Without valid credentials the
 /// answer is a challenge naming the scope this request needs.
-async fn registry(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
+async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let route = Route::parse(&req.path());
     let method = req.method();
     let needed = match &route {
@@ -81,6 +92,12 @@ async fn registry(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             .action(method.as_ref())
             .map(|action| (route.repository().cloned(), action)),
         _ => None,
+    };
+    let mut app = App::new(env)?;
+    let pushed = match one_trip_push(&mut req, &app, &route).await? {
+        Some(OneTrip::Stored(response)) => return Ok(response),
+        Some(OneTrip::Read(pushed)) => Some(Prefetched::Push(pushed)),
+        None => None,
     };
     let challenge = |insufficient| -> Result<Response> {
         let service = auth::service(&req)?;
@@ -101,11 +118,11 @@ async fn registry(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             insufficient,
         ))
     };
-    let mut app = App::new(env)?;
     let (caller, prefetched) = match authenticate(&req, &app, &route).await {
         Err(Error::Unauthorized) => return challenge(false),
         other => other?,
     };
+    let prefetched = prefetched.or(pushed);
     let route = route?.ok_or(Error::UnknownEndpoint)?;
     if let Some((repo, action)) = &needed {
         match caller.verdict(repo.as_ref(), *action) {
@@ -118,6 +135,44 @@ async fn registry(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     }
     app.caller = Some(caller);
     dispatch(req, &app, ctx, route, prefetched).await
+}
+
+/// A manifest push by a token or bearer token, declaring a body small enough to
+/// keep inline, is stored with the credential check as guards at the head of its
+/// batch — one D1 round trip instead of a lookup and then the write. The guards
+/// pass exactly the live credentials whose role the policy allows the push, so
+/// a stored push is one the checked path would have stored. `None` for every
+/// other request and for credentials no role of which could push here.
+async fn one_trip_push(
+    req: &mut Request,
+    app: &App,
+    route: &Result<Option<Route>>,
+) -> Result<Option<OneTrip>> {
+    let Ok(Some(route @ Route::Manifest(name, reference))) = route else {
+        return Ok(None);
+    };
+    let method = req.method();
+    if method != Method::Put || !manifests::inline_sized(req) {
+        return Ok(None);
+    }
+    let Some(action) = route.action(method.as_ref()) else {
+        return Ok(None);
+    };
+    let Ok(Credentials::Lookup(lookup)) = auth::credentials(req, app, false) else {
+        return Ok(None);
+    };
+    let Some(guards) = lookup.guards(app, name, action) else {
+        return Ok(None);
+    };
+    let pushed = manifests::read(req, reference).await;
+    let stored = match &pushed {
+        Ok(pushed) => manifests::put_guarded(app, name, pushed, guards).await?,
+        Err(_) => None,
+    };
+    Ok(Some(match stored {
+        Some(response) => OneTrip::Stored(response),
+        None => OneTrip::Read(pushed),
+    }))
 }
 
 /// The caller, and for a manifest or blob read the row it asks for and its license
@@ -178,7 +233,7 @@ async fn with_lookup<T: DeserializeOwned>(
 }
 
 async fn dispatch(
-    req: Request,
+    mut req: Request,
     app: &App,
     ctx: &Context,
     route: Route,
@@ -207,7 +262,11 @@ async fn dispatch(
             Ok(response)
         }
         (Route::Manifest(name, reference), Method::Put) => {
-            manifests::put(req, app, &name, &reference).await
+            let pushed = match prefetched {
+                Some(Prefetched::Push(pushed)) => pushed?,
+                _ => manifests::read(&mut req, &reference).await?,
+            };
+            manifests::put(app, &name, pushed).await
         }
         (Route::Manifest(name, reference), Method::Delete) => {
             manifests::delete(app, &name, &reference).await

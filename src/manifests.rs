@@ -2,9 +2,10 @@
 //! reading by tag or digest, and deleting tags and manifests.
 
 use futures::StreamExt;
-use tollgate_core::manifest::{self, MAX_MANIFEST_SIZE};
-use tollgate_core::reference::Reference;
-use tollgate_core::store::{ManifestBytes, ManifestRow};
+use tollgate_core::manifest::{self, Manifest, MAX_MANIFEST_SIZE};
+use tollgate_core::reference::{Reference, Tag};
+use tollgate_core::sql::{Sql, Statement};
+use tollgate_core::store::{manifest_batch, ManifestBytes, ManifestRow};
 use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
 use worker::{Request, Response};
 
@@ -77,14 +78,25 @@ async fn read_capped(req: &mut Request) -> Result<Vec<u8>> {
     Ok(body)
 }
 
-pub async fn put(
-    mut req: Request,
-    app: &App,
-    name: &RepoName,
-    reference: &Reference,
-) -> Result<Response> {
-    let body = read_capped(&mut req).await?;
-    let parsed = manifest::parse(&body, header(&req, "Content-Type").as_deref())?;
+/// A manifest push as its request brought it: validated and hashed, not yet
+/// stored.
+pub struct Pushed {
+    digest: Digest,
+    tag: Option<Tag>,
+    parsed: Manifest,
+    text: String,
+}
+
+/// Whether the request declares a manifest small enough to be kept inline: the
+/// most a push reads before its credential is checked.
+pub fn inline_sized(req: &Request) -> bool {
+    content_length(req).is_some_and(|n| n <= INLINE_LIMIT as u64)
+}
+
+/// Reads and validates the manifest a `PUT` to `reference` carries.
+pub async fn read(req: &mut Request, reference: &Reference) -> Result<Pushed> {
+    let body = read_capped(req).await?;
+    let parsed = manifest::parse(&body, header(req, "Content-Type").as_deref())?;
     let (digest, tag) = match reference {
         Reference::Digest(claimed) => {
             let actual = Digest::of(claimed.algorithm(), &body);
@@ -95,19 +107,33 @@ pub async fn put(
             }
             (actual, None)
         }
-        Reference::Tag(tag) => (Digest::of(Algorithm::Sha256, &body), Some(tag)),
+        Reference::Tag(tag) => (Digest::of(Algorithm::Sha256, &body), Some(tag.clone())),
     };
     let text = String::from_utf8(body)
         .map_err(|_| Error::ManifestInvalid("manifest is not UTF-8".into()))?;
-    let size = text.len() as u64;
-    let key = object_key(&digest);
+    Ok(Pushed {
+        digest,
+        tag,
+        parsed,
+        text,
+    })
+}
+
+pub async fn put(app: &App, name: &RepoName, pushed: Pushed) -> Result<Response> {
+    let Pushed {
+        digest,
+        tag,
+        parsed,
+        text,
+    } = &pushed;
+    let key = object_key(digest);
     let bytes = if text.len() <= INLINE_LIMIT {
-        ManifestBytes::Inline(&text)
+        ManifestBytes::Inline(text)
     } else {
         // Checked before the bytes go to R2, so a refused push leaves no object.
         let store = app.store();
         if let Some(missing) = store
-            .missing_references(name, &parsed)
+            .missing_references(name, parsed)
             .await?
             .into_iter()
             .next()
@@ -121,11 +147,46 @@ pub async fn put(
             .map_err(internal)?;
         ManifestBytes::Object(&key)
     };
+    let size = text.len() as u64;
     app.store()
-        .put_manifest(name, &digest, &parsed, size, bytes, tag, app.now)
+        .put_manifest(name, digest, parsed, size, bytes, tag.as_ref(), app.now)
         .await?;
+    created(name, &pushed)
+}
+
+/// Stores an inline-sized manifest behind `guards` (a credential check) in one
+/// batch. `None` when the batch aborted — a guard or a missing reference — or
+/// the manifest is too large to keep inline: nothing is stored then, and the
+/// push takes the checked path, which says why.
+pub async fn put_guarded(
+    app: &App,
+    name: &RepoName,
+    pushed: &Pushed,
+    mut guards: Vec<Statement>,
+) -> Result<Option<Response>> {
+    let text = pushed.text.as_str();
+    if text.len() > INLINE_LIMIT {
+        return Ok(None);
+    }
+    guards.extend(manifest_batch(
+        name,
+        &pushed.digest,
+        &pushed.parsed,
+        text.len() as u64,
+        ManifestBytes::Inline(text),
+        pushed.tag.as_ref(),
+        app.now,
+    ));
+    match app.db.batch(guards).await {
+        Ok(_) => created(name, pushed).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+fn created(name: &RepoName, pushed: &Pushed) -> Result<Response> {
+    let digest = &pushed.digest;
     let location = format!("/v2/{name}/manifests/{digest}");
-    let subject = parsed.subject.as_ref().map(Digest::to_string);
+    let subject = pushed.parsed.subject.as_ref().map(Digest::to_string);
     let mut pairs = vec![
         ("Location", location.as_str()),
         ("Docker-Content-Digest", digest.as_str()),

@@ -287,6 +287,93 @@ fn read_only_users_pull_but_are_denied_pushes() {
     assert!(push.stderr.to_lowercase().contains("denied"), "{push:?}");
 }
 
+/// A manifest push checks its credential inside its write batch: every credential
+/// that may not push is refused as before, and nothing it sent is stored.
+#[test]
+fn manifest_pushes_are_refused_to_credentials_that_may_not_push() {
+    let reg = registry();
+    let repo = unique_repo("push-check");
+    let img = reg.push_image_files(&repo, "v1", "amd64", &[("etc/p.txt", b"pushed")]);
+    let put_as = |auth: &str, tag: &str| {
+        reg.put(&manifest_path(&repo, tag))
+            .no_auth()
+            .header("Authorization", auth)
+            .header("Content-Type", OCI_MANIFEST)
+            .bytes(&img.manifest)
+    };
+    let basic = |email: &str, secret: &str| {
+        format!("Basic {}", base64(format!("{email}:{secret}").as_bytes()))
+    };
+    let writer = vendor_user("read_write");
+    put_as(&basic(&writer.email, &writer.token), "by-writer").expect(201);
+    let ro = vendor_user("read_only");
+    put_as(&basic(&ro.email, &ro.token), "by-reader").expect_error(403, "DENIED");
+    put_as(&basic(&writer.email, "tgpat_not-a-token"), "by-guess")
+        .expect_error(401, "UNAUTHORIZED");
+    put_as(&basic(&ro.email, &writer.token), "by-other-name").expect_error(401, "UNAUTHORIZED");
+    let pull_only = bearer(
+        &writer.email,
+        &writer.token,
+        &[&format!("repository:{repo}:pull")],
+    );
+    let resp = put_as(&format!("Bearer {pull_only}"), "by-pull-token");
+    resp.expect_error(401, "UNAUTHORIZED");
+    assert!(challenge(&resp).contains(r#"error="insufficient_scope""#));
+    let ro_push = bearer(
+        &ro.email,
+        &ro.token,
+        &[&format!("repository:{repo}:pull,push")],
+    );
+    put_as(&format!("Bearer {ro_push}"), "by-reader-bearer").expect_error(403, "DENIED");
+    let push = bearer(
+        &writer.email,
+        &writer.token,
+        &[&format!("repository:{repo}:pull,push")],
+    );
+    put_as(&format!("Bearer {push}"), "by-bearer").expect(201);
+    // A missing blob is only named to a caller that may push.
+    let mut dangling = String::from_utf8(img.manifest.clone()).unwrap();
+    dangling = dangling.replace(
+        img.layers[0].digest.as_str(),
+        &format!("sha256:{}", "0".repeat(64)),
+    );
+    let dangling_as = |auth: &str| {
+        reg.put(&manifest_path(&repo, "dangling"))
+            .no_auth()
+            .header("Authorization", auth)
+            .header("Content-Type", OCI_MANIFEST)
+            .bytes(dangling.as_bytes())
+    };
+    dangling_as(&basic(&ro.email, &ro.token)).expect_error(403, "DENIED");
+    dangling_as(&basic(&writer.email, &writer.token)).expect_error(400, "MANIFEST_BLOB_UNKNOWN");
+
+    let id = tokens_of(&writer.id)[0]["id"].as_str().unwrap().to_string();
+    send(api("DELETE", &format!("/api/v1/tokens/{id}")), None).expect(204);
+    put_as(&basic(&writer.email, &writer.token), "by-revoked").expect_error(401, "UNAUTHORIZED");
+    put_as(&format!("Bearer {push}"), "by-revoked-bearer").expect_error(401, "UNAUTHORIZED");
+    for tag in ["by-writer", "by-bearer"] {
+        reg.get(&manifest_path(&repo, tag))
+            .header("Accept", MANIFEST_ACCEPT)
+            .call()
+            .expect(200);
+    }
+    for tag in [
+        "by-reader",
+        "by-guess",
+        "by-other-name",
+        "by-pull-token",
+        "by-reader-bearer",
+        "dangling",
+        "by-revoked",
+        "by-revoked-bearer",
+    ] {
+        reg.get(&manifest_path(&repo, tag))
+            .header("Accept", MANIFEST_ACCEPT)
+            .call()
+            .expect_error(404, "MANIFEST_UNKNOWN");
+    }
+}
+
 #[test]
 fn customers_see_nothing_until_licensed() {
     let reg = registry();

@@ -79,15 +79,38 @@ impl CredentialRow {
     }
 }
 
+/// The rows of a live personal access token (`?1` its hash, `?2` its owner's
+/// email, `?3` now) and its owner (`u`): shared by [`token_lookup`] and
+/// [`token_guard`], so the two can never disagree about which tokens are live.
+macro_rules! live_token {
+    () => {
+        "FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.secret_hash = ?1 AND u.email = ?2 AND t.revoked_at IS NULL
+           AND (t.expires_at IS NULL OR t.expires_at > ?3)"
+    };
+}
+
+/// The row of the account (`u`) a bearer token names (`?1` the user, `?2` the
+/// token it came from, if any, `?3` now): shared by [`bearer_lookup`] and
+/// [`bearer_guard`].
+macro_rules! bearer_account {
+    () => {
+        "FROM users u
+         WHERE u.id = ?1 AND (?2 IS NULL OR EXISTS (
+           SELECT 1 FROM tokens t WHERE t.id = ?2 AND t.user_id = u.id
+             AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?3)))"
+    };
+}
+
 /// The lookup of a live personal access token (by its hash) whose owner's email
 /// is `email`. Lookups are statements, not calls, so the worker can send one in
 /// the same round trip as the request's first read.
 pub fn token_lookup(email: &str, secret_hash: &str, now: i64) -> Statement {
     stmt!(
-        "SELECT u.id, u.email, u.role, u.customer_id, t.id AS token_id, t.last_used_at
-         FROM tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.secret_hash = ?1 AND u.email = ?2 AND t.revoked_at IS NULL
-           AND (t.expires_at IS NULL OR t.expires_at > ?3)",
+        concat!(
+            "SELECT u.id, u.email, u.role, u.customer_id, t.id AS token_id, t.last_used_at ",
+            live_token!()
+        ),
         secret_hash,
         email,
         now
@@ -98,14 +121,66 @@ pub fn token_lookup(email: &str, secret_hash: &str, now: i64) -> Statement {
 /// the user was deleted or the token it came from was revoked or has expired.
 pub fn bearer_lookup(user_id: &str, token_id: Option<&str>, now: i64) -> Statement {
     stmt!(
-        "SELECT u.id, u.email, u.role, u.customer_id, ?2 AS token_id
-         FROM users u
-         WHERE u.id = ?1 AND (?2 IS NULL OR EXISTS (
-           SELECT 1 FROM tokens t WHERE t.id = ?2 AND t.user_id = u.id
-             AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?3)))",
+        concat!(
+            "SELECT u.id, u.email, u.role, u.customer_id, ?2 AS token_id ",
+            bearer_account!()
+        ),
         user_id,
         token_id,
         now
+    )
+}
+
+/// A statement for the head of a write batch that aborts the batch (`json()` of
+/// a non-JSON string raises an error) unless the personal access token is live
+/// and its owner holds one of `roles`: the credential check of [`token_lookup`]
+/// riding in the write's round trip. Only an abort says anything; the caller
+/// then looks the credential up to learn why.
+pub fn token_guard(email: &str, secret_hash: &str, now: i64, roles: &[Role]) -> Statement {
+    stmt!(
+        concat!(
+            "SELECT CASE WHEN NOT EXISTS (SELECT 1 ",
+            live_token!(),
+            " AND u.role IN (SELECT value FROM json_each(?4)))
+             THEN json('credential refused') END AS guard"
+        ),
+        secret_hash,
+        email,
+        now,
+        role_list(roles)
+    )
+}
+
+/// [`token_guard`] for the account a bearer token names, as [`bearer_lookup`]
+/// finds it.
+pub fn bearer_guard(user_id: &str, token_id: Option<&str>, now: i64, roles: &[Role]) -> Statement {
+    stmt!(
+        concat!(
+            "SELECT CASE WHEN NOT EXISTS (SELECT 1 ",
+            bearer_account!(),
+            " AND u.role IN (SELECT value FROM json_each(?4)))
+             THEN json('credential refused') END AS guard"
+        ),
+        user_id,
+        token_id,
+        now,
+        role_list(roles)
+    )
+}
+
+fn role_list(roles: &[Role]) -> String {
+    serde_json::to_string(&roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()).expect("strings")
+}
+
+/// Notes that the token with this hash was used, as [`Accounts::touch_token`]
+/// does, as a statement for a batch behind a [`token_guard`].
+pub fn token_touch(secret_hash: &str, now: i64) -> Statement {
+    stmt!(
+        "UPDATE tokens SET last_used_at = ?2
+         WHERE secret_hash = ?1 AND (last_used_at IS NULL OR last_used_at < ?2 - ?3)",
+        secret_hash,
+        now,
+        TOUCH_INTERVAL
     )
 }
 

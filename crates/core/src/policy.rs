@@ -108,6 +108,20 @@ pub fn verdict(
     }
 }
 
+/// The roles [`verdict`] allows `action` on `repo` with a credential granting
+/// `access`: what a write batch's credential guard checks the account's role
+/// against, so the policy stays decided here and nowhere else.
+pub fn allowed_roles(
+    access: Option<&[ResourceAccess]>,
+    repo: Option<&RepoName>,
+    action: Action,
+) -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|&role| verdict(role, access, repo, action) == Verdict::Allow)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +177,26 @@ mod tests {
         assert_eq!(
             verdict(Role::ReadOnly, Some(&[]), None, Catalog),
             Verdict::NeedsScope
+        );
+    }
+
+    #[test]
+    fn allowed_roles_are_those_the_verdict_allows() {
+        let repo: RepoName = "a".parse().unwrap();
+        let pull = crate::scope::parse(&["repository:a:pull".into()]);
+        let push = crate::scope::parse(&["repository:a:pull,push".into()]);
+        assert_eq!(
+            allowed_roles(None, Some(&repo), Push),
+            [Role::Admin, Role::ReadWrite]
+        );
+        assert_eq!(
+            allowed_roles(Some(&push), Some(&repo), Push),
+            [Role::Admin, Role::ReadWrite]
+        );
+        assert!(allowed_roles(Some(&pull), Some(&repo), Push).is_empty());
+        assert!(
+            !allowed_roles(None, Some(&repo), Pull).contains(&Role::Customer),
+            "a customer's pull is licensed, never plainly allowed"
         );
     }
 

@@ -97,6 +97,78 @@ pub fn manifest_query(repo: &RepoName, reference: &Reference) -> Statement {
     }
 }
 
+/// The batch behind [`Store::put_manifest`]: it aborts, storing nothing, when
+/// `repo` lacks a blob or child the manifest references. For sending behind
+/// other statements (a credential guard) in the same round trip.
+#[allow(clippy::too_many_arguments)]
+pub fn manifest_batch(
+    repo: &RepoName,
+    digest: &Digest,
+    manifest: &Manifest,
+    size: u64,
+    bytes: ManifestBytes<'_>,
+    tag: Option<&Tag>,
+    now: i64,
+) -> Vec<Statement> {
+    let (content, object_key) = match bytes {
+        ManifestBytes::Inline(text) => (Some(text), None),
+        ManifestBytes::Object(key) => (None, Some(key)),
+    };
+    let targets = |ds: &[Digest]| {
+        serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>()).expect("strings")
+    };
+    let mut statements = vec![
+        // Aborts the batch (json() of a non-JSON string raises an error) when a
+        // reference is missing; [`Store::put_manifest`] then asks which.
+        stmt!(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(?2)
+                 WHERE NOT EXISTS (SELECT 1 FROM repo_blobs WHERE repo = ?1 AND digest = value))
+               OR EXISTS (SELECT 1 FROM json_each(?3)
+                 WHERE NOT EXISTS (SELECT 1 FROM manifests WHERE repo = ?1 AND digest = value))
+             THEN json('missing reference') END AS guard",
+            repo.as_str(),
+            targets(&manifest.blobs),
+            targets(&manifest.children)
+        ),
+        stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
+        stmt!(
+            "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, annotations, size,
+               content, object_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (repo, digest) DO NOTHING",
+            repo.as_str(),
+            digest.as_str(),
+            manifest.media_type.as_str(),
+            manifest.artifact_type.clone(),
+            manifest.subject.as_ref().map(Digest::to_string),
+            manifest.annotations.clone(),
+            size,
+            content,
+            object_key,
+            now
+        ),
+        stmt!(
+            "INSERT OR IGNORE INTO manifest_refs (repo, manifest, target, kind)
+             SELECT ?1, ?2, value, 'blob' FROM json_each(?3)
+             UNION ALL SELECT ?1, ?2, value, 'child' FROM json_each(?4)",
+            repo.as_str(),
+            digest.as_str(),
+            targets(&manifest.blobs),
+            targets(&manifest.children)
+        ),
+    ];
+    if let Some(tag) = tag {
+        statements.push(stmt!(
+            "INSERT INTO tags (repo, tag, digest, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+            repo.as_str(),
+            tag.as_str(),
+            digest.as_str(),
+            now
+        ));
+    }
+    statements
+}
+
 pub struct Store<'a, S> {
     sql: &'a S,
 }
@@ -310,63 +382,7 @@ impl<'a, S: Sql> Store<'a, S> {
         tag: Option<&Tag>,
         now: i64,
     ) -> Result<()> {
-        let (content, object_key) = match bytes {
-            ManifestBytes::Inline(text) => (Some(text), None),
-            ManifestBytes::Object(key) => (None, Some(key)),
-        };
-        let targets = |ds: &[Digest]| {
-            serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>())
-                .expect("strings")
-        };
-        let mut statements = vec![
-            // Aborts the batch (json() of a non-JSON string raises an error) when a
-            // reference is missing; the slower query below then says which.
-            stmt!(
-                "SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(?2)
-                     WHERE NOT EXISTS (SELECT 1 FROM repo_blobs WHERE repo = ?1 AND digest = value))
-                   OR EXISTS (SELECT 1 FROM json_each(?3)
-                     WHERE NOT EXISTS (SELECT 1 FROM manifests WHERE repo = ?1 AND digest = value))
-                 THEN json('missing reference') END AS guard",
-                repo.as_str(),
-                targets(&manifest.blobs),
-                targets(&manifest.children)
-            ),
-            stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
-            stmt!(
-                "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, annotations, size,
-                   content, object_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (repo, digest) DO NOTHING",
-                repo.as_str(),
-                digest.as_str(),
-                manifest.media_type.as_str(),
-                manifest.artifact_type.clone(),
-                manifest.subject.as_ref().map(Digest::to_string),
-                manifest.annotations.clone(),
-                size,
-                content,
-                object_key,
-                now
-            ),
-            stmt!(
-                "INSERT OR IGNORE INTO manifest_refs (repo, manifest, target, kind)
-                 SELECT ?1, ?2, value, 'blob' FROM json_each(?3)
-                 UNION ALL SELECT ?1, ?2, value, 'child' FROM json_each(?4)",
-                repo.as_str(),
-                digest.as_str(),
-                targets(&manifest.blobs),
-                targets(&manifest.children)
-            ),
-        ];
-        if let Some(tag) = tag {
-            statements.push(stmt!(
-                "INSERT INTO tags (repo, tag, digest, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
-                repo.as_str(),
-                tag.as_str(),
-                digest.as_str(),
-                now
-            ));
-        }
+        let statements = manifest_batch(repo, digest, manifest, size, bytes, tag, now);
         if let Err(e) = self.sql.batch(statements).await {
             if let Some(missing) = self
                 .missing_references(repo, manifest)

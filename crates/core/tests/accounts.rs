@@ -6,10 +6,12 @@ use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::account::{Email, Role};
 use tollgate_core::accounts::{
-    bearer_lookup, new_id, new_user, session_lookup, token_lookup, Accounts, Customer, Limits,
-    Token,
+    bearer_guard, bearer_lookup, new_id, new_user, session_lookup, token_guard, token_lookup,
+    token_touch, Accounts, Customer, Limits, Token,
 };
 use tollgate_core::secret::{hash_password, hash_secret, new_secret, TOKEN_PREFIX};
+use tollgate_core::sql::{Sql, Statement};
+use tollgate_core::stmt;
 use tollgate_core::Error;
 
 const NOW: i64 = 1_800_000_000;
@@ -54,6 +56,91 @@ fn add_token(
     };
     block_on(a.create_token(&token, &hash_secret(&secret))).unwrap();
     (token.id, secret)
+}
+
+/// Whether a batch of `guard` then a write ran; the write counts its runs.
+fn guarded_write(db: &Sqlite, guard: Statement) -> bool {
+    let write = stmt!(
+        "INSERT INTO repositories (name, created_at) VALUES ('g/' || ?1, 0)",
+        NOW
+    );
+    let ran = block_on(db.batch(vec![guard, write])).is_ok();
+    let rows: Vec<serde_json::Value> = block_on(db.query(stmt!(
+        "SELECT name FROM repositories WHERE name = 'g/' || ?1",
+        NOW
+    )))
+    .unwrap();
+    assert_eq!(ran, !rows.is_empty(), "an aborted batch writes nothing");
+    block_on(db.batch(vec![stmt!("DELETE FROM repositories")])).unwrap();
+    ran
+}
+
+#[test]
+fn credential_guards_pass_only_live_credentials_of_the_given_roles() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::ReadWrite, None);
+    let (tid, secret) = add_token(&a, 3, &alice, Some(NOW + 10));
+    let hash = hash_secret(&secret);
+    let writers = [Role::Admin, Role::ReadWrite];
+    let token = |email, now, roles: &[Role]| token_guard(email, &hash, now, roles);
+    assert!(guarded_write(
+        &db,
+        token("alice@example.com", NOW, &writers)
+    ));
+    assert!(!guarded_write(
+        &db,
+        token("alice@example.com", NOW, &[Role::Admin])
+    ));
+    assert!(!guarded_write(&db, token("alice@example.com", NOW, &[])));
+    assert!(!guarded_write(&db, token("bob@example.com", NOW, &writers)));
+    assert!(
+        !guarded_write(&db, token("alice@example.com", NOW + 10, &writers)),
+        "expired"
+    );
+    let bearer = |token: Option<&str>, now, roles: &[Role]| bearer_guard(&alice, token, now, roles);
+    assert!(guarded_write(&db, bearer(Some(&tid), NOW, &writers)));
+    assert!(guarded_write(&db, bearer(None, NOW + 20, &writers)));
+    assert!(!guarded_write(
+        &db,
+        bearer(Some(&tid), NOW, &[Role::ReadOnly])
+    ));
+    assert!(
+        !guarded_write(&db, bearer(Some(&tid), NOW + 10, &writers)),
+        "expired"
+    );
+    assert!(!guarded_write(
+        &db,
+        bearer_guard("nobody", None, NOW, &writers)
+    ));
+
+    block_on(a.revoke_token(&tid, NOW + 1)).unwrap();
+    assert!(!guarded_write(
+        &db,
+        token("alice@example.com", NOW + 2, &writers)
+    ));
+    assert!(!guarded_write(&db, bearer(Some(&tid), NOW + 2, &writers)));
+}
+
+#[test]
+fn a_token_touch_in_a_batch_writes_at_most_once_an_interval() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::Admin, None);
+    let (_, secret) = add_token(&a, 3, &alice, None);
+    let hash = hash_secret(&secret);
+    let last_used = |now| {
+        block_on(a.lookup(token_lookup("alice@example.com", &hash, now)))
+            .unwrap()
+            .unwrap()
+            .last_used_at
+    };
+    let touch = |now| block_on(db.batch(vec![token_touch(&hash, now)])).unwrap()[0];
+    assert_eq!(touch(NOW), 1);
+    assert_eq!(last_used(NOW), Some(NOW));
+    assert_eq!(touch(NOW + 30), 0, "within the interval");
+    assert_eq!(touch(NOW + 61), 1);
+    assert_eq!(last_used(NOW + 61), Some(NOW + 61));
 }
 
 #[test]
