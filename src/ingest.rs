@@ -1,19 +1,16 @@
 //! Moving upload bytes into R2. A blob that arrives whole in one request streams into
 //! one object that R2 verifies against the digest. Chunked bytes are hashed once in
-//! wasm and cut into fixed-size multipart parts, each uploaded while the next is read;
-//! at most two parts are held in memory, and the short tail is parked in R2 between
-//! requests. Finishing completes the
+//! wasm and cut into fixed-size multipart parts; less than one part is held in memory
+//! and the short tail is parked in R2 between requests. Finishing completes the
 //! multipart upload in place, so the finished object *is* the blob and nothing is
 //! copied. Only an upload finished with another digest algorithm than it was hashed
 //! with is read back, to hash it again.
 
 use std::time::Duration;
 
-use futures::channel::oneshot;
 use futures::StreamExt;
 use tollgate_core::upload::{PartCutter, UploadSession, PART_SIZE};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, Result};
-use worker::wasm_bindgen_futures::spawn_local;
 use worker::{web_sys, Bucket, ByteStream, Data, Delay, MultipartUpload, UploadedPart};
 
 use crate::error::internal;
@@ -59,9 +56,7 @@ async fn read_tail(bucket: &Bucket, session: &UploadSession) -> Result<Vec<u8>> 
 
 /// Streams `body` onto the upload. `hasher` continues the session's hash (the
 /// caller may pick another algorithm for an upload that has no bytes yet).
-/// Updates `session.multipart_id` when it starts the multipart upload. Each full
-/// part uploads while the next one is read and hashed, so at most two parts are
-/// held in memory.
+/// Updates `session.multipart_id` when it starts the multipart upload.
 pub async fn append(
     bucket: &Bucket,
     session: &mut UploadSession,
@@ -69,6 +64,7 @@ pub async fn append(
     body: Option<ByteStream>,
 ) -> Result<Appended> {
     let mut cutter = PartCutter::new(read_tail(bucket, session).await?, PART_SIZE);
+    let mut upload = multipart(bucket, session)?;
     let mut part_number = session.etags()?.len() as u16 + 1;
     let mut appended = Appended {
         hasher,
@@ -80,7 +76,6 @@ pub async fn append(
         appended.tail = cutter.into_tail();
         return Ok(appended);
     };
-    let mut in_flight = None;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
             Error::BlobUploadInvalid(format!("reading the request body failed: {e}"))
@@ -88,55 +83,27 @@ pub async fn append(
         appended.hasher.update(&chunk);
         appended.received += chunk.len() as u64;
         for part in cutter.push(&chunk) {
-            if session.multipart_id.is_none() {
+            if upload.is_none() {
                 let created = bucket
                     .create_multipart_upload(session.upload_id().object_key())
                     .execute()
                     .await
                     .map_err(internal)?;
                 session.multipart_id = Some(created.upload_id().await);
+                upload = Some(created);
             }
-            if let Some(previous) = in_flight.take() {
-                appended.new_etags.push(finish_part(previous).await?);
-            }
-            in_flight = Some(start_part(bucket, session, part_number, part)?);
+            let target = upload.as_ref().expect("created above");
+            let uploaded = target
+                .upload_part(part_number, part)
+                .await
+                .map_err(internal)?;
+            appended.new_etags.push(uploaded.etag());
             part_number += 1;
             yield_to_other_requests().await;
         }
     }
-    if let Some(previous) = in_flight {
-        appended.new_etags.push(finish_part(previous).await?);
-    }
     appended.tail = cutter.into_tail();
     Ok(appended)
-}
-
-/// A part uploading in the background; its etag arrives here.
-type InFlight = oneshot::Receiver<Result<String>>;
-
-/// Starts uploading `part` as part `number` of the session's multipart upload. It
-/// runs as its own task: a future is only polled when awaited, and the point is to
-/// go on reading while R2 takes the part.
-fn start_part(
-    bucket: &Bucket,
-    session: &UploadSession,
-    number: u16,
-    part: Vec<u8>,
-) -> Result<InFlight> {
-    let upload = multipart(bucket, session)?
-        .ok_or_else(|| Error::Internal("part before its multipart upload".into()))?;
-    let (done, etag) = oneshot::channel();
-    spawn_local(async move {
-        let uploaded = upload.upload_part(number, part).await;
-        let _ = done.send(uploaded.map(|p| p.etag()).map_err(internal));
-    });
-    Ok(etag)
-}
-
-async fn finish_part(in_flight: InFlight) -> Result<String> {
-    in_flight
-        .await
-        .map_err(|_| Error::Internal("a part upload was dropped".into()))?
 }
 
 /// Lets the isolate serve other requests. A body that arrives faster than it is hashed
