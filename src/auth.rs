@@ -212,9 +212,7 @@ impl Lookup {
         };
         Ok(Caller { identity, access })
     }
-}
 
-impl Lookup {
     /// Statements that, at the head of a write's batch, abort it unless this
     /// credential is live and the policy allows its account `action` on `repo`:
     /// the credential check without a round trip of its own (a token's use is
