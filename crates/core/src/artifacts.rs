@@ -467,11 +467,10 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         /// Artifacts one customer's dashboard shows at most.
         const MAX_ARTIFACTS: usize = 200;
         let licenses = Licenses::new(self.sql);
-        let (newest, last_pulls) = futures::try_join!(
+        let (newest, mut last_pulls) = futures::try_join!(
             licenses.newest_readable(customer, MAX_ARTIFACTS, now),
             self.last_pulls(customer, since)
         )?;
-        let mut last_pulls = last_pulls;
         Ok(newest
             .into_iter()
             .map(|(artifact, newest)| {
