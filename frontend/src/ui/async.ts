@@ -23,7 +23,6 @@ export function useLoad<T>(load: () => Promise<T>, key: string): Loaded<T> {
       (error: Error) => ticket === latest.current && setState({ error, loading: false }),
     );
     // `load` is a fresh closure every render; `key` says when what it loads changed.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, round]);
   const reload = useCallback(() => setRound((r) => r + 1), []);
   return { ...state, reload };
@@ -68,7 +67,6 @@ export function useMore<T>(load: (cursor: string | undefined) => Promise<Page<T>
     const items = page.data?.items;
     if (items) setSeen((s) => ({ key, items: s.key === key && cursor ? [...s.items, ...items] : items }));
     // Runs once per arrived page; key and cursor are the ones it was loaded for.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [page.data]);
   const next = page.data?.next_cursor;
   return {
