@@ -1,7 +1,7 @@
 // Shared helpers of the dashboard's end-to-end tests (node --test): the server
 // under test (the environment scripts/serve-test.sh exports), the management API,
 // OCI layouts and skopeo, and a headless Chromium driven by playwright-core.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -61,25 +61,13 @@ export async function licensedCustomer(srv, items, label = "cust") {
 
 const sha256 = (b) => "sha256:" + createHash("sha256").update(b).digest("hex");
 
-/** A one-file ustar archive (enough for a layer). */
+/** A one-file tar archive (enough for a layer), made with the system's tar. */
 function tar(name, content) {
-  const header = Buffer.alloc(512);
-  const field = (offset, length, value) => header.write(value, offset, length, "ascii");
-  field(0, 100, name);
-  field(100, 8, "0000644\0");
-  field(108, 8, "0000000\0");
-  field(116, 8, "0000000\0");
-  field(124, 12, content.length.toString(8).padStart(11, "0") + "\0");
-  field(136, 12, "00000000000\0");
-  field(156, 1, "0");
-  field(257, 6, "ustar\0");
-  field(263, 2, "00");
-  header.fill(" ", 148, 156);
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  field(148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
-  const pad = Buffer.alloc((512 - (content.length % 512)) % 512);
-  return Buffer.concat([header, content, pad, Buffer.alloc(1024)]);
+  const dir = mkdtempSync(join(tmpdir(), "tollgate-ui-layer-"));
+  writeFileSync(join(dir, name), content);
+  const archive = execFileSync("tar", ["-C", dir, "--owner=0", "--group=0", "--numeric-owner", "-cf", "-", name]);
+  rmSync(dir, { recursive: true, force: true });
+  return archive;
 }
 
 /** An OCI image layout in a new directory holding one small image tagged `tag`. */
