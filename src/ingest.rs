@@ -11,8 +11,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use tollgate_core::upload::{PartCutter, UploadSession, PART_SIZE};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, Result};
-use worker::{web_sys, Bucket, ByteStream, Data, Delay, MultipartUpload, UploadedPart};
+use worker::{web_sys, Bucket, Data, Delay, MultipartUpload, UploadedPart};
 
+use crate::body::BlockReader;
 use crate::error::internal;
 
 /// What a request body added to an upload, not yet saved in the session.
@@ -61,7 +62,7 @@ pub async fn append(
     bucket: &Bucket,
     session: &mut UploadSession,
     hasher: Hasher,
-    body: Option<ByteStream>,
+    body: Option<web_sys::ReadableStream>,
 ) -> Result<Appended> {
     let mut cutter = PartCutter::new(read_tail(bucket, session).await?, PART_SIZE);
     let mut upload = multipart(bucket, session)?;
@@ -72,14 +73,13 @@ pub async fn append(
         received: 0,
         tail: Vec::new(),
     };
-    let Some(mut body) = body else {
+    let Some(body) = body else {
         appended.tail = cutter.into_tail();
         return Ok(appended);
     };
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            Error::BlobUploadInvalid(format!("reading the request body failed: {e}"))
-        })?;
+    let unreadable = |e| Error::BlobUploadInvalid(format!("reading the request body failed: {e}"));
+    let mut body = BlockReader::new(&body).map_err(unreadable)?;
+    while let Some(chunk) = body.next().await.map_err(unreadable)? {
         appended.hasher.update(&chunk);
         appended.received += chunk.len() as u64;
         for part in cutter.push(&chunk) {

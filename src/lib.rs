@@ -8,6 +8,7 @@ mod api;
 mod app;
 mod auth;
 mod blobs;
+mod body;
 mod downloads;
 mod error;
 mod gc;

@@ -92,7 +92,7 @@ pub async fn status(app: &App, name: &RepoName, id: &UploadId) -> Result<Respons
 
 /// `PATCH`: appends a chunk, which must start where the upload stands.
 pub async fn patch(
-    mut req: Request,
+    req: Request,
     app: &App,
     name: &RepoName,
     id: &UploadId,
@@ -104,7 +104,7 @@ pub async fn patch(
     )?;
     let previous = session.byte_offset;
     let hasher = session.hasher()?;
-    let appended = ingest::append(&app.bucket, &mut session, hasher, req.stream().ok()).await?;
+    let appended = ingest::append(&app.bucket, &mut session, hasher, req.inner().body()).await?;
     if promised.is_some_and(|n| n != appended.received) {
         return Err(Error::BlobUploadInvalid(
             "body length differs from the announced length".into(),
@@ -186,7 +186,7 @@ async fn commit(
     } else {
         Hasher::new(digest.algorithm())
     };
-    let appended = ingest::append(&app.bucket, session, hasher, req.stream().ok()).await?;
+    let appended = ingest::append(&app.bucket, session, hasher, req.inner().body()).await?;
     if promised.is_some_and(|n| n != appended.received) {
         return Err(Error::SizeInvalid(
             "body length differs from the announced length".into(),

@@ -200,6 +200,39 @@ fn blob_chunked_upload_in_order() {
     assert_serves(&blob_path(&repo, &digest), &data);
 }
 
+/// The worker reads bodies 1 MiB at a time and cuts them into 8 MiB parts: chunks that
+/// end one byte short of, or just past, those boundaries, and an empty chunk, must
+/// still add up to the exact blob.
+#[test]
+fn blob_chunks_across_read_block_and_part_boundaries() {
+    const MIB: usize = 1 << 20;
+    let repo = unique_repo("chunk-bounds");
+    let data = random_bytes(9 * MIB + 5);
+    let digest = sha256_digest(&data);
+    let mut loc = reg().start_upload(&repo);
+    let mut at = 0;
+    for end in [MIB - 1, 2 * MIB + 1, 2 * MIB + 1, 8 * MIB + 3] {
+        let r = if end == at {
+            reg()
+                .patch(&loc)
+                .header("Content-Type", "application/octet-stream")
+                .bytes(&[])
+        } else {
+            patch_chunk(&loc, at as u64, &data[at..end])
+        };
+        assert_upload_progress(&r, end as u64 - 1);
+        loc = r.location();
+        at = end;
+    }
+    let r = reg()
+        .finish_upload(&loc, &digest)
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Range", &format!("{at}-{}", data.len() - 1))
+        .bytes(&data[at..]);
+    r.expect(201);
+    assert_serves(&blob_path(&repo, &digest), &data);
+}
+
 #[test]
 fn blob_chunk_out_of_order_is_416() {
     let repo = unique_repo("chunk-416");
