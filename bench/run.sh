@@ -135,7 +135,9 @@ bench_calibration() {
   local dir=$work/calibration port pid
   port=$(free_port)
   mkdir -p "$dir"
-  setsid npx wrangler dev -c bench/calibration/wrangler.toml --port "$port" --ip 127.0.0.1 \
+  # Without wrangler's DevTools proxy, as serve-test.sh runs Tollgate (see there).
+  VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
+    setsid npx wrangler dev -c bench/calibration/wrangler.toml --port "$port" --ip 127.0.0.1 \
     --persist-to "$dir/state" > "$dir/wrangler.log" 2>&1 < /dev/null &
   pid=$!
   groups+=("$pid")
