@@ -16,7 +16,8 @@
 # shares the registry's local D1 database. Prints `export` lines for TOLLGATE_URL,
 # TOLLGATE_USER, TOLLGATE_PASSWORD (the token), TOLLGATE_ADMIN_PASSWORD,
 # TOLLGATE_JWT_KEY (tests forge tokens with it), TOLLGATE_FAILURES_PER_ACCOUNT/_ADDRESS,
-# TOLLGATE_UPLOAD_TTL, TOLLGATE_GC_GRACE, TOLLGATE_STATE and TOLLGATE_PID (the process
+# TOLLGATE_UPLOAD_TTL, TOLLGATE_CHUNK_MAX (its UPLOAD_CHUNK_MAX_BYTES, 64 MiB or
+# $TOLLGATE_TEST_CHUNK_MAX), TOLLGATE_GC_GRACE, TOLLGATE_STATE and TOLLGATE_PID (the process
 # group to kill when done).
 # TOLLGATE_TEST_NO_QUEUE=1 serves the registry without its `[[queues.producers]]`
 # binding (everything else identical), so no download event can be sent: the e2e
@@ -30,6 +31,8 @@ password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 jwt_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 user=e2e@tollgate.test
 ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
+# Not the deployed default, so a test can tell the variable is read.
+chunk_max=${TOLLGATE_TEST_CHUNK_MAX:-67108864}
 gc_grace=${TOLLGATE_TEST_GC_GRACE:-4}
 # Failure limits high enough that the suite's deliberate failures (from one
 # address, some for the admin) never lock out the tests that follow.
@@ -71,14 +74,14 @@ VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
   --var "AUTH_FAILURES_PER_ADDRESS:$per_address" \
-  --var "UPLOAD_TTL_SECONDS:$ttl" > "$state/wrangler.log" 2>&1 < /dev/null &
+  --var "UPLOAD_TTL_SECONDS:$ttl" --var "UPLOAD_CHUNK_MAX_BYTES:$chunk_max" > "$state/wrangler.log" 2>&1 < /dev/null &
 pid=$!
 for _ in $(seq 1 240); do
   if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" 2>/dev/null | grep -q 401; then
     token=$(curl -sf -u "$user:$password" -H 'Content-Type: application/json' \
       -d '{"name":"e2e"}' "http://127.0.0.1:$port/api/v1/tokens" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])') || break
-    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ACCOUNT=$per_account TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_GC_GRACE=$gc_grace TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
+    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ACCOUNT=$per_account TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_CHUNK_MAX=$chunk_max TOLLGATE_GC_GRACE=$gc_grace TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then break; fi

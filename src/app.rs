@@ -19,6 +19,11 @@ use crate::error::internal;
 /// Upload sessions idle longer than this are gone (`BLOB_UPLOAD_UNKNOWN`).
 const DEFAULT_UPLOAD_TTL_SECONDS: i64 = 24 * 60 * 60;
 
+/// The largest request body Cloudflare's edge passes to a worker on the Free and Pro
+/// plans (100 MB; Business 200 MB, Enterprise 500 MB). Upload responses advertise it
+/// as `OCI-Chunk-Max-Length`, so clients that read it cut their chunks to fit.
+const DEFAULT_UPLOAD_CHUNK_MAX_BYTES: i64 = 100_000_000;
+
 /// Failed credential checks allowed per account and per client address in one
 /// window before both answer 429.
 const DEFAULT_LIMITS: Limits = Limits {
@@ -33,6 +38,7 @@ pub struct App {
     /// Unix seconds at the start of the request.
     pub now: i64,
     pub upload_ttl: i64,
+    pub upload_chunk_max: i64,
     pub limits: Limits,
     pub env: Env,
     /// Who is calling, once authenticated.
@@ -58,6 +64,7 @@ impl App {
             bucket: env.bucket("BLOBS").map_err(internal)?,
             now: now(),
             upload_ttl: number("UPLOAD_TTL_SECONDS", DEFAULT_UPLOAD_TTL_SECONDS)?,
+            upload_chunk_max: number("UPLOAD_CHUNK_MAX_BYTES", DEFAULT_UPLOAD_CHUNK_MAX_BYTES)?,
             limits: Limits {
                 per_account: number("AUTH_FAILURES_PER_ACCOUNT", DEFAULT_LIMITS.per_account)?,
                 per_address: number("AUTH_FAILURES_PER_ADDRESS", DEFAULT_LIMITS.per_address)?,

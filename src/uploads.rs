@@ -14,8 +14,9 @@ fn new_id() -> Result<UploadId> {
     Ok(UploadId::from_random(app::random()?))
 }
 
-/// 202 with where the upload stands.
-fn accepted(name: &RepoName, session: &UploadSession, status: u16) -> Result<Response> {
+/// 202 (or the status's 204) with where the upload stands and how large a chunk the
+/// platform lets through.
+fn accepted(app: &App, name: &RepoName, session: &UploadSession, status: u16) -> Result<Response> {
     let location = format!("/v2/{name}/blobs/uploads/{}", session.id);
     empty(
         status,
@@ -23,6 +24,7 @@ fn accepted(name: &RepoName, session: &UploadSession, status: u16) -> Result<Res
             ("Location", &location),
             ("Range", &session.range()),
             ("Docker-Upload-UUID", &session.id),
+            ("OCI-Chunk-Max-Length", &app.upload_chunk_max.to_string()),
             ("Content-Length", "0"),
         ],
     )
@@ -66,7 +68,7 @@ pub async fn start(req: Request, app: &App, name: &RepoName) -> Result<Response>
     }
     let session = UploadSession::new(&id, name, Algorithm::Sha256, app.now);
     app.store().create_upload(&session).await?;
-    accepted(name, &session, 202)
+    accepted(app, name, &session, 202)
 }
 
 /// The live session `id` of repository `name`; an expired one is cleaned up and
@@ -87,7 +89,7 @@ async fn load(app: &App, name: &RepoName, id: &UploadId) -> Result<UploadSession
 
 pub async fn status(app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
     let session = load(app, name, id).await?;
-    accepted(name, &session, 204)
+    accepted(app, name, &session, 204)
 }
 
 /// `PATCH`: appends a chunk, which must start where the upload stands.
@@ -121,7 +123,7 @@ pub async fn patch(
     if !app.store().save_upload(&session, previous).await? {
         return Err(Error::ChunkOutOfOrder { offset: previous });
     }
-    accepted(name, &session, 202)
+    accepted(app, name, &session, 202)
 }
 
 /// `PUT ?digest=`: takes an optional last chunk and turns the upload into a blob.

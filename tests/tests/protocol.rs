@@ -200,6 +200,24 @@ fn blob_chunked_upload_in_order() {
     assert_serves(&blob_path(&repo, &digest), &data);
 }
 
+/// Every answer about a session tells the client the largest chunk the platform lets
+/// through, from the server's `UPLOAD_CHUNK_MAX_BYTES`.
+#[test]
+fn upload_responses_advertise_chunk_max_length() {
+    let want = std::env::var("TOLLGATE_CHUNK_MAX")
+        .expect("TOLLGATE_CHUNK_MAX must name the server's UPLOAD_CHUNK_MAX_BYTES (scripts/serve-test.sh exports it)");
+    let repo = unique_repo("chunk-max");
+    let started = reg().post(&uploads_path(&repo)).call();
+    started.expect(202);
+    let patched = patch_chunk(&started.location(), 0, b"chunk");
+    patched.expect(202);
+    let status = reg().get(&patched.location()).call();
+    status.expect(204);
+    for r in [&started, &patched, &status] {
+        assert_eq!(r.must_header("OCI-Chunk-Max-Length"), want, "{r:?}");
+    }
+}
+
 /// The worker reads bodies 1 MiB at a time and cuts them into 8 MiB parts: chunks that
 /// end one byte short of, or just past, those boundaries, and an empty chunk, must
 /// still add up to the exact blob.
