@@ -8,10 +8,9 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use tollgate_core::upload::{PartCutter, UploadSession, PART_SIZE};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, Result};
-use worker::{web_sys, Bucket, Data, Delay, MultipartUpload, UploadedPart};
+use worker::{web_sys, Bucket, Data, Delay, MultipartUpload, ResponseBody, UploadedPart};
 
 use crate::body::BlockReader;
 use crate::error::internal;
@@ -177,9 +176,11 @@ pub async fn hash_object(bucket: &Bucket, key: &str, algorithm: Algorithm) -> Re
     let object = object.ok_or_else(|| Error::Internal(format!("{key} missing from R2")))?;
     let mut hasher = Hasher::new(algorithm);
     if let Some(body) = object.body() {
-        let mut stream = body.stream().map_err(internal)?;
-        while let Some(chunk) = stream.next().await {
-            hasher.update(&chunk.map_err(internal)?);
+        if let ResponseBody::Stream(stream) = body.response_body().map_err(internal)? {
+            let mut blocks = BlockReader::new(&stream).map_err(internal)?;
+            while let Some(block) = blocks.next().await.map_err(internal)? {
+                hasher.update(&block);
+            }
         }
     }
     Ok(hasher.finish())

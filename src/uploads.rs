@@ -93,12 +93,7 @@ pub async fn status(app: &App, name: &RepoName, id: &UploadId) -> Result<Respons
 }
 
 /// `PATCH`: appends a chunk, which must start where the upload stands.
-pub async fn patch(
-    req: Request,
-    app: &App,
-    name: &RepoName,
-    id: &UploadId,
-) -> Result<Response> {
+pub async fn patch(req: Request, app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
     let mut session = load(app, name, id).await?;
     let promised = session.check_chunk(
         header(&req, "Content-Range").as_deref(),

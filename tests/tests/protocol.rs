@@ -422,6 +422,32 @@ fn sha512_blobs() {
         .expect_error(400, "DIGEST_INVALID");
 }
 
+/// Chunks are hashed with sha256 as they arrive; a `PUT ?digest=sha512:…` then has the
+/// stored object read back and hashed again, across several parts.
+#[test]
+fn chunked_upload_finished_with_sha512() {
+    let repo = unique_repo("sha512-chunked");
+    let data = random_bytes(9 * (1 << 20) + 7);
+    let (first, rest) = data.split_at(5 * (1 << 20));
+    let digest = sha512_digest(&data);
+    let upload = |claimed: &str| {
+        let loc = upload_first_chunk(&repo, first);
+        let r = patch_chunk(&loc, first.len() as u64, rest);
+        assert_upload_progress(&r, data.len() as u64 - 1);
+        reg().finish_upload(&r.location(), claimed).call()
+    };
+
+    let wrong = sha512_digest(b"other");
+    upload(&wrong).expect_error(400, "DIGEST_INVALID");
+    reg().head(&blob_path(&repo, &wrong)).call().expect(404);
+    reg().head(&blob_path(&repo, &digest)).call().expect(404);
+
+    let r = upload(&digest);
+    r.expect(201);
+    assert_eq!(r.must_header("Docker-Content-Digest"), digest);
+    assert_serves(&blob_path(&repo, &digest), &data);
+}
+
 // ---------------------------------------------------------------------------------------
 // Blob reads
 // ---------------------------------------------------------------------------------------
