@@ -137,7 +137,7 @@ pub async fn finish(req: Request, app: &App, name: &RepoName, id: &UploadId) -> 
 /// Streams the last bytes of an upload, verifies the digest and records the blob.
 /// Any failure discards the upload: nothing of it is stored.
 async fn store_blob(
-    mut req: Request,
+    req: Request,
     app: &App,
     name: &RepoName,
     session: &mut UploadSession,
@@ -145,7 +145,7 @@ async fn store_blob(
     promised: Option<u64>,
 ) -> Result<Response> {
     let had_bytes = session.byte_offset > 0;
-    let result = commit(&mut req, app, name, session, digest, promised).await;
+    let result = commit(&req, app, name, session, digest, promised).await;
     if result.is_err() {
         ingest::discard(&app.bucket, session, had_bytes).await;
         let _ = app.store().delete_upload(&session.upload_id()).await;
@@ -155,7 +155,7 @@ async fn store_blob(
 }
 
 async fn commit(
-    req: &mut Request,
+    req: &Request,
     app: &App,
     name: &RepoName,
     session: &mut UploadSession,
