@@ -5,7 +5,7 @@ use futures::StreamExt;
 use tollgate_core::manifest::{self, Manifest, MAX_MANIFEST_SIZE};
 use tollgate_core::reference::{Reference, Tag};
 use tollgate_core::sql::{Sql, Statement};
-use tollgate_core::store::{manifest_batch, ManifestBytes, ManifestRow};
+use tollgate_core::store::{manifest_batch, ManifestBytes, ManifestRow, NewManifest};
 use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
 use worker::{Request, Response};
 
@@ -119,21 +119,36 @@ pub async fn read(req: &mut Request, reference: &Reference) -> Result<Pushed> {
     })
 }
 
+impl Pushed {
+    /// This manifest as a write to `name`, its bytes kept as `bytes` says.
+    fn new_manifest<'a>(
+        &'a self,
+        app: &App,
+        name: &'a RepoName,
+        bytes: ManifestBytes<'a>,
+    ) -> NewManifest<'a> {
+        NewManifest {
+            repo: name,
+            digest: &self.digest,
+            manifest: &self.parsed,
+            size: self.text.len() as u64,
+            bytes,
+            tag: self.tag.as_ref(),
+            now: app.now,
+        }
+    }
+}
+
 pub async fn put(app: &App, name: &RepoName, pushed: Pushed) -> Result<Response> {
-    let Pushed {
-        digest,
-        tag,
-        parsed,
-        text,
-    } = &pushed;
-    let key = object_key(digest);
+    let text = pushed.text.as_str();
+    let key = object_key(&pushed.digest);
     let bytes = if text.len() <= INLINE_LIMIT {
         ManifestBytes::Inline(text)
     } else {
         // Checked before the bytes go to R2, so a refused push leaves no object.
         let store = app.store();
         if let Some(missing) = store
-            .missing_references(name, parsed)
+            .missing_references(name, &pushed.parsed)
             .await?
             .into_iter()
             .next()
@@ -147,9 +162,8 @@ pub async fn put(app: &App, name: &RepoName, pushed: Pushed) -> Result<Response>
             .map_err(internal)?;
         ManifestBytes::Object(&key)
     };
-    let size = text.len() as u64;
     app.store()
-        .put_manifest(name, digest, parsed, size, bytes, tag.as_ref(), app.now)
+        .put_manifest(pushed.new_manifest(app, name, bytes))
         .await?;
     created(name, &pushed)
 }
@@ -168,15 +182,8 @@ pub async fn put_guarded(
     if text.len() > INLINE_LIMIT {
         return Ok(None);
     }
-    guards.extend(manifest_batch(
-        name,
-        &pushed.digest,
-        &pushed.parsed,
-        text.len() as u64,
-        ManifestBytes::Inline(text),
-        pushed.tag.as_ref(),
-        app.now,
-    ));
+    let write = pushed.new_manifest(app, name, ManifestBytes::Inline(text));
+    guards.extend(manifest_batch(&write));
     match app.db.batch(guards).await {
         Ok(_) => created(name, pushed).map(Some),
         Err(_) => Ok(None),

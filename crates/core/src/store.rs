@@ -50,6 +50,7 @@ pub struct TagRow {
 }
 
 /// Where a manifest's bytes are kept.
+#[derive(Clone, Copy)]
 pub enum ManifestBytes<'a> {
     Inline(&'a str),
     Object(&'a str),
@@ -97,19 +98,30 @@ pub fn manifest_query(repo: &RepoName, reference: &Reference) -> Statement {
     }
 }
 
+/// A validated manifest to store in `repo`, with its tag if pushed by one.
+pub struct NewManifest<'a> {
+    pub repo: &'a RepoName,
+    pub digest: &'a Digest,
+    pub manifest: &'a Manifest,
+    pub size: u64,
+    pub bytes: ManifestBytes<'a>,
+    pub tag: Option<&'a Tag>,
+    pub now: i64,
+}
+
 /// The batch behind [`Store::put_manifest`]: it aborts, storing nothing, when
 /// `repo` lacks a blob or child the manifest references. For sending behind
 /// other statements (a credential guard) in the same round trip.
-#[allow(clippy::too_many_arguments)]
-pub fn manifest_batch(
-    repo: &RepoName,
-    digest: &Digest,
-    manifest: &Manifest,
-    size: u64,
-    bytes: ManifestBytes<'_>,
-    tag: Option<&Tag>,
-    now: i64,
-) -> Vec<Statement> {
+pub fn manifest_batch(new: &NewManifest<'_>) -> Vec<Statement> {
+    let NewManifest {
+        repo,
+        digest,
+        manifest,
+        size,
+        bytes,
+        tag,
+        now,
+    } = *new;
     let (content, object_key) = match bytes {
         ManifestBytes::Inline(text) => (Some(text), None),
         ManifestBytes::Object(key) => (None, Some(key)),
@@ -371,21 +383,11 @@ impl<'a, S: Sql> Store<'a, S> {
     /// Stores a validated manifest, its references and (if pushed by tag) its tag —
     /// or nothing, with `ManifestBlobUnknown`, when `repo` lacks a blob or child it
     /// references. The check rides in the same batch, so a push is one round trip.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn put_manifest(
-        &self,
-        repo: &RepoName,
-        digest: &Digest,
-        manifest: &Manifest,
-        size: u64,
-        bytes: ManifestBytes<'_>,
-        tag: Option<&Tag>,
-        now: i64,
-    ) -> Result<()> {
-        let statements = manifest_batch(repo, digest, manifest, size, bytes, tag, now);
+    pub async fn put_manifest(&self, new: NewManifest<'_>) -> Result<()> {
+        let statements = manifest_batch(&new);
         if let Err(e) = self.sql.batch(statements).await {
             if let Some(missing) = self
-                .missing_references(repo, manifest)
+                .missing_references(new.repo, new.manifest)
                 .await?
                 .into_iter()
                 .next()

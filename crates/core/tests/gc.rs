@@ -13,7 +13,7 @@ use sqlite::Sqlite;
 use tollgate_core::gc::{self, Collected, Gc, Objects, Queued, Settings, Summary};
 use tollgate_core::manifest::{self, OCI_MANIFEST};
 use tollgate_core::sql::Sql;
-use tollgate_core::store::{ManifestBytes, Store};
+use tollgate_core::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::upload::{UploadId, UploadSession};
 use tollgate_core::{stmt, Algorithm, Digest, Error, RepoName, Result};
 
@@ -82,15 +82,15 @@ fn push(
     } else {
         ManifestBytes::Inline(&json)
     };
-    block_on(Store::new(db).put_manifest(
-        &repo(r),
-        &d,
-        &parsed,
-        json.len() as u64,
+    block_on(Store::new(db).put_manifest(NewManifest {
+        repo: &repo(r),
+        digest: &d,
+        manifest: &parsed,
+        size: json.len() as u64,
         bytes,
-        None,
-        at,
-    ))
+        tag: None,
+        now: at,
+    }))
     .unwrap();
     d
 }

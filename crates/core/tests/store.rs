@@ -8,7 +8,7 @@ use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::deletion::Deletions;
 use tollgate_core::manifest::{self, OCI_INDEX, OCI_MANIFEST};
-use tollgate_core::store::{ManifestBytes, Store};
+use tollgate_core::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::upload::UploadSession;
 use tollgate_core::{Algorithm, Error, Reference, Tag};
 
@@ -89,15 +89,15 @@ fn manifests_need_their_references_in_the_same_repository() {
     let missing = block_on(store.missing_references(&repo("a"), &parsed)).unwrap();
     assert_eq!(missing, vec![config.to_string(), layer.to_string()]);
     let tag: Tag = "v1".parse().unwrap();
-    let pushed = block_on(store.put_manifest(
-        &repo("a"),
-        &digest(&json),
-        &parsed,
-        json.len() as u64,
-        ManifestBytes::Inline(&json),
-        Some(&tag),
-        1,
-    ));
+    let pushed = block_on(store.put_manifest(NewManifest {
+        repo: &repo("a"),
+        digest: &digest(&json),
+        manifest: &parsed,
+        size: json.len() as u64,
+        bytes: ManifestBytes::Inline(&json),
+        tag: Some(&tag),
+        now: 1,
+    }));
     assert_eq!(
         pushed,
         Err(tollgate_core::Error::ManifestBlobUnknown(
@@ -210,19 +210,19 @@ fn deleting_a_manifest_removes_its_tags() {
     let r = repo("app");
     let d = push_image(&store, &r, "v1", None, "t");
     block_on(
-        store.put_manifest(
-            &r,
-            &d,
-            &manifest::parse(
+        store.put_manifest(NewManifest {
+            repo: &r,
+            digest: &d,
+            manifest: &manifest::parse(
                 image_json(&digest("config-v1"), &digest("layer-v1"), None, "t").as_bytes(),
                 None,
             )
             .unwrap(),
-            1,
-            ManifestBytes::Object("manifests/x"),
-            Some(&"v2".parse().unwrap()),
-            3,
-        ),
+            size: 1,
+            bytes: ManifestBytes::Object("manifests/x"),
+            tag: Some(&"v2".parse().unwrap()),
+            now: 3,
+        }),
     )
     .unwrap();
     assert_eq!(
