@@ -131,19 +131,27 @@ pub fn bearer_lookup(user_id: &str, token_id: Option<&str>, now: i64) -> Stateme
     )
 }
 
-/// A statement for the head of a write batch that aborts the batch (`json()` of
-/// a non-JSON string raises an error) unless the personal access token is live
-/// and its owner holds one of `roles`: the credential check of [`token_lookup`]
-/// riding in the write's round trip. Only an abort says anything; the caller
-/// then looks the credential up to learn why.
-pub fn token_guard(email: &str, secret_hash: &str, now: i64, roles: &[Role]) -> Statement {
-    stmt!(
+/// A guard over the account rows `$from` finds (`u`, with `?4` the roles allowed):
+/// raises an error (`json()` of a non-JSON string), aborting its batch, unless one
+/// of them holds an allowed role.
+macro_rules! role_guard {
+    ($from:expr) => {
         concat!(
             "SELECT CASE WHEN NOT EXISTS (SELECT 1 ",
-            live_token!(),
+            $from,
             " AND u.role IN (SELECT value FROM json_each(?4)))
              THEN json('credential refused') END AS guard"
-        ),
+        )
+    };
+}
+
+/// A statement for the head of a write batch that aborts the batch unless the
+/// personal access token is live and its owner holds one of `roles`: the
+/// credential check of [`token_lookup`] riding in the write's round trip. Only
+/// an abort says anything; the caller then looks the credential up to learn why.
+pub fn token_guard(email: &str, secret_hash: &str, now: i64, roles: &[Role]) -> Statement {
+    stmt!(
+        role_guard!(live_token!()),
         secret_hash,
         email,
         now,
@@ -155,12 +163,7 @@ pub fn token_guard(email: &str, secret_hash: &str, now: i64, roles: &[Role]) -> 
 /// finds it.
 pub fn bearer_guard(user_id: &str, token_id: Option<&str>, now: i64, roles: &[Role]) -> Statement {
     stmt!(
-        concat!(
-            "SELECT CASE WHEN NOT EXISTS (SELECT 1 ",
-            bearer_account!(),
-            " AND u.role IN (SELECT value FROM json_each(?4)))
-             THEN json('credential refused') END AS guard"
-        ),
+        role_guard!(bearer_account!()),
         user_id,
         token_id,
         now,
