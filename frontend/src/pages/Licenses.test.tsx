@@ -3,7 +3,7 @@
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { afterEach, expect, test, vi } from "vitest";
 import { admin, mockApi, page, problem, renderAs, type Answer, type Call } from "../test-api";
-import { LicenseEditPage } from "./Licenses";
+import { LicenseEditPage, LicensesPage } from "./Licenses";
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const acme = { id: "c1", name: "Acme", contact: "", notes: "", created_at: 1 };
@@ -91,4 +91,36 @@ test("the artifact picker asks the server to search by name", async () => {
   await screen.findByText("acme/app");
   fireEvent.change(screen.getByPlaceholderText("Find artifact by name"), { target: { value: "app" } });
   await waitFor(() => expect(calls.some((c) => c.path === "/api/v1/artifacts" && c.query.get("q") === "app")).toBe(true));
+});
+
+test("the items of one license share the artifact list: each page is asked for once", async () => {
+  const calls = server(() => ({ status: 201, body: stored }));
+  renderAs(admin, <LicenseEditPage id={null} />);
+  await screen.findByText("acme/app");
+  fireEvent.click(screen.getByRole("button", { name: "Add artifact" }));
+  fireEvent.click(screen.getByRole("button", { name: "Add artifact" }));
+  await waitFor(() => expect(screen.getAllByLabelText("Artifact")).toHaveLength(3));
+  for (const select of screen.getAllByLabelText("Artifact")) await waitFor(() => expect(select.textContent).toContain("acme/app"));
+  expect(calls.filter((c) => c.path === "/api/v1/artifacts")).toHaveLength(1);
+});
+
+test("chosen versions with none ticked are refused before anything is sent", async () => {
+  const calls = server(() => ({ status: 201, body: stored }));
+  await fillNewLicense();
+  fireEvent.click(screen.getByLabelText("v1.0.0"));
+  fireEvent.click(screen.getByRole("button", { name: "Save license" }));
+  expect((await screen.findByRole("alert")).textContent).toContain("Choose at least one version of acme/app");
+  expect(calls.some((c) => c.method !== "GET")).toBe(false);
+});
+
+test("the list filters by customer on the server and names each license's customer", async () => {
+  history.replaceState(null, "", "/licenses?customer_id=c1");
+  const calls = mockApi((call) => {
+    if (call.path === "/api/v1/customers") return page([acme]);
+    if (call.path === "/api/v1/licenses") return page([stored]);
+  });
+  renderAs(admin, <LicensesPage />);
+  expect(await screen.findByRole("link", { name: "Acme" })).toHaveProperty("pathname", "/customers/c1");
+  expect(calls.find((c) => c.path === "/api/v1/licenses")?.query.get("customer_id")).toBe("c1");
+  history.replaceState(null, "", "/");
 });

@@ -2,14 +2,14 @@
 // expiry and 1–100 items, each an artifact with all versions, a tag pattern, or
 // versions chosen by tag (the server resolves tags to digests; digests already in
 // the license can be kept as they are).
-import { useState, type FormEvent } from "react";
-import { api, ok, type License, type LicenseItem, type NewLicense, type Tag } from "../api/client";
-import { Link, navigate, setQuery, useLocation } from "../router";
+import { useRef, useState, type FormEvent } from "react";
+import { api, ok, type Artifact, type License, type LicenseItem, type NewLicense, type Page, type Tag } from "../api/client";
+import { customerHref, Link, navigate, setQuery, useLocation } from "../router";
 import { canWrite, useMe } from "../session";
 import { useAction, useLoad, useMore, usePaged } from "../ui/async";
 import { shortDigest } from "../ui/format";
 import { LicenseTable } from "../ui/licenses";
-import { ConfirmButton, Empty, ErrorNote, Loading, Pager, SearchBox, Show } from "../ui/parts";
+import { ConfirmAction, Empty, ErrorNote, Loading, Pager, SearchBox, Show } from "../ui/parts";
 import { CustomerSelect, MoreSelect, useCustomers } from "../ui/pickers";
 
 const MAX_ITEMS = 100;
@@ -23,8 +23,9 @@ export function LicensesPage() {
     `licenses\u0000${customerId}`,
   );
   const names = new Map(customers.items.map((c) => [c.id, c.name]));
-  const customerCell = (license: License) => (
-    <Link href={`/customers/${encodeURIComponent(license.customer_id)}`}>{names.get(license.customer_id) ?? <CustomerName id={license.customer_id} />}</Link>
+  // While the first page of customers loads, ids stand in; only a customer beyond it is asked for alone.
+  const customerCell = ({ customer_id: id }: License) => (
+    <Link href={customerHref(id)}>{names.get(id) ?? (customers.loading ? id : <CustomerName id={id} />)}</Link>
   );
   return (
     <section>
@@ -48,6 +49,23 @@ function CustomerName({ id }: { id: string }) {
 }
 
 type Mode = "all" | "pattern" | "chosen";
+
+type FindArtifacts = (q: string, cursor: string | undefined) => Promise<Page<Artifact>>;
+
+/** The artifact search every item of one form shares: a license with many items asks for each page once. */
+function useFindArtifacts(): FindArtifacts {
+  const pages = useRef(new Map<string, Promise<Page<Artifact>>>()).current;
+  return (q, cursor) => {
+    const key = `${q}\u0000${cursor ?? ""}`;
+    let page = pages.get(key);
+    if (!page) {
+      page = ok(api.GET("/api/v1/artifacts", { params: { query: { q, cursor, limit: 200 } } }));
+      pages.set(key, page);
+      page.catch(() => pages.delete(key));
+    }
+    return page;
+  };
+}
 
 /** One item as the form holds it: `digests` as loaded, `kept` those still chosen, `tags` newly ticked. */
 interface Draft {
@@ -118,6 +136,7 @@ function LicenseForm({ license }: { license?: License }) {
   const [day, setDay] = useState(initialDay);
   const [drafts, setDrafts] = useState<Draft[]>(() => (license ? draftsOf(license.items) : [draft()]));
   const customers = useCustomers();
+  const findArtifacts = useFindArtifacts();
   const saving = useAction();
 
   const body = (): NewLicense => ({
@@ -161,6 +180,7 @@ function LicenseForm({ license }: { license?: License }) {
             key={d.key}
             draft={d}
             number={index + 1}
+            findArtifacts={findArtifacts}
             change={(fields) => change(d.key, fields)}
             remove={drafts.length > 1 ? () => setDrafts((ds) => ds.filter((x) => x.key !== d.key)) : undefined}
           />
@@ -185,14 +205,13 @@ function LicenseForm({ license }: { license?: License }) {
 }
 
 function DeleteLicense({ license }: { license: License }) {
-  const { error, run } = useAction();
-  const remove = async () => {
-    if (await run(() => ok(api.DELETE("/api/v1/licenses/{id}", { params: { path: { id: license.id } } })))) navigate("/licenses");
-  };
   return (
     <div>
-      <ConfirmButton label="Delete" question={`Delete the license ${license.name}? Its customer loses what it grants at once.`} action={remove} />
-      <ErrorNote error={error} />
+      <ConfirmAction
+        label="Delete"
+        question={`Delete the license ${license.name}? Its customer loses what it grants at once.`}
+        action={() => ok(api.DELETE("/api/v1/licenses/{id}", { params: { path: { id: license.id } } })).then(() => navigate("/licenses"))}
+      />
     </div>
   );
 }
@@ -206,20 +225,19 @@ const MODES: [Mode, string][] = [
 function ItemEditor({
   draft: d,
   number,
+  findArtifacts,
   change,
   remove,
 }: {
   draft: Draft;
   number: number;
+  findArtifacts: FindArtifacts;
   change: (fields: Partial<Draft>) => void;
   remove: (() => void) | undefined;
 }) {
   // The server searches the names: a vendor may have thousands of artifacts.
   const [search, setSearch] = useState("");
-  const artifacts = useMore(
-    (cursor) => ok(api.GET("/api/v1/artifacts", { params: { query: { q: search, cursor, limit: 200 } } })),
-    `artifacts\u0000${search}`,
-  );
+  const artifacts = useMore((cursor) => findArtifacts(search, cursor), `artifacts\u0000${search}`);
   const choices = artifacts.items.map((a) => ({ value: a.name, label: a.name }));
   return (
     <fieldset>
