@@ -208,7 +208,6 @@ for (let i = 0; total !== TAGS; i = (i + 1) % ARTIFACTS) {
   else if (total > TAGS && counts[i] > 1) (counts[i]--, total--);
 }
 
-const sql = [];
 const rows = { repositories: [], manifests: [], tags: [] };
 const artifacts = []; // { name, kind, tags: [{ tag, digest, at }] }
 const sorted = (o) => Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1)));

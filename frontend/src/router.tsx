@@ -51,6 +51,9 @@ export function artifactHref(base: string, name: string): string {
   return `${base}/${name.split("/").map(encodeURIComponent).join("/")}`;
 }
 
+/** The in-app path of a customer's page. */
+export const customerHref = (id: string) => `/customers/${encodeURIComponent(id)}`;
+
 /** The artifact name in a path under `base`, or null. */
 export function artifactFromPath(path: string, base: string): string | null {
   if (!path.startsWith(`${base}/`)) return null;

@@ -1,27 +1,22 @@
 // Customers: the list (admins create and delete them) and one customer's page —
 // its facts, its users, its licenses, and links to its downloads and dashboard.
 import { api, ok, type Customer, type NewUser } from "../api/client";
-import { Link, navigate } from "../router";
+import { customerHref, Link, navigate } from "../router";
 import { canWrite, isAdmin, useMe } from "../session";
-import { useAction, useLoad, usePaged } from "../ui/async";
+import { useLoad, usePaged } from "../ui/async";
 import { ActionForm, field } from "../ui/forms";
 import { date } from "../ui/format";
 import { LicenseTable } from "../ui/licenses";
-import { ConfirmButton, Empty, ErrorNote, Pager, Show } from "../ui/parts";
+import { ConfirmAction, Empty, Pager, Show } from "../ui/parts";
 import { UsersSection } from "../ui/users";
 
-const customerHref = (id: string) => `/customers/${encodeURIComponent(id)}`;
-
 function DeleteCustomer({ customer, label, done }: { customer: Customer; label: string; done: () => void }) {
-  const { error, run } = useAction();
-  const remove = async () => {
-    await run(() => ok(api.DELETE("/api/v1/customers/{id}", { params: { path: { id: customer.id } } })).then(done));
-  };
   return (
-    <>
-      <ConfirmButton label={label} question={`Delete ${customer.name}? Its users, their tokens and its licenses go with it.`} action={remove} />
-      <ErrorNote error={error} />
-    </>
+    <ConfirmAction
+      label={label}
+      question={`Delete ${customer.name}? Its users, their tokens and its licenses go with it.`}
+      action={() => ok(api.DELETE("/api/v1/customers/{id}", { params: { path: { id: customer.id } } })).then(done)}
+    />
   );
 }
 

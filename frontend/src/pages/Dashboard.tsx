@@ -1,7 +1,7 @@
 // Who consumes what: per customer, each licensed artifact's last pull against
 // the newest version it is licensed for, and pulls over time.
 import { api, ok, type CustomerDashboard } from "../api/client";
-import { artifactHref, Link, setQuery, useLocation } from "../router";
+import { artifactHref, customerHref, Link, setQuery, useLocation } from "../router";
 import { useLoad, usePaged } from "../ui/async";
 import { everyDay, PullsChart } from "../ui/Chart";
 import { CustomerSelect, useCustomers } from "../ui/pickers";
@@ -62,7 +62,8 @@ function CustomerStandings({ days, customerId }: { days: number; customerId: str
       ) : paged.data.items.length === 0 ? (
         <Empty>No customers yet.</Empty>
       ) : (
-        paged.data.items.map((c) => <Standing key={c.customer_id} customer={c} open={customerId !== undefined || paged.data!.items.length === 1} />)
+        // A lone customer (the one asked for, or a customer's own view) is shown unfolded.
+        paged.data.items.map((c) => <Standing key={c.customer_id} customer={c} open={paged.data!.items.length === 1} />)
       )}
       <Pager paged={paged} />
     </>
@@ -77,7 +78,7 @@ function Standing({ customer, open }: { customer: CustomerDashboard; open: boole
   return (
     <article>
       <h2>
-        <Link href={`/customers/${encodeURIComponent(customer.customer_id)}`}>{customer.customer_name}</Link>
+        <Link href={customerHref(customer.customer_id)}>{customer.customer_name}</Link>
       </h2>
       {customer.artifacts.length === 0 ? (
         <Empty>No live license.</Empty>

@@ -5,7 +5,7 @@ import type { License, LicenseItem } from "../api/client";
 import { Link } from "../router";
 
 /** What a license covers, in a few words; digest items of one artifact are counted together. */
-export function coverage(items: LicenseItem[]): string {
+function coverage(items: LicenseItem[]): string {
   const versions = new Map<string, number>();
   const parts: string[] = [];
   for (const { artifact, all_versions, pattern, digests = [] } of items) {
@@ -20,7 +20,7 @@ export function coverage(items: LicenseItem[]): string {
 /** Unix seconds as a date in UTC, the day a license's expiry is chosen in. */
 const utcDate = (seconds: number) => new Date(seconds * 1000).toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
 
-export function Expiry({ at }: { at: number | null }) {
+function Expiry({ at }: { at: number | null }) {
   if (at == null) return <span className="muted">Never</span>;
   if (at * 1000 <= Date.now()) return <span className="badge expired">Expired {utcDate(at)}</span>;
   return <>{utcDate(at)}</>;

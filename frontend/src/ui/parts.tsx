@@ -1,7 +1,7 @@
 // The small pieces every page is made of: loading, empty and error states,
 // copy buttons, a confirmation dialog before anything destructive, and pagers.
 import { useEffect, useRef, useState, type ReactNode } from "react";
-import type { Loaded, Paged } from "./async";
+import { useAction, type Loaded, type Paged } from "./async";
 
 export function Loading() {
   return (
@@ -99,6 +99,17 @@ export function ConfirmButton({
           </button>
         </div>
       </dialog>
+    </>
+  );
+}
+
+/** A [`ConfirmButton`] whose refusal is shown beside it, in the server's words. */
+export function ConfirmAction({ label, question, action }: { label: string; question: string; action: () => Promise<unknown> }) {
+  const { error, run } = useAction();
+  return (
+    <>
+      <ConfirmButton label={label} question={question} action={() => run(action).then(() => undefined)} />
+      <ErrorNote error={error} />
     </>
   );
 }

@@ -15,7 +15,7 @@ export function customerName(customers: Customer[], id: string | null): string {
   return customers.find((c) => c.id === id)?.name ?? id;
 }
 
-export interface Choice {
+interface Choice {
   value: string;
   label: string;
 }
