@@ -3,7 +3,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, expect, test, vi } from "vitest";
 import type { Customer, License } from "../api/client";
-import { admin, mockApi, page, renderAs } from "../test-api";
+import { admin, mockApi, page, problem, renderAs } from "../test-api";
 import { CustomerPage, CustomersPage } from "./Customers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -53,4 +53,26 @@ test("a customer's page: its licenses, links, and new users made as customer use
   await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
   const post = calls.find((c) => c.method === "POST")!;
   expect([post.path, post.body]).toEqual(["/api/v1/customers/c1/users", { email: "ci@acme.example", password: "a-long-password", role: "customer" }]);
+});
+
+test("deleting a customer asks first; a refusal is shown, a success reloads the list", async () => {
+  let refuse = true;
+  const calls = mockApi((call) => {
+    if (call.method === "DELETE") return refuse ? problem(409, "customer in use") : { status: 204 };
+    if (call.path === "/api/v1/customers") return page([acme]);
+  });
+  renderAs(admin, <CustomersPage />);
+  await screen.findByRole("link", { name: "Acme" });
+  const confirm = () => {
+    fireEvent.click(screen.getByRole("button", { name: "Delete" }));
+    const dialog = screen.getByRole("dialog", { name: /^Delete Acme\?/, hidden: true });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Delete", hidden: true }));
+  };
+  confirm();
+  expect((await screen.findByRole("alert")).textContent).toBe("customer in use");
+  refuse = false;
+  const listed = calls.filter((c) => c.path === "/api/v1/customers").length;
+  confirm();
+  await waitFor(() => expect(calls.filter((c) => c.path === "/api/v1/customers").length).toBe(listed + 1));
+  expect(calls.filter((c) => c.method === "DELETE").map((c) => c.path)).toEqual(["/api/v1/customers/c1", "/api/v1/customers/c1"]);
 });
