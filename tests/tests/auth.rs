@@ -294,13 +294,14 @@ fn manifest_pushes_are_refused_to_credentials_that_may_not_push() {
     let reg = registry();
     let repo = unique_repo("push-check");
     let img = reg.push_image_files(&repo, "v1", "amd64", &[("etc/p.txt", b"pushed")]);
-    let put_as = |auth: &str, tag: &str| {
+    let put_body_as = |auth: &str, tag: &str, manifest: &[u8]| {
         reg.put(&manifest_path(&repo, tag))
             .no_auth()
             .header("Authorization", auth)
             .header("Content-Type", OCI_MANIFEST)
-            .bytes(&img.manifest)
+            .bytes(manifest)
     };
+    let put_as = |auth: &str, tag: &str| put_body_as(auth, tag, &img.manifest);
     let basic = |email: &str, secret: &str| {
         format!("Basic {}", base64(format!("{email}:{secret}").as_bytes()))
     };
@@ -337,13 +338,7 @@ fn manifest_pushes_are_refused_to_credentials_that_may_not_push() {
         img.layers[0].digest.as_str(),
         &format!("sha256:{}", "0".repeat(64)),
     );
-    let dangling_as = |auth: &str| {
-        reg.put(&manifest_path(&repo, "dangling"))
-            .no_auth()
-            .header("Authorization", auth)
-            .header("Content-Type", OCI_MANIFEST)
-            .bytes(dangling.as_bytes())
-    };
+    let dangling_as = |auth: &str| put_body_as(auth, "dangling", dangling.as_bytes());
     dangling_as(&basic(&ro.email, &ro.token)).expect_error(403, "DENIED");
     dangling_as(&basic(&writer.email, &writer.token)).expect_error(400, "MANIFEST_BLOB_UNKNOWN");
 
