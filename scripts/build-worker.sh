@@ -6,13 +6,13 @@
 # Usage: scripts/build-worker.sh [registry|analytics]   (both when not given)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
-WASM_BINDGEN_BIN=$(command -v wasm-bindgen)
+. scripts/tools-env.sh
+WASM_BINDGEN_BIN=$TOOLS/bin/wasm-bindgen
 ESBUILD_BIN=$PWD/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN ESBUILD_BIN
 case ${1:-both} in
-  registry) worker-build --release ;;
-  analytics) (cd crates/analytics && worker-build --release) ;;
-  both) worker-build --release && (cd crates/analytics && worker-build --release) ;;
+  registry) "$TOOLS/bin/worker-build" --release ;;
+  analytics) (cd crates/analytics && "$TOOLS/bin/worker-build" --release) ;;
+  both) "$TOOLS/bin/worker-build" --release && (cd crates/analytics && "$TOOLS/bin/worker-build" --release) ;;
   *) echo "usage: $0 [registry|analytics]" >&2; exit 2 ;;
 esac

