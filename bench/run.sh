@@ -11,6 +11,7 @@
 #   BENCH_TARGETS="distribution calibration" bench/run.sh   to measure a subset
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/tools-env.sh
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false CI=true
 
 targets=${BENCH_TARGETS:-tollgate tollgate-noqueue distribution calibration}
@@ -71,7 +72,7 @@ build_tollgate() {  # build_tollgate TARGET: scripts/build-worker.sh, once per r
   # serve-test.sh serves the dashboard too, so it needs frontend/dist
   if ! { scripts/build-worker.sh && scripts/build-frontend.sh; } > "$work/build.log" 2>&1; then
     tail -n 30 "$work/build.log" >&2
-    command -v wasm-bindgen > /dev/null || command -v "$HOME/.cargo/bin/wasm-bindgen" > /dev/null \
+    [ -x "$TOOLS/bin/wasm-bindgen" ] \
       || echo "(wasm-bindgen is missing: run scripts/bootstrap.sh first)" >&2
     echo "$1: scripts/build-worker.sh or build-frontend.sh failed (log above); not measured" >&2
     return 1
@@ -84,7 +85,7 @@ bench_tollgate() {
   section "tollgate: start (scripts/serve-test.sh)"
   local exports
   # Long-lived upload sessions: the 1 GiB push takes longer than the test default.
-  exports=$(TOLLGATE_TEST_UPLOAD_TTL=3600 scripts/serve-test.sh) || return 1
+  exports=$(TOLLGATE_TEST_NO_FRONT=1 TOLLGATE_TEST_UPLOAD_TTL=3600 scripts/serve-test.sh) || return 1
   eval "$exports"
   groups+=("$TOLLGATE_PID")
   dirs+=("$TOLLGATE_STATE")
@@ -102,7 +103,7 @@ bench_tollgate-noqueue() {
   build_tollgate tollgate-noqueue || return 1
   section "tollgate-noqueue: start (TOLLGATE_TEST_NO_QUEUE=1 scripts/serve-test.sh)"
   local exports
-  exports=$(TOLLGATE_TEST_NO_QUEUE=1 scripts/serve-test.sh) || return 1
+  exports=$(TOLLGATE_TEST_NO_FRONT=1 TOLLGATE_TEST_NO_QUEUE=1 scripts/serve-test.sh) || return 1
   eval "$exports"
   groups+=("$TOLLGATE_PID")
   dirs+=("$TOLLGATE_STATE")

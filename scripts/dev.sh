@@ -31,22 +31,30 @@ case $user in
 esac
 
 CI=true npx wrangler d1 migrations apply DB --local
+backend=$(scripts/free-port.sh)
 
 cat <<MSG
 
 Tollgate is starting at http://localhost:$PORT
+  (wrangler's "Ready on" line below names its private port $backend: use $PORT)
   Dashboard: http://localhost:$PORT/ — sign in with the admin's email and password:
   admin:    $user
   password: $password
 Log in with:  docker login localhost:$PORT -u $user -p '$password'
          or:  curl -u '$user:$password' http://localhost:$PORT/v2/_catalog
+Registry clients speak plain HTTP to it with their insecure switch: skopeo
+  --tls-verify=false, podman/buildah --tls-verify=false, crane --insecure,
+  helm and oras --plain-http (README.md, "Using it").
 Make a personal access token (faster than a password for every request):
   curl -u '$user:$password' -H 'Content-Type: application/json' \\
        -d '{"name":"laptop"}' http://localhost:$PORT/api/v1/tokens
 
 MSG
-# Both workers in one wrangler dev: the registry (served on $PORT) and the analytics
-# worker, which consumes the local download-events queue. Their state is persisted
-# in one place, so they share the local D1 database the migrations were applied to.
-exec npx wrangler dev -c wrangler.toml -c crates/analytics/wrangler.toml \
-  --port "$PORT" --ip 127.0.0.1 --persist-to .wrangler/state
+# Both workers in one wrangler dev: the registry and the analytics worker, which
+# consumes the local download-events queue. Their state is persisted in one place, so
+# they share the local D1 database the migrations were applied to. Clients reach it
+# through scripts/front.mjs on $PORT, which turns away a TLS probe at once (clients'
+# insecure switches try HTTPS first) instead of leaving it to a 10 s timeout.
+exec node scripts/front.mjs "$PORT" "$backend" -- \
+  npx wrangler dev -c wrangler.toml -c crates/analytics/wrangler.toml \
+  --port "$backend" --ip 127.0.0.1 --persist-to .wrangler/state

@@ -19,6 +19,8 @@
 # TOLLGATE_UPLOAD_TTL, TOLLGATE_CHUNK_MAX (its UPLOAD_CHUNK_MAX_BYTES, 64 MiB or
 # $TOLLGATE_TEST_CHUNK_MAX), TOLLGATE_GC_GRACE, TOLLGATE_STATE and TOLLGATE_PID (the process
 # group to kill when done).
+# Clients reach it through scripts/front.mjs, as under `make dev`, unless
+# TOLLGATE_TEST_NO_FRONT=1.
 # TOLLGATE_TEST_NO_QUEUE=1 serves the registry without its `[[queues.producers]]`
 # binding (everything else identical), so no download event can be sent: the e2e
 # test that pulls still succeed then uses it, and the benchmark of what the send costs.
@@ -26,7 +28,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${1:-$(mktemp -d /tmp/tollgate-state.XXXXXX)}
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(scripts/free-port.sh)
+backend=$(scripts/free-port.sh)
 password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 jwt_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 user=e2e@tollgate.test
@@ -68,8 +71,14 @@ CI=true npx wrangler d1 migrations apply DB --local -c "$config" --persist-to "$
 # call 6-8 ms of CPU (tag pushes: 79-101/s with it, 126-161/s without, in one run).
 # Nobody debugs a test server, and wrangler 4 has no flag to leave it out; it skips
 # attaching when it believes it runs in a VS Code debug terminal. Logs still arrive.
+# Clients connect as with `make dev`: through scripts/front.mjs on $port.
+# TOLLGATE_TEST_NO_FRONT=1 serves wrangler dev on $port itself (the benchmarks: the
+# front is a local convenience, not part of what runs on Cloudflare).
+front=(node scripts/front.mjs "$port" "$backend" --)
+if [ "${TOLLGATE_TEST_NO_FRONT:-}" = 1 ]; then front=() backend=$port; fi
 VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
-  setsid npx wrangler dev -c "$config" -c "$analytics_config" --port "$port" --ip 127.0.0.1 --persist-to "$state/data" \
+  setsid "${front[@]}" \
+  npx wrangler dev -c "$config" -c "$analytics_config" --port "$backend" --ip 127.0.0.1 --persist-to "$state/data" \
   --test-scheduled --var "GC_GRACE_SECONDS:$gc_grace" \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
