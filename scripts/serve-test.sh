@@ -85,8 +85,12 @@ VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
   --var "AUTH_FAILURES_PER_ADDRESS:$per_address" \
   --var "UPLOAD_TTL_SECONDS:$ttl" --var "UPLOAD_CHUNK_MAX_BYTES:$chunk_max" > "$state/wrangler.log" 2>&1 < /dev/null &
 pid=$!
+# With two configs, wrangler dev answers on the port before it has loaded the second
+# worker, then restarts the runtime ("Your worker restarted mid-request" to whatever
+# was in flight); its "Ready on" line comes after that restart.
 for _ in $(seq 1 240); do
-  if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" 2>/dev/null | grep -q 401; then
+  if grep -q 'Ready on' "$state/wrangler.log" &&
+    curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" 2>/dev/null | grep -q 401; then
     token=$(curl -sf -u "$user:$password" -H 'Content-Type: application/json' \
       -d '{"name":"e2e"}' "http://127.0.0.1:$port/api/v1/tokens" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])') || break
