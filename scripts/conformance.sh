@@ -32,7 +32,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="${TOLLGATE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/tools}/bin"
+. "$ROOT/scripts/tools-env.sh"
+BIN="$TOOLS/bin"
 
 : "${TOLLGATE_URL:?set TOLLGATE_URL, e.g. http://127.0.0.1:8787}"
 : "${TOLLGATE_USER:?set TOLLGATE_USER}"

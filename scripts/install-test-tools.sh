@@ -70,9 +70,11 @@ CONFORMANCE_MODULE=github.com/opencontainers/distribution-spec/conformance
 # pulled in as dependencies; listed so a missing one is noticed).
 # chromium (and a font for its screenshots) is the browser the dashboard's end-to-end
 # tests drive through playwright-core (frontend/e2e); playwright never downloads one.
+# python3-venv: Debian's python3 cannot make the venv syft lives in without it.
 APT_PACKAGES=(
   skopeo podman buildah crun conmon netavark golang-github-containers-common
   docker-registry apache2-utils jq curl ca-certificates chromium fonts-dejavu-core
+  python3-venv
 )
 # only installed if `podman --storage-driver vfs info` fails without them
 APT_FALLBACK_PACKAGES=(uidmap fuse-overlayfs slirp4netns)

@@ -1,35 +1,80 @@
 #!/usr/bin/env bash
 # `make test`: installs what the tests need (Chromium included), runs the core's tests,
-# builds the workers and the dashboard, runs the dashboard's component tests, starts
-# the registry under wrangler dev and runs against it the end-to-end suite (real
-# clients included), the dashboard's browser tests (frontend/e2e; one of them starts
-# a second server of its own and seeds it with volume) and the OCI conformance suite.
-# The three suites against the server all run; the exit status says whether all passed.
+# builds the workers and the dashboard, runs the dashboard's component tests, then,
+# side by side and each against a throwaway wrangler dev of its own, the end-to-end
+# suite (real clients included; its large-blob and garbage-collection tests apart),
+# the dashboard's browser tests (frontend/e2e; one of them starts yet another server
+# and seeds it with volume) and the OCI conformance suite. Each suite's output is
+# printed whole when it ends. Every suite runs; the exit status says whether all
+# passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/tools-env.sh
 
+start=$SECONDS
+logs=$(mktemp -d /tmp/tollgate-test-logs.XXXXXX)
+step() { printf '\n== test: %s (at %d s) ==\n' "$*" $((SECONDS - start)); }
+
+# The test tools (apt, Go, pip) install while bootstrap compiles the Rust tools: the
+# downloads and the single-threaded link steps of one overlap the other's compiling.
+step "bootstrap and test tools"
+scripts/install-test-tools.sh > "$logs/tools.log" 2>&1 &
+tools=$!
 scripts/bootstrap.sh
-scripts/install-test-tools.sh
-export PATH="${TOLLGATE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/tools}/bin:$HOME/.cargo/bin:$PATH"
+tools_rc=0
+wait "$tools" || tools_rc=$?
+cat "$logs/tools.log"
+((tools_rc == 0)) || { echo "test: scripts/install-test-tools.sh failed" >&2; exit 1; }
 
+step "core tests"
 cargo test -p tollgate-core
+step "build"
 scripts/build-worker.sh
 scripts/build-frontend.sh
+# Compiled now, so the suites below start as soon as their servers are up.
+cargo test -p tollgate-e2e --no-run
+step "dashboard component tests"
 (cd frontend && npm test)
 
-eval "$(scripts/serve-test.sh)"
-trap 'kill -- -"$TOLLGATE_PID" 2>/dev/null || true' EXIT
-echo "Tollgate under test at $TOLLGATE_URL (log: $TOLLGATE_STATE/wrangler.log)"
-
+# The suites run side by side, each against a server of its own (scripts/with-server.sh):
+# the servers' work spreads over both cores, the garbage collector the gc tests
+# trigger can never take another suite's fresh uploads, and no suite's load (the
+# large-blob tests stream 1.3 GiB) slows another's server. Each waits on the network
+# and its server most of the time, so together they take little longer than the
+# longest alone.
+e2e_tests=()
+for file in tests/tests/*.rs; do
+  name=$(basename "$file" .rs)
+  case $name in large_blobs | gc) ;; *) e2e_tests+=(--test "$name") ;; esac
+done
+declare -A suites=(
+  [end-to-end]="cargo test -p tollgate-e2e --no-fail-fast --lib ${e2e_tests[*]} -- --test-threads=2"
+  [large blobs]="cargo test -p tollgate-e2e --test large_blobs"
+  [garbage collection]="cargo test -p tollgate-e2e --test gc"
+  [browser]="cd frontend && npm run e2e"
+  [conformance]="CONFORMANCE_SKIP_INSTALL=1 scripts/conformance.sh"
+)
+declare -A pids=()
+for name in "${!suites[@]}"; do
+  step "$name: started"
+  scripts/with-server.sh bash -c "${suites[$name]}" > "$logs/$name.log" 2>&1 &
+  pids[$!]=$name
+done
 failed=()
-cargo test -p tollgate-e2e --no-fail-fast -- --test-threads=2 || failed+=("end-to-end (cargo test -p tollgate-e2e)")
-(cd frontend && npm run e2e) || failed+=("browser (frontend/e2e)")
-scripts/conformance.sh || failed+=("conformance")
+while ((${#pids[@]})); do
+  rc=0
+  wait -n -p done_pid "${!pids[@]}" || rc=$?
+  name=${pids[$done_pid]}
+  unset "pids[$done_pid]"
+  step "$name: ended with status $rc"
+  cat "$logs/$name.log"
+  ((rc == 0)) || failed+=("$name (${suites[$name]})")
+done
+
+step "done"
 if ((${#failed[@]})); then
   printf 'test: failed: %s\n' "${failed[@]}" >&2
-  echo "test: the server's state and log stay in $TOLLGATE_STATE" >&2
+  echo "test: each suite's output is also in $logs" >&2
   exit 1
 fi
-# The large-blob tests leave ~1.4 GB in the state directory: gone once all passed.
-kill -- -"$TOLLGATE_PID" 2>/dev/null || true
-rm -rf "$TOLLGATE_STATE"
+rm -rf "$logs"
