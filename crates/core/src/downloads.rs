@@ -256,12 +256,19 @@ impl Download {
     }
 }
 
+/// Characters that make a spreadsheet read a cell as a formula when they lead it.
+const FORMULA_LEADS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// One field: RFC 4180 quoting, and a cell that would start a formula neutralised
+/// with a leading `'` (quoted, as OWASP's CSV-injection rule asks), so that a value a
+/// client or user chose cannot run in the vendor's spreadsheet.
 fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
+    let formula = value.starts_with(FORMULA_LEADS);
+    if !formula && !value.contains([',', '"', '\r', '\n']) {
+        return value.to_owned();
     }
+    let lead = if formula { "'" } else { "" };
+    format!("\"{lead}{}\"", value.replace('"', "\"\""))
 }
 
 /// The artifact's download history, for deleting it with the artifact.
@@ -300,5 +307,26 @@ mod tests {
             "1970-01-01T00:00:00Z,acme/app,v1,sha256:x,u,,192.0.2.1,,,\"curl/8, \"\"quoted\"\"\",false\r\n"
         );
         assert_eq!(CSV_HEADER.split(',').count(), 11);
+    }
+
+    /// A cell a spreadsheet would run as a formula (a pulling client chooses its own
+    /// User-Agent, a vendor user its artifact's name) comes out as text: OWASP's
+    /// CSV-injection rule, a leading `'` in a quoted field.
+    #[test]
+    fn csv_cells_that_would_be_formulas_are_neutralised() {
+        for (value, exported) in [
+            (
+                "=HYPERLINK(\"https://evil.example\")",
+                "\"'=HYPERLINK(\"\"https://evil.example\"\")\"",
+            ),
+            ("+1", "\"'+1\""),
+            ("-2+3", "\"'-2+3\""),
+            ("@SUM(A1)", "\"'@SUM(A1)\""),
+            ("\tcmd", "\"'\tcmd\""),
+            ("\rcmd", "\"'\rcmd\""),
+            ("curl/8 =x", "curl/8 =x"),
+        ] {
+            assert_eq!(csv_field(value), exported, "{value:?}");
+        }
     }
 }
