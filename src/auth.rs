@@ -111,7 +111,9 @@ enum LookupKind {
 /// dashboard's cookie counts). A bearer token that fails verification is
 /// `Unauthorized` here, before any query.
 pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentials> {
-    let authorization = header(req, "Authorization").unwrap_or_default();
+    let Some(authorization) = header(req, "Authorization") else {
+        return Ok(session(req, app, sessions));
+    };
     if let Some((email, secret)) = parse_basic(&authorization) {
         return Ok(basic(app, email, secret, client_address(req)));
     }
@@ -129,13 +131,20 @@ pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentia
             },
         }));
     }
+    // A scheme we do not know is no credential. The cookie does not stand in for
+    // it: a cross-site request can add any header that triggers no preflight.
+    Ok(Credentials::None)
+}
+
+/// The dashboard's session cookie, when `sessions` lets it count.
+fn session(req: &Request, app: &App, sessions: bool) -> Credentials {
     match cookie(req, SESSION_COOKIE) {
-        Some(session) if sessions => Ok(Credentials::Lookup(Lookup {
+        Some(session) if sessions => Credentials::Lookup(Lookup {
             statement: session_lookup(&hash_secret(&session), app.now),
             licensee: Licensee::Session(hash_secret(&session)),
             kind: LookupKind::Session,
-        })),
-        _ => Ok(Credentials::None),
+        }),
+        _ => Credentials::None,
     }
 }
 
@@ -162,6 +171,18 @@ fn basic(app: &App, email: String, secret: String, address: String) -> Credentia
 }
 
 impl Credentials {
+    /// Whether these are the dashboard's session cookie: ambient credentials a
+    /// browser sends along with any request, a cross-site one too.
+    pub fn by_cookie(&self) -> bool {
+        matches!(
+            self,
+            Credentials::Lookup(Lookup {
+                kind: LookupKind::Session,
+                ..
+            })
+        )
+    }
+
     /// The caller these credentials name; `None` when there are none.
     pub async fn resolve(self, app: &App) -> Result<Option<Caller>> {
         match self {

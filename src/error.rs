@@ -1,6 +1,8 @@
 //! The one place where core errors become HTTP: on `/v2/` and `/token` the spec's
 //! status for each code and its JSON error body (with the bearer challenge that
 //! tells clients where to get a token); on `/api` RFC 9457 problem details.
+//! No answer carries a Basic challenge: a browser would prompt for credentials on
+//! one and then send them along with any request, a cross-site one too.
 
 use serde_json::json;
 use tollgate_core::Error;
@@ -20,6 +22,7 @@ fn status(error: &Error) -> u16 {
         Error::ChunkOutOfOrder { .. } | Error::RangeNotSatisfiable { .. } => 416,
         Error::TooManyRequests(_) => 429,
         Error::Invalid(_) => 400,
+        Error::UnsupportedMediaType(_) => 415,
         Error::NotFound(_) => 404,
         Error::Conflict(_) => 409,
         Error::Refused(refusal) => refusal.status(),
@@ -59,9 +62,6 @@ pub fn response(error: &Error) -> Response {
     let _ = headers.set("Content-Type", "application/json");
     let _ = headers.set("Docker-Distribution-API-Version", "registry/2.0");
     match error {
-        Error::Unauthorized => {
-            let _ = headers.set("WWW-Authenticate", r#"Basic realm="Tollgate""#);
-        }
         Error::ChunkOutOfOrder { offset } => {
             let _ = headers.set("Range", &format!("0-{}", offset.saturating_sub(1)));
         }
@@ -105,6 +105,7 @@ pub fn problem(error: &Error) -> Response {
         405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Content Too Large",
+        415 => "Unsupported Media Type",
         429 => "Too Many Requests",
         _ => "Internal Server Error",
     };

@@ -63,20 +63,40 @@ enum OneTrip {
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
     let path = req.path();
-    let response = if path == "/token" {
-        token(req, &env)
-            .await
-            .unwrap_or_else(|e| error::response(&e))
-    } else if path == "/api" || path.starts_with("/api/") {
+    let response = if path == "/api" || path.starts_with("/api/") {
         api::handle(req, &env)
             .await
             .unwrap_or_else(|e| error::problem(&e))
     } else {
-        registry(req, &env, &ctx)
-            .await
-            .unwrap_or_else(|e| error::response(&e))
+        let token_realm = token_realm(&req);
+        let result = if path == "/token" {
+            token(req, &env).await
+        } else {
+            registry(req, &env, &ctx).await
+        };
+        result.unwrap_or_else(|e| oci_error(&e, token_realm))
     };
     Ok(http::with_api_version(response))
+}
+
+/// Where a client gets a bearer token: this origin's `/token`, and the service
+/// (this host) to name there.
+fn token_realm(req: &Request) -> Result<(String, String)> {
+    let origin = req.url().map_err(error::internal)?.origin();
+    Ok((
+        format!("{}/token", origin.ascii_serialization()),
+        auth::service(req)?,
+    ))
+}
+
+/// The OCI error for `e`; a 401 challenges the client to get a bearer token.
+fn oci_error(e: &Error, token_realm: Result<(String, String)>) -> Response {
+    match (e, token_realm) {
+        (Error::Unauthorized, Ok((realm, service))) => {
+            error::challenge(&realm, &service, None, false)
+        }
+        _ => error::response(e),
+    }
 }
 
 async fn token(req: Request, env: &Env) -> Result<Response> {
@@ -101,14 +121,7 @@ async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         None => None,
     };
     let challenge = |insufficient| -> Result<Response> {
-        let service = auth::service(&req)?;
-        let realm = format!(
-            "{}/token",
-            req.url()
-                .map_err(error::internal)?
-                .origin()
-                .ascii_serialization()
-        );
+        let (realm, service) = token_realm(&req)?;
         let scope = needed
             .as_ref()
             .and_then(|(repo, action)| scope::challenge(repo.as_ref(), *action));

@@ -51,13 +51,14 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
             _ => Err(Error::MethodNotAllowed),
         };
     }
-    let caller = auth::credentials(&req, &app, true)?
+    let credentials = auth::credentials(&req, &app, true)?;
+    if credentials.by_cookie() && !matches!(method, Method::Get | Method::Head) {
+        check_same_origin(&req)?;
+    }
+    let caller = credentials
         .resolve(&app)
         .await?
         .ok_or(Error::Unauthorized)?;
-    if !matches!(method, Method::Get | Method::Head) && header(&req, "Authorization").is_none() {
-        check_origin(&req)?;
-    }
     app.caller = Some(caller);
     if let ["artifacts", rest @ ..] = parts.as_slice() {
         return artifacts::handle(&req, &app, rest, method).await;
@@ -108,21 +109,33 @@ fn openapi(method: &Method) -> Result<Response> {
     Ok(response)
 }
 
-/// A browser's state-changing request must come from this origin: cookies alone
-/// would let another site act for a signed-in user.
+/// This server's origin, as a browser names it in `Origin`.
+fn own_origin(req: &Request) -> Result<String> {
+    let url = req.url().map_err(crate::error::internal)?;
+    Ok(url.origin().ascii_serialization())
+}
+
+/// Sign-in and sign-out must not come from another site (a forged sign-in would
+/// put the victim in the attacker's account); clients that are no browser send
+/// neither header.
 fn check_origin(req: &Request) -> Result<()> {
-    let own = req
-        .url()
-        .map_err(crate::error::internal)?
-        .origin()
-        .ascii_serialization();
     match header(req, "Origin") {
-        Some(origin) if origin == own => Ok(()),
+        Some(origin) if origin == own_origin(req)? => Ok(()),
         Some(_) => Err(Error::Denied),
-        // Non-browser clients send no Origin; browsers always do on these requests.
         None if header(req, "Sec-Fetch-Site").is_none() => Ok(()),
         None => Err(Error::Denied),
     }
+}
+
+/// A write made with the session cookie must show it comes from this origin: the
+/// cookie alone would let another site act for a signed-in user. Browsers send
+/// `Origin` on every such request, or at least `Sec-Fetch-Site`.
+fn check_same_origin(req: &Request) -> Result<()> {
+    let same = match header(req, "Origin") {
+        Some(origin) => origin == own_origin(req)?,
+        None => header(req, "Sec-Fetch-Site").as_deref() == Some("same-origin"),
+    };
+    same.then_some(()).ok_or(Error::Denied)
 }
 
 /// The caller, allowed to do `action` (for a customer's licensed actions, on what
@@ -152,7 +165,14 @@ fn customer_filter(req: &Request, app: &App) -> Result<Option<String>> {
     Ok(own_customer(app)?.or_else(|| query(req, "customer_id")))
 }
 
+/// The request's JSON body. Its Content-Type must say JSON: a cross-site form can
+/// send `text/plain` without a preflight, never `application/json`.
 async fn read_json<T: DeserializeOwned>(mut req: Request) -> Result<T> {
+    let media_type = header(&req, "Content-Type").unwrap_or_default();
+    let essence = media_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(Error::UnsupportedMediaType("application/json"));
+    }
     if header(&req, "Content-Length")
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > MAX_BODY)

@@ -291,3 +291,82 @@ fn unknown_endpoints_and_methods_answer_in_problem_form() {
         assert!(doc.json()["paths"][path].is_object(), "{path}");
     }
 }
+
+/// A signed-in browser session, for the CSRF tests below.
+fn signed_in_cookie() -> String {
+    let reg = registry();
+    let user = vendor_user("admin");
+    let resp = send(
+        reg.post("/api/v1/session").no_auth(),
+        Some(&json!({"email": user.email, "password": user.password})),
+    );
+    resp.expect(200);
+    session_cookie(&resp)
+}
+
+/// A cross-site write that carries the cookie: `body` raw, with `content_type`.
+fn cookie_write(cookie: &str, headers: &[(&str, &str)], content_type: &str) -> Resp {
+    let body = json!({"name": format!("csrf-{}", random_hex(6))}).to_string();
+    let mut req = registry()
+        .post("/api/v1/customers")
+        .no_auth()
+        .header("Cookie", cookie)
+        .header("Content-Type", content_type);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    req.bytes(body.as_bytes())
+}
+
+/// An Authorization header of a scheme Tollgate does not know is no credential at
+/// all: the cookie beside it does not count either.
+#[test]
+fn csrf_an_unknown_authorization_scheme_does_not_fall_back_to_the_cookie() {
+    let cookie = signed_in_cookie();
+    let resp = cookie_write(&cookie, &[("Authorization", "Foo bar")], "text/plain");
+    resp.expect(401);
+}
+
+/// A cookie-authenticated write must show it comes from this origin (Origin, or
+/// Sec-Fetch-Site: same-origin) and carry JSON; a plain form post can do neither.
+#[test]
+fn csrf_cookie_writes_need_this_origin_and_a_json_body() {
+    let reg = registry();
+    let cookie = signed_in_cookie();
+    let json = "application/json";
+    cookie_write(&cookie, &[], json).expect(403);
+    cookie_write(&cookie, &[("Sec-Fetch-Site", "cross-site")], json).expect(403);
+    cookie_write(&cookie, &[("Origin", "https://evil.example")], json).expect(403);
+    cookie_write(&cookie, &[("Origin", &reg.url)], "text/plain").expect(415);
+    cookie_write(&cookie, &[("Sec-Fetch-Site", "same-origin")], json).expect(201);
+    cookie_write(
+        &cookie,
+        &[("Origin", &reg.url)],
+        "application/json; charset=utf-8",
+    )
+    .expect(201);
+}
+
+/// No answer invites a browser to ask for and then keep sending Basic credentials,
+/// which a cross-site request would carry along.
+#[test]
+fn csrf_no_basic_challenge_a_browser_would_act_on() {
+    let reg = registry();
+    let failed = [
+        reg.get("/token")
+            .basic(&reg.user, "wrong-password-123")
+            .call(),
+        reg.get("/token").no_auth().call(),
+        reg.get("/api/v1/me").no_auth().call(),
+        reg.get("/v2/").no_auth().call(),
+    ];
+    for resp in failed {
+        resp.expect(401);
+        if let Some(challenge) = resp.header("WWW-Authenticate") {
+            assert!(
+                !challenge.to_ascii_lowercase().starts_with("basic"),
+                "{challenge}"
+            );
+        }
+    }
+}

@@ -40,6 +40,8 @@ pub enum Error {
     TooManyRequests(u64),
     /// A management request with a field that breaks a rule (the message says which).
     Invalid(String),
+    /// A management request whose body is not of the media type the endpoint reads.
+    UnsupportedMediaType(&'static str),
     /// A management request for something that does not exist (or is hidden).
     NotFound(&'static str),
     /// A management request that clashes with what is stored.
@@ -71,7 +73,10 @@ impl Error {
                 "UNSUPPORTED"
             }
             Error::TooManyRequests(_) => "TOO_MANY_REQUESTS",
-            Error::Invalid(_) | Error::NotFound(_) | Error::Conflict(_) => "UNSUPPORTED",
+            Error::Invalid(_)
+            | Error::NotFound(_)
+            | Error::Conflict(_)
+            | Error::UnsupportedMediaType(_) => "UNSUPPORTED",
             // The conformance suite expects UNSUPPORTED for a refused tag deletion (400).
             Error::Refused(Refusal::LastTag) => "DENIED",
             Error::Refused(_) => "UNSUPPORTED",
@@ -91,6 +96,7 @@ impl fmt::Display for Error {
             Error::Denied => f.write_str("requested access to the resource is denied"),
             Error::TooManyRequests(_) => f.write_str("too many failed attempts; try again later"),
             Error::NotFound(what) => write!(f, "{what} not found"),
+            Error::UnsupportedMediaType(wanted) => write!(f, "the body must be {wanted}"),
             Error::MethodNotAllowed => f.write_str("method not allowed on this endpoint"),
             Error::UnknownEndpoint => f.write_str("no such endpoint"),
             Error::Refused(refusal) => refusal.fmt(f),
