@@ -50,7 +50,7 @@ pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Resu
 }
 
 async fn read_object(app: &App, key: &str) -> Result<Vec<u8>> {
-    let object = app.bucket.get(key).execute().await.map_err(internal)?;
+    let object = app.objects.0.get(key).execute().await.map_err(internal)?;
     let object = object.ok_or_else(|| Error::Internal(format!("{key} missing from R2")))?;
     let body = object
         .body()
@@ -155,7 +155,8 @@ pub async fn put(app: &App, name: &RepoName, pushed: Pushed) -> Result<Response>
         {
             return Err(Error::ManifestBlobUnknown(missing));
         }
-        app.bucket
+        app.objects
+            .0
             .put(&key, text.as_bytes().to_vec())
             .execute()
             .await
