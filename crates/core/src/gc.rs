@@ -252,16 +252,17 @@ impl<'a, S: Sql> Gc<'a, S> {
                     cutoff,
                     limit
                 ),
-                // (c) Expired upload sessions: their object (`UploadId::object_key`, a
-                // multipart upload until finished) and tail (`UploadId::tail_key`).
+                // (c) Expired upload sessions, finishing ones included: their object
+                // (`UploadId::object_key`, a multipart upload until finished) and the
+                // tail the session records.
                 stmt!(
                     "WITH expired AS (
-                       SELECT id, multipart_id, byte_offset FROM uploads WHERE updated_at < ?1
+                       SELECT id, multipart_id, tail_key FROM uploads WHERE updated_at < ?1
                        ORDER BY updated_at, id LIMIT ?2)
                      INSERT OR REPLACE INTO gc_objects (object_key, kind, multipart_id, queued_at)
                      SELECT 'blobs/' || id, 'upload', multipart_id, ?3 FROM expired
                      UNION ALL
-                     SELECT 'tails/' || id, 'tail', NULL, ?3 FROM expired WHERE byte_offset > 0",
+                     SELECT tail_key, 'tail', NULL, ?3 FROM expired WHERE tail_key IS NOT NULL",
                     expired,
                     limit,
                     now

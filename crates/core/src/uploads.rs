@@ -123,24 +123,46 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
         chunk: Chunk<'_>,
         body: Option<O::Body>,
     ) -> Result<UploadSession> {
-        let mut session = self.status(repo, id).await?;
-        let promised = session.check_chunk(chunk.range, chunk.length)?;
-        let previous = session.byte_offset;
-        let hasher = session.hasher()?;
-        let appended = self.stream(&mut session, hasher, body).await?;
+        let before = self.status(repo, id).await?;
+        let promised = before.check_chunk(chunk.range, chunk.length)?;
+        let mut session = before.clone();
+        let appended = self.stream(&mut session, before.hasher()?, body).await?;
         if promised.is_some_and(|n| n != appended.received) {
             return Err(Error::BlobUploadInvalid(
                 "body length differs from the announced length".into(),
             ));
         }
-        self.park_tail(&session, appended.tail).await?;
+        if appended.received > 0 {
+            session.tail_key = self.park_tail(&session, appended.tail).await?;
+        }
         // Idle time counts from the end of this chunk, which may have streamed for long.
         let now = (self.platform.clock)();
         session.advance(&appended.hasher, appended.new_etags, appended.received, now)?;
-        if !self.store.save_upload(&session, previous).await? {
-            return Err(Error::ChunkOutOfOrder { offset: previous });
-        }
+        self.save(&session, &before).await?;
         Ok(session)
+    }
+
+    /// Saves a session advanced from `before` by a compare-and-swap. The tail the
+    /// loser of a race parked is its own, so it cannot have touched the winner's;
+    /// each deletes the tail that is no longer the session's.
+    async fn save(&self, session: &UploadSession, before: &UploadSession) -> Result<()> {
+        let (new, old) = (session.tail_key.as_deref(), before.tail_key.as_deref());
+        if !self.store.save_upload(session, before).await? {
+            self.delete_other_tail(new, old).await;
+            return Err(Error::ChunkOutOfOrder {
+                offset: before.byte_offset,
+            });
+        }
+        self.delete_other_tail(old, new).await;
+        Ok(())
+    }
+
+    /// Deletes the tail `key` unless it is `kept` (best effort: garbage collection
+    /// takes what an expired session records).
+    async fn delete_other_tail(&self, key: Option<&str>, kept: Option<&str>) {
+        if let Some(key) = key.filter(|&k| Some(k) != kept) {
+            let _ = self.objects.delete(key).await;
+        }
     }
 
     /// Takes an optional last chunk and turns the upload into the blob `digest`
@@ -155,6 +177,12 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
     ) -> Result<()> {
         let mut session = self.status(repo, id).await?;
         let promised = session.check_chunk(chunk.range, chunk.length)?;
+        // Only the request that claims the session writes the blob's object.
+        if !self.store.claim_upload(&session, self.now).await? {
+            return Err(Error::ChunkOutOfOrder {
+                offset: session.byte_offset,
+            });
+        }
         self.store_blob(repo, &mut session, digest, promised, body)
             .await
     }
@@ -263,7 +291,9 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
         }
         let mut etags = session.etags()?;
         etags.extend(appended.new_etags);
-        self.complete(session, etags, appended.tail).await?;
+        let checksum = hashed_as_claimed.then_some(digest);
+        self.complete(session, etags, appended.tail, checksum, size)
+            .await?;
         self.drop_tail(session).await;
         if !hashed_as_claimed {
             self.verify_stored(&id.object_key(), digest).await?;
@@ -309,8 +339,9 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
         if session.tail_len()? == 0 {
             return Ok(Vec::new());
         }
-        let tail = self.objects.get(&session.upload_id().tail_key()).await?;
-        let tail = tail.ok_or_else(|| Error::Internal("upload tail missing".into()))?;
+        let missing = || Error::Internal("upload tail missing".into());
+        let key = session.tail_key.as_deref().ok_or_else(missing)?;
+        let tail = self.objects.get(key).await?.ok_or_else(missing)?;
         if tail.len() as u64 != session.tail_len()? {
             return Err(Error::Internal("upload tail has the wrong length".into()));
         }
@@ -367,26 +398,33 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
             .await
     }
 
-    /// Parks the tail for the next request of the same upload.
-    async fn park_tail(&self, session: &UploadSession, tail: Vec<u8>) -> Result<()> {
+    /// Parks the tail for the next request of the same upload, under a key of this
+    /// request's own; returns the key.
+    async fn park_tail(&self, session: &UploadSession, tail: Vec<u8>) -> Result<Option<String>> {
         if tail.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let key = session.upload_id().tail_key();
-        self.objects.put(&key, tail, None).await
+        let key = session.upload_id().tail_key((self.platform.random)()?);
+        self.objects.put(&key, tail, None).await?;
+        Ok(Some(key))
     }
 
     /// Turns the session's bytes into the object at its key: the multipart upload
-    /// completed with the tail as its last part, or a plain object for small blobs.
+    /// completed with the tail as its last part, or a plain object for small blobs,
+    /// which the object store verifies against `checksum`. A multipart object is
+    /// made of exactly the parts whose etags the session recorded (the store refuses
+    /// others); its size is checked once it is stored.
     async fn complete(
         &self,
         session: &UploadSession,
         mut etags: Vec<String>,
         tail: Vec<u8>,
+        checksum: Option<&Digest>,
+        size: u64,
     ) -> Result<()> {
         let key = session.upload_id().object_key();
         let Some(multipart_id) = &session.multipart_id else {
-            return self.objects.put(&key, tail, None).await;
+            return self.objects.put(&key, tail, checksum).await;
         };
         if !tail.is_empty() {
             let number = etags.len() as u16 + 1;
@@ -398,14 +436,24 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
         }
         self.objects
             .complete_multipart(&key, multipart_id, &etags)
-            .await
+            .await?;
+        self.check_size(&key, size).await
     }
 
-    /// Deletes the parked tail of a session that received bytes before.
-    async fn drop_tail(&self, session: &UploadSession) {
-        if session.byte_offset > 0 {
-            let _ = self.objects.delete(&session.upload_id().tail_key()).await;
+    async fn check_size(&self, key: &str, size: u64) -> Result<()> {
+        let stored = self.objects.head(key).await?;
+        if stored != Some(size) {
+            return Err(Error::Internal(format!(
+                "{key} holds {stored:?} bytes, not {size}"
+            )));
         }
+        Ok(())
+    }
+
+    /// Deletes the session's parked tail.
+    async fn drop_tail(&self, session: &UploadSession) {
+        self.delete_other_tail(session.tail_key.as_deref(), None)
+            .await;
     }
 
     /// Removes every trace of an upload's bytes (best effort: leftovers are swept

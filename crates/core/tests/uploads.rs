@@ -5,9 +5,14 @@
 mod memory;
 mod sqlite;
 
+use std::cell::Cell;
+
 use futures::executor::block_on;
 use memory::{advance_clock, platform, Chunks, Memory, Op};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use sqlite::Sqlite;
+use tollgate_core::sql::{Sql, Statement};
 use tollgate_core::store::Store;
 use tollgate_core::upload::{UploadId, UploadSession, PART_SIZE};
 use tollgate_core::uploads::{Chunk, Uploads};
@@ -29,23 +34,77 @@ fn bytes(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-struct World {
+/// Whether an injected database fault strikes before the batch runs or after it
+/// committed (the answer lost on the way back).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Strikes {
+    Before,
+    After,
+}
+
+/// The database, failing the next batch whose first statement contains a text.
+struct Faulty {
     db: Sqlite,
+    fault: Cell<Option<(&'static str, Strikes)>>,
+}
+
+impl Sql for Faulty {
+    async fn query<T: DeserializeOwned>(
+        &self,
+        statement: Statement,
+    ) -> tollgate_core::Result<Vec<T>> {
+        self.db.query(statement).await
+    }
+
+    async fn query_all(
+        &self,
+        statements: Vec<Statement>,
+    ) -> tollgate_core::Result<Vec<Vec<Value>>> {
+        self.db.query_all(statements).await
+    }
+
+    async fn batch(&self, statements: Vec<Statement>) -> tollgate_core::Result<Vec<u64>> {
+        let hit = self
+            .fault
+            .get()
+            .filter(|(text, _)| statements.first().is_some_and(|s| s.sql.contains(text)));
+        let Some((_, strikes)) = hit else {
+            return self.db.batch(statements).await;
+        };
+        self.fault.set(None);
+        if strikes == Strikes::After {
+            self.db.batch(statements).await?;
+        }
+        Err(Error::Internal("injected database fault".into()))
+    }
+}
+
+struct World {
+    db: Faulty,
     objects: Memory,
 }
 
 impl World {
     fn new() -> Self {
         World {
-            db: Sqlite::migrated(),
+            db: Faulty {
+                db: Sqlite::migrated(),
+                fault: Cell::new(None),
+            },
             objects: Memory::default(),
         }
     }
 
     /// The life cycle as one request sees it; a new one is a new request (or a
     /// restarted isolate: nothing is kept in between).
-    fn uploads(&self) -> Uploads<'_, Sqlite, Memory> {
+    fn uploads(&self) -> Uploads<'_, Faulty, Memory> {
         Uploads::new(&self.db, &self.objects, platform(), TTL)
+    }
+
+    /// Makes the next batch that saves a session fail.
+    fn fail_save(&self, strikes: Strikes) {
+        let fault = ("UPDATE uploads SET byte_offset", strikes);
+        self.db.fault.set(Some(fault));
     }
 
     fn start(&self) -> UploadSession {
@@ -111,10 +170,10 @@ impl World {
         struct Row {
             object_key: String,
         }
-        let rows: Vec<Row> = block_on(tollgate_core::sql::Sql::query(
-            &self.db,
-            tollgate_core::stmt!("SELECT object_key FROM blobs"),
-        ))
+        let rows: Vec<Row> = block_on(
+            self.db
+                .query(tollgate_core::stmt!("SELECT object_key FROM blobs")),
+        )
         .unwrap();
         rows.into_iter().map(|r| r.object_key).collect()
     }
@@ -345,4 +404,36 @@ fn a_failed_completion_discards_the_upload() {
     assert_eq!(w.objects.keys(), Vec::<String>::new());
     assert_eq!(w.objects.open_multiparts(), 0);
     assert_eq!(w.session(&id), Err(Error::BlobUploadUnknown));
+}
+
+#[test]
+fn a_save_that_fails_after_the_tail_was_written_can_be_retried() {
+    let w = World::new();
+    let data = bytes(3000, 12);
+    let id = w.start().upload_id();
+    w.patch(&id, 0, &data[..1000], 1 << 20).unwrap();
+    w.fail_save(Strikes::Before);
+    assert!(w.patch(&id, 1000, &data[1000..2000], 1 << 20).is_err());
+    assert_eq!(w.session(&id).unwrap().byte_offset, 1000);
+    // The failed request's tail is its own: the session's is intact for the retry.
+    w.patch(&id, 1000, &data[1000..2000], 1 << 20).unwrap();
+    w.finish(&id, &sha256(&data), &data[2000..]).unwrap();
+    assert_eq!(w.served("a/b", &sha256(&data)).unwrap(), data);
+}
+
+#[test]
+fn a_save_whose_answer_was_lost_counts_and_the_upload_goes_on() {
+    let w = World::new();
+    let data = bytes(3000, 13);
+    let id = w.start().upload_id();
+    w.patch(&id, 0, &data[..1000], 1 << 20).unwrap();
+    w.fail_save(Strikes::After);
+    assert!(w.patch(&id, 1000, &data[1000..2000], 1 << 20).is_err());
+    // A retry learns the chunk arrived, as a client asking for the status would.
+    assert_eq!(
+        w.patch(&id, 1000, &data[1000..2000], 1 << 20),
+        Err(Error::ChunkOutOfOrder { offset: 2000 })
+    );
+    w.finish(&id, &sha256(&data), &data[2000..]).unwrap();
+    assert_eq!(w.served("a/b", &sha256(&data)).unwrap(), data);
 }
