@@ -13,9 +13,10 @@
 //! the repository's blob links in the batch that stores it, and a link or blob
 //! younger than the grace period is never garbage. A queued object waits
 //! [`Settings::settle`] before phase 2 takes it, and phase 2 leaves it in R2 when a
-//! blob or manifest row uses it again by then: a request that read a row just before
-//! phase 1 removed it (an upload reusing a stored blob's object, a push of a large
-//! manifest already stored) writes well within that time.
+//! blob or manifest row uses it again by then: an upload reusing a stored blob's
+//! object, which read the row just before phase 1 removed it, links it well within
+//! that time. Large manifests need no such care: each push writes an object of its
+//! own ([`crate::manifest_objects`]), never one that is queued.
 
 use std::fmt;
 

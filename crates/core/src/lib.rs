@@ -18,6 +18,7 @@ pub mod kind;
 pub mod license;
 pub mod licenses;
 pub mod manifest;
+pub mod manifest_objects;
 pub mod name;
 pub mod objects;
 pub mod pattern;

@@ -409,20 +409,21 @@ impl<'a, S: Sql> Store<'a, S> {
     /// Stores a validated manifest, its references and (if pushed by tag) its tag —
     /// or nothing, with `ManifestBlobUnknown`, when `repo` lacks a blob or child it
     /// references. The check rides in the same batch, so a push is one round trip.
-    pub async fn put_manifest(&self, new: NewManifest<'_>) -> Result<()> {
+    /// Returns false when `repo` held the manifest already: its row, and the bytes
+    /// it names, stay as they were.
+    pub async fn put_manifest(&self, new: NewManifest<'_>) -> Result<bool> {
         let statements = manifest_batch(&new);
-        if let Err(e) = self.sql.batch(statements).await {
-            if let Some(missing) = self
-                .missing_references(new.repo, new.manifest)
-                .await?
-                .into_iter()
-                .next()
-            {
-                return Err(Error::ManifestBlobUnknown(missing));
+        match self.sql.batch(statements).await {
+            // The third statement inserts the manifest row.
+            Ok(changes) => Ok(changes.get(2).is_some_and(|&n| n > 0)),
+            Err(e) => {
+                let missing = self.missing_references(new.repo, new.manifest).await?;
+                match missing.into_iter().next() {
+                    Some(digest) => Err(Error::ManifestBlobUnknown(digest)),
+                    None => Err(e),
+                }
             }
-            return Err(e);
         }
-        Ok(())
     }
 
     /// The manifest a tag or digest names in `repo`, in one query.

@@ -258,3 +258,8 @@ pub fn platform() -> tollgate_core::uploads::Platform {
 pub fn advance_clock(seconds: i64) {
     CLOCK.with(|c| c.set(c.get() + seconds));
 }
+
+/// The test platform's clock.
+pub fn clock() -> i64 {
+    CLOCK.with(|c| c.get())
+}
