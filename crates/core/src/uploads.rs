@@ -126,35 +126,62 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
         let before = self.status(repo, id).await?;
         let promised = before.check_chunk(chunk.range, chunk.length)?;
         let mut session = before.clone();
-        let appended = self.stream(&mut session, before.hasher()?, body).await?;
+        if let Err(e) = self.take_chunk(&mut session, promised, body).await {
+            self.abandon(&session, &before).await;
+            return Err(e);
+        }
+        self.save(&session, &before).await?;
+        Ok(session)
+    }
+
+    /// Streams a chunk onto `session` and parks its tail: what is left to do is
+    /// saving the session.
+    async fn take_chunk(
+        &self,
+        session: &mut UploadSession,
+        promised: Option<u64>,
+        body: Option<O::Body>,
+    ) -> Result<()> {
+        let appended = self.stream(session, session.hasher()?, body).await?;
         if promised.is_some_and(|n| n != appended.received) {
             return Err(Error::BlobUploadInvalid(
                 "body length differs from the announced length".into(),
             ));
         }
         if appended.received > 0 {
-            session.tail_key = self.park_tail(&session, appended.tail).await?;
+            session.tail_key = self.park_tail(session, appended.tail).await?;
         }
         // Idle time counts from the end of this chunk, which may have streamed for long.
         let now = (self.platform.clock)();
-        session.advance(&appended.hasher, appended.new_etags, appended.received, now)?;
-        self.save(&session, &before).await?;
-        Ok(session)
+        session.advance(&appended.hasher, appended.new_etags, appended.received, now)
     }
 
-    /// Saves a session advanced from `before` by a compare-and-swap. The tail the
-    /// loser of a race parked is its own, so it cannot have touched the winner's;
-    /// each deletes the tail that is no longer the session's.
+    /// Saves a session advanced from `before` by a compare-and-swap. What the loser
+    /// of a race wrote is its own (its tail, a multipart upload it started), so it
+    /// cannot have touched the winner's; the loser removes it, the winner the tail
+    /// it replaced.
     async fn save(&self, session: &UploadSession, before: &UploadSession) -> Result<()> {
-        let (new, old) = (session.tail_key.as_deref(), before.tail_key.as_deref());
         if !self.store.save_upload(session, before).await? {
-            self.delete_other_tail(new, old).await;
+            self.abandon(session, before).await;
             return Err(Error::ChunkOutOfOrder {
                 offset: before.byte_offset,
             });
         }
+        let (new, old) = (session.tail_key.as_deref(), before.tail_key.as_deref());
         self.delete_other_tail(old, new).await;
         Ok(())
+    }
+
+    /// Removes what a request that will not be saved wrote beyond `before`.
+    async fn abandon(&self, session: &UploadSession, before: &UploadSession) {
+        let (new, old) = (session.tail_key.as_deref(), before.tail_key.as_deref());
+        self.delete_other_tail(new, old).await;
+        if let Some(started) = session.multipart_id.as_deref() {
+            if before.multipart_id.as_deref() != Some(started) {
+                let key = session.upload_id().object_key();
+                let _ = self.objects.abort_multipart(&key, started).await;
+            }
+        }
     }
 
     /// Deletes the tail `key` unless it is `kept` (best effort: garbage collection

@@ -161,7 +161,7 @@ impl Race {
         let (results, steps) = run(&scheduler, requests, prefix);
         let schedule: Vec<usize> = steps.iter().map(|s| s.who).collect();
         assert_blobs_intact(&db, &objects, &schedule);
-        self.finish_winner(&db, &plain, &id, &results, &schedule);
+        self.finish_winner(&db, &objects, &plain, &id, &results, &schedule);
         assert_blobs_intact(&db, &objects, &schedule);
         steps
     }
@@ -171,6 +171,7 @@ impl Race {
     fn finish_winner(
         &self,
         db: &Sqlite,
+        objects: &Memory,
         plain: &Uploads<'_, Sqlite, Memory>,
         id: &UploadId,
         results: &[(Result<()>, Vec<u8>)],
@@ -197,6 +198,17 @@ impl Race {
         );
         let stored = block_on(tollgate_core::store::Store::new(db).stored_blob(&digest)).unwrap();
         assert!(stored.is_some(), "schedule {schedule:?}: blob recorded");
+        let keys = objects.keys();
+        assert_eq!(
+            keys,
+            vec![id.object_key()],
+            "schedule {schedule:?}: only the blob is left"
+        );
+        assert_eq!(
+            objects.open_multiparts(),
+            0,
+            "schedule {schedule:?}: no multipart upload left"
+        );
     }
 }
 
