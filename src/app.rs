@@ -9,12 +9,14 @@ use tollgate_core::deletion::Deletions;
 use tollgate_core::jwt::Signer;
 use tollgate_core::licenses::{Licenses, Target};
 use tollgate_core::store::Store;
+use tollgate_core::uploads::{Platform, Uploads};
 use tollgate_core::{Error, RepoName, Result};
 use tollgate_d1::D1;
-use worker::{Bucket, Date, Env};
+use worker::{Date, Env};
 
 use crate::auth::Caller;
 use crate::error::internal;
+use crate::r2::R2;
 
 /// Upload sessions idle longer than this are gone (`BLOB_UPLOAD_UNKNOWN`).
 const DEFAULT_UPLOAD_TTL_SECONDS: i64 = 24 * 60 * 60;
@@ -34,7 +36,7 @@ const DEFAULT_LIMITS: Limits = Limits {
 
 pub struct App {
     pub db: D1,
-    pub bucket: Bucket,
+    pub objects: R2,
     /// Unix seconds at the start of the request.
     pub now: i64,
     pub upload_ttl: i64,
@@ -61,7 +63,7 @@ impl App {
         let number = |name: &str, default: i64| number(env, name, default);
         Ok(App {
             db: D1(env.d1("DB").map_err(internal)?),
-            bucket: env.bucket("BLOBS").map_err(internal)?,
+            objects: R2(env.bucket("BLOBS").map_err(internal)?),
             now: now(),
             upload_ttl: number("UPLOAD_TTL_SECONDS", DEFAULT_UPLOAD_TTL_SECONDS)?,
             upload_chunk_max: number("UPLOAD_CHUNK_MAX_BYTES", DEFAULT_UPLOAD_CHUNK_MAX_BYTES)?,
@@ -77,6 +79,15 @@ impl App {
 
     pub fn store(&self) -> Store<'_, D1> {
         Store::new(&self.db)
+    }
+
+    /// The blob upload life cycle, over D1 and R2.
+    pub fn uploads(&self) -> Uploads<'_, D1, R2> {
+        let platform = Platform {
+            clock: now,
+            random: random::<16>,
+        };
+        Uploads::new(&self.db, &self.objects, platform, self.upload_ttl)
     }
 
     pub fn accounts(&self) -> Accounts<'_, D1> {

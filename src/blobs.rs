@@ -44,7 +44,7 @@ pub async fn get(
 }
 
 async fn read(app: &App, key: &str, range: Option<ByteRange>) -> Result<worker::ResponseBody> {
-    let mut get = app.bucket.get(key);
+    let mut get = app.objects.0.get(key);
     if let Some(r) = range {
         get = get.range(Range::OffsetWithLength {
             offset: r.start,

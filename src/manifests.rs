@@ -3,23 +3,17 @@
 
 use futures::StreamExt;
 use tollgate_core::manifest::{self, Manifest, MAX_MANIFEST_SIZE};
+use tollgate_core::manifest_objects::{self, INLINE_LIMIT};
+use tollgate_core::objects::ObjectStore;
 use tollgate_core::reference::{Reference, Tag};
 use tollgate_core::sql::{Sql, Statement};
 use tollgate_core::store::{manifest_batch, ManifestBytes, ManifestRow, NewManifest};
 use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
 use worker::{Request, Response};
 
-use crate::app::App;
+use crate::app::{self, App};
 use crate::error::internal;
 use crate::http::{content_length, empty, header, headers};
-
-/// Manifests up to this size are kept in D1 next to their metadata, so a pull is
-/// one query; larger ones (up to the 4 MiB limit) go to R2.
-const INLINE_LIMIT: usize = 512 * 1024;
-
-fn object_key(digest: &Digest) -> String {
-    format!("manifests/{digest}")
-}
 
 /// `GET`/`HEAD` of the manifest `found` by its tag or digest.
 pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Result<Response> {
@@ -50,12 +44,8 @@ pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Resu
 }
 
 async fn read_object(app: &App, key: &str) -> Result<Vec<u8>> {
-    let object = app.bucket.get(key).execute().await.map_err(internal)?;
-    let object = object.ok_or_else(|| Error::Internal(format!("{key} missing from R2")))?;
-    let body = object
-        .body()
-        .ok_or_else(|| Error::Internal(format!("{key} has no body")))?;
-    body.bytes().await.map_err(internal)
+    let object = app.objects.get(key).await?;
+    object.ok_or_else(|| Error::Internal(format!("{key} missing from R2")))
 }
 
 /// Reads a manifest body, refusing (413) anything over the limit before holding it.
@@ -141,30 +131,13 @@ impl Pushed {
 
 pub async fn put(app: &App, name: &RepoName, pushed: Pushed) -> Result<Response> {
     let text = pushed.text.as_str();
-    let key = object_key(&pushed.digest);
-    let bytes = if text.len() <= INLINE_LIMIT {
-        ManifestBytes::Inline(text)
+    let new = pushed.new_manifest(app, name, ManifestBytes::Inline(text));
+    if text.len() <= INLINE_LIMIT {
+        app.store().put_manifest(new).await?;
     } else {
-        // Checked before the bytes go to R2, so a refused push leaves no object.
-        let store = app.store();
-        if let Some(missing) = store
-            .missing_references(name, &pushed.parsed)
-            .await?
-            .into_iter()
-            .next()
-        {
-            return Err(Error::ManifestBlobUnknown(missing));
-        }
-        app.bucket
-            .put(&key, text.as_bytes().to_vec())
-            .execute()
-            .await
-            .map_err(internal)?;
-        ManifestBytes::Object(&key)
-    };
-    app.store()
-        .put_manifest(pushed.new_manifest(app, name, bytes))
-        .await?;
+        let attempt = app::random()?;
+        manifest_objects::put(&app.store(), &app.objects, new, text, attempt).await?;
+    }
     created(name, &pushed)
 }
 

@@ -13,9 +13,10 @@
 //! the repository's blob links in the batch that stores it, and a link or blob
 //! younger than the grace period is never garbage. A queued object waits
 //! [`Settings::settle`] before phase 2 takes it, and phase 2 leaves it in R2 when a
-//! blob or manifest row uses it again by then: a request that read a row just before
-//! phase 1 removed it (an upload reusing a stored blob's object, a push of a large
-//! manifest already stored) writes well within that time.
+//! blob or manifest row uses it again by then: an upload reusing a stored blob's
+//! object, which read the row just before phase 1 removed it, links it well within
+//! that time. Large manifests need no such care: each push writes an object of its
+//! own ([`crate::manifest_objects`]), never one that is queued.
 
 use std::fmt;
 
@@ -252,16 +253,17 @@ impl<'a, S: Sql> Gc<'a, S> {
                     cutoff,
                     limit
                 ),
-                // (c) Expired upload sessions: their object (`UploadId::object_key`, a
-                // multipart upload until finished) and tail (`UploadId::tail_key`).
+                // (c) Expired upload sessions, finishing ones included: their object
+                // (`UploadId::object_key`, a multipart upload until finished) and the
+                // tail the session records.
                 stmt!(
                     "WITH expired AS (
-                       SELECT id, multipart_id, byte_offset FROM uploads WHERE updated_at < ?1
+                       SELECT id, multipart_id, tail_key FROM uploads WHERE updated_at < ?1
                        ORDER BY updated_at, id LIMIT ?2)
                      INSERT OR REPLACE INTO gc_objects (object_key, kind, multipart_id, queued_at)
                      SELECT 'blobs/' || id, 'upload', multipart_id, ?3 FROM expired
                      UNION ALL
-                     SELECT 'tails/' || id, 'tail', NULL, ?3 FROM expired WHERE byte_offset > 0",
+                     SELECT tail_key, 'tail', NULL, ?3 FROM expired WHERE tail_key IS NOT NULL",
                     expired,
                     limit,
                     now

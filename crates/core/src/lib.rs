@@ -1,5 +1,5 @@
 //! Tollgate's registry core: every OCI Distribution rule that can be decided without
-//! a Cloudflare binding — names, references, digests, manifests, upload sessions,
+//! a Cloudflare binding — names, references, digests, manifests, the upload life cycle,
 //! request routing, accounts, tokens, the access policy, licenses and the deletion
 //! rules — and the SQL store. It knows nothing of HTTP or Workers; the worker crates
 //! translate between those and this.
@@ -18,7 +18,9 @@ pub mod kind;
 pub mod license;
 pub mod licenses;
 pub mod manifest;
+pub mod manifest_objects;
 pub mod name;
+pub mod objects;
 pub mod pattern;
 pub mod policy;
 pub mod range;
@@ -30,6 +32,7 @@ pub mod sql;
 pub mod store;
 pub mod time;
 pub mod upload;
+pub mod uploads;
 
 pub use digest::{Algorithm, Digest, Hasher};
 pub use error::{Error, Result};

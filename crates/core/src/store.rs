@@ -293,14 +293,16 @@ impl<'a, S: Sql> Store<'a, S> {
     pub async fn create_upload(&self, s: &UploadSession) -> Result<()> {
         self.sql
             .batch(vec![stmt!(
-                "INSERT INTO uploads (id, repo, byte_offset, hash_state, multipart_id, parts, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO uploads (id, repo, byte_offset, hash_state, multipart_id, parts, tail_key,
+                   created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 s.id.as_str(),
                 s.repo.as_str(),
                 s.byte_offset,
                 s.hash_state.as_str(),
                 s.multipart_id.clone(),
                 s.parts.as_str(),
+                s.tail_key.clone(),
                 s.created_at,
                 s.updated_at
             )])
@@ -308,33 +310,57 @@ impl<'a, S: Sql> Store<'a, S> {
         Ok(())
     }
 
-    /// The session if it exists *in this repository*: an id from elsewhere is unknown.
+    /// The session if it exists *in this repository* and no request is finishing
+    /// it: an id from elsewhere is unknown.
     pub async fn upload(&self, repo: &RepoName, id: &UploadId) -> Result<Option<UploadSession>> {
         self.sql
             .one(stmt!(
-            "SELECT id, repo, byte_offset, hash_state, multipart_id, parts, created_at, updated_at
-             FROM uploads WHERE id = ?1 AND repo = ?2",
-            id.as_str(),
-            repo.as_str()
-        ))
+                "SELECT id, repo, byte_offset, hash_state, multipart_id, parts, tail_key, created_at,
+                   updated_at
+                 FROM uploads WHERE id = ?1 AND repo = ?2 AND finishing = 0",
+                id.as_str(),
+                repo.as_str()
+            ))
             .await
     }
 
-    /// Saves a session that advanced from `previous_offset`. Returns false when
-    /// another request moved the session meanwhile, so its bytes must not count.
-    pub async fn save_upload(&self, s: &UploadSession, previous_offset: u64) -> Result<bool> {
+    /// Saves session `s`, which a request advanced from `before`. Returns false
+    /// when another request saved or claimed the session meanwhile: this request's
+    /// bytes must not count.
+    pub async fn save_upload(&self, s: &UploadSession, before: &UploadSession) -> Result<bool> {
         let changes = self
             .sql
             .batch(vec![stmt!(
-                "UPDATE uploads SET byte_offset = ?3, hash_state = ?4, multipart_id = ?5, parts = ?6, updated_at = ?7
-                 WHERE id = ?1 AND byte_offset = ?2",
+                "UPDATE uploads SET byte_offset = ?4, hash_state = ?5, multipart_id = ?6, parts = ?7,
+                   tail_key = ?8, updated_at = ?9
+                 WHERE id = ?1 AND byte_offset = ?2 AND tail_key IS ?3 AND finishing = 0",
                 s.id.as_str(),
-                previous_offset,
+                before.byte_offset,
+                before.tail_key.clone(),
                 s.byte_offset,
                 s.hash_state.as_str(),
                 s.multipart_id.clone(),
                 s.parts.as_str(),
+                s.tail_key.clone(),
                 s.updated_at
+            )])
+            .await?;
+        Ok(changes.first() == Some(&1))
+    }
+
+    /// Claims session `s`, as loaded, for the one request that finishes it. False
+    /// when another request saved or claimed it since: only the claimant may
+    /// write the blob's object.
+    pub async fn claim_upload(&self, s: &UploadSession, now: i64) -> Result<bool> {
+        let changes = self
+            .sql
+            .batch(vec![stmt!(
+                "UPDATE uploads SET finishing = 1, updated_at = ?4
+                 WHERE id = ?1 AND byte_offset = ?2 AND tail_key IS ?3 AND finishing = 0",
+                s.id.as_str(),
+                s.byte_offset,
+                s.tail_key.clone(),
+                now
             )])
             .await?;
         Ok(changes.first() == Some(&1))
@@ -383,20 +409,21 @@ impl<'a, S: Sql> Store<'a, S> {
     /// Stores a validated manifest, its references and (if pushed by tag) its tag —
     /// or nothing, with `ManifestBlobUnknown`, when `repo` lacks a blob or child it
     /// references. The check rides in the same batch, so a push is one round trip.
-    pub async fn put_manifest(&self, new: NewManifest<'_>) -> Result<()> {
+    /// Returns false when `repo` held the manifest already: its row, and the bytes
+    /// it names, stay as they were.
+    pub async fn put_manifest(&self, new: NewManifest<'_>) -> Result<bool> {
         let statements = manifest_batch(&new);
-        if let Err(e) = self.sql.batch(statements).await {
-            if let Some(missing) = self
-                .missing_references(new.repo, new.manifest)
-                .await?
-                .into_iter()
-                .next()
-            {
-                return Err(Error::ManifestBlobUnknown(missing));
+        match self.sql.batch(statements).await {
+            // The third statement inserts the manifest row.
+            Ok(changes) => Ok(changes.get(2).is_some_and(|&n| n > 0)),
+            Err(e) => {
+                let missing = self.missing_references(new.repo, new.manifest).await?;
+                match missing.into_iter().next() {
+                    Some(digest) => Err(Error::ManifestBlobUnknown(digest)),
+                    None => Err(e),
+                }
             }
-            return Err(e);
         }
-        Ok(())
     }
 
     /// The manifest a tag or digest names in `repo`, in one query.

@@ -32,9 +32,12 @@ impl UploadId {
         format!("blobs/{}", self.0)
     }
 
-    /// The bytes received after the last full part, kept until the next request.
-    pub fn tail_key(&self) -> String {
-        format!("tails/{}", self.0)
+    /// Where one request parks the bytes received after the last full part, until
+    /// the next request. Each request writes a key of its own (`attempt` is random),
+    /// so a request that loses the race to save the session cannot overwrite the
+    /// tail of the one that won.
+    pub fn tail_key(&self, attempt: [u8; 16]) -> String {
+        format!("tails/{}/{}", self.0, hex::encode(attempt))
     }
 }
 
@@ -72,6 +75,8 @@ pub struct UploadSession {
     pub multipart_id: Option<String>,
     /// JSON array of the etags of the parts written, in order.
     pub parts: String,
+    /// The object holding the bytes after the last full part, if there are any.
+    pub tail_key: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -85,6 +90,7 @@ impl UploadSession {
             hash_state: Hasher::new(algorithm).save(),
             multipart_id: None,
             parts: "[]".into(),
+            tail_key: None,
             created_at: now,
             updated_at: now,
         }

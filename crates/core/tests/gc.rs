@@ -117,11 +117,17 @@ fn delete_manifest(db: &Sqlite, r: &str, d: &Digest) {
     .unwrap();
 }
 
-/// An upload session last touched at `updated`, with `bytes` received and maybe a
-/// multipart upload.
+/// The tail session `n` parked, when it has bytes.
+fn tail(n: u8) -> String {
+    upload(n).tail_key([n; 16])
+}
+
+/// An upload session last touched at `updated`, with `bytes` received (the last
+/// of them parked in [`tail`]) and maybe a multipart upload.
 fn session(db: &Sqlite, n: u8, updated: i64, bytes: u64, multipart: Option<&str>) {
     let mut s = UploadSession::new(&upload(n), &repo("up"), Algorithm::Sha256, updated - 10);
     s.byte_offset = bytes;
+    s.tail_key = (bytes > 0).then(|| tail(n));
     s.multipart_id = multipart.map(str::to_owned);
     s.updated_at = updated;
     block_on(Store::new(db).create_upload(&s)).unwrap();
@@ -342,7 +348,7 @@ fn phase_one_removes_and_queues_exactly_the_garbage() {
             in_use: false,
         },
         Queued {
-            object_key: upload(11).tail_key(),
+            object_key: tail(11),
             kind: "tail".into(),
             multipart_id: None,
             queued_at: t,
@@ -405,11 +411,7 @@ fn queued_objects_go_once_settled_and_a_crashed_run_is_finished_by_the_next() {
     let b = digest("b");
     commit(&db, "app", &b, 1, t - 1000);
     session(&db, 2, t - 5000, 20, Some("mp-2"));
-    let queued = set(&[
-        upload(1).object_key(),
-        upload(2).object_key(),
-        upload(2).tail_key(),
-    ]);
+    let queued = set(&[upload(1).object_key(), upload(2).object_key(), tail(2)]);
 
     // Phase 1 queues; nothing is deleted before it settled.
     let bucket = Bucket::default();

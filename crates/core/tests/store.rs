@@ -61,13 +61,15 @@ fn upload_sessions_are_bound_to_their_repository() {
     let mut session = UploadSession::new(&id, &repo("a"), Algorithm::Sha256, 10);
     block_on(store.create_upload(&session)).unwrap();
     assert!(block_on(store.upload(&repo("b"), &id)).unwrap().is_none());
+    let before = session.clone();
     let hasher = session.hasher().unwrap();
     session
         .advance(&hasher, vec!["etag".into()], 42, 11)
         .unwrap();
-    assert!(block_on(store.save_upload(&session, 0)).unwrap());
+    session.tail_key = Some(id.tail_key([1; 16]));
+    assert!(block_on(store.save_upload(&session, &before)).unwrap());
     assert!(
-        !block_on(store.save_upload(&session, 0)).unwrap(),
+        !block_on(store.save_upload(&session, &before)).unwrap(),
         "a stale offset loses the race"
     );
     assert_eq!(
@@ -76,6 +78,32 @@ fn upload_sessions_are_bound_to_their_repository() {
     );
     block_on(store.delete_upload(&id)).unwrap();
     assert!(block_on(store.upload(&repo("a"), &id)).unwrap().is_none());
+}
+
+#[test]
+fn one_request_claims_a_session_as_it_stands_and_then_nothing_saves_it() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let id = upload(8);
+    let before = UploadSession::new(&id, &repo("a"), Algorithm::Sha256, 10);
+    block_on(store.create_upload(&before)).unwrap();
+    let mut moved = before.clone();
+    moved.tail_key = Some(id.tail_key([2; 16]));
+    assert!(
+        !block_on(store.claim_upload(&moved, 11)).unwrap(),
+        "a claim on a session that moved fails"
+    );
+    assert!(block_on(store.claim_upload(&before, 11)).unwrap());
+    assert!(
+        !block_on(store.claim_upload(&before, 11)).unwrap(),
+        "claimed once"
+    );
+    assert!(!block_on(store.save_upload(&moved, &before)).unwrap());
+    assert_eq!(
+        block_on(store.upload(&repo("a"), &id)).unwrap(),
+        None,
+        "a session being finished is no longer open"
+    );
 }
 
 #[test]

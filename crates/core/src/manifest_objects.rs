@@ -1,0 +1,56 @@
+//! Manifests too large to keep inline in D1 (docs/registry.md, "Manifests") are kept
+//! in the object store. Storing one: its references are checked first, so a refused
+//! push leaves no object; the bytes go to the object store, which verifies them
+//! against the digest; then the row is written. Each push writes a key of its own,
+//! so no push rewrites an object garbage collection has decided is unused and is
+//! about to delete (docs/gc.md).
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::objects::ObjectStore;
+use crate::sql::Sql;
+use crate::store::{ManifestBytes, NewManifest, Store};
+
+/// Manifests up to this size are kept in D1 next to their metadata, so a pull is one
+/// query; larger ones (up to the 4 MiB limit) go to the object store.
+pub const INLINE_LIMIT: usize = 512 * 1024;
+
+/// Where one push (`attempt` is random) keeps a large manifest's bytes.
+pub fn object_key(digest: &Digest, attempt: [u8; 16]) -> String {
+    format!("manifests/{digest}/{}", hex::encode(attempt))
+}
+
+/// Stores the large manifest `new` (its `bytes` are replaced) with `text` as its
+/// bytes, under this push's `attempt`.
+pub async fn put<S: Sql, O: ObjectStore>(
+    store: &Store<'_, S>,
+    objects: &O,
+    new: NewManifest<'_>,
+    text: &str,
+    attempt: [u8; 16],
+) -> Result<()> {
+    let missing = store.missing_references(new.repo, new.manifest).await?;
+    if let Some(digest) = missing.into_iter().next() {
+        return Err(Error::ManifestBlobUnknown(digest));
+    }
+    let key = object_key(new.digest, attempt);
+    objects
+        .put(&key, text.as_bytes().to_vec(), Some(new.digest))
+        .await?;
+    let bytes = ManifestBytes::Object(&key);
+    match store.put_manifest(NewManifest { bytes, ..new }).await {
+        Ok(true) => Ok(()),
+        // The repository held the manifest already, under its own object; or the
+        // batch was refused and stored nothing.
+        Ok(false) => discard(objects, &key, Ok(())).await,
+        Err(e @ Error::ManifestBlobUnknown(_)) => discard(objects, &key, Err(e)).await,
+        // The write may have been stored with only its answer lost: the object stays.
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes this push's object, which no row names, and answers `result`.
+async fn discard<O: ObjectStore>(objects: &O, key: &str, result: Result<()>) -> Result<()> {
+    let _ = objects.delete(key).await;
+    result
+}
