@@ -107,17 +107,30 @@ enum LookupKind {
     Session,
 }
 
-/// The credentials of a registry or API request (`sessions`: whether the
-/// dashboard's cookie counts). A bearer token that fails verification is
-/// `Unauthorized` here, before any query.
-pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentials> {
+/// What a request is made to, which decides the credentials it takes: the
+/// registry takes Basic and its own bearer tokens; the management API takes Basic
+/// and the dashboard's cookie. A bearer token from `/token` is a registry grant
+/// (repository scopes, or none for a login) and on the API would act as the whole
+/// account, so the API refuses it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Registry,
+    Api,
+}
+
+/// The credentials of a request to `surface`. A bearer token that fails
+/// verification, or is sent to the API, is `Unauthorized` here, before any query.
+pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credentials> {
     let Some(authorization) = header(req, "Authorization") else {
-        return Ok(session(req, app, sessions));
+        return Ok(session(req, app, surface));
     };
     if let Some((email, secret)) = parse_basic(&authorization) {
         return Ok(basic(app, email, secret, client_address(req)));
     }
     if let Some(token) = bearer(&authorization) {
+        if surface == Surface::Api {
+            return Err(Error::Unauthorized);
+        }
         let claims = app
             .signer()?
             .verify(token, Kind::Access, &service(req)?, app.now as u64)?;
@@ -136,10 +149,10 @@ pub fn credentials(req: &Request, app: &App, sessions: bool) -> Result<Credentia
     Ok(Credentials::None)
 }
 
-/// The dashboard's session cookie, when `sessions` lets it count.
-fn session(req: &Request, app: &App, sessions: bool) -> Credentials {
+/// The dashboard's session cookie, which only the API takes.
+fn session(req: &Request, app: &App, surface: Surface) -> Credentials {
     match cookie(req, SESSION_COOKIE) {
-        Some(session) if sessions => Credentials::Lookup(Lookup {
+        Some(session) if surface == Surface::Api => Credentials::Lookup(Lookup {
             statement: session_lookup(&hash_secret(&session), app.now),
             licensee: Licensee::Session(hash_secret(&session)),
             kind: LookupKind::Session,

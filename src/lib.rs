@@ -33,7 +33,7 @@ use tollgate_core::{Error, RepoName, Result};
 use worker::{event, Context, Env, Method, Request, Response};
 
 use app::App;
-use auth::{Caller, Credentials, Lookup};
+use auth::{Caller, Credentials, Lookup, Surface};
 
 /// A read fetched in the credential lookup's round trip: the row (`None` when
 /// there is no such manifest or blob) and whether a license grants it, which
@@ -172,7 +172,7 @@ async fn one_trip_push(
     let Some(action) = route.action(method.as_ref()) else {
         return Ok(None);
     };
-    let Ok(Credentials::Lookup(lookup)) = auth::credentials(req, app, false) else {
+    let Ok(Credentials::Lookup(lookup)) = auth::credentials(req, app, Surface::Registry) else {
         return Ok(None);
     };
     let Some(guards) = lookup.guards(app, name, action) else {
@@ -198,7 +198,7 @@ async fn authenticate(
     app: &App,
     route: &Result<Option<Route>>,
 ) -> Result<(Caller, Option<Prefetched>)> {
-    let credentials = auth::credentials(req, app, false)?;
+    let credentials = auth::credentials(req, app, Surface::Registry)?;
     let read = matches!(req.method(), Method::Get | Method::Head);
     match (credentials, route) {
         (Credentials::Lookup(lookup), Ok(Some(Route::Manifest(name, reference)))) if read => {

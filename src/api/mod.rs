@@ -21,7 +21,7 @@ use tollgate_core::{Error, Result};
 use worker::{Env, Method, Request, Response};
 
 use crate::app::App;
-use crate::auth::{self, Caller};
+use crate::auth::{self, Caller, Surface};
 use crate::http::{header, query};
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -51,7 +51,7 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
             _ => Err(Error::MethodNotAllowed),
         };
     }
-    let credentials = auth::credentials(&req, &app, true)?;
+    let credentials = auth::credentials(&req, &app, Surface::Api)?;
     if credentials.by_cookie() && !matches!(method, Method::Get | Method::Head) {
         check_same_origin(&req)?;
     }

@@ -711,3 +711,31 @@ fn d1_holds_no_secret_in_plain_text() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A bearer token from `/token` is a registry grant, scoped to repositories (or to
+/// nothing, as `docker login` fetches it). On the management API it would act as
+/// the whole account: mint tokens, create customers. It is refused there.
+#[test]
+fn registry_bearer_tokens_do_not_act_on_the_management_api() {
+    let admin = vendor_user("admin");
+    let repo = unique_repo("api-bearer");
+    let pull = format!("repository:{repo}:pull");
+    for scopes in [&[pull.as_str()][..], &[][..]] {
+        let token = bearer(&admin.email, &admin.token, scopes);
+        let as_bearer = |req: Req<'static>| {
+            req.no_auth()
+                .header("Authorization", &format!("Bearer {token}"))
+        };
+        send(as_bearer(api("GET", "/api/v1/me")), None).expect(401);
+        send(
+            as_bearer(api("POST", "/api/v1/tokens")),
+            Some(&json!({"name": "minted with a registry token"})),
+        )
+        .expect(401);
+        send(
+            as_bearer(api("POST", "/api/v1/customers")),
+            Some(&json!({"name": format!("bearer-{}", random_hex(6))})),
+        )
+        .expect(401);
+    }
+}
