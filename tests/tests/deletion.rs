@@ -1,4 +1,4 @@
-//! The deletion rules of PRODUCT.md end to end, through the management API
+//! The deletion rules of docs/licensing.md end to end, through the management API
 //! (`DELETE /api/v1/artifacts/{name}/tags/{tag}`, `DELETE /api/v1/artifacts/{name}`)
 //! and OCI `DELETE /v2/<name>/manifests/<reference>`: the three worked examples, a
 //! missing tag, a licensed digest with two tags, pattern licenses, deleting

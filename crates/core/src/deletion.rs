@@ -78,7 +78,7 @@ pub struct TagFacts {
     pub artifact_tags: u64,
 }
 
-/// The tag rules, in the order PRODUCT.md states them.
+/// The tag rules, in the order docs/licensing.md states them.
 pub fn tag_deletion(facts: TagFacts) -> std::result::Result<(), Refusal> {
     if facts.licensed && facts.digest_tags < 2 {
         return Err(Refusal::LastTagOfLicensedDigest);
@@ -264,7 +264,7 @@ mod tests {
             artifact_tags,
         };
         let table = [
-            // PRODUCT.md example 1: v1.0.1 unlicensed, three tags on three digests.
+            // docs/licensing.md, worked example 1: v1.0.1 unlicensed, three tags on three digests.
             (facts(false, 1, 3), Ok(())),
             // Example 2: the only tag of a licensed digest.
             (facts(true, 1, 3), Err(Refusal::LastTagOfLicensedDigest)),

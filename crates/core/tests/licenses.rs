@@ -1,6 +1,6 @@
 //! Licenses and the deletion rules against real SQLite built from `migrations/`:
-//! what each customer may read, the readable tags page by page, and PRODUCT.md's
-//! worked deletion examples.
+//! what each customer may read, the readable tags page by page, and the worked
+//! deletion examples of docs/licensing.md.
 
 mod fixtures;
 mod sqlite;
