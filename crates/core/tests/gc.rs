@@ -1,13 +1,14 @@
 //! Garbage collection against real SQLite built from `migrations/`: exactly what phase 1
 //! removes and queues, and phase 2 finishing what a crashed run left.
 
+mod gc_setup;
 mod sqlite;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::executor::block_on;
+use gc_setup::{now, repo, settings, TTL};
 use serde::Deserialize;
 use sqlite::Sqlite;
 use tollgate_core::gc::{self, Collected, Gc, Objects, Queued, Settings, Summary};
@@ -15,29 +16,10 @@ use tollgate_core::manifest::{self, OCI_MANIFEST};
 use tollgate_core::sql::Sql;
 use tollgate_core::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::upload::{UploadId, UploadSession};
-use tollgate_core::{stmt, Algorithm, Digest, Error, RepoName, Result};
+use tollgate_core::{stmt, Algorithm, Digest, Error, Result};
 
-const GRACE: i64 = 100;
-const TTL: i64 = 1000;
 /// `Settings::settle` for GRACE.
 const SETTLE: i64 = 100;
-
-fn settings() -> Settings {
-    Settings::new(GRACE, TTL)
-}
-
-/// Now, as the deletion trigger's clock sees it: the tests place everything relative
-/// to it.
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn repo(s: &str) -> RepoName {
-    s.parse().unwrap()
-}
 
 fn digest(content: &str) -> Digest {
     Digest::of(Algorithm::Sha256, content.as_bytes())

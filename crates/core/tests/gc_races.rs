@@ -3,20 +3,21 @@
 //! upload that reuses a stored blob while phase 1 removes it, and a mount of a blob
 //! phase 1 removes (docs/gc.md, "Crash safety").
 
+mod gc_setup;
 mod memory;
 mod sqlite;
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::executor::block_on;
+use gc_setup::{now, repo, settings, GRACE, TTL};
 use memory::{advance_clock, clock, platform, Chunks, Memory};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sqlite::Sqlite;
-use tollgate_core::gc::{self, Gc, Objects, Settings, Summary};
+use tollgate_core::gc::{self, Gc, Objects, Summary};
 use tollgate_core::manifest::{self, OCI_MANIFEST};
 use tollgate_core::manifest_objects;
 use tollgate_core::objects::ObjectStore;
@@ -25,25 +26,6 @@ use tollgate_core::sql::{Sql, Statement};
 use tollgate_core::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::uploads::{Chunk, Uploads};
 use tollgate_core::{stmt, Algorithm, Digest, RepoName, Result};
-
-const GRACE: i64 = 100;
-const TTL: i64 = 1000;
-
-fn settings() -> Settings {
-    Settings::new(GRACE, TTL)
-}
-
-/// Now, as the deletion trigger's clock sees it.
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn repo(s: &str) -> RepoName {
-    s.parse().unwrap()
-}
 
 fn sha256(data: &[u8]) -> Digest {
     Digest::of(Algorithm::Sha256, data)
