@@ -99,7 +99,14 @@ pub fn registry() -> &'static Registry {
             url == format!("http://{host}"),
             "TOLLGATE_URL must not have a path (got {url:?})"
         );
+        // No pooled connections: wrangler dev closes an idle keep-alive connection after
+        // exactly 5 s, and a test that waits that long (the GC grace period plus a
+        // second) would send its next request on a socket the server is closing at that
+        // instant. ureq retries only idempotent requests on a dead pooled socket, so a
+        // POST then failed with "Unexpected EOF". A fresh local connection costs well
+        // under a millisecond.
         let agent = ureq::AgentBuilder::new()
+            .max_idle_connections(0)
             .redirects(0)
             .timeout_connect(Duration::from_secs(10))
             .timeout_read(Duration::from_secs(300))
