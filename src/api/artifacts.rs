@@ -64,7 +64,7 @@ pub async fn handle(req: &Request, app: &App, parts: &[&str], method: Method) ->
         (Path::Artifact(name), Method::Get) => details(req, app, &name).await,
         (Path::Artifact(name), Method::Delete) => {
             require(app, Action::Delete)?;
-            app.deletions().artifact(&name).await?;
+            app.deletions().artifact(&name, app.now).await?;
             no_content()
         }
         _ => Err(Error::MethodNotAllowed),

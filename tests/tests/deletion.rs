@@ -1,8 +1,10 @@
 //! The deletion rules of docs/licensing.md end to end, through the management API
 //! (`DELETE /api/v1/artifacts/{name}/tags/{tag}`, `DELETE /api/v1/artifacts/{name}`)
 //! and OCI `DELETE /v2/<name>/manifests/<reference>`: the three worked examples, a
-//! missing tag, a licensed digest with two tags, pattern licenses, deleting
-//! artifacts and manifests a license references, and who may delete at all.
+//! missing tag, a licensed digest with two tags, pattern licenses and their last
+//! matching tag, digest-shaped tags, a manifest deleted by digest taking the last
+//! tag, deleting artifacts and manifests a license references (an expired license
+//! not keeping an artifact), and who may delete at all.
 
 use tollgate_e2e::accounts::*;
 use tollgate_e2e::licenses::{self, *};
@@ -449,4 +451,94 @@ fn a_blob_a_licensed_manifest_references_is_not_unlinked() {
     reg.get(&blob_path(&repo, &free.layers[0].digest))
         .call()
         .expect_error(404, "BLOB_UNKNOWN");
+}
+
+#[test]
+fn deleting_the_only_tagged_manifest_by_digest_is_409() {
+    let reg = registry();
+    let repo = unique_repo("del-by-digest");
+    let img = reg.push_random_image(&repo, "v1");
+    let untagged = reg.push_random_image(&repo, "");
+    let r = reg.delete(&manifest_path(&repo, img.digest())).call();
+    r.expect_error(409, "DENIED");
+    assert!(
+        r.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("last tag"),
+        "{r:?}"
+    );
+    reg.assert_manifest_digest(&repo, "v1", img.digest());
+    // An untagged manifest takes no tag with it.
+    reg.delete(&manifest_path(&repo, untagged.digest()))
+        .call()
+        .expect(202);
+    assert_eq!(reg.all_tags(&repo), ["v1"]);
+}
+
+#[test]
+fn a_pattern_license_keeps_the_last_tag_it_matches() {
+    let reg = registry();
+    let repo = unique_repo("del-pattern-last");
+    let img = reg.push_random_image(&repo, "v1.2");
+    retag(&img, "edge");
+    reg.push_random_image(&repo, "v2.0");
+    let cust = new_customer("Pattern");
+    licenses::create(&cust.id, &[licenses::pattern(&repo, "v1.*")]);
+    for via in [Via::Api, Via::Oci] {
+        assert_refused(via, &repo, "v1.2", 400, "UNSUPPORTED", &["pattern"]);
+    }
+    cust.get_manifest(&repo, img.digest()).expect(200);
+    // With a second matching tag either may go.
+    retag(&img, "v1.2.0");
+    assert_deleted(Via::Oci, &repo, "v1.2");
+    cust.get_manifest(&repo, img.digest()).expect(200);
+}
+
+#[test]
+fn a_digest_shaped_tag_is_not_another_tag() {
+    let reg = registry();
+    let repo = unique_repo("del-digest-tag");
+    let img = reg.push_random_image(&repo, "v1");
+    let sig_tag = format!("sha256-{}.sig", img.digest().trim_start_matches("sha256:"));
+    retag(&img, &sig_tag);
+    reg.push_random_image(&repo, "v2");
+    let cust = new_customer("Signed");
+    licenses::create(&cust.id, &[licenses::digests(&repo, &[img.digest()])]);
+    for via in [Via::Api, Via::Oci] {
+        assert_refused(via, &repo, "v1", 400, "UNSUPPORTED", LICENSED_RULE);
+    }
+    // Nor is it the artifact's last tag: it may always go.
+    let lone = unique_repo("del-digest-tag-lone");
+    let img = reg.push_random_image(&lone, "v1");
+    retag(&img, &sig_tag);
+    assert_refused(Via::Oci, &lone, "v1", 409, "DENIED", LAST_TAG_RULE);
+    assert_deleted(Via::Oci, &lone, &sig_tag);
+}
+
+#[test]
+fn an_expired_license_does_not_keep_an_artifact() {
+    let reg = registry();
+    let repo = unique_repo("del-expired");
+    reg.push_random_image(&repo, "v1");
+    let other = unique_repo("del-expired-other");
+    reg.push_random_image(&other, "v1");
+    let cust = new_customer("Lapsed");
+    let lapsed = licenses::create_expiring(
+        &cust.id,
+        &[
+            licenses::all_versions(&repo),
+            licenses::all_versions(&other),
+        ],
+        now_unix() - 60,
+    );
+    send(api("DELETE", &artifact_path(&repo)), None).expect(204);
+    reg.get_manifest(&repo, "v1")
+        .expect_error_any(404, &["MANIFEST_UNKNOWN", "NAME_UNKNOWN"]);
+    // The license keeps its record, without the deleted artifact.
+    let kept = send(api("GET", &licenses::license_path(&lapsed)), None);
+    kept.expect(200);
+    let items = kept.json()["items"].clone();
+    assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+    assert_eq!(items[0]["artifact"], other.as_str(), "{items}");
 }

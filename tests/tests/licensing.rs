@@ -1573,3 +1573,16 @@ fn a_customer_bearer_token_without_pull_answers_like_a_missing_name() {
         &[(&unlicensed, &nowhere)],
     );
 }
+
+#[test]
+fn an_all_versions_license_reads_only_blobs_its_manifests_reference() {
+    let reg = registry();
+    let repo = unique_repo("lic-loose-blob");
+    let img = reg.push_random_image(&repo, "v1");
+    let loose = reg.push_blob(&repo, &random_bytes(1000));
+    let cust = new_customer("Loose");
+    licenses::create(&cust.id, &[licenses::all_versions(&repo)]);
+    assert_image_readable(&cust, &img);
+    reg.get(&blob_path(&repo, &loose)).call().expect(200);
+    assert_blob_hidden(&cust, &repo, &loose);
+}

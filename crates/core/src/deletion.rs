@@ -1,14 +1,21 @@
 //! The deletion rules: what may be deleted so that no deletion breaks a
 //! customer's licensed access, applied the same way whether the request comes
-//! through the management API, the dashboard or OCI `DELETE`.
+//! through the management API, the dashboard or OCI `DELETE` (docs/licensing.md).
 //!
 //! A tag deletion succeeds only when the tag exists (else not found); when its
-//! digest is licensed, another tag of the artifact points at that digest (else
-//! [`Refusal::LastTagOfLicensedDigest`]); and it is not the artifact's last tag
-//! (else [`Refusal::LastTag`]). A manifest a license covers, a blob such a
-//! manifest references, and an artifact a license names, are not deleted. "Licensed" counts every license, expired or
-//! not: a lapsed license that is renewed must still find its versions.
+//! digest is licensed, another named tag of the artifact points at that digest
+//! (else [`Refusal::LastTagOfLicensedDigest`]); every license that covers the
+//! digest still covers it without this tag — for a tag pattern, another tag of the
+//! digest that the pattern matches remains (else [`Refusal::LastMatchingTag`]);
+//! and it is not the artifact's last named tag (else [`Refusal::LastTag`]).
+//! Digest-shaped tags (`sha256-…`) are never "another tag". A manifest deleted by
+//! digest takes its tags with it, so it may not take the artifact's last named
+//! tag, and a manifest a license covers, or a blob such a manifest references, is
+//! not deleted. For versions, "licensed" counts every license, expired or not: a
+//! lapsed license that is renewed must still find its versions. An artifact goes
+//! when no *active* license names it; expired licenses lose their item for it.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Deserialize;
@@ -16,26 +23,28 @@ use serde::Deserialize;
 use crate::digest::Digest;
 use crate::downloads::delete_history;
 use crate::error::{Error, Result};
-use crate::license::{grants, GrantRow};
+use crate::license::{covering_licenses, ProtectionRow};
 use crate::licenses::{protection_query, Licenses, Target};
 use crate::name::RepoName;
-use crate::reference::{Reference, Tag};
+use crate::reference::{is_digest_shaped, Reference, Tag};
 use crate::sql::Sql;
-use crate::stmt;
 use crate::store::Store;
+use crate::{named_tag_sql, stmt};
 
 /// Why a deletion was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// The tag is the only one on a digest a license covers.
+    /// The tag is the only named one on a digest a license covers.
     LastTagOfLicensedDigest,
-    /// The tag is the artifact's only tag.
+    /// The digest is licensed through a tag pattern that no other tag of it matches.
+    LastMatchingTag,
+    /// The tag (or the manifest's tags) are the artifact's last named ones.
     LastTag,
     /// A license covers the manifest.
     LicensedManifest,
     /// A license covers a manifest that references the blob.
     LicensedBlob,
-    /// A license names the artifact.
+    /// An active license names the artifact.
     LicensedArtifact,
 }
 
@@ -55,49 +64,116 @@ impl fmt::Display for Refusal {
             Refusal::LastTagOfLicensedDigest => {
                 "cannot delete the last tag of a licensed digest: tag the digest again first"
             }
+            Refusal::LastMatchingTag => {
+                "a license covers this digest through a tag pattern only this tag matches: \
+                 add another matching tag or change the license first"
+            }
             Refusal::LastTag => "at least one tag must remain: this is the artifact's last tag",
             Refusal::LicensedManifest => "a license covers this manifest: change the license first",
             Refusal::LicensedBlob => {
                 "a license covers a manifest that references this blob: change the license first"
             }
             Refusal::LicensedArtifact => {
-                "a license references this artifact: delete or change the license first"
+                "an active license references this artifact: delete or change the license first"
             }
         })
     }
 }
 
-/// What the tag rules look at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TagFacts {
-    /// A license covers the tag's digest.
-    pub licensed: bool,
-    /// Tags on the tag's digest, this one included.
-    pub digest_tags: u64,
-    /// Tags of the artifact, this one included.
-    pub artifact_tags: u64,
+/// What the tag rules look at for the deletion of `tag`.
+#[derive(Clone, Debug)]
+pub struct TagFacts<'a> {
+    pub tag: &'a str,
+    /// Every tag on the tag's digest, this one included.
+    pub digest_tags: &'a [String],
+    /// The artifact's named (not digest-shaped) tags, this one included if named.
+    pub artifact_named_tags: u64,
+    /// The items of every license covering the digest (of any license, expired or not).
+    pub licenses: &'a [ProtectionRow],
 }
 
 /// The tag rules, in the order docs/licensing.md states them.
-pub fn tag_deletion(facts: TagFacts) -> std::result::Result<(), Refusal> {
-    if facts.licensed && facts.digest_tags < 2 {
+pub fn tag_deletion(facts: &TagFacts) -> std::result::Result<(), Refusal> {
+    let before = covering_licenses(facts.licenses, None);
+    let other_named = facts
+        .digest_tags
+        .iter()
+        .any(|t| t != facts.tag && !is_digest_shaped(t));
+    if !before.is_empty() && !other_named {
         return Err(Refusal::LastTagOfLicensedDigest);
     }
-    if facts.artifact_tags < 2 {
+    let after: BTreeSet<&str> = covering_licenses(facts.licenses, Some(facts.tag));
+    if !before.is_subset(&after) {
+        return Err(Refusal::LastMatchingTag);
+    }
+    if !is_digest_shaped(facts.tag) && facts.artifact_named_tags < 2 {
         return Err(Refusal::LastTag);
     }
     Ok(())
 }
 
+/// The manifest rule: deleting the manifest whose tags are `digest_tags` may not
+/// take the artifact's last named tag with it.
+pub fn manifest_deletion(
+    digest_tags: &[String],
+    artifact_named_tags: u64,
+) -> std::result::Result<(), Refusal> {
+    let named_here = digest_tags.iter().filter(|t| !is_digest_shaped(t)).count() as u64;
+    if named_here > 0 && artifact_named_tags <= named_here {
+        return Err(Refusal::LastTag);
+    }
+    Ok(())
+}
+
+/// The tags of one digest and the count of the artifact's named tags, as the
+/// rules read them.
 #[derive(Deserialize)]
-struct TagRow {
+struct TagsRow {
     digest: String,
-    digest_tags: u64,
-    artifact_tags: u64,
+    /// The digest's tags joined by `,` in name order (tags cannot hold a comma):
+    /// also the fingerprint a conditional delete compares.
+    digest_tags: Option<String>,
+    artifact_named_tags: u64,
+}
+
+impl TagsRow {
+    fn tags(&self) -> Vec<String> {
+        self.digest_tags
+            .as_deref()
+            .map(|s| s.split(',').map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// How often a tag deletion re-reads its facts when the tags changed under it.
 const TAG_ATTEMPTS: usize = 3;
+
+/// The tags of the digest `?2` and the artifact's named tags and license items,
+/// as the rules read them and a conditional delete compares them.
+macro_rules! tags_of_digest {
+    ($digest:literal) => {
+        concat!(
+            "(SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags
+                WHERE repo = ?1 AND digest = ",
+            $digest,
+            " ORDER BY tag)) AS digest_tags,
+             (SELECT COUNT(*) FROM tags WHERE repo = ?1 AND ",
+            named_tag_sql!("tag"),
+            ")
+               AS artifact_named_tags,
+             (SELECT COUNT(*) FROM license_items WHERE repo = ?1) AS license_items"
+        )
+    };
+}
+
+/// [`TagsRow`] plus the count of the artifact's license items: a change to any
+/// of them between the read and the delete sends the deletion round again.
+#[derive(Deserialize)]
+struct Fenced {
+    #[serde(flatten)]
+    tags: TagsRow,
+    license_items: u64,
+}
 
 pub struct Deletions<'a, S> {
     sql: &'a S,
@@ -108,23 +184,38 @@ impl<'a, S: Sql> Deletions<'a, S> {
         Deletions { sql }
     }
 
-    /// Deletes a tag under the rules. The delete repeats the rules' counts as its
-    /// condition, so a concurrent deletion of the other tag cannot slip between
-    /// the check and the write.
+    /// Deletes a tag under the rules. The delete repeats what the rules read —
+    /// the digest's tags, the artifact's named tags, its license items — as its
+    /// condition, so a concurrent deletion of another tag (or a new license)
+    /// cannot slip between the check and the write.
     pub async fn tag(&self, repo: &RepoName, tag: &Tag) -> Result<()> {
         for _ in 0..TAG_ATTEMPTS {
-            let (digest, facts) = self.tag_facts(repo, tag).await?;
-            tag_deletion(facts).map_err(Error::Refused)?;
+            let (read, licenses) = self.tag_facts(repo, tag).await?;
+            let digest_tags = read.tags.tags();
+            tag_deletion(&TagFacts {
+                tag: tag.as_str(),
+                digest_tags: &digest_tags,
+                artifact_named_tags: read.tags.artifact_named_tags,
+                licenses: &licenses,
+            })
+            .map_err(Error::Refused)?;
             let changes = self
                 .sql
                 .batch(vec![stmt!(
-                    "DELETE FROM tags WHERE repo = ?1 AND tag = ?2 AND digest = ?3
-                       AND (SELECT COUNT(*) FROM tags WHERE repo = ?1) > 1
-                       AND (?4 = 0 OR (SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = ?3) > 1)",
+                    concat!(
+                        "DELETE FROM tags WHERE repo = ?1 AND tag = ?3 AND digest = ?2
+                           AND (SELECT digest_tags || '/' || artifact_named_tags || '/' || license_items
+                                FROM (SELECT ", tags_of_digest!("?2"), ")) = ?4"
+                    ),
                     repo.as_str(),
+                    read.tags.digest.as_str(),
                     tag.as_str(),
-                    digest.as_str(),
-                    i64::from(facts.licensed)
+                    format!(
+                        "{}/{}/{}",
+                        read.tags.digest_tags.as_deref().unwrap_or_default(),
+                        read.tags.artifact_named_tags,
+                        read.license_items
+                    )
                 )])
                 .await?;
             if changes.first().is_some_and(|&n| n > 0) {
@@ -136,16 +227,18 @@ impl<'a, S: Sql> Deletions<'a, S> {
         )))
     }
 
-    /// The digest the tag points at, and what the rules look at.
-    async fn tag_facts(&self, repo: &RepoName, tag: &Tag) -> Result<(String, TagFacts)> {
-        let (rows, licenses): (Vec<TagRow>, Vec<GrantRow>) = self
+    /// The digest the tag points at, what the rules look at, and the items of
+    /// the licenses covering the digest.
+    async fn tag_facts(&self, repo: &RepoName, tag: &Tag) -> Result<(Fenced, Vec<ProtectionRow>)> {
+        let (rows, licenses): (Vec<Fenced>, Vec<ProtectionRow>) = self
             .sql
             .query_both(
                 stmt!(
-                    "SELECT t.digest,
-                       (SELECT COUNT(*) FROM tags WHERE repo = ?1 AND digest = t.digest) AS digest_tags,
-                       (SELECT COUNT(*) FROM tags WHERE repo = ?1) AS artifact_tags
-                     FROM tags t WHERE t.repo = ?1 AND t.tag = ?2",
+                    concat!(
+                        "SELECT t.digest, ",
+                        tags_of_digest!("t.digest"),
+                        " FROM tags t WHERE t.repo = ?1 AND t.tag = ?2"
+                    ),
                     repo.as_str(),
                     tag.as_str()
                 ),
@@ -153,29 +246,49 @@ impl<'a, S: Sql> Deletions<'a, S> {
             )
             .await?;
         let row = rows.into_iter().next().ok_or(Error::ManifestUnknown)?;
-        let facts = TagFacts {
-            licensed: grants(&licenses),
-            digest_tags: row.digest_tags,
-            artifact_tags: row.artifact_tags,
-        };
-        Ok((row.digest, facts))
+        Ok((row, licenses))
+    }
+
+    /// Why deleting the manifest `digest` is refused, if it is.
+    async fn manifest_refusal(&self, repo: &RepoName, digest: &Digest) -> Result<Option<Refusal>> {
+        let reference = Reference::Digest(digest.clone());
+        if Licenses::new(self.sql)
+            .protects(repo, Target::Manifest(&reference))
+            .await?
+        {
+            return Ok(Some(Refusal::LicensedManifest));
+        }
+        let row: Option<Fenced> = self
+            .sql
+            .one(stmt!(
+                concat!("SELECT ?2 AS digest, ", tags_of_digest!("?2")),
+                repo.as_str(),
+                digest.as_str()
+            ))
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(manifest_deletion(&row.tags.tags(), row.tags.artifact_named_tags).err())
     }
 
     /// Deletes a manifest, its references and every tag on it, unless a license
-    /// covers it. Licenses naming the digest or all versions are checked again in
-    /// the deleting batch itself.
+    /// covers it or its tags are the artifact's last named ones. Licenses naming
+    /// the digest or all versions, and the last-tag rule, are checked again in the
+    /// deleting batch itself.
     pub async fn manifest(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
-        let reference = Reference::Digest(digest.clone());
-        let target = Target::Manifest(&reference);
-        let licenses = Licenses::new(self.sql);
-        if licenses.protects(repo, target).await? {
-            return Err(Error::Refused(Refusal::LicensedManifest));
+        if let Some(refusal) = self.manifest_refusal(repo, digest).await? {
+            return Err(Error::Refused(refusal));
         }
         let batch = vec![
             stmt!(
-                "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1
-                   AND (kind = 'all' OR (kind = 'digest' AND value = ?2)))
-                 THEN json('licensed') END AS guard",
+                concat!(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1
+                       AND (kind = 'all' OR (kind = 'digest' AND value = ?2)))
+                     OR (EXISTS (SELECT 1 FROM tags WHERE repo = ?1 AND digest = ?2 AND ",
+                    named_tag_sql!("tag"),
+                    ") AND NOT EXISTS (SELECT 1 FROM tags WHERE repo = ?1 AND digest <> ?2 AND ",
+                    named_tag_sql!("tag"),
+                    ")) THEN json('refused') END AS guard"
+                ),
                 repo.as_str(),
                 digest.as_str()
             ),
@@ -198,10 +311,10 @@ impl<'a, S: Sql> Deletions<'a, S> {
         match self.sql.batch(batch).await {
             Ok(changes) if changes.get(1).is_some_and(|&n| n > 0) => Ok(()),
             Ok(_) => Err(Error::ManifestUnknown),
-            Err(_) if licenses.protects(repo, target).await? => {
-                Err(Error::Refused(Refusal::LicensedManifest))
-            }
-            Err(e) => Err(e),
+            Err(e) => match self.manifest_refusal(repo, digest).await? {
+                Some(refusal) => Err(Error::Refused(refusal)),
+                None => Err(e),
+            },
         }
     }
 
@@ -221,19 +334,25 @@ impl<'a, S: Sql> Deletions<'a, S> {
     }
 
     /// Deletes an artifact with all its manifests, tags, blob links and download
-    /// history, unless a license names it. Blob bytes go with garbage collection.
-    pub async fn artifact(&self, repo: &RepoName) -> Result<()> {
+    /// history, unless a license active at `now` names it; expired licenses keep
+    /// their record, without their items for it. Blob bytes go with garbage
+    /// collection.
+    pub async fn artifact(&self, repo: &RepoName, now: i64) -> Result<()> {
         let licenses = Licenses::new(self.sql);
-        if licenses.references_artifact(repo).await? {
+        if licenses.references_artifact(repo, now).await? {
             return Err(Error::Refused(Refusal::LicensedArtifact));
         }
         let name = repo.as_str();
         let mut batch = vec![
             stmt!(
-                "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1)
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items i
+                   JOIN licenses l ON l.id = i.license_id
+                   WHERE i.repo = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2))
                  THEN json('licensed') END AS guard",
-                name
+                name,
+                now
             ),
+            stmt!("DELETE FROM license_items WHERE repo = ?1", name),
             stmt!("DELETE FROM tags WHERE repo = ?1", name),
             stmt!("DELETE FROM manifest_refs WHERE repo = ?1", name),
             stmt!("DELETE FROM manifests WHERE repo = ?1", name),
@@ -244,7 +363,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
         match self.sql.batch(batch).await {
             Ok(changes) if changes.last().is_some_and(|&n| n > 0) => Ok(()),
             Ok(_) => Err(Error::NotFound("artifact")),
-            Err(_) if licenses.references_artifact(repo).await? => {
+            Err(_) if licenses.references_artifact(repo, now).await? => {
                 Err(Error::Refused(Refusal::LicensedArtifact))
             }
             Err(e) => Err(e),
@@ -256,29 +375,112 @@ impl<'a, S: Sql> Deletions<'a, S> {
 mod tests {
     use super::*;
 
+    fn row(license: &str, kind: &str, value: &str, tag: Option<&str>) -> ProtectionRow {
+        ProtectionRow {
+            license_id: license.into(),
+            item: crate::license::GrantRow {
+                kind: kind.into(),
+                value: value.into(),
+                tag: tag.map(Into::into),
+            },
+        }
+    }
+
+    fn check(
+        tag: &str,
+        digest_tags: &[&str],
+        artifact_named_tags: u64,
+        licenses: &[ProtectionRow],
+    ) -> std::result::Result<(), Refusal> {
+        let digest_tags: Vec<String> = digest_tags.iter().map(|t| t.to_string()).collect();
+        tag_deletion(&TagFacts {
+            tag,
+            digest_tags: &digest_tags,
+            artifact_named_tags,
+            licenses,
+        })
+    }
+
     #[test]
     fn tag_rules_in_order() {
-        let facts = |licensed, digest_tags, artifact_tags| TagFacts {
-            licensed,
-            digest_tags,
-            artifact_tags,
-        };
-        let table = [
-            // docs/licensing.md, worked example 1: v1.0.1 unlicensed, three tags on three digests.
-            (facts(false, 1, 3), Ok(())),
-            // Example 2: the only tag of a licensed digest.
-            (facts(true, 1, 3), Err(Refusal::LastTagOfLicensedDigest)),
-            // Example 3: the artifact's only tag, no licenses.
-            (facts(false, 1, 1), Err(Refusal::LastTag)),
-            // A licensed digest with a second tag.
-            (facts(true, 2, 2), Ok(())),
-            // The licensing rule comes first.
-            (facts(true, 1, 1), Err(Refusal::LastTagOfLicensedDigest)),
-            (facts(false, 2, 2), Ok(())),
-        ];
-        for (facts, expected) in table {
-            assert_eq!(tag_deletion(facts), expected, "{facts:?}");
-        }
+        let digest = [row("l1", "digest", "sha256:x", None)];
+        // docs/licensing.md, worked example 1: v1.0.1 unlicensed, three tags on three digests.
+        assert_eq!(check("v1.0.1", &["v1.0.1"], 3, &[]), Ok(()));
+        // Example 2: the only tag of a licensed digest.
+        assert_eq!(
+            check("v1.0.0", &["v1.0.0"], 3, &digest),
+            Err(Refusal::LastTagOfLicensedDigest)
+        );
+        // Example 3: the artifact's only tag, no licenses.
+        assert_eq!(check("v1.0.0", &["v1.0.0"], 1, &[]), Err(Refusal::LastTag));
+        // A licensed digest with a second tag.
+        assert_eq!(check("v1", &["stable", "v1"], 2, &digest), Ok(()));
+        // The licensing rule comes first.
+        assert_eq!(
+            check("v1", &["v1"], 1, &digest),
+            Err(Refusal::LastTagOfLicensedDigest)
+        );
+        assert_eq!(check("a", &["a", "b"], 2, &[]), Ok(()));
+    }
+
+    #[test]
+    fn digest_shaped_tags_never_count_as_another_tag() {
+        let sig = format!("sha256-{}.sig", "ab".repeat(32));
+        let all = [row("l1", "all", "", None)];
+        assert_eq!(
+            check("v1", &[&sig, "v1"], 1, &all),
+            Err(Refusal::LastTagOfLicensedDigest)
+        );
+        assert_eq!(check("v1", &[&sig, "v1"], 1, &[]), Err(Refusal::LastTag));
+        assert_eq!(
+            check(&sig, &[&sig, "v1"], 1, &all),
+            Ok(()),
+            "a digest-shaped tag is not the artifact's last tag"
+        );
+    }
+
+    #[test]
+    fn a_pattern_license_needs_another_matching_tag() {
+        let pattern = |tag| row("l1", "pattern", "v1.*", Some(tag));
+        let licenses = [pattern("v1.2"), pattern("edge")];
+        assert_eq!(
+            check("v1.2", &["edge", "v1.2"], 3, &licenses),
+            Err(Refusal::LastMatchingTag),
+            "edge keeps the digest tagged but not licensed"
+        );
+        assert_eq!(check("edge", &["edge", "v1.2"], 3, &licenses), Ok(()));
+        let two = [pattern("v1.2"), pattern("v1.2.0"), pattern("edge")];
+        assert_eq!(check("v1.2", &["edge", "v1.2", "v1.2.0"], 3, &two), Ok(()));
+        let also_digest = [pattern("v1.2"), row("l1", "digest", "sha256:x", None)];
+        assert_eq!(
+            check("v1.2", &["edge", "v1.2"], 3, &also_digest),
+            Ok(()),
+            "the same license covers the digest by digest too"
+        );
+        let other_license = [pattern("v1.2"), row("l2", "all", "", None)];
+        assert_eq!(
+            check("v1.2", &["edge", "v1.2"], 3, &other_license),
+            Err(Refusal::LastMatchingTag),
+            "another customer's license does not keep l1's access"
+        );
+    }
+
+    #[test]
+    fn a_manifest_may_not_take_the_last_named_tag() {
+        let tags = |t: &[&str]| t.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(manifest_deletion(&tags(&["v1"]), 1), Err(Refusal::LastTag));
+        assert_eq!(
+            manifest_deletion(&tags(&["a", "b"]), 2),
+            Err(Refusal::LastTag)
+        );
+        assert_eq!(manifest_deletion(&tags(&["a"]), 2), Ok(()));
+        assert_eq!(
+            manifest_deletion(&tags(&[]), 0),
+            Ok(()),
+            "an untagged manifest"
+        );
+        let sig = format!("sha256-{}.sig", "ab".repeat(32));
+        assert_eq!(manifest_deletion(&tags(&[&sig]), 1), Ok(()));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! or at every tag a [`TagPattern`] matches (tags pushed later too). Also the rule
 //! that turns the license items touching a manifest into a yes or no ([`grants`]).
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::account::text_field;
@@ -172,6 +174,28 @@ pub struct GrantRow {
     pub kind: String,
     pub value: String,
     pub tag: Option<String>,
+}
+
+/// A [`GrantRow`] with the license it is an item of: the deletion rules ask
+/// whether each license still covers a digest after a tag goes.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProtectionRow {
+    pub license_id: String,
+    #[serde(flatten)]
+    pub item: GrantRow,
+}
+
+/// The licenses among `rows` that cover the manifest the rows were found for,
+/// leaving out what the tag `without` matches (a tag about to be deleted).
+pub fn covering_licenses<'r>(
+    rows: &'r [ProtectionRow],
+    without: Option<&str>,
+) -> BTreeSet<&'r str> {
+    rows.iter()
+        .filter(|row| row.item.tag.is_none() || row.item.tag.as_deref() != without)
+        .filter(|row| grants(std::slice::from_ref(&row.item)))
+        .map(|row| row.license_id.as_str())
+        .collect()
 }
 
 /// Whether any of `rows` grants the manifest they were found for.

@@ -41,7 +41,10 @@ pub enum Target<'a> {
 }
 
 /// The license items that grant `target` in `repo` to `licensee` at time `now`, or
-/// nothing; [`crate::license::grants`] reads the rows. For a user that is not a
+/// nothing; [`crate::license::grants`] reads the rows. A blob is granted only
+/// through a manifest of `repo` that references it and that the licensee may read,
+/// whatever the item's kind: an all-versions license does not open upload
+/// leftovers, mounts, or the blobs of deleted manifests. For a user that is not a
 /// customer the answer is empty, so the query can be sent before the caller is
 /// known.
 pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i64) -> Statement {
@@ -78,7 +81,7 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
                ON r.repo = ?5 AND r.target = up.d AND r.kind = 'child'
              UNION SELECT m.subject FROM up JOIN manifests m
                ON m.repo = ?5 AND m.digest = up.d WHERE m.subject IS NOT NULL)
-         SELECT kind, value, NULL AS tag FROM items WHERE kind = 'all'
+         SELECT kind, value, NULL AS tag FROM items WHERE kind = 'all' AND EXISTS (SELECT 1 FROM up)
          UNION ALL SELECT i.kind, i.value, NULL FROM items i JOIN up
            ON i.kind = 'digest' AND i.value = up.d
          UNION ALL SELECT i.kind, i.value, t.tag FROM items i JOIN up JOIN tags t
@@ -97,7 +100,8 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
 
 /// The items of *any* license, expired or not, that cover `target` — a manifest
 /// directly or through an index listing it; a blob through a manifest referencing
-/// it: what the deletion rules protect.
+/// it: what the deletion rules protect. Rows decode as [`GrantRow`], or as
+/// [`crate::license::ProtectionRow`] where the rules ask which license each is of.
 pub(crate) fn protection_query(repo: &RepoName, target: Target) -> Statement {
     let (digest, tag, kind) = match target {
         Target::Manifest(Reference::Digest(d)) => (Some(d.as_str()), None, "manifest"),
@@ -112,11 +116,12 @@ pub(crate) fn protection_query(repo: &RepoName, target: Target) -> Statement {
              WHERE ?4 = 'blob' AND repo = ?1 AND target = ?2 AND kind = 'blob'
            UNION SELECT r.manifest FROM up JOIN manifest_refs r
              ON r.repo = ?1 AND r.target = up.d AND r.kind = 'child')
-         SELECT kind, value, NULL AS tag FROM license_items
+         SELECT license_id, kind, value, NULL AS tag FROM license_items
            WHERE repo = ?1 AND kind = 'all' AND EXISTS (SELECT 1 FROM up)
-         UNION ALL SELECT i.kind, i.value, NULL FROM license_items i JOIN up
+         UNION ALL SELECT i.license_id, i.kind, i.value, NULL FROM license_items i JOIN up
            ON i.repo = ?1 AND i.kind = 'digest' AND i.value = up.d
-         UNION ALL SELECT i.kind, i.value, t.tag FROM license_items i JOIN up JOIN tags t
+         UNION ALL SELECT i.license_id, i.kind, i.value, t.tag
+           FROM license_items i JOIN up JOIN tags t
            ON t.repo = ?1 AND t.digest = up.d WHERE i.repo = ?1 AND i.kind = 'pattern'",
         repo.as_str(),
         digest,
@@ -242,13 +247,15 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Ok(crate::license::grants(&rows))
     }
 
-    /// Whether any license names the artifact.
-    pub async fn references_artifact(&self, repo: &RepoName) -> Result<bool> {
+    /// Whether a license active at `now` names the artifact.
+    pub async fn references_artifact(&self, repo: &RepoName, now: i64) -> Result<bool> {
         let row: Option<NameRow> = self
             .sql
             .one(stmt!(
-                "SELECT repo AS name FROM license_items WHERE repo = ?1 LIMIT 1",
-                repo.as_str()
+                "SELECT i.repo AS name FROM license_items i JOIN licenses l ON l.id = i.license_id
+                 WHERE i.repo = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2) LIMIT 1",
+                repo.as_str(),
+                now
             ))
             .await?;
         Ok(row.is_some())
@@ -346,8 +353,9 @@ impl<'a, S: Sql> Licenses<'a, S> {
     }
 
     /// The first `n` artifacts (by name) `customer` holds a live license for, each
-    /// with the newest tag it may read: the most recently set, the larger tag on a
-    /// tie. Two round trips however many artifacts: the license items with the
+    /// with the newest version it may read: the most recently set tag of a manifest
+    /// that refers to no other (a signature's tag is not a version), the larger tag
+    /// on a tie. Two round trips however many artifacts: the license items with the
     /// tags patterns are matched against, then the readable tags of them all.
     pub async fn newest_readable(
         &self,
@@ -402,6 +410,8 @@ impl<'a, S: Sql> Licenses<'a, S> {
                      PARTITION BY t.repo ORDER BY t.updated_at DESC, t.tag DESC) AS rank
                    FROM tags t
                    WHERE t.repo IN (SELECT value FROM json_each(?3))
+                     AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo = t.repo
+                       AND m.digest = t.digest AND m.subject IS NOT NULL)
                      AND (t.repo IN (SELECT value FROM json_each(?2))
                        OR (t.repo, t.digest) IN (SELECT repo, d FROM down)))
                  SELECT repo, tag, digest, updated_at FROM readable WHERE rank = 1",

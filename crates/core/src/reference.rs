@@ -14,6 +14,35 @@ impl Tag {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A tag that names a digest rather than a version — `sha256-<hex>` and what
+    /// tools append to it (`.sig`, `.att`, `.sbom`), as cosign writes for the
+    /// signatures it attaches. Such tags never count as "another tag" in the
+    /// deletion rules (docs/licensing.md); [`named_tag_sql!`] says the same in SQL.
+    pub fn is_digest_shaped(&self) -> bool {
+        is_digest_shaped(&self.0)
+    }
+}
+
+/// [`Tag::is_digest_shaped`] for a tag read back from the store.
+pub fn is_digest_shaped(tag: &str) -> bool {
+    tag.starts_with("sha256-") || tag.starts_with("sha512-")
+}
+
+/// The SQL condition on a `tag` column that holds for tags that are *not* digest
+/// shaped: the same rule as [`is_digest_shaped`], for queries that count tags.
+/// A macro so it can be spliced into `concat!`-built statements.
+#[macro_export]
+macro_rules! named_tag_sql {
+    ($column:literal) => {
+        concat!(
+            "(",
+            $column,
+            " NOT GLOB 'sha256-*' AND ",
+            $column,
+            " NOT GLOB 'sha512-*')"
+        )
+    };
 }
 
 impl FromStr for Tag {
@@ -78,6 +107,24 @@ mod tests {
         assert!(matches!("_x-y.z".parse(), Ok(Reference::Tag(_))));
         let digest = format!("sha256:{}", "ab".repeat(32));
         assert!(matches!(digest.parse(), Ok(Reference::Digest(_))));
+    }
+
+    #[test]
+    fn digest_shaped_tags_are_those_cosign_writes() {
+        let hex = "ab".repeat(32);
+        for shaped in [
+            format!("sha256-{hex}"),
+            format!("sha256-{hex}.sig"),
+            "sha512-x".into(),
+        ] {
+            assert!(
+                shaped.parse::<Tag>().unwrap().is_digest_shaped(),
+                "{shaped}"
+            );
+        }
+        for named in ["v1.0.0", "latest", "sha256", "sha1-abc", "my-sha256-x"] {
+            assert!(!named.parse::<Tag>().unwrap().is_digest_shaped(), "{named}");
+        }
     }
 
     #[test]

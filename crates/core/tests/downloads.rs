@@ -14,6 +14,8 @@ use tollgate_core::downloads::{DayCount, Downloads, Event, LogFilter};
 use tollgate_core::kind::Kind;
 use tollgate_core::license::{Item, Versions};
 use tollgate_core::licenses::{Licenses, NewLicense};
+use tollgate_core::sql::Sql;
+use tollgate_core::stmt;
 use tollgate_core::store::Store;
 use tollgate_core::{Digest, RepoName};
 
@@ -158,7 +160,7 @@ fn pruning_keeps_the_counts_and_deleting_the_artifact_takes_its_history() {
     assert_eq!(log_ids(&db, &LogFilter::default()), ["e2"]);
     assert_eq!(daily(&db, Some("app"), None), [(0, 1), (2, 1)]);
 
-    block_on(Deletions::new(&db).artifact(&app)).unwrap();
+    block_on(Deletions::new(&db).artifact(&app, T0)).unwrap();
     assert!(log_ids(&db, &LogFilter::default()).is_empty());
     assert_eq!(daily(&db, Some("app"), None), []);
 }
@@ -207,6 +209,65 @@ fn the_artifact_list_has_kinds_and_pull_figures() {
         .map(|a| (a.name.as_str(), a.pulls, a.users))
         .collect();
     assert_eq!(names, [("app", 2, 1)]);
+}
+
+#[test]
+fn a_customer_sees_kind_and_last_push_of_what_it_may_read_only() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    push_image(&store, &app, "v1", None, "t");
+    push_image_as(
+        &store,
+        &app,
+        "v2",
+        Some("v2"),
+        None,
+        "application/vnd.cncf.helm.config.v1+json",
+    );
+    let other = repo("other");
+    push_image(&store, &other, "v1", None, "t");
+    block_on(db.batch(vec![
+        stmt!("UPDATE tags SET updated_at = 100 WHERE repo = 'app' AND tag = 'v2'"),
+        stmt!("UPDATE tags SET updated_at = 50 WHERE repo = 'other'"),
+    ]))
+    .unwrap();
+    block_on(Accounts::new(&db).create_customer(&customer("customer-a"))).unwrap();
+    license(
+        &db,
+        "l1",
+        "customer-a",
+        &app,
+        Versions::Pattern("v1".parse().unwrap()),
+    );
+    license(&db, "l2", "customer-a", &other, Versions::All);
+    let artifacts = Artifacts::new(&db);
+    let newest_first = ArtifactQuery {
+        order: Order::LastPush,
+        ..all_artifacts()
+    };
+    let vendor = block_on(artifacts.list(&newest_first, None, T0))
+        .unwrap()
+        .items;
+    assert_eq!(
+        (vendor[0].name.as_str(), vendor[0].kind, vendor[0].last_push),
+        ("app", Kind::HelmChart, Some(100))
+    );
+    let theirs = block_on(artifacts.list(&newest_first, Some("customer-a"), T0))
+        .unwrap()
+        .items;
+    let seen: Vec<(&str, Kind, Option<i64>)> = theirs
+        .iter()
+        .map(|a| (a.name.as_str(), a.kind, a.last_push))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("other", Kind::Artifact, Some(50)),
+            ("app", Kind::Artifact, Some(2))
+        ],
+        "v2 is unlicensed: neither its type nor its push time shows, nor does it order the list"
+    );
 }
 
 fn all_artifacts() -> ArtifactQuery {

@@ -135,6 +135,14 @@ fn grants_follow_digests_indexes_referrers_and_blobs() {
     assert!(!blob(&db, "a", &app, &digest("layer-other-arch")));
     assert!(!blob(&db, "b", &app, &digest("layer-v1.0.0")));
     assert!(!manifest(&db, "a", &repo("acme/else"), v1.as_str(), NOW));
+
+    // An all-versions license reads blobs only through the manifests using them.
+    block_on(licenses.create(&license("l2", "b", None, vec![item(&app, Versions::All)]))).unwrap();
+    assert!(blob(&db, "b", &app, &digest("layer-v1.1.0")));
+    assert!(
+        !blob(&db, "b", &app, &digest("uploaded-never-referenced")),
+        "an all-versions license does not open a blob no manifest references"
+    );
 }
 
 #[test]
@@ -503,13 +511,13 @@ fn deletion_rules_and_the_worked_examples() {
 
     // Artifacts: refused while any license names them, then everything goes.
     assert_eq!(
-        block_on(deletions.artifact(&one)),
+        block_on(deletions.artifact(&one, NOW)),
         refused(Refusal::LicensedArtifact)
     );
     for id in ["l1", "l3"] {
         assert!(block_on(licenses.delete(id)).unwrap());
     }
-    assert_eq!(block_on(deletions.artifact(&one)), Ok(()));
+    assert_eq!(block_on(deletions.artifact(&one, NOW)), Ok(()));
     assert!(!block_on(store.repository_exists(&one)).unwrap());
     assert!(block_on(store.tags(&one, None, 10))
         .unwrap()
@@ -519,8 +527,82 @@ fn deletion_rules_and_the_worked_examples() {
         .unwrap()
         .is_none());
     assert_eq!(
-        block_on(deletions.artifact(&one)),
+        block_on(deletions.artifact(&one, NOW)),
         Err(Error::NotFound("artifact"))
+    );
+}
+
+#[test]
+fn deletion_rules_close_the_by_digest_pattern_digest_tag_and_expiry_gaps() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let deletions = Deletions::new(&db);
+    let licenses = Licenses::new(&db);
+    add_customer(&db, "a");
+    let tag = |r: &RepoName, t: &str| block_on(deletions.tag(r, &t.parse().unwrap()));
+    let refused = |r| Err(Error::Refused(r));
+
+    // By digest, the artifact's only tagged manifest keeps its tag.
+    let only = repo("only");
+    let d = push_image(&store, &only, "v1", None, "t");
+    assert_eq!(
+        block_on(deletions.manifest(&only, &d)),
+        refused(Refusal::LastTag)
+    );
+
+    // A pattern license on a digest tagged v1.2 and edge: v1.2 is what licenses it.
+    let pat = repo("pattern");
+    let d = push_image(&store, &pat, "v1.2", None, "t");
+    store_tag(&store, &pat, &d, "edge");
+    push_image(&store, &pat, "v2.0", None, "t");
+    block_on(licenses.create(&license("lp", "a", None, vec![item(&pat, pattern("v1.*"))])))
+        .unwrap();
+    assert_eq!(tag(&pat, "v1.2"), refused(Refusal::LastMatchingTag));
+    store_tag(&store, &pat, &d, "v1.2.0");
+    assert_eq!(tag(&pat, "v1.2"), Ok(()), "v1.2.0 still matches");
+    assert!(manifest(&db, "a", &pat, d.as_str(), NOW));
+
+    // A digest-shaped tag is not "another tag".
+    let signed = repo("signed");
+    let d = push_image(&store, &signed, "v1", None, "t");
+    push_image(&store, &signed, "v2", None, "t");
+    let sig_tag = format!("sha256-{}.sig", d.hex());
+    store_tag(&store, &signed, &d, &sig_tag);
+    block_on(licenses.create(&license(
+        "ld",
+        "a",
+        None,
+        vec![item(&signed, Versions::Digests(vec![d.clone()]))],
+    )))
+    .unwrap();
+    assert_eq!(
+        tag(&signed, "v1"),
+        refused(Refusal::LastTagOfLicensedDigest)
+    );
+    let lone = repo("lone");
+    let d = push_image(&store, &lone, "v1", None, "t");
+    store_tag(&store, &lone, &d, &format!("sha256-{}.sig", d.hex()));
+    assert_eq!(tag(&lone, "v1"), refused(Refusal::LastTag));
+
+    // Only an active license keeps an artifact; an expired one loses its item.
+    let old = repo("old");
+    push_image(&store, &old, "v1", None, "t");
+    block_on(licenses.create(&license(
+        "lx",
+        "a",
+        Some(NOW - 1),
+        vec![item(&old, Versions::All), item(&pat, Versions::All)],
+    )))
+    .unwrap();
+    assert_eq!(block_on(deletions.artifact(&old, NOW)), Ok(()));
+    let kept = block_on(licenses.show("lx"))
+        .unwrap()
+        .expect("the license stays");
+    assert_eq!(kept.items.len(), 1, "{:?}", kept.items);
+    assert_eq!(
+        block_on(deletions.artifact(&pat, NOW)),
+        refused(Refusal::LicensedArtifact),
+        "lp is active"
     );
 }
 

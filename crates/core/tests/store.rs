@@ -6,7 +6,7 @@ mod sqlite;
 use fixtures::{digest, image_json, push_image, repo, upload};
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::deletion::Deletions;
+use tollgate_core::deletion::{Deletions, Refusal};
 use tollgate_core::manifest::{self, OCI_INDEX, OCI_MANIFEST};
 use tollgate_core::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::upload::UploadSession;
@@ -263,8 +263,14 @@ fn deleting_a_manifest_removes_its_tags() {
         block_on(deletions.tag(&r, &"v1".parse().unwrap())),
         Err(Error::ManifestUnknown)
     );
+    assert_eq!(
+        block_on(deletions.manifest(&r, &d)),
+        Err(Error::Refused(Refusal::LastTag)),
+        "v2 is the artifact's last tag"
+    );
+    push_image(&store, &r, "other", None, "t");
     block_on(deletions.manifest(&r, &d)).unwrap();
-    assert!(block_on(store.tags(&r, None, 10)).unwrap().names.is_empty());
+    assert_eq!(block_on(store.tags(&r, None, 10)).unwrap().names, ["other"]);
     assert!(block_on(store.manifest(&r, &Reference::Digest(d.clone())))
         .unwrap()
         .is_none());
