@@ -37,7 +37,10 @@ use auth::{Caller, Credentials, Lookup, Surface};
 
 /// A read fetched in the credential lookup's round trip: the row (`None` when
 /// there is no such manifest or blob) and whether a license grants it, which
-/// counts only if the caller turns out to be a customer.
+/// counts only if the caller turns out to be a customer. The three statements
+/// always run together, so the trip costs the same whether the thing exists or
+/// is licensed, and nothing of the row is used before the verdict. Without a
+/// prefetch the verdict comes first and the row is read only when it allows.
 struct Fetched<T> {
     row: Option<T>,
     granted: bool,
@@ -261,13 +264,17 @@ async fn dispatch(
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
         (Route::Manifest(name, reference), Method::Get | Method::Head) => {
             let (row, granted) = match prefetched {
-                Some(Prefetched::Manifest(f)) => (f.row, Some(f.granted)),
-                _ => (app.store().manifest(&name, &reference).await?, None),
+                Some(Prefetched::Manifest(f)) => (Some(f.row), Some(f.granted)),
+                _ => (None, None),
             };
             let target = Target::Manifest(&reference);
             if !app.may_read(&name, target, granted).await? {
                 return Err(Error::ManifestUnknown);
             }
+            let row = match row {
+                Some(row) => row,
+                None => app.store().manifest(&name, &reference).await?,
+            };
             let digest = row.as_ref().map(|r| r.digest.clone());
             let response = manifests::get(app, row, read_body).await?;
             if let (true, Some(digest)) = (read_body, digest) {
@@ -291,12 +298,16 @@ async fn dispatch(
         }
         (Route::Blob(name, digest), Method::Get | Method::Head) => {
             let (row, granted) = match prefetched {
-                Some(Prefetched::Blob(f)) => (f.row, Some(f.granted)),
-                _ => (app.store().blob(&name, &digest).await?, None),
+                Some(Prefetched::Blob(f)) => (Some(f.row), Some(f.granted)),
+                _ => (None, None),
             };
             if !app.may_read(&name, Target::Blob(&digest), granted).await? {
                 return Err(Error::BlobUnknown);
             }
+            let row = match row {
+                Some(row) => row,
+                None => app.store().blob(&name, &digest).await?,
+            };
             blobs::get(&req, app, &digest, row, read_body).await
         }
         (Route::Blob(name, digest), Method::Delete) => blobs::delete(app, &name, &digest).await,

@@ -385,7 +385,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
     /// A page of the artifacts `query` asks for, with their kind (that of the
     /// most recently tagged manifest that refers to no other) and pull figures;
     /// for a `customer`, only those it holds a live license for, with its own
-    /// pulls. Every order but by name puts the largest first, then names in order;
+    /// pulls, and the kind and last push (and the order by it) worked out over the
+    /// versions it may read: nothing of an unlicensed version shows. Every order but by name puts the largest first, then names in order;
     /// the cursor carries the sort key and the name, so pages never skip or repeat.
     /// Only the sort key is worked out for every artifact (nothing, by name); the
     /// figures only for the page.
@@ -399,17 +400,24 @@ impl<'a, S: Sql> Artifacts<'a, S> {
             Some(cursor) => parse_cursor(cursor)?,
             None => (i64::MAX, String::new()),
         };
+        let readable = match customer {
+            Some(customer) => Some(self.newest_readable(customer, now).await?),
+            None => None,
+        };
         let rows: Vec<ArtifactRow> = self
             .sql
             .query(stmt!(
-                "WITH candidates AS (SELECT r.name, r.created_at, CASE ?6
+                "WITH readable AS (SELECT key AS repo, json_extract(value, '$[0]') AS at,
+                     json_extract(value, '$[1]') AS digest FROM json_each(COALESCE(?8, '{}'))),
+                 candidates AS (SELECT r.name, r.created_at, CASE ?6
                      WHEN 'pulls' THEN (SELECT COALESCE(SUM(pulls), 0) FROM pulls_daily
                        WHERE repo = r.name AND (?3 IS NULL OR customer_id = ?3))
                      WHEN 'last_pull' THEN COALESCE((SELECT MAX(at) FROM downloads
                        WHERE repo = r.name AND (?3 IS NULL OR customer_id = ?3)), 0)
-                     WHEN 'last_push' THEN MAX(
+                     WHEN 'last_push' THEN CASE WHEN ?8 IS NULL THEN MAX(
                        COALESCE((SELECT MAX(created_at) FROM manifests WHERE repo = r.name), 0),
                        COALESCE((SELECT MAX(updated_at) FROM tags WHERE repo = r.name), 0))
+                       ELSE COALESCE((SELECT at FROM readable WHERE repo = r.name), 0) END
                      ELSE 0 END AS sort_key
                    FROM repositories r
                    WHERE instr(r.name, ?5) > 0 AND (?3 IS NULL OR r.name IN (
@@ -419,10 +427,10 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                    WHERE sort_key < ?7 OR (sort_key = ?7 AND name > ?1)
                    ORDER BY sort_key DESC, name LIMIT ?2)
                  SELECT p.name, p.created_at, p.sort_key, k.media_type, k.artifact_type,
-                   NULLIF(MAX(
+                   CASE WHEN ?8 IS NULL THEN NULLIF(MAX(
                      COALESCE((SELECT MAX(created_at) FROM manifests WHERE repo = p.name), 0),
                      COALESCE((SELECT MAX(updated_at) FROM tags WHERE repo = p.name), 0)), 0)
-                     AS last_push,
+                     ELSE (SELECT at FROM readable WHERE repo = p.name) END AS last_push,
                    (SELECT MAX(at) FROM downloads
                      WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS last_pull,
                    (SELECT COALESCE(SUM(pulls), 0) FROM pulls_daily
@@ -432,11 +440,12 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                    (SELECT COUNT(DISTINCT customer_id) FROM downloads
                      WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS customers
                  FROM page p
-                 LEFT JOIN manifests k ON k.repo = p.name AND k.digest = (
+                 LEFT JOIN manifests k ON k.repo = p.name AND k.digest = CASE WHEN ?8 IS NULL THEN (
                    SELECT m.digest FROM tags t JOIN manifests m
                      ON m.repo = t.repo AND m.digest = t.digest
                    WHERE t.repo = p.name AND m.subject IS NULL
                    ORDER BY t.updated_at DESC, t.tag LIMIT 1)
+                   ELSE (SELECT digest FROM readable WHERE repo = p.name) END
                  ORDER BY p.sort_key DESC, p.name",
                 after_name,
                 i64::from(query.limit) + 1,
@@ -444,7 +453,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                 now,
                 query.search.as_str(),
                 query.order.as_str(),
-                after_key
+                after_key,
+                readable
             ))
             .await?;
         let items: Vec<(i64, Artifact)> = rows
@@ -452,6 +462,22 @@ impl<'a, S: Sql> Artifacts<'a, S> {
             .map(|r| (r.sort_key, Artifact::from(r)))
             .collect();
         Ok(Page::keyed(items, query.limit, |(key, a)| format!("{key}|{}", a.name)).map(|(_, a)| a))
+    }
+
+    /// `{artifact: [set at, digest]}` of the newest version `customer` may read of
+    /// each artifact it holds a live license for: what its artifact list shows.
+    async fn newest_readable(&self, customer: &str, now: i64) -> Result<String> {
+        let newest = Licenses::new(self.sql)
+            .newest_readable(customer, usize::MAX, now)
+            .await?;
+        let map: serde_json::Map<String, serde_json::Value> = newest
+            .into_iter()
+            .filter_map(|(artifact, tag)| {
+                let tag = tag?;
+                Some((artifact, serde_json::json!([tag.updated_at, tag.digest])))
+            })
+            .collect();
+        Ok(serde_json::Value::Object(map).to_string())
     }
 
     /// For each artifact `customer` holds a live license for: its last pull, the
@@ -493,13 +519,28 @@ impl<'a, S: Sql> Artifacts<'a, S> {
     /// The artifact's versions (with their tags, sizes, platforms and referrers)
     /// and its tags with their pulls; for a `customer`, what its licenses let it
     /// read and its own pulls, and `None` when it holds no license for it. One
-    /// round trip, plus the license check for a customer.
+    /// round trip, after the license check for a customer.
     pub async fn details(
         &self,
         repo: &RepoName,
         customer: Option<&str>,
         now: i64,
     ) -> Result<Option<Details>> {
+        // A customer's license check comes first: nothing of an artifact it may not
+        // read is read, so the answer and its time match a missing artifact's.
+        let readable = match customer {
+            None => None,
+            Some(customer) => {
+                let licenses = Licenses::new(self.sql);
+                match licenses
+                    .readable_tags(customer, repo, None, u64::from(MAX_TAGS), now)
+                    .await?
+                {
+                    Some(readable) => Some(readable),
+                    None => return Ok(None),
+                }
+            }
+        };
         let name = repo.as_str();
         let mut results = self
             .sql
@@ -539,22 +580,12 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         let rows: Vec<ManifestRow> = decode(next())?;
         let edges: Vec<EdgeRow> = decode(next())?;
         let mut tags: Vec<TagPullsRow> = decode(next())?;
-        let visible = match customer {
-            None => None,
-            Some(customer) => {
-                let licenses = Licenses::new(self.sql);
-                let Some(readable) = licenses
-                    .readable_tags(customer, repo, None, u64::from(MAX_TAGS), now)
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                let readable: BTreeSet<&str> = readable.iter().map(|r| r.tag.as_str()).collect();
-                tags.retain(|t| readable.contains(t.tag.as_str()));
-                let seeds = tags.iter().map(|t| t.digest.clone()).collect();
-                Some(reachable(seeds, &rows, &edges))
-            }
-        };
+        let visible = readable.map(|readable| {
+            let readable: BTreeSet<&str> = readable.iter().map(|r| r.tag.as_str()).collect();
+            tags.retain(|t| readable.contains(t.tag.as_str()));
+            let seeds = tags.iter().map(|t| t.digest.clone()).collect();
+            reachable(seeds, &rows, &edges)
+        });
         // As in the list: the kind of the most recently tagged manifest that
         // refers to no other.
         let kind = tags
