@@ -1586,3 +1586,34 @@ fn an_all_versions_license_reads_only_blobs_its_manifests_reference() {
     reg.get(&blob_path(&repo, &loose)).call().expect(200);
     assert_blob_hidden(&cust, &repo, &loose);
 }
+
+#[test]
+fn a_customer_sees_the_last_push_of_its_licensed_versions_only() {
+    let reg = registry();
+    let repo = unique_repo("lic-last-push");
+    reg.push_random_image(&repo, "v1");
+    let cust = new_customer("LastPush");
+    licenses::create(&cust.id, &[licenses::pattern(&repo, "v1")]);
+    std::thread::sleep(Duration::from_millis(1100));
+    reg.push_random_image(&repo, "v2");
+    let last_push = |as_user| {
+        all_artifacts(as_user)
+            .into_iter()
+            .find(|a| a["name"] == repo.as_str())
+            .map(|a| a["last_push"].clone())
+            .expect("listed")
+    };
+    let vendor = last_push(None);
+    let theirs = last_push(Some(&cust.user));
+    assert_ne!(theirs, vendor, "v2's push shows to a customer licensed for v1 only");
+    assert!(theirs.to_string() < vendor.to_string(), "{theirs} {vendor}");
+    // The details of an artifact it holds no license for answer like a missing one.
+    let hidden = unique_repo("lic-details-hidden");
+    reg.push_random_image(&hidden, "v1");
+    let missing = unique_repo("lic-details-missing");
+    let detail = |name: &str| {
+        let resp = cust.api("GET", &artifact_path(name)).call();
+        expect_problem(&resp, 404).replace(name, "<name>")
+    };
+    assert_eq!(detail(&hidden), detail(&missing));
+}
