@@ -3,12 +3,12 @@
 //! Worker's memory), and pulls per day for charts. A customer sees only its own
 //! pulls.
 
-use futures::stream;
 use tollgate_core::downloads::{Downloads, LogFilter, CSV_HEADER};
 use tollgate_core::{Error, Result};
 use tollgate_d1::D1;
 use worker::{Request, Response};
 
+use super::csv::Lines;
 use super::{customer_filter, json, page_params};
 use crate::app::App;
 use crate::error::internal;
@@ -20,7 +20,7 @@ const CSV_PAGE: u32 = 500;
 /// The default span of the daily counts: the last 30 days.
 const DEFAULT_DAYS: i64 = 30;
 
-fn seconds(req: &Request, name: &str) -> Result<Option<i64>> {
+pub(super) fn seconds(req: &Request, name: &str) -> Result<Option<i64>> {
     query(req, name)
         .map(|v| {
             v.parse()
@@ -49,52 +49,25 @@ pub async fn log(req: &Request, app: &App) -> Result<Response> {
     )
 }
 
-/// State of a CSV export between chunks: where the next page starts, or done.
-enum Next {
-    Header,
-    After(Option<String>),
-    Done,
-}
-
 pub async fn csv(req: &Request, app: &App) -> Result<Response> {
     let filters = filters(req, app)?;
     let db = D1(app.env.d1("DB").map_err(internal)?);
-    let chunks = stream::unfold(
-        (Next::Header, db, filters),
-        |(next, db, filters)| async move {
-            let cursor = match next {
-                Next::Done => return None,
-                Next::Header => {
-                    let chunk: worker::Result<Vec<u8>> = Ok(CSV_HEADER.as_bytes().to_vec());
-                    return Some((chunk, (Next::After(None), db, filters)));
-                }
-                Next::After(cursor) => cursor,
-            };
-            let page = Downloads::new(&db)
-                .log(&filters, cursor.as_deref(), CSV_PAGE)
-                .await;
-            let (chunk, next) = match page {
-                Ok(page) => {
-                    let lines: String = page.items.iter().map(|d| d.csv_line()).collect();
-                    let next = match page.next_cursor {
-                        Some(c) => Next::After(Some(c)),
-                        None => Next::Done,
-                    };
-                    (Ok(lines.into_bytes()), next)
-                }
-                Err(e) => (Err(worker::Error::RustError(e.to_string())), Next::Done),
-            };
-            Some((chunk, (next, db, filters)))
-        },
-    );
-    let mut response = Response::from_stream(chunks).map_err(internal)?;
-    let headers = response.headers_mut();
-    let _ = headers.set("Content-Type", "text/csv; charset=utf-8; header=present");
-    let _ = headers.set(
-        "Content-Disposition",
-        "attachment; filename=\"tollgate-downloads.csv\"",
-    );
-    Ok(response)
+    super::csv::export(
+        "tollgate-downloads.csv",
+        CSV_HEADER,
+        (db, filters),
+        csv_page,
+    )
+}
+
+fn csv_page((db, filters): &(D1, LogFilter), cursor: Option<String>) -> Lines<'_> {
+    Box::pin(async move {
+        let page = Downloads::new(db)
+            .log(filters, cursor.as_deref(), CSV_PAGE)
+            .await?;
+        let lines = page.items.iter().map(|d| d.csv_line()).collect();
+        Ok((lines, page.next_cursor))
+    })
 }
 
 pub async fn daily(req: &Request, app: &App) -> Result<Response> {
