@@ -9,7 +9,7 @@ use tollgate_core::Error;
 use worker::{Headers, Response};
 
 /// The status the distribution spec gives each error.
-fn status(error: &Error) -> u16 {
+pub fn status(error: &Error) -> u16 {
     match error {
         Error::BlobUnknown
         | Error::BlobUploadUnknown

@@ -1,7 +1,9 @@
-//! The scheduled job: garbage collection (docs/gc.md). The core decides what is
-//! garbage and keeps the queue in D1; this does the R2 side (deleting objects,
-//! aborting multipart uploads) and logs one line per run.
+//! The scheduled job: garbage collection (docs/gc.md) and the audit log's
+//! retention (docs/audit.md). The core decides what is garbage and keeps the queue
+//! in D1; this does the R2 side (deleting objects, aborting multipart uploads) and
+//! logs one line per run of each.
 
+use tollgate_core::audit::{self, Audit};
 use tollgate_core::gc::{self, Settings, Summary, DEFAULT_GRACE_SECONDS};
 use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
 
@@ -24,5 +26,19 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match gc::run(&app.db, &app.objects, app.now, &settings, &mut summary).await {
         Ok(()) => console_log!("gc: {summary}"),
         Err(e) => console_error!("gc: {summary}; stopped: {e}"),
+    }
+    prune_audit(&env, &app).await;
+}
+
+/// Drops audit events older than `AUDIT_RETENTION_DAYS` (a year by default).
+async fn prune_audit(env: &Env, app: &App) {
+    let days = app::number(env, "AUDIT_RETENTION_DAYS", audit::DEFAULT_RETENTION_DAYS)
+        .and_then(audit::retention_days);
+    match days {
+        Ok(days) => match Audit::new(&app.db).prune(app.now, days).await {
+            Ok(pruned) => console_log!("audit: {pruned} events older than {days} days pruned"),
+            Err(e) => console_error!("audit: not pruned: {e}"),
+        },
+        Err(e) => console_error!("audit: not pruned: {e}"),
     }
 }

@@ -6,6 +6,7 @@
 
 mod api;
 mod app;
+mod audit;
 mod auth;
 mod blobs;
 mod body;
@@ -67,9 +68,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     console_error_panic_hook::set_once();
     let path = req.path();
     let response = if path == "/api" || path.starts_with("/api/") {
-        api::handle(req, &env)
-            .await
-            .unwrap_or_else(|e| error::problem(&e))
+        api::handle(req, &env).await
     } else {
         let token_realm = token_realm(&req);
         let result = if path == "/token" {
@@ -141,17 +140,25 @@ async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
     };
     let prefetched = prefetched.or(pushed);
     let route = route?.ok_or(Error::UnknownEndpoint)?;
-    if let Some((repo, action)) = &needed {
-        match caller.verdict(repo.as_ref(), *action) {
-            // Licensed: each handler checks what it reads against the licenses.
-            Verdict::Allow | Verdict::Licensed => {}
-            Verdict::NeedsScope => return challenge(true),
-            Verdict::Deny => return Err(Error::Denied),
-            Verdict::Hide => return Err(route.hidden()),
-        }
-    }
+    let verdict = needed
+        .as_ref()
+        .map(|(repo, action)| caller.verdict(repo.as_ref(), *action));
     app.caller = Some(caller);
-    dispatch(req, &app, ctx, route, prefetched).await
+    // Every OCI DELETE goes into the audit log, refused ones too.
+    let change = audit::Change::of(&req).filter(audit::Change::is_delete);
+    let result = match verdict {
+        // Licensed: each handler checks what it reads against the licenses.
+        None | Some(Verdict::Allow | Verdict::Licensed) => {
+            dispatch(req, &app, ctx, route, prefetched).await
+        }
+        Some(Verdict::NeedsScope) => challenge(true),
+        Some(Verdict::Deny) => Err(Error::Denied),
+        Some(Verdict::Hide) => Err(route.hidden()),
+    };
+    if let Some(change) = change {
+        change.record(&app, &result).await;
+    }
+    result
 }
 
 /// A manifest push by a token or bearer token, declaring a body small enough to

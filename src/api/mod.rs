@@ -6,6 +6,8 @@
 //! this origin.
 
 mod artifacts;
+mod audit;
+mod csv;
 mod customers;
 mod dashboard;
 mod downloads;
@@ -21,6 +23,7 @@ use tollgate_core::{Error, Result};
 use worker::{Env, Method, Request, Response};
 
 use crate::app::App;
+use crate::audit::Change;
 use crate::auth::{self, Caller, Surface};
 use crate::http::{header, query};
 
@@ -31,7 +34,22 @@ const MAX_BODY: usize = 64 * 1024;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
-pub async fn handle(req: Request, env: &Env) -> Result<Response> {
+/// Answers an `/api` request; every change is recorded in the audit log with its
+/// caller and the answer's status, refusals too.
+pub async fn handle(req: Request, env: &Env) -> Response {
+    let mut app = match App::new(env) {
+        Ok(app) => app,
+        Err(e) => return crate::error::problem(&e),
+    };
+    let change = Change::of(&req);
+    let result = serve(req, &mut app).await;
+    if let Some(change) = change {
+        change.record(&app, &result).await;
+    }
+    result.unwrap_or_else(|e| crate::error::problem(&e))
+}
+
+async fn serve(req: Request, app: &mut App) -> Result<Response> {
     let path = req.path();
     let Some(rest) = path.strip_prefix("/api/v1/") else {
         return Err(Error::NotFound("endpoint"));
@@ -42,57 +60,55 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
     if parts == ["openapi.json"] {
         return openapi(&method);
     }
-    let mut app = App::new(env)?;
     if parts == ["session"] {
         check_origin(&req)?;
         return match method {
-            Method::Post => session::sign_in(req, &app).await,
-            Method::Delete => session::sign_out(&req, &app).await,
+            Method::Post => session::sign_in(req, app).await,
+            Method::Delete => session::sign_out(&req, app).await,
             _ => Err(Error::MethodNotAllowed),
         };
     }
-    let credentials = auth::credentials(&req, &app, Surface::Api)?;
+    let credentials = auth::credentials(&req, app, Surface::Api)?;
     if credentials.by_cookie() && !matches!(method, Method::Get | Method::Head) {
         check_same_origin(&req)?;
     }
-    let caller = credentials
-        .resolve(&app)
-        .await?
-        .ok_or(Error::Unauthorized)?;
+    let caller = credentials.resolve(app).await?.ok_or(Error::Unauthorized)?;
     app.caller = Some(caller);
+    let app = &*app;
     if let ["artifacts", rest @ ..] = parts.as_slice() {
-        return artifacts::handle(&req, &app, rest, method).await;
+        return artifacts::handle(&req, app, rest, method).await;
     }
     match (parts.as_slice(), method) {
-        (["me"], Method::Get) => session::me(&app),
-        (["users"], Method::Get) => users::list(&req, &app, None).await,
-        (["users"], Method::Post) => users::create(req, &app, None).await,
-        (["users", id], Method::Get) => users::show(&app, id).await,
-        (["users", id], Method::Delete) => users::delete(&app, id).await,
-        (["customers"], Method::Get) => customers::list(&req, &app).await,
-        (["customers"], Method::Post) => customers::create(req, &app).await,
-        (["customers", id], Method::Get) => customers::show(&app, id).await,
-        (["customers", id], Method::Delete) => customers::delete(&app, id).await,
-        (["customers", id, "users"], Method::Get) => users::list(&req, &app, Some(id)).await,
-        (["customers", id, "users"], Method::Post) => users::create(req, &app, Some(id)).await,
-        (["tokens"], Method::Get) => tokens::list(&req, &app).await,
-        (["tokens"], Method::Post) => tokens::create(req, &app).await,
-        (["tokens", id], Method::Delete) => tokens::revoke(&app, id).await,
-        (["dashboard"], Method::Get) => dashboard::show(&req, &app).await,
-        (["downloads"], Method::Get) => downloads::log(&req, &app).await,
-        (["downloads.csv"], Method::Get) => downloads::csv(&req, &app).await,
-        (["downloads", "daily"], Method::Get) => downloads::daily(&req, &app).await,
-        (["licenses"], Method::Get) => licenses::list(&req, &app).await,
-        (["licenses"], Method::Post) => licenses::create(req, &app).await,
-        (["licenses", id], Method::Get) => licenses::show(&app, id).await,
-        (["licenses", id], Method::Put) => licenses::replace(req, &app, id).await,
-        (["licenses", id], Method::Delete) => licenses::delete(&app, id).await,
+        (["me"], Method::Get) => session::me(app),
+        (["users"], Method::Get) => users::list(&req, app, None).await,
+        (["users"], Method::Post) => users::create(req, app, None).await,
+        (["users", id], Method::Get) => users::show(app, id).await,
+        (["users", id], Method::Delete) => users::delete(app, id).await,
+        (["customers"], Method::Get) => customers::list(&req, app).await,
+        (["customers"], Method::Post) => customers::create(req, app).await,
+        (["customers", id], Method::Get) => customers::show(app, id).await,
+        (["customers", id], Method::Delete) => customers::delete(app, id).await,
+        (["customers", id, "users"], Method::Get) => users::list(&req, app, Some(id)).await,
+        (["customers", id, "users"], Method::Post) => users::create(req, app, Some(id)).await,
+        (["tokens"], Method::Get) => tokens::list(&req, app).await,
+        (["tokens"], Method::Post) => tokens::create(req, app).await,
+        (["tokens", id], Method::Delete) => tokens::revoke(app, id).await,
+        (["dashboard"], Method::Get) => dashboard::show(&req, app).await,
+        (["downloads"], Method::Get) => downloads::log(&req, app).await,
+        (["downloads.csv"], Method::Get) => downloads::csv(&req, app).await,
+        (["downloads", "daily"], Method::Get) => downloads::daily(&req, app).await,
+        (["audit"], Method::Get) => audit::list(&req, app).await,
+        (["audit.csv"], Method::Get) => audit::csv(&req, app).await,
+        (["licenses"], Method::Get) => licenses::list(&req, app).await,
+        (["licenses"], Method::Post) => licenses::create(req, app).await,
+        (["licenses", id], Method::Get) => licenses::show(app, id).await,
+        (["licenses", id], Method::Put) => licenses::replace(req, app, id).await,
+        (["licenses", id], Method::Delete) => licenses::delete(app, id).await,
         (["me"] | ["users"] | ["users", _] | ["customers"] | ["customers", _], _)
         | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _)
         | (["licenses"] | ["licenses", _], _)
-        | (["downloads"] | ["downloads.csv"] | ["downloads", "daily"] | ["dashboard"], _) => {
-            Err(Error::MethodNotAllowed)
-        }
+        | (["downloads"] | ["downloads.csv"] | ["downloads", "daily"] | ["dashboard"], _)
+        | (["audit"] | ["audit.csv"], _) => Err(Error::MethodNotAllowed),
         _ => Err(Error::NotFound("endpoint")),
     }
 }

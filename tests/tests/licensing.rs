@@ -1605,7 +1605,10 @@ fn a_customer_sees_the_last_push_of_its_licensed_versions_only() {
     };
     let vendor = last_push(None);
     let theirs = last_push(Some(&cust.user));
-    assert_ne!(theirs, vendor, "v2's push shows to a customer licensed for v1 only");
+    assert_ne!(
+        theirs, vendor,
+        "v2's push shows to a customer licensed for v1 only"
+    );
     assert!(theirs.to_string() < vendor.to_string(), "{theirs} {vendor}");
     // The details of an artifact it holds no license for answer like a missing one.
     let hidden = unique_repo("lic-details-hidden");

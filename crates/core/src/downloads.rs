@@ -262,7 +262,7 @@ const FORMULA_LEADS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// One field: RFC 4180 quoting, and a cell that would start a formula neutralised
 /// with a leading `'` (quoted, as OWASP's CSV-injection rule asks), so that a value a
 /// client or user chose cannot run in the vendor's spreadsheet.
-fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     let formula = value.starts_with(FORMULA_LEADS);
     if !formula && !value.contains([',', '"', '\r', '\n']) {
         return value.to_owned();

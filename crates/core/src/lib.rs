@@ -7,6 +7,7 @@
 pub mod account;
 pub mod accounts;
 pub mod artifacts;
+pub mod audit;
 pub mod credentials;
 pub mod deletion;
 pub mod digest;
