@@ -11,14 +11,13 @@
 //! copied. Only an upload finished with another digest algorithm than it was hashed
 //! with is read back, to hash it again.
 
-use crate::digest::{Digest, Hasher};
+use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::name::RepoName;
 use crate::objects::{Body, ObjectStore};
 use crate::sql::Sql;
 use crate::store::Store;
 use crate::upload::{PartCutter, UploadId, UploadSession, PART_SIZE};
-use crate::Algorithm;
 
 /// What a request says about the chunk it carries.
 #[derive(Clone, Copy, Debug, Default)]
