@@ -4,18 +4,18 @@
 //! checks are counted and limited here, and the first admin is created here from
 //! the `TOLLGATE_ADMIN_USER` / `TOLLGATE_ADMIN_PASSWORD` secrets.
 
-use tollgate_core::account::{Email, Identity, Role};
-use tollgate_core::accounts::{
+use tollgate_core::auth::account::{Email, Identity, Role};
+use tollgate_core::auth::account_store::{
     bearer_guard, bearer_lookup, new_id, new_user, session_lookup, token_guard, token_lookup,
     token_touch, CredentialRow, TOUCH_INTERVAL,
 };
-use tollgate_core::credentials::{constant_time_eq, parse_basic};
-use tollgate_core::jwt::Kind;
-use tollgate_core::licenses::Licensee;
-use tollgate_core::policy::{allowed_roles, verdict, Action, Verdict};
-use tollgate_core::scope::ResourceAccess;
-use tollgate_core::secret::{hash_password, hash_secret, is_token};
-use tollgate_core::sql::Statement;
+use tollgate_core::auth::credentials::{constant_time_eq, parse_basic};
+use tollgate_core::auth::jwt::Kind;
+use tollgate_core::auth::policy::{allowed_roles, verdict, Action, Verdict};
+use tollgate_core::auth::scope::ResourceAccess;
+use tollgate_core::auth::secret::{hash_password, hash_secret, is_token};
+use tollgate_core::licensing::license_store::Licensee;
+use tollgate_core::storage::sql::Statement;
 use tollgate_core::{Error, RepoName, Result};
 use worker::Request;
 

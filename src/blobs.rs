@@ -1,8 +1,8 @@
 //! `/v2/<name>/blobs/<digest>`: reading (whole or a byte range) and unlinking blobs.
 //! Bodies stream from R2 straight into the response without passing through wasm.
 
-use tollgate_core::range::{self, ByteRange};
-use tollgate_core::store::BlobRow;
+use tollgate_core::oci::range::{self, ByteRange};
+use tollgate_core::storage::store::BlobRow;
 use tollgate_core::{Digest, Error, RepoName, Result};
 use worker::{Range, Request, Response};
 

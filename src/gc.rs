@@ -2,7 +2,7 @@
 //! garbage and keeps the queue in D1; this does the R2 side (deleting objects,
 //! aborting multipart uploads) and logs one line per run.
 
-use tollgate_core::gc::{self, Settings, Summary, DEFAULT_GRACE_SECONDS};
+use tollgate_core::storage::gc::{self, Settings, Summary, DEFAULT_GRACE_SECONDS};
 use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
 
 use crate::app::{self, App};

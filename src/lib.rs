@@ -21,14 +21,14 @@ mod token;
 mod uploads;
 
 use serde::de::DeserializeOwned;
-use tollgate_core::accounts::CredentialRow;
-use tollgate_core::license::{self, GrantRow};
-use tollgate_core::licenses::{grant_query, Target};
-use tollgate_core::policy::Verdict;
-use tollgate_core::route::Route;
-use tollgate_core::scope;
-use tollgate_core::sql::{decode, Sql, Statement};
-use tollgate_core::store::{blob_query, manifest_query, BlobRow, ManifestRow};
+use tollgate_core::auth::account_store::CredentialRow;
+use tollgate_core::auth::policy::Verdict;
+use tollgate_core::auth::scope;
+use tollgate_core::licensing::license::{self, GrantRow};
+use tollgate_core::licensing::license_store::{grant_query, Target};
+use tollgate_core::oci::route::Route;
+use tollgate_core::storage::sql::{decode, Sql, Statement};
+use tollgate_core::storage::store::{blob_query, manifest_query, BlobRow, ManifestRow};
 use tollgate_core::{Error, RepoName, Result};
 use worker::{event, Context, Env, Method, Request, Response};
 

@@ -3,7 +3,7 @@
 //! the tags and artifacts its licenses cover, paginated after filtering.
 
 use serde_json::json;
-use tollgate_core::store::{page, Page};
+use tollgate_core::storage::store::{page, Page};
 use tollgate_core::{Error, RepoName, Result};
 use worker::{Request, Response};
 

@@ -5,10 +5,10 @@
 //! without scopes (`docker login`) still checks the credentials.
 
 use serde_json::json;
-use tollgate_core::account::{Identity, Role};
-use tollgate_core::accounts::{bearer_lookup, CredentialRow};
-use tollgate_core::jwt::{Kind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
-use tollgate_core::scope::{self, ResourceAccess};
+use tollgate_core::auth::account::{Identity, Role};
+use tollgate_core::auth::account_store::{bearer_lookup, CredentialRow};
+use tollgate_core::auth::jwt::{Kind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
+use tollgate_core::auth::scope::{self, ResourceAccess};
 use tollgate_core::time::rfc3339;
 use tollgate_core::{Error, Result};
 use worker::{Method, Request, Response};
@@ -43,7 +43,7 @@ pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
     let (identity, refreshable) = match (from_form, first("grant_type")) {
         (false, _) => {
             let authorization = header(&req, "Authorization").unwrap_or_default();
-            let (email, secret) = tollgate_core::credentials::parse_basic(&authorization)
+            let (email, secret) = tollgate_core::auth::credentials::parse_basic(&authorization)
                 .ok_or(Error::Unauthorized)?;
             let offline = first("offline_token") == Some("true");
             (

@@ -1,9 +1,9 @@
 //! `/v2/<name>/blobs/uploads/…`: translates requests into the core's upload life
-//! cycle ([`tollgate_core::uploads`]) and its results into responses.
+//! cycle ([`tollgate_core::storage::uploads`]) and its results into responses.
 
-use tollgate_core::policy::Action;
-use tollgate_core::upload::{UploadId, UploadSession};
-use tollgate_core::uploads::Chunk;
+use tollgate_core::auth::policy::Action;
+use tollgate_core::oci::upload_session::{UploadId, UploadSession};
+use tollgate_core::storage::uploads::Chunk;
 use tollgate_core::{Digest, Error, RepoName, Result};
 use worker::{Request, Response};
 

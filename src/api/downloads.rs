@@ -4,7 +4,7 @@
 //! pulls.
 
 use futures::stream;
-use tollgate_core::downloads::{Downloads, LogFilter, CSV_HEADER};
+use tollgate_core::analytics::downloads::{Downloads, LogFilter, CSV_HEADER};
 use tollgate_core::{Error, Result};
 use tollgate_d1::D1;
 use worker::{Request, Response};

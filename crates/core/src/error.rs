@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::deletion::Refusal;
+use crate::licensing::deletion::Refusal;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {

@@ -7,14 +7,14 @@ mod sqlite;
 
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::accounts::{Accounts, Customer};
-use tollgate_core::artifacts::{ArtifactQuery, Artifacts, Order, Status};
-use tollgate_core::deletion::Deletions;
-use tollgate_core::downloads::{DayCount, Downloads, Event, LogFilter};
-use tollgate_core::kind::Kind;
-use tollgate_core::license::{Item, Versions};
-use tollgate_core::licenses::{Licenses, NewLicense};
-use tollgate_core::store::Store;
+use tollgate_core::analytics::artifact_kind::Kind;
+use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts, Order, Status};
+use tollgate_core::analytics::downloads::{DayCount, Downloads, Event, LogFilter};
+use tollgate_core::auth::account_store::{Accounts, Customer};
+use tollgate_core::licensing::deletion::Deletions;
+use tollgate_core::licensing::license::{Item, Versions};
+use tollgate_core::licensing::license_store::{Licenses, NewLicense};
+use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, RepoName};
 
 use fixtures::{push_image, push_image_as, push_index, repo};

@@ -6,10 +6,10 @@ mod sqlite;
 use fixtures::{digest, image_json, push_image, repo, upload};
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::deletion::Deletions;
-use tollgate_core::manifest::{self, OCI_INDEX, OCI_MANIFEST};
-use tollgate_core::store::{ManifestBytes, NewManifest, Store};
-use tollgate_core::upload::UploadSession;
+use tollgate_core::licensing::deletion::Deletions;
+use tollgate_core::oci::manifest::{self, OCI_INDEX, OCI_MANIFEST};
+use tollgate_core::oci::upload_session::UploadSession;
+use tollgate_core::storage::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::{Algorithm, Error, Reference, Tag};
 
 #[test]

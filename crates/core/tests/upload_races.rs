@@ -17,9 +17,9 @@ use interleave::{
 use memory::{platform, Chunks, Memory};
 use serde::Deserialize;
 use sqlite::Sqlite;
-use tollgate_core::sql::Sql;
-use tollgate_core::upload::{UploadId, PART_SIZE};
-use tollgate_core::uploads::{Chunk, Uploads};
+use tollgate_core::oci::upload_session::{UploadId, PART_SIZE};
+use tollgate_core::storage::sql::Sql;
+use tollgate_core::storage::uploads::{Chunk, Uploads};
 use tollgate_core::{stmt, Algorithm, Digest, RepoName, Result};
 
 const TTL: i64 = 3600;
@@ -196,7 +196,8 @@ impl Race {
             Ok(()),
             "schedule {schedule:?}: finishing the accepted content"
         );
-        let stored = block_on(tollgate_core::store::Store::new(db).stored_blob(&digest)).unwrap();
+        let stored =
+            block_on(tollgate_core::storage::store::Store::new(db).stored_blob(&digest)).unwrap();
         assert!(stored.is_some(), "schedule {schedule:?}: blob recorded");
         let keys = objects.keys();
         assert_eq!(

@@ -12,10 +12,10 @@ use memory::{advance_clock, platform, Chunks, Memory, Op};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sqlite::Sqlite;
-use tollgate_core::sql::{Sql, Statement};
-use tollgate_core::store::Store;
-use tollgate_core::upload::{UploadId, UploadSession, PART_SIZE};
-use tollgate_core::uploads::{Chunk, Uploads};
+use tollgate_core::oci::upload_session::{UploadId, UploadSession, PART_SIZE};
+use tollgate_core::storage::sql::{Sql, Statement};
+use tollgate_core::storage::store::Store;
+use tollgate_core::storage::uploads::{Chunk, Uploads};
 use tollgate_core::{Algorithm, Digest, Error, RepoName};
 
 const TTL: i64 = 3600;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::manifest::{DOCKER_LIST, OCI_INDEX};
+use crate::oci::manifest::{DOCKER_LIST, OCI_INDEX};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -54,7 +54,7 @@ pub fn of(media_type: &str, artifact_type: Option<&str>) -> Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::OCI_MANIFEST;
+    use crate::oci::manifest::OCI_MANIFEST;
 
     #[test]
     fn kinds_from_media_and_artifact_types() {

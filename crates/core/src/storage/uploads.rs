@@ -11,13 +11,13 @@
 //! copied. Only an upload finished with another digest algorithm than it was hashed
 //! with is read back, to hash it again.
 
-use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{Error, Result};
-use crate::name::RepoName;
-use crate::objects::{Body, ObjectStore};
-use crate::sql::Sql;
-use crate::store::Store;
-use crate::upload::{PartCutter, UploadId, UploadSession, PART_SIZE};
+use crate::oci::digest::{Algorithm, Digest, Hasher};
+use crate::oci::name::RepoName;
+use crate::oci::upload_session::{PartCutter, UploadId, UploadSession, PART_SIZE};
+use crate::storage::object_store::{Body, ObjectStore};
+use crate::storage::sql::Sql;
+use crate::storage::store::Store;
 
 /// What a request says about the chunk it carries.
 #[derive(Clone, Copy, Debug, Default)]

@@ -4,14 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
-use crate::name::RepoName;
-use crate::reference::{Reference, Tag};
-use crate::sql::{Sql, Statement};
+use crate::oci::digest::Digest;
+use crate::oci::manifest::Manifest;
+use crate::oci::name::RepoName;
+use crate::oci::reference::{Reference, Tag};
+use crate::oci::upload_session::{UploadId, UploadSession};
 use crate::stmt;
-use crate::upload::{UploadId, UploadSession};
+use crate::storage::sql::{Sql, Statement};
 
 /// A blob as a repository sees it.
 #[derive(Clone, Debug, PartialEq, Deserialize)]

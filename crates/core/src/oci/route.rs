@@ -2,12 +2,12 @@
 //! the end of the path (`…/manifests/<ref>`, `…/blobs/<digest>`, …) rather than by a
 //! router pattern, and every part is parsed into its type here, once.
 
-use crate::digest::Digest;
+use crate::auth::policy::Action;
 use crate::error::{Error, Result};
-use crate::name::RepoName;
-use crate::policy::Action;
-use crate::reference::Reference;
-use crate::upload::UploadId;
+use crate::oci::digest::Digest;
+use crate::oci::name::RepoName;
+use crate::oci::reference::Reference;
+use crate::oci::upload_session::UploadId;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {

@@ -12,10 +12,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Page;
+use crate::auth::account_store::Page;
 use crate::error::Result;
-use crate::sql::{Sql, Statement};
 use crate::stmt;
+use crate::storage::sql::{Sql, Statement};
 
 /// How long after an index GET the same user's GET of one of its manifests is
 /// part of that pull.

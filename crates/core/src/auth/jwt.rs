@@ -12,9 +12,9 @@ use jwt_simple::prelude::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::account::Identity;
+use crate::auth::account::Identity;
+use crate::auth::scope::ResourceAccess;
 use crate::error::{Error, Result};
-use crate::scope::ResourceAccess;
 
 const ISSUER: &str = "tollgate";
 
@@ -126,8 +126,8 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::Role;
-    use crate::scope;
+    use crate::auth::account::Role;
+    use crate::auth::scope;
 
     const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
     const OTHER: &str = "0202020202020202020202020202020202020202020202020202020202020202";

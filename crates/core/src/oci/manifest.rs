@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::oci::digest::Digest;
 
 /// Largest `annotations` object recorded for the referrers API.
 pub const MAX_INDEXED_ANNOTATIONS: usize = 64 * 1024;

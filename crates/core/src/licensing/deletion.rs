@@ -13,16 +13,16 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::digest::Digest;
-use crate::downloads::delete_history;
+use crate::analytics::downloads::delete_history;
 use crate::error::{Error, Result};
-use crate::license::{grants, GrantRow};
-use crate::licenses::{protection_query, Licenses, Target};
-use crate::name::RepoName;
-use crate::reference::{Reference, Tag};
-use crate::sql::Sql;
+use crate::licensing::license::{grants, GrantRow};
+use crate::licensing::license_store::{protection_query, Licenses, Target};
+use crate::oci::digest::Digest;
+use crate::oci::name::RepoName;
+use crate::oci::reference::{Reference, Tag};
 use crate::stmt;
-use crate::store::Store;
+use crate::storage::sql::Sql;
+use crate::storage::store::Store;
 
 /// Why a deletion was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

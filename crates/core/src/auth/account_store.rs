@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{Email, Identity, Role};
+use crate::auth::account::{Email, Identity, Role};
 use crate::error::{Error, Result};
-use crate::sql::{Sql, Statement};
 use crate::stmt;
+use crate::storage::sql::{Sql, Statement};
 
 /// A new identifier: creation time (Unix seconds, 8 hex digits) then 12 random
 /// hex digits.
@@ -257,7 +257,7 @@ impl<'a, S: Sql> Accounts<'a, S> {
             .await?;
         Ok(row.and_then(|row| {
             let hash = row.password_hash.as_deref()?;
-            crate::secret::verify_password(password, hash).then(|| row.identity())
+            crate::auth::secret::verify_password(password, hash).then(|| row.identity())
         }))
     }
 

@@ -5,9 +5,9 @@
 //! Customers' pulls are decided by their licenses, per manifest and blob (see
 //! `licenses.rs`): what no license of theirs covers answers as if it did not exist.
 
-use crate::account::Role;
-use crate::name::RepoName;
-use crate::scope::{covers, ResourceAccess};
+use crate::auth::account::Role;
+use crate::auth::scope::{covers, ResourceAccess};
+use crate::oci::name::RepoName;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn bearer_tokens_narrow_what_the_role_allows() {
         let repo: RepoName = "a".parse().unwrap();
-        let pull = crate::scope::parse(&["repository:a:pull".into()]);
+        let pull = crate::auth::scope::parse(&["repository:a:pull".into()]);
         let v = |role, access: Option<&[ResourceAccess]>, action| {
             verdict(role, access, Some(&repo), action)
         };
@@ -183,8 +183,8 @@ mod tests {
     #[test]
     fn allowed_roles_are_those_the_verdict_allows() {
         let repo: RepoName = "a".parse().unwrap();
-        let pull = crate::scope::parse(&["repository:a:pull".into()]);
-        let push = crate::scope::parse(&["repository:a:pull,push".into()]);
+        let pull = crate::auth::scope::parse(&["repository:a:pull".into()]);
+        let push = crate::auth::scope::parse(&["repository:a:pull,push".into()]);
         assert_eq!(
             allowed_roles(None, Some(&repo), Push),
             [Role::Admin, Role::ReadWrite]

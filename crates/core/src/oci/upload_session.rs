@@ -7,9 +7,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{Error, Result};
-use crate::name::RepoName;
+use crate::oci::digest::{Algorithm, Digest, Hasher};
+use crate::oci::name::RepoName;
 
 /// R2 multipart parts must be equal-sized (but the last) and at least 5 MiB.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
