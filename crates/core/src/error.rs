@@ -1,10 +1,10 @@
 //! Everything that can go wrong in a registry operation, named as the OCI
-//! Distribution Specification names it. The worker maps each variant to its HTTP
-//! status and error JSON in one place; the core never speaks HTTP.
+//! Distribution Specification names it, and why the deletion rules
+//! (licensing/deletion.rs) refuse a deletion. Every module returns these, so this
+//! one imports none. The worker maps each variant to its HTTP status and error JSON
+//! in one place; the core never speaks HTTP.
 
 use std::fmt;
-
-use crate::licensing::deletion::Refusal;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -123,4 +123,65 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Why a deletion was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The tag is the only one on a digest a license covers.
+    LastTagOfLicensedDigest,
+    /// The tag is the artifact's only tag.
+    LastTag,
+    /// A license covers the manifest.
+    LicensedManifest,
+    /// A license covers a manifest that references the blob.
+    LicensedBlob,
+    /// A license names the artifact.
+    LicensedArtifact,
+}
+
+impl Refusal {
+    /// 400 for what licensing forbids, 409 for the last-tag rule.
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::LastTag => 409,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Refusal::LastTagOfLicensedDigest => {
+                "cannot delete the last tag of a licensed digest: tag the digest again first"
+            }
+            Refusal::LastTag => "at least one tag must remain: this is the artifact's last tag",
+            Refusal::LicensedManifest => "a license covers this manifest: change the license first",
+            Refusal::LicensedBlob => {
+                "a license covers a manifest that references this blob: change the license first"
+            }
+            Refusal::LicensedArtifact => {
+                "a license references this artifact: delete or change the license first"
+            }
+        })
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_map_to_their_statuses() {
+        assert_eq!(Refusal::LastTag.status(), 409);
+        for r in [
+            Refusal::LastTagOfLicensedDigest,
+            Refusal::LicensedManifest,
+            Refusal::LicensedBlob,
+            Refusal::LicensedArtifact,
+        ] {
+            assert_eq!(r.status(), 400);
+        }
+    }
+}

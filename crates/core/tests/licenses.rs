@@ -9,7 +9,8 @@ use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::auth::account::{Email, Role};
 use tollgate_core::auth::account_store::{new_user, Accounts, Customer, Token};
-use tollgate_core::licensing::deletion::{Deletions, Refusal};
+use tollgate_core::error::Refusal;
+use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::license::{grants, GrantRow, Item, Versions};
 use tollgate_core::licensing::license_store::{
     grant_query, LicenseFilter, Licensee, Licenses, NewLicense, Target,

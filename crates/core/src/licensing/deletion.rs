@@ -9,12 +9,10 @@
 //! manifest references, and an artifact a license names, are not deleted. "Licensed" counts every license, expired or
 //! not: a lapsed license that is renewed must still find its versions.
 
-use std::fmt;
-
 use serde::Deserialize;
 
 use crate::analytics::downloads::delete_history;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::licensing::license::{grants, GrantRow};
 use crate::licensing::license_store::{protection_query, Licenses, Target};
 use crate::oci::digest::Digest;
@@ -23,49 +21,6 @@ use crate::oci::reference::{Reference, Tag};
 use crate::stmt;
 use crate::storage::sql::Sql;
 use crate::storage::store::Store;
-
-/// Why a deletion was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// The tag is the only one on a digest a license covers.
-    LastTagOfLicensedDigest,
-    /// The tag is the artifact's only tag.
-    LastTag,
-    /// A license covers the manifest.
-    LicensedManifest,
-    /// A license covers a manifest that references the blob.
-    LicensedBlob,
-    /// A license names the artifact.
-    LicensedArtifact,
-}
-
-impl Refusal {
-    /// 400 for what licensing forbids, 409 for the last-tag rule.
-    pub fn status(self) -> u16 {
-        match self {
-            Refusal::LastTag => 409,
-            _ => 400,
-        }
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Refusal::LastTagOfLicensedDigest => {
-                "cannot delete the last tag of a licensed digest: tag the digest again first"
-            }
-            Refusal::LastTag => "at least one tag must remain: this is the artifact's last tag",
-            Refusal::LicensedManifest => "a license covers this manifest: change the license first",
-            Refusal::LicensedBlob => {
-                "a license covers a manifest that references this blob: change the license first"
-            }
-            Refusal::LicensedArtifact => {
-                "a license references this artifact: delete or change the license first"
-            }
-        })
-    }
-}
 
 /// What the tag rules look at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,19 +233,6 @@ mod tests {
         ];
         for (facts, expected) in table {
             assert_eq!(tag_deletion(facts), expected, "{facts:?}");
-        }
-    }
-
-    #[test]
-    fn refusals_map_to_their_statuses() {
-        assert_eq!(Refusal::LastTag.status(), 409);
-        for r in [
-            Refusal::LastTagOfLicensedDigest,
-            Refusal::LicensedManifest,
-            Refusal::LicensedBlob,
-            Refusal::LicensedArtifact,
-        ] {
-            assert_eq!(r.status(), 400);
         }
     }
 }
