@@ -271,14 +271,6 @@ fn csv_field(value: &str) -> String {
     format!("\"{lead}{}\"", value.replace('"', "\"\""))
 }
 
-/// The artifact's download history, for deleting it with the artifact.
-pub fn delete_history(repo: &str) -> [Statement; 2] {
-    [
-        stmt!("DELETE FROM downloads WHERE repo = ?1", repo),
-        stmt!("DELETE FROM pulls_daily WHERE repo = ?1", repo),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,6 @@
 
 use serde::Deserialize;
 
-use crate::analytics::downloads::delete_history;
 use crate::error::{Error, Refusal, Result};
 use crate::licensing::license::{grants, GrantRow};
 use crate::licensing::license_store::{protection_query, Licenses, Target};
@@ -183,7 +182,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
             return Err(Error::Refused(Refusal::LicensedArtifact));
         }
         let name = repo.as_str();
-        let mut batch = vec![
+        let batch = vec![
             stmt!(
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1)
                  THEN json('licensed') END AS guard",
@@ -193,9 +192,11 @@ impl<'a, S: Sql> Deletions<'a, S> {
             stmt!("DELETE FROM manifest_refs WHERE repo = ?1", name),
             stmt!("DELETE FROM manifests WHERE repo = ?1", name),
             stmt!("DELETE FROM repo_blobs WHERE repo = ?1", name),
+            // The artifact's download history (docs/analytics.md) goes with it.
+            stmt!("DELETE FROM downloads WHERE repo = ?1", name),
+            stmt!("DELETE FROM pulls_daily WHERE repo = ?1", name),
+            stmt!("DELETE FROM repositories WHERE name = ?1", name),
         ];
-        batch.extend(delete_history(name));
-        batch.push(stmt!("DELETE FROM repositories WHERE name = ?1", name));
         match self.sql.batch(batch).await {
             Ok(changes) if changes.last().is_some_and(|&n| n > 0) => Ok(()),
             Ok(_) => Err(Error::NotFound("artifact")),
