@@ -11,9 +11,10 @@ use tollgate_core::auth::account_store::{
 };
 use tollgate_core::auth::credentials::{constant_time_eq, parse_basic};
 use tollgate_core::auth::jwt::Kind;
-use tollgate_core::auth::policy::{allowed_roles, verdict, Action, Verdict};
+use tollgate_core::auth::policy::Action;
 use tollgate_core::auth::scope::ResourceAccess;
 use tollgate_core::auth::secret::{hash_password, hash_secret, is_token};
+use tollgate_core::auth::verdict::{allowed_roles, verdict, Verdict};
 use tollgate_core::licensing::license_store::Licensee;
 use tollgate_core::storage::sql::Statement;
 use tollgate_core::{Error, RepoName, Result};

@@ -22,8 +22,8 @@ mod uploads;
 
 use serde::de::DeserializeOwned;
 use tollgate_core::auth::account_store::CredentialRow;
-use tollgate_core::auth::policy::Verdict;
 use tollgate_core::auth::scope;
+use tollgate_core::auth::verdict::Verdict;
 use tollgate_core::licensing::license::{self, GrantRow};
 use tollgate_core::licensing::license_store::{grant_query, Target};
 use tollgate_core::oci::route::Route;

@@ -9,3 +9,4 @@ pub mod jwt;
 pub mod policy;
 pub mod scope;
 pub mod secret;
+pub mod verdict;
