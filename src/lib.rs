@@ -22,6 +22,7 @@ mod uploads;
 
 use serde::de::DeserializeOwned;
 use tollgate_core::auth::account_store::CredentialRow;
+use tollgate_core::auth::policy;
 use tollgate_core::auth::scope;
 use tollgate_core::auth::verdict::Verdict;
 use tollgate_core::licensing::license::{self, GrantRow};
@@ -109,8 +110,7 @@ async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
     let route = Route::parse(&req.path());
     let method = req.method();
     let needed = match &route {
-        Ok(Some(route)) => route
-            .action(method.as_ref())
+        Ok(Some(route)) => policy::action(route, http::method(&method))
             .map(|action| (route.repository().cloned(), action)),
         _ => None,
     };
@@ -169,7 +169,7 @@ async fn one_trip_push(
     if method != Method::Put || !manifests::inline_sized(req) {
         return Ok(None);
     }
-    let Some(action) = route.action(method.as_ref()) else {
+    let Some(action) = policy::action(route, http::method(&method)) else {
         return Ok(None);
     };
     let Ok(Credentials::Lookup(lookup)) = auth::credentials(req, app, Surface::Registry) else {

@@ -6,6 +6,7 @@
 //! `licenses.rs`): what no license of theirs covers answers as if it did not exist.
 
 use crate::auth::account::Role;
+use crate::oci::route::{Method, Route};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -67,6 +68,25 @@ pub fn decide(role: Role, action: Action) -> Decision {
     }
 }
 
+/// What `method` on `route` does, for the policy: reads pull, uploads and
+/// manifest pushes push, deletions of content delete. `None` for the version
+/// check, which any authenticated caller may make.
+pub fn action(route: &Route, method: Method) -> Option<Action> {
+    let read = matches!(method, Method::Get | Method::Head);
+    Some(match route {
+        Route::Base => return None,
+        Route::Catalog => Action::Catalog,
+        Route::UploadStart(_) | Route::Upload(..) => Action::Push,
+        Route::Manifest(..) | Route::InvalidManifestReference(..) | Route::Blob(..)
+            if method == Method::Delete =>
+        {
+            Action::Delete
+        }
+        _ if read => Action::Pull,
+        _ => Action::Push,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +111,33 @@ mod tests {
                 assert_eq!(decide(role, action), expected, "{role:?} {action:?}");
             }
         }
+    }
+
+    #[test]
+    fn names_the_action_each_request_needs() {
+        let route = |p: &str| Route::parse(p).unwrap().unwrap();
+        let manifest = route("/v2/a/manifests/v1");
+        assert_eq!(action(&manifest, Method::Get), Some(Pull));
+        assert_eq!(action(&manifest, Method::Head), Some(Pull));
+        assert_eq!(action(&manifest, Method::Put), Some(Push));
+        assert_eq!(action(&manifest, Method::Delete), Some(Delete));
+        let upload = route("/v2/a/blobs/uploads/0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            action(&upload, Method::Get),
+            Some(Push),
+            "upload status is part of a push"
+        );
+        assert_eq!(
+            action(&upload, Method::Delete),
+            Some(Push),
+            "cancelling is part of a push"
+        );
+        assert_eq!(
+            action(&route("/v2/a/blobs/uploads/"), Method::Post),
+            Some(Push)
+        );
+        assert_eq!(action(&route("/v2/_catalog"), Method::Get), Some(Catalog));
+        assert_eq!(action(&route("/v2/"), Method::Get), None);
     }
 
     #[test]
