@@ -8,6 +8,8 @@ use serde_json::json;
 use tollgate_core::Error;
 use worker::{Headers, Response};
 
+use crate::http::received;
+
 /// The status the distribution spec gives each error.
 fn status(error: &Error) -> u16 {
     match error {
@@ -63,7 +65,7 @@ pub fn response(error: &Error) -> Response {
     let _ = headers.set("Docker-Distribution-API-Version", "registry/2.0");
     match error {
         Error::ChunkOutOfOrder { offset } => {
-            let _ = headers.set("Range", &format!("0-{}", offset.saturating_sub(1)));
+            let _ = headers.set("Range", &received(*offset));
         }
         Error::RangeNotSatisfiable { size } => {
             let _ = headers.set("Content-Range", &format!("bytes */{size}"));

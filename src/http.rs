@@ -52,6 +52,11 @@ pub fn method(method: &Method) -> route::Method {
     }
 }
 
+/// The `Range` of an upload that holds `offset` bytes: the inclusive range received.
+pub fn received(offset: u64) -> String {
+    format!("0-{}", offset.saturating_sub(1))
+}
+
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }

@@ -217,7 +217,7 @@ fn an_upload_reusing_a_blob_that_collection_removes_keeps_it() {
     let uploads = Uploads::new(&sql, &objects, platform(), TTL);
     let id = block_on(uploads.start(&repo("a/two"))).unwrap().upload_id();
     let chunk = Chunk {
-        range: None,
+        span: Ok(None),
         length: Some(data.len() as u64),
     };
     let body = Some(Chunks::new(&data[..4], 2));
@@ -233,7 +233,7 @@ fn an_upload_reusing_a_blob_that_collection_removes_keeps_it() {
     .unwrap();
     let rest = Some(Chunks::new(&data[4..], 1 << 20));
     let last = Chunk {
-        range: None,
+        span: Ok(None),
         length: Some(data.len() as u64 - 4),
     };
     block_on(uploads.finish(&repo("a/two"), &id, &digest, last, rest)).unwrap();

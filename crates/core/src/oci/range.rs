@@ -1,4 +1,6 @@
-//! HTTP byte ranges on blobs (`Range: bytes=…`), resolved against the blob's size.
+//! Byte ranges of blobs: the span a client asks for (from an offset, or the last
+//! so many bytes) resolved against the blob's size, and the span of bytes an upload
+//! holds. The edge reads and writes the headers that carry them.
 
 use crate::error::{Error, Result};
 
@@ -14,91 +16,78 @@ impl ByteRange {
     pub fn len(&self) -> u64 {
         self.end - self.start + 1
     }
-
-    /// The `Content-Range` value for this range of a blob of `size` bytes.
-    pub fn content_range(&self, size: u64) -> String {
-        format!("bytes {}-{}/{size}", self.start, self.end)
-    }
 }
 
-/// Resolves a `Range` header against a blob of `size` bytes. `Ok(None)` means serve
-/// the whole blob (no header, or a form we do not serve partially, such as several
-/// ranges, which RFC 9110 lets a server ignore).
-pub fn resolve(header: Option<&str>, size: u64) -> Result<Option<ByteRange>> {
-    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None);
-    }
+/// A byte range as a client asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// From `start` to `end` inclusive, or to the end of the blob.
+    From { start: u64, end: Option<u64> },
+    /// The last so many bytes.
+    Last(u64),
+}
+
+/// Resolves a wanted range against a blob of `size` bytes: an end past the blob is
+/// cut to it; a range that starts past it, or holds no byte, is not satisfiable.
+pub fn resolve(wanted: Wanted, size: u64) -> Result<ByteRange> {
     let unsatisfiable = Error::RangeNotSatisfiable { size };
-    let (start, end) = spec.split_once('-').ok_or(unsatisfiable.clone())?;
-    let (start, end) = (start.trim(), end.trim());
-    let range = if start.is_empty() {
-        let suffix: u64 = end.parse().map_err(|_| unsatisfiable.clone())?;
-        if suffix == 0 || size == 0 {
-            return Err(unsatisfiable);
-        }
-        ByteRange {
+    match wanted {
+        Wanted::Last(0) => Err(unsatisfiable),
+        _ if size == 0 => Err(unsatisfiable),
+        Wanted::Last(suffix) => Ok(ByteRange {
             start: size.saturating_sub(suffix),
             end: size - 1,
+        }),
+        Wanted::From { start, end } => {
+            let end = end.unwrap_or(u64::MAX);
+            if start >= size || end < start {
+                return Err(unsatisfiable);
+            }
+            Ok(ByteRange {
+                start,
+                end: end.min(size - 1),
+            })
         }
-    } else {
-        let start: u64 = start.parse().map_err(|_| unsatisfiable.clone())?;
-        let end = if end.is_empty() {
-            u64::MAX
-        } else {
-            end.parse().map_err(|_| unsatisfiable.clone())?
-        };
-        if start >= size || end < start {
-            return Err(unsatisfiable);
-        }
-        ByteRange {
-            start,
-            end: end.min(size - 1),
-        }
-    };
-    Ok(Some(range))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn r(start: u64, end: u64) -> Option<ByteRange> {
-        Some(ByteRange { start, end })
+    fn r(start: u64, end: u64) -> ByteRange {
+        ByteRange { start, end }
+    }
+
+    fn from(start: u64, end: Option<u64>) -> Wanted {
+        Wanted::From { start, end }
     }
 
     #[test]
     fn resolves_every_form() {
-        assert_eq!(resolve(None, 10), Ok(None));
-        assert_eq!(resolve(Some("bytes=0-3"), 10), Ok(r(0, 3)));
-        assert_eq!(resolve(Some("bytes=5-"), 10), Ok(r(5, 9)));
-        assert_eq!(resolve(Some("bytes=-4"), 10), Ok(r(6, 9)));
-        assert_eq!(resolve(Some("bytes=-40"), 10), Ok(r(0, 9)));
-        assert_eq!(resolve(Some("bytes=8-100"), 10), Ok(r(8, 9)));
-        assert_eq!(resolve(Some("bytes=0-1,4-5"), 10), Ok(None));
-        assert_eq!(resolve(Some("items=0-1"), 10), Ok(None));
-        assert_eq!(r(2, 5).unwrap().len(), 4);
-        assert_eq!(r(2, 5).unwrap().content_range(10), "bytes 2-5/10");
+        assert_eq!(resolve(from(0, Some(3)), 10), Ok(r(0, 3)));
+        assert_eq!(resolve(from(5, None), 10), Ok(r(5, 9)));
+        assert_eq!(resolve(Wanted::Last(4), 10), Ok(r(6, 9)));
+        assert_eq!(resolve(Wanted::Last(40), 10), Ok(r(0, 9)));
+        assert_eq!(resolve(from(8, Some(100)), 10), Ok(r(8, 9)));
+        assert_eq!(r(2, 5).len(), 4);
     }
 
     #[test]
     fn refuses_ranges_outside_the_blob() {
         for bad in [
-            "bytes=10-",
-            "bytes=10-12",
-            "bytes=5-2",
-            "bytes=-0",
-            "bytes=x-1",
-            "bytes=1",
+            from(10, None),
+            from(10, Some(12)),
+            from(5, Some(2)),
+            Wanted::Last(0),
         ] {
             assert_eq!(
-                resolve(Some(bad), 10),
+                resolve(bad, 10),
                 Err(Error::RangeNotSatisfiable { size: 10 }),
-                "{bad}"
+                "{bad:?}"
             );
         }
-        assert!(resolve(Some("bytes=0-"), 0).is_err());
+        assert!(resolve(from(0, None), 0).is_err());
+        assert!(resolve(Wanted::Last(1), 0).is_err());
     }
 }
