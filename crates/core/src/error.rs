@@ -1,8 +1,8 @@
 //! Everything that can go wrong in a registry operation, named as the OCI
 //! Distribution Specification names it, and why the deletion rules
 //! (licensing/deletion.rs) refuse a deletion. Every module returns these, so this
-//! one imports none. The worker maps each variant to its HTTP status and error JSON
-//! in one place; the core never speaks HTTP.
+//! one imports none. The worker's error table (src/error.rs) gives each variant its
+//! OCI error code and HTTP status; the core never speaks HTTP.
 
 use std::fmt;
 
@@ -50,39 +50,6 @@ pub enum Error {
     Refused(Refusal),
     /// A failure of a store (D1, R2, SQLite); never the client's fault.
     Internal(String),
-}
-
-impl Error {
-    /// The spec's error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::BlobUnknown => "BLOB_UNKNOWN",
-            Error::BlobUploadInvalid(_) | Error::ChunkOutOfOrder { .. } => "BLOB_UPLOAD_INVALID",
-            Error::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
-            Error::DigestInvalid(_) => "DIGEST_INVALID",
-            Error::ManifestBlobUnknown(_) => "MANIFEST_BLOB_UNKNOWN",
-            Error::ManifestInvalid(_) => "MANIFEST_INVALID",
-            Error::ManifestUnknown => "MANIFEST_UNKNOWN",
-            Error::NameInvalid(_) => "NAME_INVALID",
-            Error::NameUnknown => "NAME_UNKNOWN",
-            Error::SizeInvalid(_) | Error::ManifestTooLarge(_) => "SIZE_INVALID",
-            Error::RangeNotSatisfiable { .. } => "RANGE_INVALID",
-            Error::Unauthorized => "UNAUTHORIZED",
-            Error::Denied => "DENIED",
-            Error::Unsupported(_) | Error::MethodNotAllowed | Error::UnknownEndpoint => {
-                "UNSUPPORTED"
-            }
-            Error::TooManyRequests(_) => "TOO_MANY_REQUESTS",
-            Error::Invalid(_)
-            | Error::NotFound(_)
-            | Error::Conflict(_)
-            | Error::UnsupportedMediaType(_) => "UNSUPPORTED",
-            // The conformance suite expects UNSUPPORTED for a refused tag deletion (400).
-            Error::Refused(Refusal::LastTag) => "DENIED",
-            Error::Refused(_) => "UNSUPPORTED",
-            Error::Internal(_) => "UNKNOWN",
-        }
-    }
 }
 
 impl fmt::Display for Error {
@@ -138,16 +105,6 @@ pub enum Refusal {
     LicensedArtifact,
 }
 
-impl Refusal {
-    /// 400 for what licensing forbids, 409 for the last-tag rule.
-    pub fn status(self) -> u16 {
-        match self {
-            Refusal::LastTag => 409,
-            _ => 400,
-        }
-    }
-}
-
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -167,21 +124,3 @@ impl fmt::Display for Refusal {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_map_to_their_statuses() {
-        assert_eq!(Refusal::LastTag.status(), 409);
-        for r in [
-            Refusal::LastTagOfLicensedDigest,
-            Refusal::LicensedManifest,
-            Refusal::LicensedBlob,
-            Refusal::LicensedArtifact,
-        ] {
-            assert_eq!(r.status(), 400);
-        }
-    }
-}
