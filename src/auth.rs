@@ -6,8 +6,8 @@
 
 use tollgate_core::auth::account::{Email, Identity, Role};
 use tollgate_core::auth::account_store::{
-    bearer_guard, bearer_lookup, new_id, new_user, session_lookup, token_guard, token_lookup,
-    token_touch, CredentialRow, TOUCH_INTERVAL,
+    bearer_guard, bearer_lookup, new_user, session_lookup, token_guard, token_lookup, token_touch,
+    CredentialRow, TOUCH_INTERVAL,
 };
 use tollgate_core::auth::credentials::{constant_time_eq, parse_basic};
 use tollgate_core::auth::jwt::Kind;
@@ -16,6 +16,7 @@ use tollgate_core::auth::scope::ResourceAccess;
 use tollgate_core::auth::secret::{hash_password, hash_secret, is_token};
 use tollgate_core::auth::verdict::{allowed_roles, verdict, Verdict};
 use tollgate_core::licensing::license_store::Licensee;
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::storage::sql::Statement;
 use tollgate_core::{Error, RepoName, Result};
 use worker::Request;

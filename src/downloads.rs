@@ -6,7 +6,7 @@
 use std::cell::Cell;
 
 use tollgate_core::analytics::downloads::Event;
-use tollgate_core::auth::account_store::new_id;
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Reference, RepoName, Result};
 use worker::{console_error, Context, Request};
 

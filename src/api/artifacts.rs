@@ -7,8 +7,8 @@
 
 use percent_encoding::percent_decode_str;
 use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts};
-use tollgate_core::auth::account_store::Page;
 use tollgate_core::auth::policy::Action;
+use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, RepoName, Result, Tag};
 use worker::{Method, Request, Response};
 

@@ -6,7 +6,7 @@
 use futures::future::try_join_all;
 use serde::Serialize;
 use tollgate_core::analytics::artifacts::{Artifacts, CustomerArtifact};
-use tollgate_core::auth::account_store::Page;
+use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 

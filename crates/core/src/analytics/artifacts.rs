@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::analytics::artifact_kind::{self, Kind};
-use crate::auth::account_store::Page;
 use crate::error::{Error, Result};
 use crate::licensing::license_store::Licenses;
 use crate::oci::name::RepoName;
 use crate::stmt;
+use crate::storage::paging::Page;
 use crate::storage::sql::{decode, Sql};
 
 /// An artifact as the list shows it. Pull figures count pulls (see `downloads`);

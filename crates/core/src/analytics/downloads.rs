@@ -12,9 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::account_store::Page;
 use crate::error::Result;
 use crate::stmt;
+use crate::storage::paging::Page;
 use crate::storage::sql::{Sql, Statement};
 
 /// How long after an index GET the same user's GET of one of its manifests is
@@ -27,7 +27,7 @@ pub const MAX_BATCH: usize = 100;
 /// One successful manifest GET.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    /// Unique per event, time-ordered (see `accounts::new_id`).
+    /// Unique per event, time-ordered (see `storage::paging::new_id`).
     pub id: String,
     pub at: i64,
     pub repo: String,

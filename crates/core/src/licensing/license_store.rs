@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::auth::account_store::Page;
 use crate::error::{Error, Result};
 use crate::licensing::license::{GrantRow, Item, ItemJson, License, Versions};
 use crate::licensing::pattern::TagPattern;
@@ -19,6 +18,7 @@ use crate::oci::digest::Digest;
 use crate::oci::name::RepoName;
 use crate::oci::reference::Reference;
 use crate::stmt;
+use crate::storage::paging::Page;
 use crate::storage::sql::{decode, Sql, Statement};
 use crate::storage::store::TagRow;
 

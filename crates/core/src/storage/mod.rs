@@ -6,6 +6,7 @@
 pub mod gc;
 pub mod manifest_objects;
 pub mod object_store;
+pub mod paging;
 pub mod sql;
 pub mod store;
 pub mod uploads;
