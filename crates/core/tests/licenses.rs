@@ -516,7 +516,7 @@ fn deletion_rules_and_the_worked_examples() {
     assert!(!block_on(store.repository_exists(&one)).unwrap());
     assert!(block_on(store.tags(&one, None, 10))
         .unwrap()
-        .names
+        .items
         .is_empty());
     assert!(block_on(store.blob(&one, &digest("layer-v1.0.0")))
         .unwrap()

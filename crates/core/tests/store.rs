@@ -178,12 +178,12 @@ fn tags_and_catalog_paginate_in_lexical_order() {
     }
     let first = block_on(store.tags(&r, None, 2)).unwrap();
     assert_eq!(
-        (first.names.clone(), first.more),
+        (first.items.clone(), first.next_cursor.is_some()),
         (vec!["B".to_string(), "a".to_string()], true)
     );
     let second = block_on(store.tags(&r, Some("a"), 2)).unwrap();
     assert_eq!(
-        (second.names, second.more),
+        (second.items, second.next_cursor.is_some()),
         (vec!["b".to_string(), "c".to_string()], false)
     );
     assert!(block_on(store.repository_exists(&r)).unwrap());
@@ -191,7 +191,7 @@ fn tags_and_catalog_paginate_in_lexical_order() {
     push_image(&store, &repo("zeta"), "x", None, "t");
     let catalog = block_on(store.catalog(Some("app"), 10)).unwrap();
     assert_eq!(
-        (catalog.names, catalog.more),
+        (catalog.items, catalog.next_cursor.is_some()),
         (vec!["zeta".to_string()], false)
     );
 }
@@ -254,7 +254,7 @@ fn deleting_a_manifest_removes_its_tags() {
     )
     .unwrap();
     assert_eq!(
-        block_on(store.tags(&r, None, 10)).unwrap().names,
+        block_on(store.tags(&r, None, 10)).unwrap().items,
         vec!["v1", "v2"]
     );
     let deletions = Deletions::new(&db);
@@ -264,7 +264,7 @@ fn deleting_a_manifest_removes_its_tags() {
         Err(Error::ManifestUnknown)
     );
     block_on(deletions.manifest(&r, &d)).unwrap();
-    assert!(block_on(store.tags(&r, None, 10)).unwrap().names.is_empty());
+    assert!(block_on(store.tags(&r, None, 10)).unwrap().items.is_empty());
     assert!(block_on(store.manifest(&r, &Reference::Digest(d.clone())))
         .unwrap()
         .is_none());

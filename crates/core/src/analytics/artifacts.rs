@@ -451,7 +451,10 @@ impl<'a, S: Sql> Artifacts<'a, S> {
             .into_iter()
             .map(|r| (r.sort_key, Artifact::from(r)))
             .collect();
-        Ok(Page::keyed(items, query.limit, |(key, a)| format!("{key}|{}", a.name)).map(|(_, a)| a))
+        Ok(Page::keyed(items, query.limit.into(), |(key, a)| {
+            format!("{key}|{}", a.name)
+        })
+        .map(|(_, a)| a))
     }
 
     /// For each artifact `customer` holds a live license for: its last pull, the

@@ -2,7 +2,6 @@
 //! tokens, dashboard sessions and failed-sign-in counters — as SQL over the
 //! [`Sql`] trait. Ids and list pages are those of storage/paging.rs.
 
-
 use serde::{Deserialize, Serialize};
 
 use crate::auth::account::{Email, Identity, Role};
