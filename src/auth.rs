@@ -10,7 +10,7 @@ use tollgate_core::auth::account_store::{
     CredentialRow, TOUCH_INTERVAL,
 };
 use tollgate_core::auth::credentials::{constant_time_eq, parse_basic};
-use tollgate_core::auth::jwt::Kind;
+use tollgate_core::auth::jwt::TokenKind;
 use tollgate_core::auth::policy::Action;
 use tollgate_core::auth::scope::ResourceAccess;
 use tollgate_core::auth::secret::{hash_password, hash_secret, is_token};
@@ -133,9 +133,9 @@ pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credent
         if surface == Surface::Api {
             return Err(Error::Unauthorized);
         }
-        let claims = app
-            .signer()?
-            .verify(token, Kind::Access, &service(req)?, app.now as u64)?;
+        let claims =
+            app.signer()?
+                .verify(token, TokenKind::Access, &service(req)?, app.now as u64)?;
         return Ok(Credentials::Lookup(Lookup {
             statement: bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now),
             licensee: Licensee::User(claims.user_id.clone()),

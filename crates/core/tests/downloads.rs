@@ -7,7 +7,7 @@ mod sqlite;
 
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::analytics::artifact_kind::Kind;
+use tollgate_core::analytics::artifact_kind::ArtifactKind;
 use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts, Order, Status};
 use tollgate_core::analytics::downloads::{DayCount, Downloads, Event, LogFilter};
 use tollgate_core::auth::account_store::{Accounts, Customer};
@@ -188,13 +188,16 @@ fn the_artifact_list_has_kinds_and_pull_figures() {
         .unwrap()
         .items;
     let app = &all[0];
-    assert_eq!((app.name.as_str(), app.kind), ("app", Kind::Artifact));
+    assert_eq!(
+        (app.name.as_str(), app.kind),
+        ("app", ArtifactKind::Artifact)
+    );
     assert_eq!((app.pulls, app.users, app.customers), (3, 2, 1));
     assert_eq!((app.last_push, app.last_pull), (Some(2), Some(T0 + 9)));
     let chart = &all[1];
     assert_eq!(
         (chart.name.as_str(), chart.kind),
-        ("chart", Kind::HelmChart)
+        ("chart", ArtifactKind::HelmChart)
     );
     assert_eq!((chart.pulls, chart.last_pull), (0, None));
 
@@ -382,7 +385,7 @@ fn details_show_versions_sizes_platforms_referrers_and_pulls_per_tag() {
         .iter()
         .find(|m| m.digest == solo.to_string())
         .unwrap();
-    assert_eq!(multi.kind, Kind::ContainerImage);
+    assert_eq!(multi.kind, ArtifactKind::ContainerImage);
     let platforms: Vec<&str> = multi.platforms.iter().map(|p| p.digest.as_str()).collect();
     assert_eq!(platforms, [amd.as_str(), arm.as_str()]);
     // Each image: two 1-byte blobs and its manifest; the index adds both.
@@ -394,12 +397,12 @@ fn details_show_versions_sizes_platforms_referrers_and_pulls_per_tag() {
             + manifest_size(&store, &app, &amd)
             + manifest_size(&store, &app, &arm)
     );
-    let referrers: Vec<(&str, Kind)> = single
+    let referrers: Vec<(&str, ArtifactKind)> = single
         .referrers
         .iter()
         .map(|r| (r.digest.as_str(), r.kind))
         .collect();
-    assert_eq!(referrers, [(sbom.as_str(), Kind::Sbom)]);
+    assert_eq!(referrers, [(sbom.as_str(), ArtifactKind::Sbom)]);
     let pulls: Vec<(&str, i64)> = details
         .tags
         .iter()

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analytics::artifact_kind::{self, Kind};
+use crate::analytics::artifact_kind::{self, ArtifactKind};
 use crate::error::{Error, Result};
 use crate::licensing::license_store::Licenses;
 use crate::oci::name::RepoName;
@@ -24,7 +24,7 @@ use crate::storage::sql::{decode, Sql};
 pub struct Artifact {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub created_at: i64,
     pub last_push: Option<i64>,
     pub last_pull: Option<i64>,
@@ -51,7 +51,7 @@ impl From<ArtifactRow> for Artifact {
     fn from(r: ArtifactRow) -> Self {
         let kind = match &r.media_type {
             Some(media_type) => artifact_kind::of(media_type, r.artifact_type.as_deref()),
-            None => Kind::Artifact,
+            None => ArtifactKind::Artifact,
         };
         Artifact {
             name: r.name,
@@ -179,7 +179,7 @@ pub struct Platform {
 pub struct Referrer {
     pub digest: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub artifact_type: Option<String>,
     pub created_at: i64,
 }
@@ -191,7 +191,7 @@ pub struct ManifestDetails {
     pub digest: String,
     pub media_type: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub artifact_type: Option<String>,
     pub created_at: i64,
     /// Bytes: the manifest, its config and layers; for an index, the sum over it
@@ -216,7 +216,7 @@ pub struct TagDetails {
 pub struct Details {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub created_at: i64,
     pub tags: Vec<TagDetails>,
     pub manifests: Vec<ManifestDetails>,
@@ -569,7 +569,7 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                 Some((t.updated_at, row))
             })
             .max_by_key(|(at, _)| *at)
-            .map_or(Kind::Artifact, |(_, r)| {
+            .map_or(ArtifactKind::Artifact, |(_, r)| {
                 artifact_kind::of(&r.media_type, r.artifact_type.as_deref())
             });
         let manifests = versions(rows, &edges, &tags, visible.as_ref());
