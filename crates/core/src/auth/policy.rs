@@ -3,7 +3,8 @@
 //! path — `/v2/`, `/token`, `/api/v1` — asks here.
 //!
 //! Customers' pulls are decided by their licenses, per manifest and blob (see
-//! `licenses.rs`): what no license of theirs covers answers as if it did not exist.
+//! licensing/license_store.rs): what no license of theirs covers answers as if it
+//! did not exist.
 
 use crate::auth::account::Role;
 use crate::oci::route::{Method, Route};
