@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: installs what the tests need (Chromium included), runs the core's tests,
+# `make test`: installs what the tests need (Chromium included), checks the core's
+# modules import each other without a cycle (scripts/core-cycles.sh), runs its tests,
 # builds the workers and the dashboard, runs the dashboard's component tests, then,
 # side by side and each against a throwaway wrangler dev of its own, the end-to-end
 # suite (real clients included; its large-blob and garbage-collection tests apart),
@@ -27,7 +28,10 @@ cat "$logs/tools.log"
 ((tools_rc == 0)) || { echo "test: scripts/install-test-tools.sh failed" >&2; exit 1; }
 
 step "core tests"
+scripts/core-cycles.sh
 cargo test -p tollgate-core
+# The edge's own rules: how it reads the headers the core knows nothing of.
+cargo test -p tollgate --lib
 step "build"
 scripts/build-worker.sh
 scripts/build-frontend.sh

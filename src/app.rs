@@ -4,12 +4,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use tollgate_core::accounts::{Accounts, Limits};
-use tollgate_core::deletion::Deletions;
-use tollgate_core::jwt::Signer;
-use tollgate_core::licenses::{Licenses, Target};
-use tollgate_core::store::Store;
-use tollgate_core::uploads::{Platform, Uploads};
+use tollgate_core::auth::account_store::{Accounts, Limits};
+use tollgate_core::auth::jwt::Signer;
+use tollgate_core::licensing::deletion::Deletions;
+use tollgate_core::licensing::license_store::{Licenses, Target};
+use tollgate_core::storage::store::Store;
+use tollgate_core::storage::uploads::{Platform, Uploads};
 use tollgate_core::{Error, RepoName, Result};
 use tollgate_d1::D1;
 use worker::{Date, Env};

@@ -3,9 +3,9 @@
 //! of its answer, refusals included; `/v2/` does the same for `DELETE`. Recording
 //! never fails the request it describes: a failed append is logged.
 
-use tollgate_core::accounts::new_id;
 use tollgate_core::audit::{self, AuditEvent};
-use tollgate_core::sql::Sql;
+use tollgate_core::storage::paging::new_id;
+use tollgate_core::storage::sql::Sql;
 use tollgate_core::Result;
 use worker::{console_error, Method, Request, Response};
 

@@ -4,18 +4,20 @@
 //! checks are counted and limited here, and the first admin is created here from
 //! the `TOLLGATE_ADMIN_USER` / `TOLLGATE_ADMIN_PASSWORD` secrets.
 
-use tollgate_core::account::{Email, Identity, Role};
-use tollgate_core::accounts::{
-    bearer_guard, bearer_lookup, new_id, new_user, session_lookup, token_guard, token_lookup,
-    token_touch, CredentialRow, TOUCH_INTERVAL,
+use tollgate_core::auth::account::{Email, Identity, Role};
+use tollgate_core::auth::account_store::{
+    bearer_guard, bearer_lookup, new_user, session_lookup, token_guard, token_lookup, token_touch,
+    CredentialRow, TOUCH_INTERVAL,
 };
-use tollgate_core::credentials::{constant_time_eq, parse_basic};
-use tollgate_core::jwt::Kind;
-use tollgate_core::licenses::Licensee;
-use tollgate_core::policy::{allowed_roles, verdict, Action, Verdict};
-use tollgate_core::scope::ResourceAccess;
-use tollgate_core::secret::{hash_password, hash_secret, is_token};
-use tollgate_core::sql::Statement;
+use tollgate_core::auth::credentials::{constant_time_eq, parse_basic};
+use tollgate_core::auth::jwt::TokenKind;
+use tollgate_core::auth::policy::Action;
+use tollgate_core::auth::scope::ResourceAccess;
+use tollgate_core::auth::secret::{hash_password, hash_secret, is_token};
+use tollgate_core::auth::verdict::{allowed_roles, verdict, Verdict};
+use tollgate_core::licensing::license_store::Licensee;
+use tollgate_core::storage::paging::new_id;
+use tollgate_core::storage::sql::Statement;
 use tollgate_core::{Error, RepoName, Result};
 use worker::Request;
 
@@ -131,9 +133,9 @@ pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credent
         if surface == Surface::Api {
             return Err(Error::Unauthorized);
         }
-        let claims = app
-            .signer()?
-            .verify(token, Kind::Access, &service(req)?, app.now as u64)?;
+        let claims =
+            app.signer()?
+                .verify(token, TokenKind::Access, &service(req)?, app.now as u64)?;
         return Ok(Credentials::Lookup(Lookup {
             statement: bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now),
             licensee: Licensee::User(claims.user_id.clone()),

@@ -1,8 +1,8 @@
 //! `/v2/<name>/blobs/<digest>`: reading (whole or a byte range) and unlinking blobs.
 //! Bodies stream from R2 straight into the response without passing through wasm.
 
-use tollgate_core::range::{self, ByteRange};
-use tollgate_core::store::BlobRow;
+use tollgate_core::oci::range::{self, ByteRange, Wanted};
+use tollgate_core::storage::store::BlobRow;
 use tollgate_core::{Digest, Error, RepoName, Result};
 use worker::{Range, Request, Response};
 
@@ -19,9 +19,13 @@ pub async fn get(
     with_body: bool,
 ) -> Result<Response> {
     let blob = found.ok_or(Error::BlobUnknown)?;
-    let range = range::resolve(header(req, "Range").as_deref(), blob.size)?;
+    let range = byte_range(header(req, "Range").as_deref(), blob.size)?;
     let (status, length, content_range) = match range {
-        Some(r) => (206, r.len(), Some(r.content_range(blob.size))),
+        Some(r) => (
+            206,
+            r.len(),
+            Some(format!("bytes {}-{}/{}", r.start, r.end, blob.size)),
+        ),
         None => (200, blob.size, None),
     };
     let length = length.to_string();
@@ -41,6 +45,35 @@ pub async fn get(
     let body = read(app, &blob.object_key, range).await?;
     let response = Response::from_body(body).map_err(internal)?;
     Ok(response.with_status(status).with_headers(headers(&pairs)))
+}
+
+/// The part of a blob of `size` bytes a `Range` header asks for. `None` means the
+/// whole blob: no header, or a form not served partially, such as several ranges,
+/// which RFC 9110 lets a server ignore. A malformed `bytes=` range is not
+/// satisfiable.
+fn byte_range(header: Option<&str>, size: u64) -> Result<Option<ByteRange>> {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    let wanted = spec
+        .split_once('-')
+        .and_then(|(start, end)| match start.trim() {
+            "" => number(end).map(Wanted::Last),
+            start => Some(Wanted::From {
+                start: number(start)?,
+                end: if end.trim().is_empty() {
+                    None
+                } else {
+                    Some(number(end)?)
+                },
+            }),
+        });
+    let wanted = wanted.ok_or(Error::RangeNotSatisfiable { size })?;
+    range::resolve(wanted, size).map(Some)
 }
 
 async fn read(app: &App, key: &str, range: Option<ByteRange>) -> Result<worker::ResponseBody> {
@@ -65,4 +98,30 @@ async fn read(app: &App, key: &str, range: Option<ByteRange>) -> Result<worker::
 pub async fn delete(app: &App, name: &RepoName, digest: &Digest) -> Result<Response> {
     app.deletions().blob(name, digest).await?;
     empty(202, &[("Content-Length", "0")])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(start: u64, end: u64) -> Option<ByteRange> {
+        Some(ByteRange { start, end })
+    }
+
+    #[test]
+    fn reads_every_form_of_range_header() {
+        assert_eq!(byte_range(None, 10), Ok(None));
+        assert_eq!(byte_range(Some("bytes=0-3"), 10), Ok(r(0, 3)));
+        assert_eq!(byte_range(Some("bytes=5-"), 10), Ok(r(5, 9)));
+        assert_eq!(byte_range(Some("bytes=-4"), 10), Ok(r(6, 9)));
+        assert_eq!(byte_range(Some("bytes=0-1,4-5"), 10), Ok(None));
+        assert_eq!(byte_range(Some("items=0-1"), 10), Ok(None));
+        for bad in ["bytes=10-", "bytes=-0", "bytes=x-1", "bytes=1", "bytes=1-y"] {
+            assert_eq!(
+                byte_range(Some(bad), 10),
+                Err(Error::RangeNotSatisfiable { size: 10 }),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -5,8 +5,8 @@
 
 use std::cell::Cell;
 
-use tollgate_core::accounts::new_id;
-use tollgate_core::downloads::Event;
+use tollgate_core::analytics::downloads::Event;
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Reference, RepoName, Result};
 use worker::{console_error, Context, Request};
 

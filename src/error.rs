@@ -5,36 +5,65 @@
 //! one and then send them along with any request, a cross-site one too.
 
 use serde_json::json;
+use tollgate_core::error::Refusal;
 use tollgate_core::Error;
 use worker::{Headers, Response};
 
-/// The status the distribution spec gives each error.
-pub fn status(error: &Error) -> u16 {
+use crate::http::received;
+
+/// The error table: each error's OCI error code and HTTP status (the spec's, on
+/// `/v2/`), declared here once. On `/api` the problem type is `about:blank`, whose
+/// title is the status's reason phrase ([`title`]).
+fn answer(error: &Error) -> (&'static str, u16) {
     match error {
-        Error::BlobUnknown
-        | Error::BlobUploadUnknown
-        | Error::ManifestUnknown
-        | Error::NameUnknown
-        | Error::UnknownEndpoint => 404,
-        Error::Unauthorized => 401,
-        Error::Denied => 403,
-        Error::ManifestTooLarge(_) => 413,
-        Error::ChunkOutOfOrder { .. } | Error::RangeNotSatisfiable { .. } => 416,
-        Error::TooManyRequests(_) => 429,
-        Error::Invalid(_) => 400,
-        Error::UnsupportedMediaType(_) => 415,
-        Error::NotFound(_) => 404,
-        Error::Conflict(_) => 409,
-        Error::Refused(refusal) => refusal.status(),
-        Error::MethodNotAllowed => 405,
-        Error::Internal(_) => 500,
-        Error::BlobUploadInvalid(_)
-        | Error::DigestInvalid(_)
-        | Error::ManifestBlobUnknown(_)
-        | Error::ManifestInvalid(_)
-        | Error::NameInvalid(_)
-        | Error::SizeInvalid(_)
-        | Error::Unsupported(_) => 400,
+        Error::BlobUnknown => ("BLOB_UNKNOWN", 404),
+        Error::BlobUploadInvalid(_) => ("BLOB_UPLOAD_INVALID", 400),
+        Error::ChunkOutOfOrder { .. } => ("BLOB_UPLOAD_INVALID", 416),
+        Error::BlobUploadUnknown => ("BLOB_UPLOAD_UNKNOWN", 404),
+        Error::DigestInvalid(_) => ("DIGEST_INVALID", 400),
+        Error::ManifestBlobUnknown(_) => ("MANIFEST_BLOB_UNKNOWN", 400),
+        Error::ManifestInvalid(_) => ("MANIFEST_INVALID", 400),
+        Error::ManifestUnknown => ("MANIFEST_UNKNOWN", 404),
+        Error::NameInvalid(_) => ("NAME_INVALID", 400),
+        Error::NameUnknown => ("NAME_UNKNOWN", 404),
+        Error::SizeInvalid(_) => ("SIZE_INVALID", 400),
+        Error::ManifestTooLarge(_) => ("SIZE_INVALID", 413),
+        Error::RangeNotSatisfiable { .. } => ("RANGE_INVALID", 416),
+        Error::Unauthorized => ("UNAUTHORIZED", 401),
+        Error::Denied => ("DENIED", 403),
+        Error::Unsupported(_) => ("UNSUPPORTED", 400),
+        Error::MethodNotAllowed => ("UNSUPPORTED", 405),
+        Error::UnknownEndpoint => ("UNSUPPORTED", 404),
+        Error::TooManyRequests(_) => ("TOO_MANY_REQUESTS", 429),
+        Error::Invalid(_) => ("UNSUPPORTED", 400),
+        Error::UnsupportedMediaType(_) => ("UNSUPPORTED", 415),
+        Error::NotFound(_) => ("UNSUPPORTED", 404),
+        Error::Conflict(_) => ("UNSUPPORTED", 409),
+        // The conformance suite expects UNSUPPORTED for a refused tag deletion (400).
+        Error::Refused(Refusal::LastTag) => ("DENIED", 409),
+        Error::Refused(_) => ("UNSUPPORTED", 400),
+        Error::Internal(_) => ("UNKNOWN", 500),
+    }
+}
+
+/// The HTTP status of `error`, as the table gives it.
+pub fn status(error: &Error) -> u16 {
+    answer(error).1
+}
+
+/// The reason phrase of each status the table gives.
+fn title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        _ => "Internal Server Error",
     }
 }
 
@@ -56,14 +85,14 @@ pub fn response(error: &Error) -> Response {
         Error::ManifestBlobUnknown(digest) => json!({ "digest": digest }),
         _ => serde_json::Value::Null,
     };
-    let body =
-        json!({ "errors": [{ "code": error.code(), "message": message, "detail": detail }] });
+    let (code, status) = answer(error);
+    let body = json!({ "errors": [{ "code": code, "message": message, "detail": detail }] });
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/json");
     let _ = headers.set("Docker-Distribution-API-Version", "registry/2.0");
     match error {
         Error::ChunkOutOfOrder { offset } => {
-            let _ = headers.set("Range", &format!("0-{}", offset.saturating_sub(1)));
+            let _ = headers.set("Range", &received(*offset));
         }
         Error::RangeNotSatisfiable { size } => {
             let _ = headers.set("Content-Range", &format!("bytes */{size}"));
@@ -75,7 +104,7 @@ pub fn response(error: &Error) -> Response {
     }
     Response::from_bytes(body.to_string().into_bytes())
         .expect("a byte body is always accepted")
-        .with_status(status(error))
+        .with_status(status)
         .with_headers(headers)
 }
 
@@ -96,20 +125,8 @@ pub fn challenge(realm: &str, service: &str, scope: Option<&str>, insufficient: 
 
 /// The problem-details response (RFC 9457) for `error` on the management API.
 pub fn problem(error: &Error) -> Response {
-    let status = status(error);
-    let title = match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        429 => "Too Many Requests",
-        _ => "Internal Server Error",
-    };
-    let body = json!({ "type": "about:blank", "title": title, "status": status, "detail": message(error) });
+    let (_, status) = answer(error);
+    let body = json!({ "type": "about:blank", "title": title(status), "status": status, "detail": message(error) });
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/problem+json");
     if let Error::TooManyRequests(seconds) = error {
@@ -124,4 +141,22 @@ pub fn problem(error: &Error) -> Response {
 /// A failure of a binding, as a core error.
 pub fn internal(e: worker::Error) -> Error {
     Error::Internal(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_answer_400_but_the_last_tag_409() {
+        assert_eq!(answer(&Error::Refused(Refusal::LastTag)), ("DENIED", 409));
+        for r in [
+            Refusal::LastTagOfLicensedDigest,
+            Refusal::LicensedManifest,
+            Refusal::LicensedBlob,
+            Refusal::LicensedArtifact,
+        ] {
+            assert_eq!(answer(&Error::Refused(r)), ("UNSUPPORTED", 400));
+        }
+    }
 }

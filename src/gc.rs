@@ -4,7 +4,7 @@
 //! logs one line per run of each.
 
 use tollgate_core::audit::{self, Audit};
-use tollgate_core::gc::{self, Settings, Summary, DEFAULT_GRACE_SECONDS};
+use tollgate_core::storage::gc::{self, Settings, Summary, DEFAULT_GRACE_SECONDS};
 use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
 
 use crate::app::{self, App};

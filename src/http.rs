@@ -1,8 +1,9 @@
 //! Small helpers for building responses and reading request headers and queries.
 
 use serde::Serialize;
+use tollgate_core::oci::route;
 use tollgate_core::{Error, Result};
-use worker::{Headers, Request, Response};
+use worker::{Headers, Method, Request, Response};
 
 /// Every registry response names the API version, as Docker clients expect.
 pub fn with_api_version(mut response: Response) -> Response {
@@ -36,6 +37,24 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
     Ok(response
         .with_status(status)
         .with_headers(headers(&[("Content-Type", "application/json")])))
+}
+
+/// The request's method as the core's `/v2/` rules tell methods apart.
+pub fn method(method: &Method) -> route::Method {
+    match method {
+        Method::Get => route::Method::Get,
+        Method::Head => route::Method::Head,
+        Method::Post => route::Method::Post,
+        Method::Put => route::Method::Put,
+        Method::Patch => route::Method::Patch,
+        Method::Delete => route::Method::Delete,
+        _ => route::Method::Other,
+    }
+}
+
+/// The `Range` of an upload that holds `offset` bytes: the inclusive range received.
+pub fn received(offset: u64) -> String {
+    format!("0-{}", offset.saturating_sub(1))
 }
 
 pub fn header(req: &Request, name: &str) -> Option<String> {

@@ -22,14 +22,15 @@ mod token;
 mod uploads;
 
 use serde::de::DeserializeOwned;
-use tollgate_core::accounts::CredentialRow;
-use tollgate_core::license::{self, GrantRow};
-use tollgate_core::licenses::{grant_query, Target};
-use tollgate_core::policy::Verdict;
-use tollgate_core::route::Route;
-use tollgate_core::scope;
-use tollgate_core::sql::{decode, Sql, Statement};
-use tollgate_core::store::{blob_query, manifest_query, BlobRow, ManifestRow};
+use tollgate_core::auth::account_store::CredentialRow;
+use tollgate_core::auth::policy;
+use tollgate_core::auth::scope;
+use tollgate_core::auth::verdict::Verdict;
+use tollgate_core::licensing::license::{self, GrantRow};
+use tollgate_core::licensing::license_store::{grant_query, Target};
+use tollgate_core::oci::route::Route;
+use tollgate_core::storage::sql::{decode, Sql, Statement};
+use tollgate_core::storage::store::{blob_query, manifest_query, BlobRow, ManifestRow};
 use tollgate_core::{Error, RepoName, Result};
 use worker::{event, Context, Env, Method, Request, Response};
 
@@ -111,8 +112,7 @@ async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
     let route = Route::parse(&req.path());
     let method = req.method();
     let needed = match &route {
-        Ok(Some(route)) => route
-            .action(method.as_ref())
+        Ok(Some(route)) => policy::action(route, http::method(&method))
             .map(|action| (route.repository().cloned(), action)),
         _ => None,
     };
@@ -179,7 +179,7 @@ async fn one_trip_push(
     if method != Method::Put || !manifests::inline_sized(req) {
         return Ok(None);
     }
-    let Some(action) = route.action(method.as_ref()) else {
+    let Some(action) = policy::action(route, http::method(&method)) else {
         return Ok(None);
     };
     let Ok(Credentials::Lookup(lookup)) = auth::credentials(req, app, Surface::Registry) else {

@@ -3,7 +3,7 @@
 //! the tags and artifacts its licenses cover, paginated after filtering.
 
 use serde_json::json;
-use tollgate_core::store::{page, Page};
+use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, RepoName, Result};
 use worker::{Request, Response};
 
@@ -27,8 +27,13 @@ fn page_params(req: &Request) -> Result<(u64, Option<String>)> {
     ))
 }
 
-fn with_next_link(mut response: Response, path: &str, n: u64, page: &Page) -> Result<Response> {
-    if let (true, Some(last)) = (page.more, page.names.last()) {
+fn with_next_link(
+    mut response: Response,
+    path: &str,
+    n: u64,
+    page: &Page<String>,
+) -> Result<Response> {
+    if let Some(last) = &page.next_cursor {
         let link = format!("<{path}?n={n}&last={last}>; rel=\"next\"");
         let _ = response.headers_mut().set("Link", &link);
     }
@@ -40,7 +45,7 @@ pub async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response>
     let page = match app.caller()?.customer() {
         None => {
             let page = app.store().tags(name, last.as_deref(), n).await?;
-            if page.names.is_empty() && !app.store().repository_exists(name).await? {
+            if page.items.is_empty() && !app.store().repository_exists(name).await? {
                 return Err(Error::NameUnknown);
             }
             page
@@ -51,10 +56,10 @@ pub async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response>
                 .readable_tags(customer, name, last.as_deref(), n, app.now)
                 .await?
                 .ok_or(Error::NameUnknown)?;
-            page(rows.into_iter().map(|r| r.tag).collect(), n)
+            Page::of_names(rows.into_iter().map(|r| r.tag).collect(), n)
         }
     };
-    let response = json(200, &json!({ "name": name.as_str(), "tags": page.names }))?;
+    let response = json(200, &json!({ "name": name.as_str(), "tags": page.items }))?;
     with_next_link(response, &format!("/v2/{name}/tags/list"), n, &page)
 }
 
@@ -67,9 +72,9 @@ pub async fn catalog(req: &Request, app: &App) -> Result<Response> {
                 .licenses()
                 .licensed_artifacts(customer, last.as_deref(), None, n, app.now)
                 .await?;
-            page(names, n)
+            Page::of_names(names, n)
         }
     };
-    let response = json(200, &json!({ "repositories": page.names }))?;
+    let response = json(200, &json!({ "repositories": page.items }))?;
     with_next_link(response, "/v2/_catalog", n, &page)
 }

@@ -2,12 +2,12 @@
 //! reading by tag or digest, and deleting tags and manifests.
 
 use futures::StreamExt;
-use tollgate_core::manifest::{self, Manifest, MAX_MANIFEST_SIZE};
-use tollgate_core::manifest_objects::{self, INLINE_LIMIT};
-use tollgate_core::objects::ObjectStore;
-use tollgate_core::reference::{Reference, Tag};
-use tollgate_core::sql::{Sql, Statement};
-use tollgate_core::store::{manifest_batch, ManifestBytes, ManifestRow, NewManifest};
+use tollgate_core::oci::manifest::{self, Manifest, MAX_MANIFEST_SIZE};
+use tollgate_core::oci::reference::{Reference, Tag};
+use tollgate_core::storage::manifest_objects::{self, INLINE_LIMIT};
+use tollgate_core::storage::object_store::ObjectStore;
+use tollgate_core::storage::sql::{Sql, Statement};
+use tollgate_core::storage::store::{manifest_batch, ManifestBytes, ManifestRow, NewManifest};
 use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
 use worker::{Request, Response};
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use tollgate_core::gc::Objects;
-use tollgate_core::objects::{Body, ObjectStore};
+use tollgate_core::storage::gc::Objects;
+use tollgate_core::storage::object_store::{Body, ObjectStore};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, Result};
 use worker::{web_sys, Bucket, Data, Delay, ResponseBody, UploadedPart};
 

@@ -4,8 +4,8 @@
 //! digest nothing refers to.
 
 use serde_json::{json, Value};
-use tollgate_core::licenses::Target;
-use tollgate_core::manifest::OCI_INDEX;
+use tollgate_core::licensing::license_store::Target;
+use tollgate_core::oci::manifest::OCI_INDEX;
 use tollgate_core::{Digest, Reference, RepoName, Result};
 use worker::Request;
 

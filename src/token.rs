@@ -5,10 +5,10 @@
 //! without scopes (`docker login`) still checks the credentials.
 
 use serde_json::json;
-use tollgate_core::account::{Identity, Role};
-use tollgate_core::accounts::{bearer_lookup, CredentialRow};
-use tollgate_core::jwt::{Kind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
-use tollgate_core::scope::{self, ResourceAccess};
+use tollgate_core::auth::account::{Identity, Role};
+use tollgate_core::auth::account_store::{bearer_lookup, CredentialRow};
+use tollgate_core::auth::jwt::{TokenKind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
+use tollgate_core::auth::scope::{self, ResourceAccess};
 use tollgate_core::time::rfc3339;
 use tollgate_core::{Error, Result};
 use worker::{Method, Request, Response};
@@ -43,7 +43,7 @@ pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
     let (identity, refreshable) = match (from_form, first("grant_type")) {
         (false, _) => {
             let authorization = header(&req, "Authorization").unwrap_or_default();
-            let (email, secret) = tollgate_core::credentials::parse_basic(&authorization)
+            let (email, secret) = tollgate_core::auth::credentials::parse_basic(&authorization)
                 .ok_or(Error::Unauthorized)?;
             let offline = first("offline_token") == Some("true");
             (
@@ -106,7 +106,7 @@ async fn licensed_repositories(
 async fn refreshed_identity(app: &App, refresh: &str, service: &str) -> Result<Identity> {
     let claims = app
         .signer()?
-        .verify(refresh, Kind::Refresh, service, app.now as u64)?;
+        .verify(refresh, TokenKind::Refresh, service, app.now as u64)?;
     let lookup = bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now);
     let row = app.accounts().lookup(lookup).await?;
     row.map(CredentialRow::identity).ok_or(Error::Unauthorized)
@@ -122,7 +122,7 @@ fn respond(
     let signer = app.signer()?;
     let now = app.now as u64;
     let token = signer.issue(
-        Kind::Access,
+        TokenKind::Access,
         identity,
         granted,
         service,
@@ -138,7 +138,7 @@ fn respond(
     if refreshable {
         body["refresh_token"] = signer
             .issue(
-                Kind::Refresh,
+                TokenKind::Refresh,
                 identity,
                 Vec::new(),
                 service,

@@ -1,14 +1,15 @@
 //! `/v2/<name>/blobs/uploads/…`: translates requests into the core's upload life
-//! cycle ([`tollgate_core::uploads`]) and its results into responses.
+//! cycle ([`tollgate_core::storage::uploads`]) and its results into responses.
 
-use tollgate_core::policy::Action;
-use tollgate_core::upload::{UploadId, UploadSession};
-use tollgate_core::uploads::Chunk;
+use tollgate_core::auth::policy::Action;
+use tollgate_core::oci::range::ByteRange;
+use tollgate_core::oci::upload_session::{UploadId, UploadSession};
+use tollgate_core::storage::uploads::Chunk;
 use tollgate_core::{Digest, Error, RepoName, Result};
 use worker::{Request, Response};
 
 use crate::app::App;
-use crate::http::{content_length, empty, header, query};
+use crate::http::{content_length, empty, header, query, received};
 use crate::r2::RequestBody;
 
 /// 202 (or the status's 204) with where the upload stands and how large a chunk the
@@ -19,7 +20,7 @@ fn accepted(app: &App, name: &RepoName, session: &UploadSession, status: u16) ->
         status,
         &[
             ("Location", &location),
-            ("Range", &session.range()),
+            ("Range", &received(session.byte_offset)),
             ("Docker-Upload-UUID", &session.id),
             ("OCI-Chunk-Max-Length", &app.upload_chunk_max.to_string()),
             ("Content-Length", "0"),
@@ -74,18 +75,40 @@ pub async fn status(app: &App, name: &RepoName, id: &UploadId) -> Result<Respons
 }
 
 /// What the request says of the chunk it carries.
-fn chunk(req: &Request) -> (Option<String>, Option<u64>) {
-    (header(req, "Content-Range"), content_length(req))
+fn chunk(req: &Request) -> Chunk {
+    Chunk {
+        span: header(req, "Content-Range")
+            .map(|v| chunk_span(&v))
+            .transpose(),
+        length: content_length(req),
+    }
+}
+
+/// A chunk's `Content-Range`: `<start>-<end>`, inclusive, tolerating the `bytes=`
+/// or `bytes ` prefix and `/<size>` suffix some clients send.
+fn chunk_span(value: &str) -> Result<ByteRange> {
+    let bad = || Error::ChunkOutOfOrder { offset: 0 };
+    let v = value.trim();
+    let v = v
+        .strip_prefix("bytes=")
+        .or_else(|| v.strip_prefix("bytes "))
+        .unwrap_or(v);
+    let v = v.split('/').next().unwrap_or(v);
+    let (start, end) = v.split_once('-').ok_or_else(bad)?;
+    let start: u64 = start.trim().parse().map_err(|_| bad())?;
+    let end: u64 = end.trim().parse().map_err(|_| bad())?;
+    if end < start {
+        return Err(bad());
+    }
+    Ok(ByteRange { start, end })
 }
 
 /// `PATCH`: appends a chunk, which must start where the upload stands.
 pub async fn patch(req: Request, app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
-    let (range, length) = chunk(&req);
-    let chunk = Chunk {
-        range: range.as_deref(),
-        length,
-    };
-    let session = app.uploads().append(name, id, chunk, body(&req)).await?;
+    let session = app
+        .uploads()
+        .append(name, id, chunk(&req), body(&req))
+        .await?;
     accepted(app, name, &session, 202)
 }
 
@@ -94,13 +117,8 @@ pub async fn finish(req: Request, app: &App, name: &RepoName, id: &UploadId) -> 
     let digest: Digest = query(&req, "digest")
         .ok_or_else(|| Error::DigestInvalid("the digest query parameter is required".into()))?
         .parse()?;
-    let (range, length) = chunk(&req);
-    let chunk = Chunk {
-        range: range.as_deref(),
-        length,
-    };
     app.uploads()
-        .finish(name, id, &digest, chunk, body(&req))
+        .finish(name, id, &digest, chunk(&req), body(&req))
         .await?;
     created(name, &digest)
 }
@@ -109,4 +127,24 @@ pub async fn finish(req: Request, app: &App, name: &RepoName, id: &UploadId) -> 
 pub async fn cancel(app: &App, name: &RepoName, id: &UploadId) -> Result<Response> {
     app.uploads().cancel(name, id).await?;
     empty(204, &[("Content-Length", "0")])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_chunk_spans_as_clients_send_them() {
+        let span = |start, end| Ok(ByteRange { start, end });
+        assert_eq!(chunk_span("0-9"), span(0, 9));
+        assert_eq!(chunk_span("bytes=10-19"), span(10, 19));
+        assert_eq!(chunk_span("bytes 10-19/20"), span(10, 19));
+        for bad in ["9-0", "garbage", "1-", "-1"] {
+            assert_eq!(
+                chunk_span(bad),
+                Err(Error::ChunkOutOfOrder { offset: 0 }),
+                "{bad}"
+            );
+        }
+    }
 }

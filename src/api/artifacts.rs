@@ -6,9 +6,9 @@
 //! is written escaped (`acme%2Ftags`).
 
 use percent_encoding::percent_decode_str;
-use tollgate_core::accounts::Page;
-use tollgate_core::artifacts::{ArtifactQuery, Artifacts};
-use tollgate_core::policy::Action;
+use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts};
+use tollgate_core::auth::policy::Action;
+use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, RepoName, Result, Tag};
 use worker::{Method, Request, Response};
 

@@ -3,7 +3,7 @@
 //! everyone changed.
 
 use tollgate_core::audit::{Audit, AuditFilter, CSV_HEADER};
-use tollgate_core::policy::Action;
+use tollgate_core::auth::policy::Action;
 use tollgate_core::Result;
 use tollgate_d1::D1;
 use worker::{Request, Response};

@@ -2,9 +2,10 @@
 //! Deleting one removes its users and their tokens.
 
 use serde::Deserialize;
-use tollgate_core::account::text_field;
-use tollgate_core::accounts::{new_id, Customer};
-use tollgate_core::policy::Action;
+use tollgate_core::auth::account::text_field;
+use tollgate_core::auth::account_store::Customer;
+use tollgate_core::auth::policy::Action;
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::Result;
 use worker::{Request, Response};
 

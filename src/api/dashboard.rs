@@ -5,8 +5,8 @@
 
 use futures::future::try_join_all;
 use serde::Serialize;
-use tollgate_core::accounts::Page;
-use tollgate_core::artifacts::{Artifacts, CustomerArtifact};
+use tollgate_core::analytics::artifacts::{Artifacts, CustomerArtifact};
+use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 

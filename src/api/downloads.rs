@@ -3,7 +3,7 @@
 //! Worker's memory), and pulls per day for charts. A customer sees only its own
 //! pulls.
 
-use tollgate_core::downloads::{Downloads, LogFilter, CSV_HEADER};
+use tollgate_core::analytics::downloads::{Downloads, LogFilter, CSV_HEADER};
 use tollgate_core::{Error, Result};
 use tollgate_d1::D1;
 use worker::{Request, Response};

@@ -2,10 +2,10 @@
 //! artifacts. Vendor admins and read-write users manage them; read-only users see
 //! them; a customer sees its own.
 
-use tollgate_core::accounts::new_id;
-use tollgate_core::license::{Item, LicenseInput, Versions, Wanted};
-use tollgate_core::licenses::{LicenseFilter, NewLicense};
-use tollgate_core::policy::Action;
+use tollgate_core::auth::policy::Action;
+use tollgate_core::licensing::license::{Item, LicenseInput, Versions, Wanted};
+use tollgate_core::licensing::license_store::{LicenseFilter, NewLicense};
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 

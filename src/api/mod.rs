@@ -18,7 +18,7 @@ mod users;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tollgate_core::policy::{decide, Action, Decision};
+use tollgate_core::auth::policy::{decide, Action, Decision};
 use tollgate_core::{Error, Result};
 use worker::{Env, Method, Request, Response};
 

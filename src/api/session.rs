@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use tollgate_core::secret::{hash_secret, is_token, new_secret, SESSION_PREFIX};
+use tollgate_core::auth::secret::{hash_secret, is_token, new_secret, SESSION_PREFIX};
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 

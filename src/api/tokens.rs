@@ -3,10 +3,11 @@
 
 use serde::Deserialize;
 use serde_json::json as value;
-use tollgate_core::account::text_field;
-use tollgate_core::accounts::{new_id, Token};
-use tollgate_core::policy::{decide, Action, Decision};
-use tollgate_core::secret::{hash_secret, new_secret, TOKEN_PREFIX};
+use tollgate_core::auth::account::text_field;
+use tollgate_core::auth::account_store::Token;
+use tollgate_core::auth::policy::{decide, Action, Decision};
+use tollgate_core::auth::secret::{hash_secret, new_secret, TOKEN_PREFIX};
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 

@@ -2,10 +2,11 @@
 //! (`/api/v1/customers/{id}/users`): list, create, show, delete.
 
 use serde::Deserialize;
-use tollgate_core::account::{check_new_password, Email, Role};
-use tollgate_core::accounts::{new_id, new_user};
-use tollgate_core::policy::Action;
-use tollgate_core::secret::hash_password;
+use tollgate_core::auth::account::{check_new_password, Email, Role};
+use tollgate_core::auth::account_store::new_user;
+use tollgate_core::auth::policy::Action;
+use tollgate_core::auth::secret::hash_password;
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 

@@ -1,5 +1,5 @@
 //! The analytics worker: consumes the download events the registry sends to the
-//! `tollgate-downloads` queue and writes them to D1 (`tollgate_core::downloads`), and
+//! `tollgate-downloads` queue and writes them to D1 (`tollgate_core::analytics::downloads`), and
 //! once a day prunes raw events older than `RETENTION_DAYS`.
 //!
 //! Delivery is at least once and recording is idempotent (events carry an id), so a
@@ -7,7 +7,7 @@
 //! the dead-letter queue `tollgate-downloads-dlq`. A message whose body is not an
 //! event can never succeed: it is logged and acknowledged, not retried.
 
-use tollgate_core::downloads::{Downloads, Event, MAX_BATCH};
+use tollgate_core::analytics::downloads::{Downloads, Event, MAX_BATCH};
 use tollgate_d1::D1;
 use worker::{
     console_error, console_log, event, js_sys, Context, Date, Env, MessageBatch, MessageExt,

@@ -7,11 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Page;
-use crate::downloads::csv_field;
+use crate::analytics::downloads::csv_field;
 use crate::error::{Error, Result};
-use crate::sql::{Sql, Statement};
 use crate::stmt;
+use crate::storage::paging::Page;
+use crate::storage::sql::{Sql, Statement};
 
 /// How long events are kept unless `AUDIT_RETENTION_DAYS` says otherwise.
 pub const DEFAULT_RETENTION_DAYS: i64 = 365;

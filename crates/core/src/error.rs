@@ -1,10 +1,10 @@
 //! Everything that can go wrong in a registry operation, named as the OCI
-//! Distribution Specification names it. The worker maps each variant to its HTTP
-//! status and error JSON in one place; the core never speaks HTTP.
+//! Distribution Specification names it, and why the deletion rules
+//! (licensing/deletion.rs) refuse a deletion. Every module returns these, so this
+//! one imports none. The worker's error table (src/error.rs) gives each variant its
+//! OCI error code and HTTP status; the core never speaks HTTP.
 
 use std::fmt;
-
-use crate::deletion::Refusal;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -52,39 +52,6 @@ pub enum Error {
     Internal(String),
 }
 
-impl Error {
-    /// The spec's error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::BlobUnknown => "BLOB_UNKNOWN",
-            Error::BlobUploadInvalid(_) | Error::ChunkOutOfOrder { .. } => "BLOB_UPLOAD_INVALID",
-            Error::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
-            Error::DigestInvalid(_) => "DIGEST_INVALID",
-            Error::ManifestBlobUnknown(_) => "MANIFEST_BLOB_UNKNOWN",
-            Error::ManifestInvalid(_) => "MANIFEST_INVALID",
-            Error::ManifestUnknown => "MANIFEST_UNKNOWN",
-            Error::NameInvalid(_) => "NAME_INVALID",
-            Error::NameUnknown => "NAME_UNKNOWN",
-            Error::SizeInvalid(_) | Error::ManifestTooLarge(_) => "SIZE_INVALID",
-            Error::RangeNotSatisfiable { .. } => "RANGE_INVALID",
-            Error::Unauthorized => "UNAUTHORIZED",
-            Error::Denied => "DENIED",
-            Error::Unsupported(_) | Error::MethodNotAllowed | Error::UnknownEndpoint => {
-                "UNSUPPORTED"
-            }
-            Error::TooManyRequests(_) => "TOO_MANY_REQUESTS",
-            Error::Invalid(_)
-            | Error::NotFound(_)
-            | Error::Conflict(_)
-            | Error::UnsupportedMediaType(_) => "UNSUPPORTED",
-            // The conformance suite expects UNSUPPORTED for a refused tag deletion (400).
-            Error::Refused(Refusal::LastTag) => "DENIED",
-            Error::Refused(_) => "UNSUPPORTED",
-            Error::Internal(_) => "UNKNOWN",
-        }
-    }
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -122,5 +89,44 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Why a deletion was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The tag is the only named one on a digest a license covers.
+    LastTagOfLicensedDigest,
+    /// The digest is licensed through a tag pattern that no other tag of it matches.
+    LastMatchingTag,
+    /// The tag (or the manifest's tags) are the artifact's last named ones.
+    LastTag,
+    /// A license covers the manifest.
+    LicensedManifest,
+    /// A license covers a manifest that references the blob.
+    LicensedBlob,
+    /// An active license names the artifact.
+    LicensedArtifact,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Refusal::LastTagOfLicensedDigest => {
+                "cannot delete the last tag of a licensed digest: tag the digest again first"
+            }
+            Refusal::LastMatchingTag => {
+                "a license covers this digest through a tag pattern only this tag matches: \
+                 add another matching tag or change the license first"
+            }
+            Refusal::LastTag => "at least one tag must remain: this is the artifact's last tag",
+            Refusal::LicensedManifest => "a license covers this manifest: change the license first",
+            Refusal::LicensedBlob => {
+                "a license covers a manifest that references this blob: change the license first"
+            }
+            Refusal::LicensedArtifact => {
+                "an active license references this artifact: delete or change the license first"
+            }
+        })
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,38 +4,16 @@
 //! rules — and the SQL store. It knows nothing of HTTP or Workers; the worker crates
 //! translate between those and this.
 
-pub mod account;
-pub mod accounts;
-pub mod artifacts;
+pub mod analytics;
 pub mod audit;
-pub mod credentials;
-pub mod deletion;
-pub mod digest;
-pub mod downloads;
+pub mod auth;
 pub mod error;
-pub mod gc;
-pub mod jwt;
-pub mod kind;
-pub mod license;
-pub mod licenses;
-pub mod manifest;
-pub mod manifest_objects;
-pub mod name;
-pub mod objects;
-pub mod pattern;
-pub mod policy;
-pub mod range;
-pub mod reference;
-pub mod route;
-pub mod scope;
-pub mod secret;
-pub mod sql;
-pub mod store;
+pub mod licensing;
+pub mod oci;
+pub mod storage;
 pub mod time;
-pub mod upload;
-pub mod uploads;
 
-pub use digest::{Algorithm, Digest, Hasher};
 pub use error::{Error, Result};
-pub use name::RepoName;
-pub use reference::{Reference, Tag};
+pub use oci::digest::{Algorithm, Digest, Hasher};
+pub use oci::name::RepoName;
+pub use oci::reference::{Reference, Tag};

@@ -4,14 +4,15 @@ mod sqlite;
 
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::account::{Email, Role};
-use tollgate_core::accounts::{
-    bearer_guard, bearer_lookup, new_id, new_user, session_lookup, token_guard, token_lookup,
-    token_touch, Accounts, Customer, Limits, Token,
+use tollgate_core::auth::account::{Email, Role};
+use tollgate_core::auth::account_store::{
+    bearer_guard, bearer_lookup, new_user, session_lookup, token_guard, token_lookup, token_touch,
+    Accounts, Customer, Limits, Token,
 };
-use tollgate_core::secret::{hash_password, hash_secret, new_secret, TOKEN_PREFIX};
-use tollgate_core::sql::{Sql, Statement};
+use tollgate_core::auth::secret::{hash_password, hash_secret, new_secret, TOKEN_PREFIX};
 use tollgate_core::stmt;
+use tollgate_core::storage::paging::new_id;
+use tollgate_core::storage::sql::{Sql, Statement};
 use tollgate_core::Error;
 
 const NOW: i64 = 1_800_000_000;

@@ -7,10 +7,10 @@ mod sqlite;
 
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::accounts::new_id;
 use tollgate_core::audit::{self, Audit, AuditEvent, AuditFilter};
-use tollgate_core::sql::Sql;
 use tollgate_core::stmt;
+use tollgate_core::storage::paging::new_id;
+use tollgate_core::storage::sql::Sql;
 
 const DAY: i64 = 86_400;
 

@@ -7,16 +7,16 @@ mod sqlite;
 
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::accounts::{Accounts, Customer};
-use tollgate_core::artifacts::{ArtifactQuery, Artifacts, Order, Status};
-use tollgate_core::deletion::Deletions;
-use tollgate_core::downloads::{DayCount, Downloads, Event, LogFilter};
-use tollgate_core::kind::Kind;
-use tollgate_core::license::{Item, Versions};
-use tollgate_core::licenses::{Licenses, NewLicense};
-use tollgate_core::sql::Sql;
+use tollgate_core::analytics::artifact_kind::ArtifactKind;
+use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts, Order, Status};
+use tollgate_core::analytics::downloads::{DayCount, Downloads, Event, LogFilter};
+use tollgate_core::auth::account_store::{Accounts, Customer};
+use tollgate_core::licensing::deletion::Deletions;
+use tollgate_core::licensing::license::{Item, Versions};
+use tollgate_core::licensing::license_store::{Licenses, NewLicense};
 use tollgate_core::stmt;
-use tollgate_core::store::Store;
+use tollgate_core::storage::sql::Sql;
+use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, RepoName};
 
 use fixtures::{push_image, push_image_as, push_index, repo};
@@ -190,13 +190,16 @@ fn the_artifact_list_has_kinds_and_pull_figures() {
         .unwrap()
         .items;
     let app = &all[0];
-    assert_eq!((app.name.as_str(), app.kind), ("app", Kind::Artifact));
+    assert_eq!(
+        (app.name.as_str(), app.kind),
+        ("app", ArtifactKind::Artifact)
+    );
     assert_eq!((app.pulls, app.users, app.customers), (3, 2, 1));
     assert_eq!((app.last_push, app.last_pull), (Some(2), Some(T0 + 9)));
     let chart = &all[1];
     assert_eq!(
         (chart.name.as_str(), chart.kind),
-        ("chart", Kind::HelmChart)
+        ("chart", ArtifactKind::HelmChart)
     );
     assert_eq!((chart.pulls, chart.last_pull), (0, None));
 
@@ -251,20 +254,20 @@ fn a_customer_sees_kind_and_last_push_of_what_it_may_read_only() {
         .items;
     assert_eq!(
         (vendor[0].name.as_str(), vendor[0].kind, vendor[0].last_push),
-        ("app", Kind::HelmChart, Some(100))
+        ("app", ArtifactKind::HelmChart, Some(100))
     );
     let theirs = block_on(artifacts.list(&newest_first, Some("customer-a"), T0))
         .unwrap()
         .items;
-    let seen: Vec<(&str, Kind, Option<i64>)> = theirs
+    let seen: Vec<(&str, ArtifactKind, Option<i64>)> = theirs
         .iter()
         .map(|a| (a.name.as_str(), a.kind, a.last_push))
         .collect();
     assert_eq!(
         seen,
         [
-            ("other", Kind::Artifact, Some(50)),
-            ("app", Kind::Artifact, Some(2))
+            ("other", ArtifactKind::Artifact, Some(50)),
+            ("app", ArtifactKind::Artifact, Some(2))
         ],
         "v2 is unlicensed: neither its type nor its push time shows, nor does it order the list"
     );
@@ -443,7 +446,7 @@ fn details_show_versions_sizes_platforms_referrers_and_pulls_per_tag() {
         .iter()
         .find(|m| m.digest == solo.to_string())
         .unwrap();
-    assert_eq!(multi.kind, Kind::ContainerImage);
+    assert_eq!(multi.kind, ArtifactKind::ContainerImage);
     let platforms: Vec<&str> = multi.platforms.iter().map(|p| p.digest.as_str()).collect();
     assert_eq!(platforms, [amd.as_str(), arm.as_str()]);
     // Each image: two 1-byte blobs and its manifest; the index adds both.
@@ -455,12 +458,12 @@ fn details_show_versions_sizes_platforms_referrers_and_pulls_per_tag() {
             + manifest_size(&store, &app, &amd)
             + manifest_size(&store, &app, &arm)
     );
-    let referrers: Vec<(&str, Kind)> = single
+    let referrers: Vec<(&str, ArtifactKind)> = single
         .referrers
         .iter()
         .map(|r| (r.digest.as_str(), r.kind))
         .collect();
-    assert_eq!(referrers, [(sbom.as_str(), Kind::Sbom)]);
+    assert_eq!(referrers, [(sbom.as_str(), ArtifactKind::Sbom)]);
     let pulls: Vec<(&str, i64)> = details
         .tags
         .iter()

@@ -11,11 +11,11 @@ use futures::executor::block_on;
 use gc_setup::{now, repo, settings, TTL};
 use serde::Deserialize;
 use sqlite::Sqlite;
-use tollgate_core::gc::{self, Collected, Gc, Objects, Queued, Settings, Summary};
-use tollgate_core::manifest::{self, OCI_MANIFEST};
-use tollgate_core::sql::Sql;
-use tollgate_core::store::{ManifestBytes, NewManifest, Store};
-use tollgate_core::upload::{UploadId, UploadSession};
+use tollgate_core::oci::manifest::{self, OCI_MANIFEST};
+use tollgate_core::oci::upload_session::{UploadId, UploadSession};
+use tollgate_core::storage::gc::{self, Collected, Gc, Objects, Queued, Settings, Summary};
+use tollgate_core::storage::sql::Sql;
+use tollgate_core::storage::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::{stmt, Algorithm, Digest, Error, Result};
 
 /// `Settings::settle` for GRACE.

@@ -17,14 +17,14 @@ use memory::{advance_clock, clock, platform, Chunks, Memory};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sqlite::Sqlite;
-use tollgate_core::gc::{self, Gc, Objects, Summary};
-use tollgate_core::manifest::{self, OCI_MANIFEST};
-use tollgate_core::manifest_objects;
-use tollgate_core::objects::ObjectStore;
-use tollgate_core::reference::Reference;
-use tollgate_core::sql::{Sql, Statement};
-use tollgate_core::store::{ManifestBytes, NewManifest, Store};
-use tollgate_core::uploads::{Chunk, Uploads};
+use tollgate_core::oci::manifest::{self, OCI_MANIFEST};
+use tollgate_core::oci::reference::Reference;
+use tollgate_core::storage::gc::{self, Gc, Objects, Summary};
+use tollgate_core::storage::manifest_objects;
+use tollgate_core::storage::object_store::ObjectStore;
+use tollgate_core::storage::sql::{Sql, Statement};
+use tollgate_core::storage::store::{ManifestBytes, NewManifest, Store};
+use tollgate_core::storage::uploads::{Chunk, Uploads};
 use tollgate_core::{stmt, Algorithm, Digest, RepoName, Result};
 
 fn sha256(data: &[u8]) -> Digest {
@@ -217,7 +217,7 @@ fn an_upload_reusing_a_blob_that_collection_removes_keeps_it() {
     let uploads = Uploads::new(&sql, &objects, platform(), TTL);
     let id = block_on(uploads.start(&repo("a/two"))).unwrap().upload_id();
     let chunk = Chunk {
-        range: None,
+        span: Ok(None),
         length: Some(data.len() as u64),
     };
     let body = Some(Chunks::new(&data[..4], 2));
@@ -233,7 +233,7 @@ fn an_upload_reusing_a_blob_that_collection_removes_keeps_it() {
     .unwrap();
     let rest = Some(Chunks::new(&data[4..], 1 << 20));
     let last = Chunk {
-        range: None,
+        span: Ok(None),
         length: Some(data.len() as u64 - 4),
     };
     block_on(uploads.finish(&repo("a/two"), &id, &digest, last, rest)).unwrap();

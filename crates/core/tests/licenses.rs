@@ -7,13 +7,16 @@ mod sqlite;
 
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::account::{Email, Role};
-use tollgate_core::accounts::{new_user, Accounts, Customer, Token};
-use tollgate_core::deletion::{Deletions, Refusal};
-use tollgate_core::license::{grants, GrantRow, Item, Versions};
-use tollgate_core::licenses::{grant_query, LicenseFilter, Licensee, Licenses, NewLicense, Target};
-use tollgate_core::sql::Sql;
-use tollgate_core::store::Store;
+use tollgate_core::auth::account::{Email, Role};
+use tollgate_core::auth::account_store::{new_user, Accounts, Customer, Token};
+use tollgate_core::error::Refusal;
+use tollgate_core::licensing::deletion::Deletions;
+use tollgate_core::licensing::license::{grants, GrantRow, Item, Versions};
+use tollgate_core::licensing::license_store::{
+    grant_query, LicenseFilter, Licensee, Licenses, NewLicense, Target,
+};
+use tollgate_core::storage::sql::Sql;
+use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, Error, Reference, RepoName};
 
 use fixtures::{digest, push_image, push_image_as, push_index, repo};
@@ -521,7 +524,7 @@ fn deletion_rules_and_the_worked_examples() {
     assert!(!block_on(store.repository_exists(&one)).unwrap());
     assert!(block_on(store.tags(&one, None, 10))
         .unwrap()
-        .names
+        .items
         .is_empty());
     assert!(block_on(store.blob(&one, &digest("layer-v1.0.0")))
         .unwrap()

@@ -6,10 +6,11 @@ mod sqlite;
 use fixtures::{digest, image_json, push_image, repo, upload};
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::deletion::{Deletions, Refusal};
-use tollgate_core::manifest::{self, OCI_INDEX, OCI_MANIFEST};
-use tollgate_core::store::{ManifestBytes, NewManifest, Store};
-use tollgate_core::upload::UploadSession;
+use tollgate_core::error::Refusal;
+use tollgate_core::licensing::deletion::Deletions;
+use tollgate_core::oci::manifest::{self, OCI_INDEX, OCI_MANIFEST};
+use tollgate_core::oci::upload_session::UploadSession;
+use tollgate_core::storage::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::{Algorithm, Error, Reference, Tag};
 
 #[test]
@@ -178,12 +179,12 @@ fn tags_and_catalog_paginate_in_lexical_order() {
     }
     let first = block_on(store.tags(&r, None, 2)).unwrap();
     assert_eq!(
-        (first.names.clone(), first.more),
+        (first.items.clone(), first.next_cursor.is_some()),
         (vec!["B".to_string(), "a".to_string()], true)
     );
     let second = block_on(store.tags(&r, Some("a"), 2)).unwrap();
     assert_eq!(
-        (second.names, second.more),
+        (second.items, second.next_cursor.is_some()),
         (vec!["b".to_string(), "c".to_string()], false)
     );
     assert!(block_on(store.repository_exists(&r)).unwrap());
@@ -191,7 +192,7 @@ fn tags_and_catalog_paginate_in_lexical_order() {
     push_image(&store, &repo("zeta"), "x", None, "t");
     let catalog = block_on(store.catalog(Some("app"), 10)).unwrap();
     assert_eq!(
-        (catalog.names, catalog.more),
+        (catalog.items, catalog.next_cursor.is_some()),
         (vec!["zeta".to_string()], false)
     );
 }
@@ -254,7 +255,7 @@ fn deleting_a_manifest_removes_its_tags() {
     )
     .unwrap();
     assert_eq!(
-        block_on(store.tags(&r, None, 10)).unwrap().names,
+        block_on(store.tags(&r, None, 10)).unwrap().items,
         vec!["v1", "v2"]
     );
     let deletions = Deletions::new(&db);
@@ -270,7 +271,7 @@ fn deleting_a_manifest_removes_its_tags() {
     );
     push_image(&store, &r, "other", None, "t");
     block_on(deletions.manifest(&r, &d)).unwrap();
-    assert_eq!(block_on(store.tags(&r, None, 10)).unwrap().names, ["other"]);
+    assert_eq!(block_on(store.tags(&r, None, 10)).unwrap().items, ["other"]);
     assert!(block_on(store.manifest(&r, &Reference::Digest(d.clone())))
         .unwrap()
         .is_none());

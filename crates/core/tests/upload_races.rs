@@ -17,9 +17,10 @@ use interleave::{
 use memory::{platform, Chunks, Memory};
 use serde::Deserialize;
 use sqlite::Sqlite;
-use tollgate_core::sql::Sql;
-use tollgate_core::upload::{UploadId, PART_SIZE};
-use tollgate_core::uploads::{Chunk, Uploads};
+use tollgate_core::oci::range::ByteRange;
+use tollgate_core::oci::upload_session::{UploadId, PART_SIZE};
+use tollgate_core::storage::sql::Sql;
+use tollgate_core::storage::uploads::{Chunk, Uploads};
 use tollgate_core::{stmt, Algorithm, Digest, RepoName, Result};
 
 const TTL: i64 = 3600;
@@ -75,9 +76,13 @@ fn assert_blobs_intact(db: &Sqlite, objects: &Memory, schedule: &[usize]) {
 }
 
 impl Race {
-    fn chunk(&self, data: &[u8]) -> (String, u64) {
-        let at = self.before.len();
-        (format!("{at}-{}", at + data.len() - 1), data.len() as u64)
+    fn chunk(&self, data: &[u8]) -> (ByteRange, u64) {
+        let (at, len) = (self.before.len() as u64, data.len() as u64);
+        let span = ByteRange {
+            start: at,
+            end: at + len - 1,
+        };
+        (span, len)
     }
 
     fn request<'a>(
@@ -90,9 +95,9 @@ impl Race {
         Box::pin(async move {
             match call {
                 Call::Patch(data) => {
-                    let (range, length) = self.chunk(data);
+                    let (span, length) = self.chunk(data);
                     let chunk = Chunk {
-                        range: Some(&range),
+                        span: Ok(Some(span)),
                         length: Some(length),
                     };
                     let r = uploads.append(&repo(), id, chunk, Some(body(data))).await;
@@ -101,7 +106,7 @@ impl Race {
                 Call::Finish(data) => {
                     let content = [&self.before[..], data].concat();
                     let chunk = Chunk {
-                        range: None,
+                        span: Ok(None),
                         length: Some(data.len() as u64),
                     };
                     let body = (!data.is_empty()).then(|| body(data));
@@ -121,13 +126,13 @@ impl Race {
         let plain = Uploads::new(&db, &objects, platform(), TTL);
         let id = block_on(plain.start(&repo())).unwrap().upload_id();
         if !self.before.is_empty() {
-            let (range, length) = (
-                format!("0-{}", self.before.len() - 1),
-                self.before.len() as u64,
-            );
+            let span = ByteRange {
+                start: 0,
+                end: self.before.len() as u64 - 1,
+            };
             let chunk = Chunk {
-                range: Some(&range),
-                length: Some(length),
+                span: Ok(Some(span)),
+                length: Some(span.len()),
             };
             block_on(plain.append(
                 &repo(),
@@ -196,7 +201,8 @@ impl Race {
             Ok(()),
             "schedule {schedule:?}: finishing the accepted content"
         );
-        let stored = block_on(tollgate_core::store::Store::new(db).stored_blob(&digest)).unwrap();
+        let stored =
+            block_on(tollgate_core::storage::store::Store::new(db).stored_blob(&digest)).unwrap();
         assert!(stored.is_some(), "schedule {schedule:?}: blob recorded");
         let keys = objects.keys();
         assert_eq!(

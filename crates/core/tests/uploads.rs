@@ -12,10 +12,11 @@ use memory::{advance_clock, platform, Chunks, Memory, Op};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sqlite::Sqlite;
-use tollgate_core::sql::{Sql, Statement};
-use tollgate_core::store::Store;
-use tollgate_core::upload::{UploadId, UploadSession, PART_SIZE};
-use tollgate_core::uploads::{Chunk, Uploads};
+use tollgate_core::oci::range::ByteRange;
+use tollgate_core::oci::upload_session::{UploadId, UploadSession, PART_SIZE};
+use tollgate_core::storage::sql::{Sql, Statement};
+use tollgate_core::storage::store::Store;
+use tollgate_core::storage::uploads::{Chunk, Uploads};
 use tollgate_core::{Algorithm, Digest, Error, RepoName};
 
 const TTL: i64 = 3600;
@@ -119,9 +120,12 @@ impl World {
         data: &[u8],
         block: usize,
     ) -> Result<UploadSession, Error> {
-        let range = format!("{at}-{}", at + data.len() as u64 - 1);
+        let span = ByteRange {
+            start: at,
+            end: at + data.len() as u64 - 1,
+        };
         let chunk = Chunk {
-            range: Some(&range),
+            span: Ok(Some(span)),
             length: Some(data.len() as u64),
         };
         let body = Some(Chunks::new(data, block));
@@ -130,7 +134,7 @@ impl World {
 
     fn finish(&self, id: &UploadId, digest: &Digest, last: &[u8]) -> Result<(), Error> {
         let chunk = Chunk {
-            range: None,
+            span: Ok(None),
             length: Some(last.len() as u64),
         };
         let body = (!last.is_empty()).then(|| Chunks::new(last, 1 << 20));
@@ -208,7 +212,7 @@ fn small_chunks_resume_after_a_restart() {
     w.patch(&id, 0, &data[..1000], 100).unwrap();
     // Every call builds its own `Uploads`: the next request may reach another isolate.
     let s = w.session(&id).unwrap();
-    assert_eq!((s.byte_offset, s.range()), (1000, "0-999".to_owned()));
+    assert_eq!(s.byte_offset, 1000);
     w.patch(&id, 1000, &data[1000..2000], 7).unwrap();
     w.finish(&id, &sha256(&data), &data[2000..]).unwrap();
     assert_eq!(w.served("a/b", &sha256(&data)).unwrap(), data);
@@ -317,7 +321,7 @@ fn chunks_must_continue_at_the_offset_and_keep_their_length() {
         Err(Error::ChunkOutOfOrder { offset: 3 })
     );
     let short = Chunk {
-        range: Some("3-9"),
+        span: Ok(Some(ByteRange { start: 3, end: 9 })),
         length: Some(7),
     };
     let body = Some(Chunks::new(b"def", 10));
@@ -363,9 +367,12 @@ fn a_patch_that_fails_midway_leaves_the_session_as_it_was() {
     let data = bytes(PART_SIZE + 2000, 9);
     let id = w.start().upload_id();
     w.patch(&id, 0, &data[..1000], 1 << 20).unwrap();
-    let range = format!("1000-{}", data.len() - 1);
+    let span = ByteRange {
+        start: 1000,
+        end: data.len() as u64 - 1,
+    };
     let chunk = Chunk {
-        range: Some(&range),
+        span: Ok(Some(span)),
         length: Some(data.len() as u64 - 1000),
     };
     // The connection drops after the first part went to the store.

@@ -4,7 +4,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tollgate_core::sql::{Param, Sql, Statement};
+use tollgate_core::storage::sql::{Param, Sql, Statement};
 use tollgate_core::{Error, Result};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};

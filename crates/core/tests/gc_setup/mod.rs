@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tollgate_core::gc::Settings;
+use tollgate_core::storage::gc::Settings;
 use tollgate_core::RepoName;
 
 pub const GRACE: i64 = 100;

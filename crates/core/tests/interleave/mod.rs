@@ -11,8 +11,8 @@ use std::task::{Context, Poll, Waker};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tollgate_core::objects::{Body, ObjectStore};
-use tollgate_core::sql::{Sql, Statement};
+use tollgate_core::storage::object_store::{Body, ObjectStore};
+use tollgate_core::storage::sql::{Sql, Statement};
 use tollgate_core::{Algorithm, Digest, Result};
 
 use crate::memory::{Chunks, Memory};

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 
-use tollgate_core::objects::{Body, ObjectStore};
+use tollgate_core::storage::object_store::{Body, ObjectStore};
 use tollgate_core::{Algorithm, Digest, Error, Result};
 
 /// The object store calls, for naming which one fails.
@@ -241,8 +241,8 @@ thread_local! {
 
 /// A platform whose clock the test moves ([`advance_clock`]) and whose random bytes
 /// count up, so ids are distinct and reproducible.
-pub fn platform() -> tollgate_core::uploads::Platform {
-    tollgate_core::uploads::Platform {
+pub fn platform() -> tollgate_core::storage::uploads::Platform {
+    tollgate_core::storage::uploads::Platform {
         clock: || CLOCK.with(|c| c.get()),
         random: || {
             Ok(RANDOM.with(|r| {

@@ -6,7 +6,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use tollgate_core::sql::{Param, Sql, Statement};
+use tollgate_core::storage::sql::{Param, Sql, Statement};
 use tollgate_core::{Error, Result};
 
 pub struct Sqlite(RefCell<Connection>);

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::digest::Digest;
 use crate::error::Error;
+use crate::oci::digest::Digest;
 
 /// A tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

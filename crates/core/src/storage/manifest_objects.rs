@@ -5,11 +5,11 @@
 //! so no push rewrites an object garbage collection has decided is unused and is
 //! about to delete (docs/gc.md).
 
-use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::objects::ObjectStore;
-use crate::sql::Sql;
-use crate::store::{ManifestBytes, NewManifest, Store};
+use crate::oci::digest::Digest;
+use crate::storage::object_store::ObjectStore;
+use crate::storage::sql::Sql;
+use crate::storage::store::{ManifestBytes, NewManifest, Store};
 
 /// Manifests up to this size are kept in D1 next to their metadata, so a pull is one
 /// query; larger ones (up to the 4 MiB limit) go to the object store.

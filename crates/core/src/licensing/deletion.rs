@@ -16,69 +16,18 @@
 //! when no *active* license names it; expired licenses lose their item for it.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde::Deserialize;
 
-use crate::digest::Digest;
-use crate::downloads::delete_history;
-use crate::error::{Error, Result};
-use crate::license::{covering_licenses, ProtectionRow};
-use crate::licenses::{protection_query, Licenses, Target};
-use crate::name::RepoName;
-use crate::reference::{is_digest_shaped, Reference, Tag};
-use crate::sql::Sql;
-use crate::store::Store;
+use crate::error::{Error, Refusal, Result};
+use crate::licensing::license::{covering_licenses, ProtectionRow};
+use crate::licensing::license_store::{protection_query, Licenses, Target};
+use crate::oci::digest::Digest;
+use crate::oci::name::RepoName;
+use crate::oci::reference::{is_digest_shaped, Reference, Tag};
+use crate::storage::sql::Sql;
+use crate::storage::store::Store;
 use crate::{named_tag_sql, stmt};
-
-/// Why a deletion was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// The tag is the only named one on a digest a license covers.
-    LastTagOfLicensedDigest,
-    /// The digest is licensed through a tag pattern that no other tag of it matches.
-    LastMatchingTag,
-    /// The tag (or the manifest's tags) are the artifact's last named ones.
-    LastTag,
-    /// A license covers the manifest.
-    LicensedManifest,
-    /// A license covers a manifest that references the blob.
-    LicensedBlob,
-    /// An active license names the artifact.
-    LicensedArtifact,
-}
-
-impl Refusal {
-    /// 400 for what licensing forbids, 409 for the last-tag rule.
-    pub fn status(self) -> u16 {
-        match self {
-            Refusal::LastTag => 409,
-            _ => 400,
-        }
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Refusal::LastTagOfLicensedDigest => {
-                "cannot delete the last tag of a licensed digest: tag the digest again first"
-            }
-            Refusal::LastMatchingTag => {
-                "a license covers this digest through a tag pattern only this tag matches: \
-                 add another matching tag or change the license first"
-            }
-            Refusal::LastTag => "at least one tag must remain: this is the artifact's last tag",
-            Refusal::LicensedManifest => "a license covers this manifest: change the license first",
-            Refusal::LicensedBlob => {
-                "a license covers a manifest that references this blob: change the license first"
-            }
-            Refusal::LicensedArtifact => {
-                "an active license references this artifact: delete or change the license first"
-            }
-        })
-    }
-}
 
 /// What the tag rules look at for the deletion of `tag`.
 #[derive(Clone, Debug)]
@@ -343,7 +292,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
             return Err(Error::Refused(Refusal::LicensedArtifact));
         }
         let name = repo.as_str();
-        let mut batch = vec![
+        let batch = vec![
             stmt!(
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items i
                    JOIN licenses l ON l.id = i.license_id
@@ -357,9 +306,11 @@ impl<'a, S: Sql> Deletions<'a, S> {
             stmt!("DELETE FROM manifest_refs WHERE repo = ?1", name),
             stmt!("DELETE FROM manifests WHERE repo = ?1", name),
             stmt!("DELETE FROM repo_blobs WHERE repo = ?1", name),
+            // The artifact's download history (docs/analytics.md) goes with it.
+            stmt!("DELETE FROM downloads WHERE repo = ?1", name),
+            stmt!("DELETE FROM pulls_daily WHERE repo = ?1", name),
+            stmt!("DELETE FROM repositories WHERE name = ?1", name),
         ];
-        batch.extend(delete_history(name));
-        batch.push(stmt!("DELETE FROM repositories WHERE name = ?1", name));
         match self.sql.batch(batch).await {
             Ok(changes) if changes.last().is_some_and(|&n| n > 0) => Ok(()),
             Ok(_) => Err(Error::NotFound("artifact")),
@@ -378,7 +329,7 @@ mod tests {
     fn row(license: &str, kind: &str, value: &str, tag: Option<&str>) -> ProtectionRow {
         ProtectionRow {
             license_id: license.into(),
-            item: crate::license::GrantRow {
+            item: crate::licensing::license::GrantRow {
                 kind: kind.into(),
                 value: value.into(),
                 tag: tag.map(Into::into),
@@ -481,18 +432,5 @@ mod tests {
         );
         let sig = format!("sha256-{}.sig", "ab".repeat(32));
         assert_eq!(manifest_deletion(&tags(&[&sig]), 1), Ok(()));
-    }
-
-    #[test]
-    fn refusals_map_to_their_statuses() {
-        assert_eq!(Refusal::LastTag.status(), 409);
-        for r in [
-            Refusal::LastTagOfLicensedDigest,
-            Refusal::LicensedManifest,
-            Refusal::LicensedBlob,
-            Refusal::LicensedArtifact,
-        ] {
-            assert_eq!(r.status(), 400);
-        }
     }
 }

@@ -2,12 +2,24 @@
 //! the end of the path (`…/manifests/<ref>`, `…/blobs/<digest>`, …) rather than by a
 //! router pattern, and every part is parsed into its type here, once.
 
-use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::name::RepoName;
-use crate::policy::Action;
-use crate::reference::Reference;
-use crate::upload::UploadId;
+use crate::oci::digest::Digest;
+use crate::oci::name::RepoName;
+use crate::oci::reference::Reference;
+use crate::oci::upload_session::UploadId;
+
+/// The request methods the `/v2/` API tells apart; the edge maps its own to these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    /// A method no endpoint offers.
+    Other,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -71,25 +83,6 @@ impl Route {
             | Route::Upload(name, _)
             | Route::Referrers(name, _) => Some(name),
         }
-    }
-
-    /// What `method` on this route does, for the policy: reads pull, uploads and
-    /// manifest pushes push, deletions of content delete. `None` for the version
-    /// check, which any authenticated caller may make.
-    pub fn action(&self, method: &str) -> Option<Action> {
-        let read = matches!(method, "GET" | "HEAD");
-        Some(match self {
-            Route::Base => return None,
-            Route::Catalog => Action::Catalog,
-            Route::UploadStart(_) | Route::Upload(..) => Action::Push,
-            Route::Manifest(..) | Route::InvalidManifestReference(..) | Route::Blob(..)
-                if method == "DELETE" =>
-            {
-                Action::Delete
-            }
-            _ if read => Action::Pull,
-            _ => Action::Push,
-        })
     }
 
     /// The answer for a route the caller may not know about: the one a missing
@@ -174,32 +167,10 @@ mod tests {
     }
 
     #[test]
-    fn names_the_action_each_request_needs() {
+    fn names_the_repository_and_the_answer_for_hidden_things() {
         let route = |p: &str| Route::parse(p).unwrap().unwrap();
-        let manifest = route("/v2/a/manifests/v1");
-        assert_eq!(manifest.action("GET"), Some(Action::Pull));
-        assert_eq!(manifest.action("HEAD"), Some(Action::Pull));
-        assert_eq!(manifest.action("PUT"), Some(Action::Push));
-        assert_eq!(manifest.action("DELETE"), Some(Action::Delete));
-        let upload = route("/v2/a/blobs/uploads/0123456789abcdef0123456789abcdef");
-        assert_eq!(
-            upload.action("GET"),
-            Some(Action::Push),
-            "upload status is part of a push"
-        );
-        assert_eq!(
-            upload.action("DELETE"),
-            Some(Action::Push),
-            "cancelling is part of a push"
-        );
-        assert_eq!(
-            route("/v2/a/blobs/uploads/").action("POST"),
-            Some(Action::Push)
-        );
-        assert_eq!(route("/v2/_catalog").action("GET"), Some(Action::Catalog));
-        assert_eq!(route("/v2/").action("GET"), None);
         assert_eq!(route("/v2/a/tags/list").repository().unwrap().as_str(), "a");
-        assert_eq!(manifest.hidden(), Error::ManifestUnknown);
+        assert_eq!(route("/v2/a/manifests/v1").hidden(), Error::ManifestUnknown);
         assert_eq!(route("/v2/a/tags/list").hidden(), Error::NameUnknown);
     }
 

@@ -12,9 +12,9 @@ use jwt_simple::prelude::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::account::Identity;
+use crate::auth::account::Identity;
+use crate::auth::scope::ResourceAccess;
 use crate::error::{Error, Result};
-use crate::scope::ResourceAccess;
 
 const ISSUER: &str = "tollgate";
 
@@ -25,14 +25,14 @@ pub const REFRESH_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum TokenKind {
     Access,
     Refresh,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Custom {
-    kind: Kind,
+    kind: TokenKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tid: Option<String>,
     #[serde(default)]
@@ -68,7 +68,7 @@ impl Signer {
     /// `service`, valid from `now` for `ttl` seconds.
     pub fn issue(
         &self,
-        kind: Kind,
+        kind: TokenKind,
         who: &Identity,
         access: Vec<ResourceAccess>,
         service: &str,
@@ -97,7 +97,13 @@ impl Signer {
 
     /// The claims of a token of `kind` for `service`, if this key signed it and it
     /// is valid at `now`. Any failure is `Unauthorized`.
-    pub fn verify(&self, token: &str, kind: Kind, service: &str, now: u64) -> Result<Verified> {
+    pub fn verify(
+        &self,
+        token: &str,
+        kind: TokenKind,
+        service: &str,
+        now: u64,
+    ) -> Result<Verified> {
         let options = VerificationOptions {
             allowed_issuers: Some(HashSet::from([ISSUER.to_owned()])),
             allowed_audiences: Some(HashSet::from([service.to_owned()])),
@@ -126,14 +132,14 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::Role;
-    use crate::scope;
+    use crate::auth::account::Role;
+    use crate::auth::scope;
 
     const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
     const OTHER: &str = "0202020202020202020202020202020202020202020202020202020202020202";
     const NOW: u64 = 1_800_000_000;
 
-    fn token(signer: &Signer, kind: Kind, service: &str) -> String {
+    fn token(signer: &Signer, kind: TokenKind, service: &str) -> String {
         let access = scope::parse(&["repository:a:pull".into()]);
         let who = Identity {
             user_id: "u1".into(),
@@ -150,9 +156,9 @@ mod tests {
     #[test]
     fn round_trips_claims() {
         let signer = Signer::from_seed_hex(KEY).unwrap();
-        let t = token(&signer, Kind::Access, "reg.example");
+        let t = token(&signer, TokenKind::Access, "reg.example");
         let v = signer
-            .verify(&t, Kind::Access, "reg.example", NOW + 10)
+            .verify(&t, TokenKind::Access, "reg.example", NOW + 10)
             .unwrap();
         assert_eq!(v.user_id, "u1");
         assert_eq!(v.token_id.as_deref(), Some("t1"));
@@ -163,36 +169,36 @@ mod tests {
     #[test]
     fn refuses_foreign_expired_misdirected_and_unsigned_tokens() {
         let signer = Signer::from_seed_hex(KEY).unwrap();
-        let t = token(&signer, Kind::Access, "reg.example");
+        let t = token(&signer, TokenKind::Access, "reg.example");
         let refused = |t: &str, kind, service, now| signer.verify(t, kind, service, now).is_err();
         let other = token(
             &Signer::from_seed_hex(OTHER).unwrap(),
-            Kind::Access,
+            TokenKind::Access,
             "reg.example",
         );
         assert!(
-            refused(&other, Kind::Access, "reg.example", NOW),
+            refused(&other, TokenKind::Access, "reg.example", NOW),
             "another key"
         );
         assert!(
             refused(
                 &t,
-                Kind::Access,
+                TokenKind::Access,
                 "reg.example",
                 NOW + ACCESS_TTL_SECONDS + 1
             ),
             "expired"
         );
         assert!(
-            refused(&t, Kind::Access, "other.example", NOW),
+            refused(&t, TokenKind::Access, "other.example", NOW),
             "another service"
         );
         assert!(
-            refused(&t, Kind::Refresh, "reg.example", NOW),
+            refused(&t, TokenKind::Refresh, "reg.example", NOW),
             "access used as refresh"
         );
         assert!(
-            refused(&t, Kind::Access, "reg.example", NOW - 60),
+            refused(&t, TokenKind::Access, "reg.example", NOW - 60),
             "not yet valid"
         );
         let (_, rest) = t.split_once('.').unwrap();
@@ -200,17 +206,17 @@ mod tests {
         let payload = rest.split_once('.').unwrap().0;
         assert!(refused(
             &format!("{none_header}.{payload}."),
-            Kind::Access,
+            TokenKind::Access,
             "reg.example",
             NOW
         ));
         let tampered = t.replacen(payload, &payload.replace('a', "b"), 1);
         assert_ne!(tampered, t);
         assert!(
-            refused(&tampered, Kind::Access, "reg.example", NOW),
+            refused(&tampered, TokenKind::Access, "reg.example", NOW),
             "tampered payload"
         );
-        assert!(refused("not-a-jwt", Kind::Access, "reg.example", NOW));
+        assert!(refused("not-a-jwt", TokenKind::Access, "reg.example", NOW));
     }
 
     #[test]

@@ -11,16 +11,16 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::accounts::Page;
-use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::license::{GrantRow, Item, ItemJson, License, Versions};
-use crate::name::RepoName;
-use crate::pattern::TagPattern;
-use crate::reference::Reference;
-use crate::sql::{decode, Sql, Statement};
+use crate::licensing::license::{GrantRow, Item, ItemJson, License, Versions};
+use crate::licensing::pattern::TagPattern;
+use crate::oci::digest::Digest;
+use crate::oci::name::RepoName;
+use crate::oci::reference::Reference;
 use crate::stmt;
-use crate::store::TagRow;
+use crate::storage::paging::Page;
+use crate::storage::sql::{decode, Sql, Statement};
+use crate::storage::store::TagRow;
 
 /// Whose licenses a grant check reads: a customer already known, or the customer
 /// of the user, token (by secret hash) or session (by id hash) that a credential
@@ -41,7 +41,7 @@ pub enum Target<'a> {
 }
 
 /// The license items that grant `target` in `repo` to `licensee` at time `now`, or
-/// nothing; [`crate::license::grants`] reads the rows. A blob is granted only
+/// nothing; [`crate::licensing::license::grants`] reads the rows. A blob is granted only
 /// through a manifest of `repo` that references it and that the licensee may read,
 /// whatever the item's kind: an all-versions license does not open upload
 /// leftovers, mounts, or the blobs of deleted manifests. For a user that is not a
@@ -238,13 +238,13 @@ impl<'a, S: Sql> Licenses<'a, S> {
             .sql
             .query(grant_query(&licensee, repo, target, now))
             .await?;
-        Ok(crate::license::grants(&rows))
+        Ok(crate::licensing::license::grants(&rows))
     }
 
     /// Whether any license covers `target` (see [`protection_query`]).
     pub async fn protects(&self, repo: &RepoName, target: Target<'_>) -> Result<bool> {
         let rows: Vec<GrantRow> = self.sql.query(protection_query(repo, target)).await?;
-        Ok(crate::license::grants(&rows))
+        Ok(crate::licensing::license::grants(&rows))
     }
 
     /// Whether a license active at `now` names the artifact.

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::Role;
-use crate::name::RepoName;
-use crate::policy::{decide, Action, Decision};
+use crate::auth::account::Role;
+use crate::auth::policy::{decide, Action, Decision};
+use crate::oci::name::RepoName;
 
 /// One entry of a token's `access` claim.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,9 +7,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{Error, Result};
-use crate::name::RepoName;
+use crate::oci::digest::{Algorithm, Digest, Hasher};
+use crate::oci::name::RepoName;
+use crate::oci::range::ByteRange;
 
 /// R2 multipart parts must be equal-sized (but the last) and at least 5 MiB.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -116,41 +117,32 @@ impl UploadSession {
         Ok(self.byte_offset - in_parts)
     }
 
-    /// The `Range` header value: the inclusive range of bytes received.
-    pub fn range(&self) -> String {
-        format!("0-{}", self.byte_offset.saturating_sub(1))
-    }
-
     /// Whether a session last touched at `updated_at` has outlived `ttl` seconds.
     pub fn expired(&self, now: i64, ttl: i64) -> bool {
         now - self.updated_at > ttl
     }
 
-    /// Checks a chunk's `Content-Range` (`<start>-<end>`, inclusive) and
-    /// `Content-Length` against where the upload stands. Returns the chunk length
-    /// the request promises, if it promises one.
-    pub fn check_chunk(
-        &self,
-        content_range: Option<&str>,
-        content_length: Option<u64>,
-    ) -> Result<Option<u64>> {
-        let Some(range) = content_range else {
-            return Ok(content_length);
+    /// Checks the span a chunk says it holds (inclusive) and its length against
+    /// where the upload stands. Returns the chunk length the request promises, if it
+    /// promises one.
+    pub fn check_chunk(&self, span: Option<ByteRange>, length: Option<u64>) -> Result<Option<u64>> {
+        let Some(span) = span else {
+            return Ok(length);
         };
-        let (start, end) = parse_content_range(range)?;
-        if start != self.byte_offset {
+        if span.start != self.byte_offset {
             return Err(Error::ChunkOutOfOrder {
                 offset: self.byte_offset,
             });
         }
-        let len = end - start + 1;
-        if content_length.is_some_and(|l| l != len) {
+        if length.is_some_and(|l| l != span.len()) {
             return Err(Error::BlobUploadInvalid(format!(
-                "Content-Range {range} does not match Content-Length {}",
-                content_length.unwrap_or_default()
+                "the chunk's range {}-{} does not match its length {}",
+                span.start,
+                span.end,
+                length.unwrap_or_default()
             )));
         }
-        Ok(Some(len))
+        Ok(Some(span.len()))
     }
 
     /// Records a successfully stored chunk.
@@ -186,24 +178,6 @@ impl UploadSession {
         }
         Ok(())
     }
-}
-
-/// Parses `start-end`, tolerating the `bytes=`/`bytes ` prefix some clients send.
-fn parse_content_range(value: &str) -> Result<(u64, u64)> {
-    let bad = || Error::ChunkOutOfOrder { offset: 0 };
-    let v = value.trim();
-    let v = v
-        .strip_prefix("bytes=")
-        .or_else(|| v.strip_prefix("bytes "))
-        .unwrap_or(v);
-    let v = v.split('/').next().unwrap_or(v);
-    let (start, end) = v.split_once('-').ok_or_else(bad)?;
-    let start: u64 = start.trim().parse().map_err(|_| bad())?;
-    let end: u64 = end.trim().parse().map_err(|_| bad())?;
-    if end < start {
-        return Err(bad());
-    }
-    Ok((start, end))
 }
 
 /// Re-cuts a stream of arbitrarily sized chunks into parts of exactly
@@ -266,26 +240,24 @@ mod tests {
 
     #[test]
     fn chunks_must_continue_at_the_offset() {
+        let span = |start, end| Some(ByteRange { start, end });
         let mut s = session();
-        assert_eq!(s.check_chunk(Some("0-9"), Some(10)), Ok(Some(10)));
+        assert_eq!(s.check_chunk(span(0, 9), Some(10)), Ok(Some(10)));
         assert_eq!(s.check_chunk(None, Some(5)), Ok(Some(5)));
         assert_eq!(s.check_chunk(None, None), Ok(None));
         assert_eq!(
-            s.check_chunk(Some("1-9"), None),
+            s.check_chunk(span(1, 9), None),
             Err(Error::ChunkOutOfOrder { offset: 0 })
         );
         assert!(matches!(
-            s.check_chunk(Some("0-9"), Some(3)),
+            s.check_chunk(span(0, 9), Some(3)),
             Err(Error::BlobUploadInvalid(_))
         ));
-        assert!(s.check_chunk(Some("9-0"), None).is_err());
-        assert!(s.check_chunk(Some("garbage"), None).is_err());
         let hasher = s.hasher().unwrap();
         s.advance(&hasher, vec![], 10, 101).unwrap();
-        assert_eq!(s.range(), "0-9");
-        assert_eq!(s.check_chunk(Some("bytes=10-19"), None), Ok(Some(10)));
+        assert_eq!(s.check_chunk(span(10, 19), None), Ok(Some(10)));
         assert_eq!(
-            s.check_chunk(Some("0-9"), None),
+            s.check_chunk(span(0, 9), None),
             Err(Error::ChunkOutOfOrder { offset: 10 })
         );
     }

@@ -5,7 +5,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::credentials::constant_time_eq;
+use crate::auth::credentials::constant_time_eq;
 
 /// Every personal access token starts with this.
 pub const TOKEN_PREFIX: &str = "tgpat_";

@@ -56,7 +56,7 @@ pub struct Statement {
 #[macro_export]
 macro_rules! stmt {
     ($sql:expr $(, $param:expr)* $(,)?) => {
-        $crate::sql::Statement { sql: $sql, params: vec![$($crate::sql::Param::from($param)),*] }
+        $crate::storage::sql::Statement { sql: $sql, params: vec![$($crate::storage::sql::Param::from($param)),*] }
     };
 }
 

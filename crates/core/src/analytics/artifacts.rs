@@ -9,13 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Page;
+use crate::analytics::artifact_kind::{self, ArtifactKind};
 use crate::error::{Error, Result};
-use crate::kind::{self, Kind};
-use crate::licenses::Licenses;
-use crate::name::RepoName;
-use crate::sql::{decode, Sql};
+use crate::licensing::license_store::Licenses;
+use crate::oci::name::RepoName;
 use crate::stmt;
+use crate::storage::paging::Page;
+use crate::storage::sql::{decode, Sql};
 
 /// An artifact as the list shows it. Pull figures count pulls (see `downloads`);
 /// `users` and `customers` count those who pulled within the retention of raw
@@ -24,7 +24,7 @@ use crate::stmt;
 pub struct Artifact {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub created_at: i64,
     pub last_push: Option<i64>,
     pub last_pull: Option<i64>,
@@ -50,8 +50,8 @@ struct ArtifactRow {
 impl From<ArtifactRow> for Artifact {
     fn from(r: ArtifactRow) -> Self {
         let kind = match &r.media_type {
-            Some(media_type) => kind::of(media_type, r.artifact_type.as_deref()),
-            None => Kind::Artifact,
+            Some(media_type) => artifact_kind::of(media_type, r.artifact_type.as_deref()),
+            None => ArtifactKind::Artifact,
         };
         Artifact {
             name: r.name,
@@ -179,7 +179,7 @@ pub struct Platform {
 pub struct Referrer {
     pub digest: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub artifact_type: Option<String>,
     pub created_at: i64,
 }
@@ -191,7 +191,7 @@ pub struct ManifestDetails {
     pub digest: String,
     pub media_type: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub artifact_type: Option<String>,
     pub created_at: i64,
     /// Bytes: the manifest, its config and layers; for an index, the sum over it
@@ -216,7 +216,7 @@ pub struct TagDetails {
 pub struct Details {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub created_at: i64,
     pub tags: Vec<TagDetails>,
     pub manifests: Vec<ManifestDetails>,
@@ -308,7 +308,7 @@ fn versions(
             .filter(|r| r.subject.as_deref() == Some(d) && shown(&r.digest))
             .map(|r| Referrer {
                 digest: r.digest.clone(),
-                kind: kind::of(&r.media_type, r.artifact_type.as_deref()),
+                kind: artifact_kind::of(&r.media_type, r.artifact_type.as_deref()),
                 artifact_type: r.artifact_type.clone(),
                 created_at: r.created_at,
             })
@@ -326,7 +326,7 @@ fn versions(
             ManifestDetails {
                 digest: r.digest.clone(),
                 media_type: r.media_type.clone(),
-                kind: kind::of(&r.media_type, r.artifact_type.as_deref()),
+                kind: artifact_kind::of(&r.media_type, r.artifact_type.as_deref()),
                 artifact_type: r.artifact_type.clone(),
                 created_at: r.created_at,
                 size: r.own_size + platform_sizes,
@@ -461,7 +461,10 @@ impl<'a, S: Sql> Artifacts<'a, S> {
             .into_iter()
             .map(|r| (r.sort_key, Artifact::from(r)))
             .collect();
-        Ok(Page::keyed(items, query.limit, |(key, a)| format!("{key}|{}", a.name)).map(|(_, a)| a))
+        Ok(Page::keyed(items, query.limit.into(), |(key, a)| {
+            format!("{key}|{}", a.name)
+        })
+        .map(|(_, a)| a))
     }
 
     /// `{artifact: [set at, digest]}` of the newest version `customer` may read of
@@ -555,8 +558,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                        CASE WHEN m.media_type IN (?2, ?3) THEN m.content END AS index_content
                      FROM manifests m WHERE m.repo = ?1 ORDER BY m.created_at DESC, m.digest",
                     name,
-                    crate::manifest::OCI_INDEX,
-                    crate::manifest::DOCKER_LIST
+                    crate::oci::manifest::OCI_INDEX,
+                    crate::oci::manifest::DOCKER_LIST
                 ),
                 stmt!(
                     "SELECT manifest, target FROM manifest_refs WHERE repo = ?1 AND kind = 'child'",
@@ -597,8 +600,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                 Some((t.updated_at, row))
             })
             .max_by_key(|(at, _)| *at)
-            .map_or(Kind::Artifact, |(_, r)| {
-                kind::of(&r.media_type, r.artifact_type.as_deref())
+            .map_or(ArtifactKind::Artifact, |(_, r)| {
+                artifact_kind::of(&r.media_type, r.artifact_type.as_deref())
             });
         let manifests = versions(rows, &edges, &tags, visible.as_ref());
         Ok(Some(Details {

@@ -1,20 +1,14 @@
 //! Every read and write of account data — customers, users, personal access
 //! tokens, dashboard sessions and failed-sign-in counters — as SQL over the
-//! [`Sql`] trait. Identifiers start with the creation time in hex, so ordering by
-//! id is ordering by age, and an id is also a list's cursor.
+//! [`Sql`] trait. Ids and list pages are those of storage/paging.rs.
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{Email, Identity, Role};
+use crate::auth::account::{Email, Identity, Role};
 use crate::error::{Error, Result};
-use crate::sql::{Sql, Statement};
 use crate::stmt;
-
-/// A new identifier: creation time (Unix seconds, 8 hex digits) then 12 random
-/// hex digits.
-pub fn new_id(now: i64, random: &[u8; 6]) -> String {
-    format!("{:08x}{}", now.max(0), hex::encode(random))
-}
+use crate::storage::paging::Page;
+use crate::storage::sql::{Sql, Statement};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
@@ -207,36 +201,6 @@ pub struct Limits {
     pub window: i64,
 }
 
-/// A page of a list and the cursor of the next one.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
-}
-
-impl<T> Page<T> {
-    /// The page of at most `limit` from `items`, fetched with one more than that
-    /// to tell whether more follow; the cursor is the last item's `id`.
-    pub fn of(items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Page<T> {
-        Page::keyed(items, limit, |i| id(i).to_owned())
-    }
-
-    /// Like `of`, with a cursor made from the last item by `key`.
-    pub fn keyed(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next_cursor = more.then(|| items.last().map(key)).flatten();
-        Page { items, next_cursor }
-    }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
-    }
-}
-
 pub struct Accounts<'a, S> {
     sql: &'a S,
 }
@@ -257,7 +221,7 @@ impl<'a, S: Sql> Accounts<'a, S> {
             .await?;
         Ok(row.and_then(|row| {
             let hash = row.password_hash.as_deref()?;
-            crate::secret::verify_password(password, hash).then(|| row.identity())
+            crate::auth::secret::verify_password(password, hash).then(|| row.identity())
         }))
     }
 

@@ -4,11 +4,11 @@
 
 use serde::Serialize;
 
-use crate::manifest::{DOCKER_LIST, OCI_INDEX};
+use crate::oci::manifest::{DOCKER_LIST, OCI_INDEX};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum ArtifactKind {
     ContainerImage,
     HelmChart,
     TerraformModule,
@@ -24,81 +24,89 @@ const IMAGE_CONFIGS: [&str; 2] = [
 ];
 
 /// Words in an artifact type and the kind they mark, first match wins.
-const MARKERS: [(&str, Kind); 10] = [
-    ("helm", Kind::HelmChart),
-    ("terraform", Kind::TerraformModule),
-    ("opentofu", Kind::TerraformModule),
-    ("spdx", Kind::Sbom),
-    ("cyclonedx", Kind::Sbom),
-    ("syft", Kind::Sbom),
-    ("sbom", Kind::Sbom),
-    ("signature", Kind::Signature),
-    ("cosign", Kind::Signature),
-    ("notary", Kind::Signature),
+const MARKERS: [(&str, ArtifactKind); 10] = [
+    ("helm", ArtifactKind::HelmChart),
+    ("terraform", ArtifactKind::TerraformModule),
+    ("opentofu", ArtifactKind::TerraformModule),
+    ("spdx", ArtifactKind::Sbom),
+    ("cyclonedx", ArtifactKind::Sbom),
+    ("syft", ArtifactKind::Sbom),
+    ("sbom", ArtifactKind::Sbom),
+    ("signature", ArtifactKind::Signature),
+    ("cosign", ArtifactKind::Signature),
+    ("notary", ArtifactKind::Signature),
 ];
 
 /// The kind of a manifest of `media_type` with `artifact_type`.
-pub fn of(media_type: &str, artifact_type: Option<&str>) -> Kind {
+pub fn of(media_type: &str, artifact_type: Option<&str>) -> ArtifactKind {
     let artifact_type = artifact_type.unwrap_or_default().to_ascii_lowercase();
     if let Some((_, kind)) = MARKERS.iter().find(|(w, _)| artifact_type.contains(w)) {
         return *kind;
     }
     let index = media_type == OCI_INDEX || media_type == DOCKER_LIST;
     if index || artifact_type.is_empty() || IMAGE_CONFIGS.contains(&artifact_type.as_str()) {
-        Kind::ContainerImage
+        ArtifactKind::ContainerImage
     } else {
-        Kind::Artifact
+        ArtifactKind::Artifact
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::OCI_MANIFEST;
+    use crate::oci::manifest::OCI_MANIFEST;
 
     #[test]
     fn kinds_from_media_and_artifact_types() {
         let table = [
-            (OCI_MANIFEST, Some(IMAGE_CONFIGS[0]), Kind::ContainerImage),
-            (OCI_INDEX, None, Kind::ContainerImage),
-            (DOCKER_LIST, None, Kind::ContainerImage),
+            (
+                OCI_MANIFEST,
+                Some(IMAGE_CONFIGS[0]),
+                ArtifactKind::ContainerImage,
+            ),
+            (OCI_INDEX, None, ArtifactKind::ContainerImage),
+            (DOCKER_LIST, None, ArtifactKind::ContainerImage),
             (
                 OCI_MANIFEST,
                 Some("application/vnd.cncf.helm.config.v1+json"),
-                Kind::HelmChart,
+                ArtifactKind::HelmChart,
             ),
             (
                 OCI_MANIFEST,
                 Some("application/vnd.opentofu.modulepkg"),
-                Kind::TerraformModule,
+                ArtifactKind::TerraformModule,
             ),
             (
                 OCI_MANIFEST,
                 Some("application/vnd.terraform.module.v1+tar"),
-                Kind::TerraformModule,
+                ArtifactKind::TerraformModule,
             ),
-            (OCI_MANIFEST, Some("application/spdx+json"), Kind::Sbom),
+            (
+                OCI_MANIFEST,
+                Some("application/spdx+json"),
+                ArtifactKind::Sbom,
+            ),
             (
                 OCI_MANIFEST,
                 Some("application/vnd.cyclonedx+json"),
-                Kind::Sbom,
+                ArtifactKind::Sbom,
             ),
             (
                 OCI_MANIFEST,
                 Some("application/vnd.dev.cosign.artifact.sig.v1+json"),
-                Kind::Signature,
+                ArtifactKind::Signature,
             ),
             (
                 OCI_MANIFEST,
                 Some("application/vnd.cncf.notary.signature"),
-                Kind::Signature,
+                ArtifactKind::Signature,
             ),
             (
                 OCI_MANIFEST,
                 Some("application/vnd.example.thing"),
-                Kind::Artifact,
+                ArtifactKind::Artifact,
             ),
-            (OCI_INDEX, Some("application/spdx+json"), Kind::Sbom),
+            (OCI_INDEX, Some("application/spdx+json"), ArtifactKind::Sbom),
         ];
         for (media_type, artifact_type, kind) in table {
             assert_eq!(

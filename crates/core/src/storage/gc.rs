@@ -16,15 +16,15 @@
 //! blob or manifest row uses it again by then: an upload reusing a stored blob's
 //! object, which read the row just before phase 1 removed it, links it well within
 //! that time. Large manifests need no such care: each push writes an object of its
-//! own ([`crate::manifest_objects`]), never one that is queued.
+//! own ([`crate::storage::manifest_objects`]), never one that is queued.
 
 use std::fmt;
 
 use serde::Deserialize;
 
 use crate::error::Result;
-use crate::sql::Sql;
 use crate::stmt;
+use crate::storage::sql::Sql;
 
 /// How long a blob link or blob may go unreferenced before it is garbage, unless
 /// `GC_GRACE_SECONDS` says otherwise.

@@ -11,22 +11,32 @@
 //! copied. Only an upload finished with another digest algorithm than it was hashed
 //! with is read back, to hash it again.
 
-use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
-use crate::name::RepoName;
-use crate::objects::{Body, ObjectStore};
-use crate::sql::Sql;
-use crate::store::Store;
-use crate::upload::{PartCutter, UploadId, UploadSession, PART_SIZE};
-use crate::Algorithm;
+use crate::oci::digest::{Algorithm, Digest, Hasher};
+use crate::oci::name::RepoName;
+use crate::oci::range::ByteRange;
+use crate::oci::upload_session::{PartCutter, UploadId, UploadSession, PART_SIZE};
+use crate::storage::object_store::{Body, ObjectStore};
+use crate::storage::sql::Sql;
+use crate::storage::store::Store;
 
 /// What a request says about the chunk it carries.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Chunk<'a> {
-    /// `Content-Range`, `<start>-<end>` inclusive.
-    pub range: Option<&'a str>,
-    /// `Content-Length`.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    /// The bytes of the blob it holds, inclusive; `Err` for a span that is none,
+    /// refused only once the session is known.
+    pub span: Result<Option<ByteRange>>,
     pub length: Option<u64>,
+}
+
+/// A request that says nothing of its chunk.
+impl Default for Chunk {
+    fn default() -> Self {
+        Chunk {
+            span: Ok(None),
+            length: None,
+        }
+    }
 }
 
 /// What the life cycle needs of the platform besides storage.
@@ -120,11 +130,11 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
         &self,
         repo: &RepoName,
         id: &UploadId,
-        chunk: Chunk<'_>,
+        chunk: Chunk,
         body: Option<O::Body>,
     ) -> Result<UploadSession> {
         let before = self.status(repo, id).await?;
-        let promised = before.check_chunk(chunk.range, chunk.length)?;
+        let promised = before.check_chunk(chunk.span?, chunk.length)?;
         let mut session = before.clone();
         if let Err(e) = self.take_chunk(&mut session, promised, body).await {
             self.abandon(&session, &before).await;
@@ -199,11 +209,11 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
         repo: &RepoName,
         id: &UploadId,
         digest: &Digest,
-        chunk: Chunk<'_>,
+        chunk: Chunk,
         body: Option<O::Body>,
     ) -> Result<()> {
         let mut session = self.status(repo, id).await?;
-        let promised = session.check_chunk(chunk.range, chunk.length)?;
+        let promised = session.check_chunk(chunk.span?, chunk.length)?;
         // Only the request that claims the session writes the blob's object.
         if !self.store.claim_upload(&session, self.now).await? {
             return Err(Error::ChunkOutOfOrder {

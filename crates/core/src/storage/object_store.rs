@@ -1,10 +1,10 @@
 //! The object storage the registry keeps bytes in, as the core sees it: what R2
 //! offers (put, multipart parts, get, head, delete). The worker implements it over
 //! the R2 binding, the native tests in memory, so the upload life cycle
-//! ([`crate::uploads`]) runs unchanged in both places.
+//! ([`crate::storage::uploads`]) runs unchanged in both places.
 
-use crate::digest::{Algorithm, Digest};
 use crate::error::Result;
+use crate::oci::digest::{Algorithm, Digest};
 
 /// A request body as it streams in, block by block.
 #[allow(async_fn_in_trait)]

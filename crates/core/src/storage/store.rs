@@ -4,14 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
-use crate::name::RepoName;
-use crate::reference::{Reference, Tag};
-use crate::sql::{Sql, Statement};
+use crate::oci::digest::Digest;
+use crate::oci::manifest::Manifest;
+use crate::oci::name::RepoName;
+use crate::oci::reference::{Reference, Tag};
+use crate::oci::upload_session::{UploadId, UploadSession};
 use crate::stmt;
-use crate::upload::{UploadId, UploadSession};
+use crate::storage::paging::Page;
+use crate::storage::sql::{Sql, Statement};
 
 /// A blob as a repository sees it.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -54,13 +55,6 @@ pub struct TagRow {
 pub enum ManifestBytes<'a> {
     Inline(&'a str),
     Object(&'a str),
-}
-
-/// One page of names (tags or repositories) and whether more follow.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Page {
-    pub names: Vec<String>,
-    pub more: bool,
 }
 
 #[derive(Deserialize)]
@@ -447,7 +441,7 @@ impl<'a, S: Sql> Store<'a, S> {
     }
 
     /// Tags of `repo` in lexical order after `last`, at most `n`.
-    pub async fn tags(&self, repo: &RepoName, last: Option<&str>, n: u64) -> Result<Page> {
+    pub async fn tags(&self, repo: &RepoName, last: Option<&str>, n: u64) -> Result<Page<String>> {
         let rows: Vec<NameRow> = self
             .sql
             .query(stmt!(
@@ -457,11 +451,14 @@ impl<'a, S: Sql> Store<'a, S> {
                 n + 1
             ))
             .await?;
-        Ok(page(rows.into_iter().map(|r| r.name).collect(), n))
+        Ok(Page::of_names(
+            rows.into_iter().map(|r| r.name).collect(),
+            n,
+        ))
     }
 
     /// Repository names in lexical order after `last`, at most `n`.
-    pub async fn catalog(&self, last: Option<&str>, n: u64) -> Result<Page> {
+    pub async fn catalog(&self, last: Option<&str>, n: u64) -> Result<Page<String>> {
         let rows: Vec<NameRow> = self
             .sql
             .query(stmt!(
@@ -470,7 +467,10 @@ impl<'a, S: Sql> Store<'a, S> {
                 n + 1
             ))
             .await?;
-        Ok(page(rows.into_iter().map(|r| r.name).collect(), n))
+        Ok(Page::of_names(
+            rows.into_iter().map(|r| r.name).collect(),
+            n,
+        ))
     }
 
     /// Tags of `repo` with their digests, in order after `after`, at most
@@ -510,12 +510,4 @@ impl<'a, S: Sql> Store<'a, S> {
             ))
             .await
     }
-}
-
-/// A page of at most `n` from `names`, which holds up to `n + 1` so that one more
-/// tells whether more follow.
-pub fn page(mut names: Vec<String>, n: u64) -> Page {
-    let more = names.len() as u64 > n;
-    names.truncate(n as usize);
-    Page { names, more }
 }

@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::text_field;
-use crate::digest::Digest;
+use crate::auth::account::text_field;
 use crate::error::{Error, Result};
-use crate::name::RepoName;
-use crate::pattern::TagPattern;
+use crate::licensing::pattern::TagPattern;
+use crate::oci::digest::Digest;
+use crate::oci::name::RepoName;
 
 /// The most items one license holds, and digests one item lists.
 pub const MAX_ITEMS: usize = 100;

@@ -12,10 +12,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Page;
 use crate::error::Result;
-use crate::sql::{Sql, Statement};
 use crate::stmt;
+use crate::storage::paging::Page;
+use crate::storage::sql::{Sql, Statement};
 
 /// How long after an index GET the same user's GET of one of its manifests is
 /// part of that pull.
@@ -27,7 +27,7 @@ pub const MAX_BATCH: usize = 100;
 /// One successful manifest GET.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    /// Unique per event, time-ordered (see `accounts::new_id`).
+    /// Unique per event, time-ordered (see `storage::paging::new_id`).
     pub id: String,
     pub at: i64,
     pub repo: String,
@@ -269,14 +269,6 @@ pub(crate) fn csv_field(value: &str) -> String {
     }
     let lead = if formula { "'" } else { "" };
     format!("\"{lead}{}\"", value.replace('"', "\"\""))
-}
-
-/// The artifact's download history, for deleting it with the artifact.
-pub fn delete_history(repo: &str) -> [Statement; 2] {
-    [
-        stmt!("DELETE FROM downloads WHERE repo = ?1", repo),
-        stmt!("DELETE FROM pulls_daily WHERE repo = ?1", repo),
-    ]
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::oci::digest::Digest;
 
 /// Largest `annotations` object recorded for the referrers API.
 pub const MAX_INDEXED_ANNOTATIONS: usize = 64 * 1024;
@@ -20,15 +20,15 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+enum ManifestKind {
     Image,
     Index,
 }
 
-fn kind_of(media_type: &str) -> Option<Kind> {
+fn kind_of(media_type: &str) -> Option<ManifestKind> {
     match media_type {
-        OCI_MANIFEST | DOCKER_MANIFEST => Some(Kind::Image),
-        OCI_INDEX | DOCKER_LIST => Some(Kind::Index),
+        OCI_MANIFEST | DOCKER_MANIFEST => Some(ManifestKind::Image),
+        OCI_INDEX | DOCKER_LIST => Some(ManifestKind::Index),
         _ => None,
     }
 }
@@ -110,7 +110,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
         .map(|a| Value::Object(a).to_string())
         .filter(|a| a.len() <= MAX_INDEXED_ANNOTATIONS);
     match kind {
-        Kind::Image => {
+        ManifestKind::Image => {
             let config = raw
                 .config
                 .ok_or_else(|| Error::ManifestInvalid("image manifest without config".into()))?;
@@ -131,7 +131,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
                 annotations,
             })
         }
-        Kind::Index => {
+        ManifestKind::Index => {
             let manifests = raw
                 .manifests
                 .ok_or_else(|| Error::ManifestInvalid("index without manifests".into()))?;

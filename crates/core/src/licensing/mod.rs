@@ -1,0 +1,9 @@
+//! What customers may pull and what may be deleted (docs/licensing.md): licenses
+//! (`license` for the rules and types, `license_store` for their SQL and the grant
+//! queries), the tag patterns licenses name versions by, and the deletion rules
+//! that keep every license's versions in place.
+
+pub mod deletion;
+pub mod license;
+pub mod license_store;
+pub mod pattern;
