@@ -8,6 +8,7 @@ use tollgate_core::accounts::{Accounts, Limits};
 use tollgate_core::deletion::Deletions;
 use tollgate_core::jwt::Signer;
 use tollgate_core::licenses::{Licenses, Target};
+use tollgate_core::sessions::Sessions;
 use tollgate_core::store::Store;
 use tollgate_core::uploads::{Platform, Uploads};
 use tollgate_core::{Error, RepoName, Result};
@@ -92,6 +93,10 @@ impl App {
 
     pub fn accounts(&self) -> Accounts<'_, D1> {
         Accounts::new(&self.db)
+    }
+
+    pub fn sessions(&self) -> Sessions<'_, D1> {
+        Sessions::new(&self.db)
     }
 
     pub fn licenses(&self) -> Licenses<'_, D1> {

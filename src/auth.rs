@@ -59,6 +59,12 @@ pub fn client_address(req: &Request) -> String {
     header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into())
 }
 
+/// The client's own name for itself, kept with the sessions it opens so their
+/// owner can tell them apart.
+pub fn user_agent(req: &Request) -> String {
+    header(req, "User-Agent").unwrap_or_default()
+}
+
 /// `host[:port]` as clients address the registry: the tokens' audience.
 pub fn service(req: &Request) -> Result<String> {
     let url = req.url().map_err(crate::error::internal)?;
@@ -104,7 +110,9 @@ enum LookupKind {
         token_id: Option<String>,
         access: Vec<ResourceAccess>,
     },
-    Session,
+    Session {
+        hash: String,
+    },
 }
 
 /// What a request is made to, which decides the credentials it takes: the
@@ -152,11 +160,14 @@ pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credent
 /// The dashboard's session cookie, which only the API takes.
 fn session(req: &Request, app: &App, surface: Surface) -> Credentials {
     match cookie(req, SESSION_COOKIE) {
-        Some(session) if surface == Surface::Api => Credentials::Lookup(Lookup {
-            statement: session_lookup(&hash_secret(&session), app.now),
-            licensee: Licensee::Session(hash_secret(&session)),
-            kind: LookupKind::Session,
-        }),
+        Some(session) if surface == Surface::Api => {
+            let hash = hash_secret(&session);
+            Credentials::Lookup(Lookup {
+                statement: session_lookup(&hash, app.now),
+                licensee: Licensee::Session(hash.clone()),
+                kind: LookupKind::Session { hash },
+            })
+        }
         _ => Credentials::None,
     }
 }
@@ -190,7 +201,7 @@ impl Credentials {
         matches!(
             self,
             Credentials::Lookup(Lookup {
-                kind: LookupKind::Session,
+                kind: LookupKind::Session { .. },
                 ..
             })
         )
@@ -242,7 +253,12 @@ impl Lookup {
                 None
             }
             LookupKind::Bearer { access, .. } => Some(access),
-            LookupKind::Session => None,
+            LookupKind::Session { hash } => {
+                if stale {
+                    app.sessions().touch(&hash, app.now).await?;
+                }
+                None
+            }
         };
         Ok(Caller { identity, access })
     }
@@ -275,12 +291,13 @@ impl Lookup {
                 app.now,
                 &roles,
             )]),
-            LookupKind::Session => None,
+            LookupKind::Session { .. } => None,
         }
     }
 }
 
-fn bearer(authorization: &str) -> Option<&str> {
+/// The token of an `Authorization: Bearer …` header value.
+pub fn bearer(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

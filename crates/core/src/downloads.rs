@@ -58,7 +58,7 @@ pub struct Download {
 }
 
 /// A boolean as SQLite stores it (0 or 1), or as JSON writes it.
-fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+pub(crate) fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Flag {

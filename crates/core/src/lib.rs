@@ -28,6 +28,7 @@ pub mod reference;
 pub mod route;
 pub mod scope;
 pub mod secret;
+pub mod sessions;
 pub mod sql;
 pub mod store;
 pub mod time;

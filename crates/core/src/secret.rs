@@ -11,6 +11,8 @@ use crate::credentials::constant_time_eq;
 pub const TOKEN_PREFIX: &str = "tgpat_";
 /// Every session id starts with this.
 pub const SESSION_PREFIX: &str = "tgses_";
+/// The secret naming a refresh token's session starts with this.
+pub const REFRESH_PREFIX: &str = "tgref_";
 
 /// PBKDF2 rounds for new passwords. 100,000 is also the most Web Crypto in Workers
 /// accepts, so a later move to the native implementation keeps every hash valid.

@@ -6,10 +6,11 @@ use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::account::{Email, Role};
 use tollgate_core::accounts::{
-    bearer_guard, bearer_lookup, new_id, new_user, session_lookup, token_guard, token_lookup,
-    token_touch, Accounts, Customer, Limits, Token,
+    bearer_guard, bearer_lookup, new_id, new_user, refresh_lookup, session_lookup, token_guard,
+    token_lookup, token_touch, Accounts, Customer, Limits, Token,
 };
 use tollgate_core::secret::{hash_password, hash_secret, new_secret, TOKEN_PREFIX};
+use tollgate_core::sessions::{Kind, NewSession, Sessions};
 use tollgate_core::sql::{Sql, Statement};
 use tollgate_core::stmt;
 use tollgate_core::Error;
@@ -359,26 +360,121 @@ fn failures_block_an_account_or_address_for_the_rest_of_the_window() {
     );
 }
 
+fn add_session(db: &Sqlite, n: u8, user: &str, kind: Kind, expires_at: i64) -> String {
+    let session = NewSession {
+        id: id(n),
+        id_hash: &format!("h{n}"),
+        user_id: user,
+        kind,
+        expires_at,
+        user_agent: "agent/1.0",
+        address: "192.0.2.1",
+    };
+    block_on(Sessions::new(db).create(&session, NOW)).unwrap();
+    session.id
+}
+
+/// The user id a lookup finds, if any.
+fn found(a: &Accounts<'_, Sqlite>, lookup: Statement) -> Option<String> {
+    block_on(a.lookup(lookup))
+        .unwrap()
+        .map(|row| row.identity().user_id)
+}
+
 #[test]
 fn sessions_expire_and_end() {
     let db = Sqlite::migrated();
     let a = Accounts::new(&db);
+    let sessions = Sessions::new(&db);
     let alice = add_user(&a, 1, "alice@example.com", Role::ReadWrite, None);
-    block_on(a.create_session("h1", &alice, NOW, 100)).unwrap();
+    add_session(&db, 1, &alice, Kind::Dashboard, NOW + 100);
     assert_eq!(
-        block_on(a.lookup(session_lookup("h1", NOW + 99)))
-            .unwrap()
-            .unwrap()
-            .identity()
-            .user_id,
-        alice
+        found(&a, session_lookup("h1", NOW + 99)),
+        Some(alice.clone())
     );
-    assert!(block_on(a.lookup(session_lookup("h1", NOW + 100)))
-        .unwrap()
-        .is_none());
-    block_on(a.create_session("h2", &alice, NOW, 100)).unwrap();
-    block_on(a.delete_session("h2")).unwrap();
-    assert!(block_on(a.lookup(session_lookup("h2", NOW)))
-        .unwrap()
-        .is_none());
+    assert_eq!(found(&a, session_lookup("h1", NOW + 100)), None);
+    add_session(&db, 2, &alice, Kind::Dashboard, NOW + 100);
+    block_on(sessions.end("h2", Kind::Dashboard)).unwrap();
+    assert_eq!(found(&a, session_lookup("h2", NOW)), None);
+}
+
+/// Finding 2 of issue 15: a refresh token is refused once its session is revoked
+/// or has expired, as when its user is deleted or the token it came from revoked;
+/// and neither kind of session's secret passes as the other.
+#[test]
+fn finding_2_refresh_tokens_live_only_while_their_session_does() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let sessions = Sessions::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::ReadWrite, None);
+    let (token, _) = add_token(&a, 2, &alice, None);
+    let refresh =
+        |hash, token: Option<&str>, now| found(&a, refresh_lookup(&alice, token, hash, now));
+    let live = add_session(&db, 3, &alice, Kind::Refresh, NOW + 100);
+    assert_eq!(refresh("h3", None, NOW), Some(alice.clone()));
+    assert_eq!(refresh("h3", Some(&token), NOW), Some(alice.clone()));
+    assert_eq!(refresh("h3", None, NOW + 100), None, "expired");
+    assert_eq!(refresh("nothing", None, NOW), None, "no session");
+    assert_eq!(found(&a, session_lookup("h3", NOW)), None, "not a cookie");
+    add_session(&db, 4, &alice, Kind::Dashboard, NOW + 100);
+    assert_eq!(
+        refresh("h4", None, NOW),
+        None,
+        "a cookie is no refresh token"
+    );
+
+    block_on(a.revoke_token(&token, NOW)).unwrap();
+    assert_eq!(refresh("h3", Some(&token), NOW), None, "its token revoked");
+    assert!(block_on(sessions.revoke(&live, Some(&alice))).unwrap());
+    assert_eq!(refresh("h3", None, NOW), None, "revoked");
+    add_session(&db, 5, &alice, Kind::Refresh, NOW + 100);
+    add_user(&a, 6, "admin@example.com", Role::Admin, None);
+    assert!(block_on(a.delete_user(&alice)).unwrap());
+    assert_eq!(refresh("h5", None, NOW), None, "user deleted");
+}
+
+/// Finding 2 of issue 15: owners list their live sessions of both kinds, the one
+/// they ask with marked, and revoke them; nobody else but an admin can.
+#[test]
+fn finding_2_sessions_are_listed_and_revoked_by_their_owner() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let sessions = Sessions::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::ReadOnly, None);
+    let bob = add_user(&a, 2, "bob@example.com", Role::ReadOnly, None);
+    let web = add_session(&db, 3, &alice, Kind::Dashboard, NOW + 100);
+    let cli = add_session(&db, 4, &alice, Kind::Refresh, NOW + 100);
+    add_session(&db, 5, &alice, Kind::Refresh, NOW + 10);
+    add_session(&db, 6, &bob, Kind::Refresh, NOW + 100);
+    let list =
+        |current, limit| block_on(sessions.list(&alice, current, None, limit, NOW + 10)).unwrap();
+    let page = list(Some("h3"), 50);
+    let seen: Vec<_> = page
+        .items
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind, s.current))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (web.as_str(), Kind::Dashboard, true),
+            (cli.as_str(), Kind::Refresh, false)
+        ],
+        "live ones only, oldest first"
+    );
+    assert_eq!(page.items[1].user_agent, "agent/1.0");
+    assert_eq!(page.items[1].address, "192.0.2.1");
+    assert_eq!(list(None, 1).next_cursor.as_deref(), Some(web.as_str()));
+
+    assert!(
+        !block_on(sessions.revoke(&cli, Some(&bob))).unwrap(),
+        "not bob's"
+    );
+    assert!(block_on(sessions.revoke(&cli, Some(&alice))).unwrap());
+    assert!(
+        !block_on(sessions.revoke(&cli, Some(&alice))).unwrap(),
+        "gone"
+    );
+    assert!(block_on(sessions.revoke(&web, None)).unwrap(), "an admin's");
+    assert!(list(None, 50).items.is_empty());
 }
