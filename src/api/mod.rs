@@ -11,6 +11,7 @@ mod dashboard;
 mod downloads;
 mod licenses;
 mod session;
+mod sessions;
 mod tokens;
 mod users;
 
@@ -78,6 +79,8 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
         (["tokens"], Method::Get) => tokens::list(&req, &app).await,
         (["tokens"], Method::Post) => tokens::create(req, &app).await,
         (["tokens", id], Method::Delete) => tokens::revoke(&app, id).await,
+        (["sessions"], Method::Get) => sessions::list(&req, &app).await,
+        (["sessions", id], Method::Delete) => sessions::revoke(&app, id).await,
         (["dashboard"], Method::Get) => dashboard::show(&req, &app).await,
         (["downloads"], Method::Get) => downloads::log(&req, &app).await,
         (["downloads.csv"], Method::Get) => downloads::csv(&req, &app).await,
@@ -89,6 +92,7 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
         (["licenses", id], Method::Delete) => licenses::delete(&app, id).await,
         (["me"] | ["users"] | ["users", _] | ["customers"] | ["customers", _], _)
         | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _)
+        | (["sessions"] | ["sessions", _], _)
         | (["licenses"] | ["licenses", _], _)
         | (["downloads"] | ["downloads.csv"] | ["downloads", "daily"] | ["dashboard"], _) => {
             Err(Error::MethodNotAllowed)
