@@ -312,8 +312,9 @@ pub async fn check_basic(app: &App, email: &str, secret: &str, address: &str) ->
         .ok_or(Error::Unauthorized)
 }
 
-/// A password check within the failure limits: refused up front (429) once the
-/// account or address has failed too often, since the check itself is costly.
+/// A password check within the failure limits: refused up front (429) while this
+/// account from this address, or this address, is refused, since the check
+/// itself is costly.
 async fn check_password(app: &App, email: &str, password: &str, address: &str) -> Result<Identity> {
     if let Some(blocked) = blocked(app, email, address).await? {
         return Err(blocked);
@@ -327,8 +328,8 @@ async fn check_password(app: &App, email: &str, password: &str, address: &str) -
     }
 }
 
-/// The answer to a token that matched nothing: 429 while the account or address
-/// is over its limit, else a counted failure. Only failures get here: a valid
+/// The answer to a token that matched nothing: 429 while the account from this
+/// address, or the address, is refused, else a counted failure. Only failures get here: a valid
 /// token is never refused, as it cannot be guessed and refusing it would let
 /// anyone who can fail a sign-in lock a user's automation out.
 async fn refuse(app: &App, email: &str, address: &str) -> Result<Error> {
@@ -338,16 +339,15 @@ async fn refuse(app: &App, email: &str, address: &str) -> Result<Error> {
     }
 }
 
-/// `TooManyRequests` while the account or address is over its failure limit.
+/// `TooManyRequests` while the account from this address, or the address, is
+/// refused for its failures.
 async fn blocked(app: &App, email: &str, address: &str) -> Result<Option<Error>> {
-    let wait = app
-        .accounts()
-        .blocked_for(email, address, app.limits, app.now)
-        .await?;
+    let wait = app.accounts().blocked_for(email, address, app.now).await?;
     Ok(wait.map(|seconds| Error::TooManyRequests(seconds.max(1) as u64)))
 }
 
-/// Counts a failed check against the account and the address: `Unauthorized`.
+/// Counts a failed check against the account from this address and against the
+/// address: `Unauthorized`.
 async fn failed(app: &App, email: &str, address: &str) -> Result<Error> {
     app.accounts()
         .record_failure(email, address, app.limits, app.now)

@@ -1,6 +1,7 @@
 //! The scheduled job: garbage collection (docs/gc.md). The core decides what is
 //! garbage and keeps the queue in D1; this does the R2 side (deleting objects,
-//! aborting multipart uploads) and logs one line per run.
+//! aborting multipart uploads) and logs one line per run. It also forgets failed
+//! sign-in counters and sessions that have run out (docs/accounts.md).
 
 use tollgate_core::gc::{self, Settings, Summary, DEFAULT_GRACE_SECONDS};
 use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
@@ -24,5 +25,8 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match gc::run(&app.db, &app.objects, app.now, &settings, &mut summary).await {
         Ok(()) => console_log!("gc: {summary}"),
         Err(e) => console_error!("gc: {summary}; stopped: {e}"),
+    }
+    if let Err(e) = app.accounts().prune(app.now).await {
+        console_error!("pruning failure counters and sessions: {e}");
     }
 }

@@ -320,8 +320,10 @@ fn lists_page_by_cursor() {
     assert_eq!(emails.len(), 5);
 }
 
+/// Finding 8 of issue 15: failures count per account *from one address* and per
+/// address, so failing from one address locks nobody out from another.
 #[test]
-fn failures_block_an_account_or_address_for_the_rest_of_the_window() {
+fn finding_8_failures_from_one_address_do_not_lock_the_account_out_of_another() {
     let db = Sqlite::migrated();
     let a = Accounts::new(&db);
     let limits = Limits {
@@ -329,35 +331,100 @@ fn failures_block_an_account_or_address_for_the_rest_of_the_window() {
         per_address: 5,
         window: 60,
     };
-    let blocked = |email, ip, now| block_on(a.blocked_for(email, ip, limits, now)).unwrap();
+    let blocked = |email, ip, now| block_on(a.blocked_for(email, ip, now)).unwrap();
+    let fail = |email, ip, now| block_on(a.record_failure(email, ip, limits, now)).unwrap();
     for _ in 0..3 {
         assert_eq!(blocked("a@x.y", "10.0.0.1", NOW), None);
-        block_on(a.record_failure("a@x.y", "10.0.0.1", limits, NOW)).unwrap();
+        fail("a@x.y", "10.0.0.1", NOW);
     }
     assert_eq!(
-        blocked("A@x.y", "10.0.0.9", NOW + 10),
+        blocked("A@x.y", "10.0.0.1", NOW + 10),
         Some(50),
-        "per account"
+        "this pair"
+    );
+    assert_eq!(
+        blocked("a@x.y", "10.0.0.9", NOW + 10),
+        None,
+        "another address"
     );
     assert_eq!(
         blocked("b@x.y", "10.0.0.1", NOW + 10),
         None,
-        "address still under its limit"
+        "address under its limit"
     );
-    block_on(a.record_failure("b@x.y", "10.0.0.1", limits, NOW + 10)).unwrap();
-    block_on(a.record_failure("c@x.y", "10.0.0.1", limits, NOW + 10)).unwrap();
+    fail("b@x.y", "10.0.0.1", NOW + 10);
+    fail("c@x.y", "10.0.0.1", NOW + 10);
     assert_eq!(
         blocked("d@x.y", "10.0.0.1", NOW + 20),
-        Some(40),
+        Some(50),
         "per address"
     );
-    assert_eq!(blocked("a@x.y", "10.0.0.1", NOW + 60), None, "window over");
-    block_on(a.record_failure("a@x.y", "10.0.0.2", limits, NOW + 60)).unwrap();
+    assert_eq!(blocked("d@x.y", "10.0.0.2", NOW + 20), None);
+}
+
+/// Finding 8 of issue 15: each failure after a refusal ends doubles the next
+/// refusal; a key left alone for a window after its refusal starts again, and
+/// the scheduled prune deletes what has run out.
+#[test]
+fn finding_8_refusals_back_off_and_run_out() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let limits = Limits {
+        per_account: 2,
+        per_address: 100,
+        window: 60,
+    };
+    let blocked = |now| block_on(a.blocked_for("a@x.y", "10.0.0.1", now)).unwrap();
+    let fail = |now| block_on(a.record_failure("a@x.y", "10.0.0.1", limits, now)).unwrap();
+    fail(NOW);
+    assert_eq!(blocked(NOW + 1), None, "under the limit");
+    fail(NOW + 30);
+    assert_eq!(blocked(NOW + 31), Some(59));
+    assert_eq!(blocked(NOW + 90), None, "the refusal is over");
+    fail(NOW + 90);
+    assert_eq!(blocked(NOW + 91), Some(119), "twice as long");
+    fail(NOW + 210);
+    assert_eq!(blocked(NOW + 210), Some(240), "and again");
+
+    let rows = || -> usize {
+        let rows: Vec<serde_json::Value> =
+            block_on(db.query(stmt!("SELECT key FROM auth_failures"))).unwrap();
+        rows.len()
+    };
+    block_on(a.prune(NOW + 509)).unwrap();
     assert_eq!(
-        blocked("a@x.y", "10.0.0.2", NOW + 61),
-        None,
-        "a new window starts at one"
+        rows(),
+        1,
+        "the address's ran out a window after its last failure, the pair's not yet"
     );
+    block_on(a.prune(NOW + 510)).unwrap();
+    assert_eq!(rows(), 0, "a window after the refusal ended");
+    fail(NOW + 510);
+    fail(NOW + 511);
+    assert_eq!(blocked(NOW + 512), Some(59), "counted from nothing again");
+}
+
+/// Finding 8 of issue 15: an unknown email, an account without a password and a
+/// wrong password are refused alike (the hash runs for all three; see
+/// `secret::DUMMY_PASSWORD_HASH`).
+#[test]
+fn finding_8_unknown_emails_and_passwordless_accounts_are_refused_alike() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    add_user(&a, 1, "alice@example.com", Role::ReadOnly, None);
+    let user = new_user(
+        id(2),
+        &Email::parse("bob@example.com").unwrap(),
+        Role::ReadOnly,
+        None,
+        NOW,
+    );
+    block_on(a.create_user(&user, None)).unwrap();
+    let check = |email, password| block_on(a.check_password(email, password)).unwrap();
+    assert!(check("alice@example.com", "a long password").is_some());
+    assert!(check("alice@example.com", "no account has this password").is_none());
+    assert!(check("nobody@example.com", "no account has this password").is_none());
+    assert!(check("bob@example.com", "no account has this password").is_none());
 }
 
 fn add_session(db: &Sqlite, n: u8, user: &str, kind: Kind, expires_at: i64) -> String {
