@@ -1,6 +1,6 @@
 //! Every read and write of account data — customers, users, personal access
-//! tokens, dashboard sessions and failed-sign-in counters — as SQL over the
-//! [`Sql`] trait. Identifiers start with the creation time in hex, so ordering by
+//! tokens, the credential lookups of sessions (which `sessions.rs` keeps) and
+//! failed-sign-in counters — as SQL over the [`Sql`] trait. Identifiers start with the creation time in hex, so ordering by
 //! id is ordering by age, and an id is also a list's cursor.
 
 use serde::{Deserialize, Serialize};
