@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use tollgate_core::auth::account_store::{Accounts, Limits};
 use tollgate_core::auth::jwt::Signer;
+use tollgate_core::auth::sessions::Sessions;
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::license_store::{Licenses, Target};
 use tollgate_core::storage::store::Store;
@@ -26,8 +27,10 @@ const DEFAULT_UPLOAD_TTL_SECONDS: i64 = 24 * 60 * 60;
 /// as `OCI-Chunk-Max-Length`, so clients that read it cut their chunks to fit.
 const DEFAULT_UPLOAD_CHUNK_MAX_BYTES: i64 = 100_000_000;
 
-/// Failed credential checks allowed per account and per client address in one
-/// window before both answer 429.
+/// Failed credential checks allowed per account from one client address, and per
+/// client address, before that key answers 429; the window is how far apart
+/// failures may be to count together, and the first refusal's length (see
+/// `Limits`).
 const DEFAULT_LIMITS: Limits = Limits {
     per_account: 10,
     per_address: 100,
@@ -92,6 +95,10 @@ impl App {
 
     pub fn accounts(&self) -> Accounts<'_, D1> {
         Accounts::new(&self.db)
+    }
+
+    pub fn sessions(&self) -> Sessions<'_, D1> {
+        Sessions::new(&self.db)
     }
 
     pub fn licenses(&self) -> Licenses<'_, D1> {

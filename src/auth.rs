@@ -61,6 +61,12 @@ pub fn client_address(req: &Request) -> String {
     header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into())
 }
 
+/// The client's own name for itself, kept with the sessions it opens so their
+/// owner can tell them apart.
+pub fn user_agent(req: &Request) -> String {
+    header(req, "User-Agent").unwrap_or_default()
+}
+
 /// `host[:port]` as clients address the registry: the tokens' audience.
 pub fn service(req: &Request) -> Result<String> {
     let url = req.url().map_err(crate::error::internal)?;
@@ -106,7 +112,9 @@ enum LookupKind {
         token_id: Option<String>,
         access: Vec<ResourceAccess>,
     },
-    Session,
+    Session {
+        hash: String,
+    },
 }
 
 /// What a request is made to, which decides the credentials it takes: the
@@ -154,11 +162,14 @@ pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credent
 /// The dashboard's session cookie, which only the API takes.
 fn session(req: &Request, app: &App, surface: Surface) -> Credentials {
     match cookie(req, SESSION_COOKIE) {
-        Some(session) if surface == Surface::Api => Credentials::Lookup(Lookup {
-            statement: session_lookup(&hash_secret(&session), app.now),
-            licensee: Licensee::Session(hash_secret(&session)),
-            kind: LookupKind::Session,
-        }),
+        Some(session) if surface == Surface::Api => {
+            let hash = hash_secret(&session);
+            Credentials::Lookup(Lookup {
+                statement: session_lookup(&hash, app.now),
+                licensee: Licensee::Session(hash.clone()),
+                kind: LookupKind::Session { hash },
+            })
+        }
         _ => Credentials::None,
     }
 }
@@ -192,7 +203,7 @@ impl Credentials {
         matches!(
             self,
             Credentials::Lookup(Lookup {
-                kind: LookupKind::Session,
+                kind: LookupKind::Session { .. },
                 ..
             })
         )
@@ -244,7 +255,12 @@ impl Lookup {
                 None
             }
             LookupKind::Bearer { access, .. } => Some(access),
-            LookupKind::Session => None,
+            LookupKind::Session { hash } => {
+                if stale {
+                    app.sessions().touch(&hash, app.now).await?;
+                }
+                None
+            }
         };
         Ok(Caller { identity, access })
     }
@@ -277,12 +293,13 @@ impl Lookup {
                 app.now,
                 &roles,
             )]),
-            LookupKind::Session => None,
+            LookupKind::Session { .. } => None,
         }
     }
 }
 
-fn bearer(authorization: &str) -> Option<&str> {
+/// The token of an `Authorization: Bearer …` header value.
+pub fn bearer(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -297,8 +314,9 @@ pub async fn check_basic(app: &App, email: &str, secret: &str, address: &str) ->
         .ok_or(Error::Unauthorized)
 }
 
-/// A password check within the failure limits: refused up front (429) once the
-/// account or address has failed too often, since the check itself is costly.
+/// A password check within the failure limits: refused up front (429) while this
+/// account from this address, or this address, is refused, since the check
+/// itself is costly.
 async fn check_password(app: &App, email: &str, password: &str, address: &str) -> Result<Identity> {
     if let Some(blocked) = blocked(app, email, address).await? {
         return Err(blocked);
@@ -312,8 +330,8 @@ async fn check_password(app: &App, email: &str, password: &str, address: &str) -
     }
 }
 
-/// The answer to a token that matched nothing: 429 while the account or address
-/// is over its limit, else a counted failure. Only failures get here: a valid
+/// The answer to a token that matched nothing: 429 while the account from this
+/// address, or the address, is refused, else a counted failure. Only failures get here: a valid
 /// token is never refused, as it cannot be guessed and refusing it would let
 /// anyone who can fail a sign-in lock a user's automation out.
 async fn refuse(app: &App, email: &str, address: &str) -> Result<Error> {
@@ -323,16 +341,15 @@ async fn refuse(app: &App, email: &str, address: &str) -> Result<Error> {
     }
 }
 
-/// `TooManyRequests` while the account or address is over its failure limit.
+/// `TooManyRequests` while the account from this address, or the address, is
+/// refused for its failures.
 async fn blocked(app: &App, email: &str, address: &str) -> Result<Option<Error>> {
-    let wait = app
-        .accounts()
-        .blocked_for(email, address, app.limits, app.now)
-        .await?;
+    let wait = app.accounts().blocked_for(email, address, app.now).await?;
     Ok(wait.map(|seconds| Error::TooManyRequests(seconds.max(1) as u64)))
 }
 
-/// Counts a failed check against the account and the address: `Unauthorized`.
+/// Counts a failed check against the account from this address and against the
+/// address: `Unauthorized`.
 async fn failed(app: &App, email: &str, address: &str) -> Result<Error> {
     app.accounts()
         .record_failure(email, address, app.limits, app.now)

@@ -1,5 +1,6 @@
-//! The scheduled job: garbage collection (docs/gc.md) and the audit log's
-//! retention (docs/audit.md). The core decides what is garbage and keeps the queue
+//! The scheduled job: garbage collection (docs/gc.md), the audit log's retention
+//! (docs/audit.md), and forgetting failed sign-in counters and sessions that have
+//! run out (docs/accounts.md). The core decides what is garbage and keeps the queue
 //! in D1; this does the R2 side (deleting objects, aborting multipart uploads) and
 //! logs one line per run of each.
 
@@ -26,6 +27,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match gc::run(&app.db, &app.objects, app.now, &settings, &mut summary).await {
         Ok(()) => console_log!("gc: {summary}"),
         Err(e) => console_error!("gc: {summary}; stopped: {e}"),
+    }
+    if let Err(e) = app.accounts().prune(app.now).await {
+        console_error!("pruning failure counters and sessions: {e}");
     }
     prune_audit(&env, &app).await;
 }

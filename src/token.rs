@@ -2,25 +2,30 @@
 //! distribution token-server protocol) and the OAuth2 `POST` form (`grant_type`
 //! `password` or `refresh_token`, as containerd and buildkit send it). The answer
 //! is a short-lived bearer JWT granting what was asked *and* allowed; a request
-//! without scopes (`docker login`) still checks the credentials.
+//! without scopes (`docker login`) still checks the credentials. A refresh token,
+//! when asked for, opens a session that its owner can revoke (`sessions.rs`).
 
 use serde_json::json;
 use tollgate_core::auth::account::{Identity, Role};
-use tollgate_core::auth::account_store::{bearer_lookup, CredentialRow};
+use tollgate_core::auth::account_store::{refresh_lookup, TOUCH_INTERVAL};
 use tollgate_core::auth::jwt::{TokenKind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
 use tollgate_core::auth::scope::{self, ResourceAccess};
+use tollgate_core::auth::secret::{hash_secret, new_secret, REFRESH_PREFIX};
+use tollgate_core::auth::sessions::{NewSession, SessionKind};
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::time::rfc3339;
 use tollgate_core::{Error, Result};
 use worker::{Method, Request, Response};
 
-use crate::app::App;
-use crate::auth::{check_basic, client_address, service};
+use crate::app::{random, App};
+use crate::auth::{check_basic, client_address, service, user_agent};
 use crate::http::{header, json};
 
 /// Form bodies larger than this are refused.
 const MAX_FORM: usize = 64 * 1024;
 
 pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
+    let (address, agent) = (client_address(&req), user_agent(&req));
     let (params, from_form) = match req.method() {
         Method::Get => (query_pairs(&req)?, false),
         Method::Post => (form_pairs(&mut req).await?, true),
@@ -46,10 +51,7 @@ pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
             let (email, secret) = tollgate_core::auth::credentials::parse_basic(&authorization)
                 .ok_or(Error::Unauthorized)?;
             let offline = first("offline_token") == Some("true");
-            (
-                check_basic(app, &email, &secret, &client_address(&req)).await?,
-                offline,
-            )
+            (check_basic(app, &email, &secret, &address).await?, offline)
         }
         (true, Some("password")) => {
             let (email, password) = (first("username"), first("password"));
@@ -57,10 +59,7 @@ pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
                 return Err(Error::Unauthorized);
             };
             let offline = first("access_type") == Some("offline");
-            (
-                check_basic(app, email, password, &client_address(&req)).await?,
-                offline,
-            )
+            (check_basic(app, email, password, &address).await?, offline)
         }
         (true, Some("refresh_token")) => {
             let refresh = first("refresh_token").ok_or(Error::Unauthorized)?;
@@ -76,7 +75,12 @@ pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
     let granted = scope::grant(identity.role, &requested, |name| {
         licensed.iter().any(|l| l == name)
     });
-    respond(app, &identity, granted, &service, refreshable)
+    let refresh = if refreshable {
+        Some(refresh_token(app, &identity, &service, &agent, &address).await?)
+    } else {
+        None
+    };
+    respond(app, &identity, granted, &service, refresh)
 }
 
 /// Of the repositories asked for, those a customer holds a live license for (none
@@ -103,13 +107,49 @@ async fn licensed_repositories(
         .await
 }
 
+/// The account a refresh token names, while its session is live (refresh tokens
+/// from before sessions name none and are refused); the session's use is noted.
 async fn refreshed_identity(app: &App, refresh: &str, service: &str) -> Result<Identity> {
     let claims = app
         .signer()?
         .verify(refresh, TokenKind::Refresh, service, app.now as u64)?;
-    let lookup = bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now);
-    let row = app.accounts().lookup(lookup).await?;
-    row.map(CredentialRow::identity).ok_or(Error::Unauthorized)
+    let hash = hash_secret(&claims.session.ok_or(Error::Unauthorized)?);
+    let lookup = refresh_lookup(&claims.user_id, claims.token_id.as_deref(), &hash, app.now);
+    let row = app
+        .accounts()
+        .lookup(lookup)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    if row
+        .last_used_at
+        .is_none_or(|at| at < app.now - TOUCH_INTERVAL)
+    {
+        app.sessions().touch(&hash, app.now).await?;
+    }
+    Ok(row.identity())
+}
+
+/// A refresh token for `identity`, backed by a new session of its own.
+async fn refresh_token(
+    app: &App,
+    identity: &Identity,
+    service: &str,
+    agent: &str,
+    address: &str,
+) -> Result<String> {
+    let secret = new_secret(REFRESH_PREFIX, &random()?);
+    let session = NewSession {
+        id: new_id(app.now, &random()?),
+        id_hash: &hash_secret(&secret),
+        user_id: &identity.user_id,
+        kind: SessionKind::Refresh,
+        expires_at: app.now + REFRESH_TTL_SECONDS as i64,
+        user_agent: agent,
+        address,
+    };
+    app.sessions().create(&session, app.now).await?;
+    app.signer()?
+        .issue_refresh(identity, &secret, service, app.now as u64)
 }
 
 fn respond(
@@ -117,7 +157,7 @@ fn respond(
     identity: &Identity,
     granted: Vec<ResourceAccess>,
     service: &str,
-    refreshable: bool,
+    refresh: Option<String>,
 ) -> Result<Response> {
     let signer = app.signer()?;
     let now = app.now as u64;
@@ -135,17 +175,8 @@ fn respond(
         "expires_in": ACCESS_TTL_SECONDS,
         "issued_at": rfc3339(app.now),
     });
-    if refreshable {
-        body["refresh_token"] = signer
-            .issue(
-                TokenKind::Refresh,
-                identity,
-                Vec::new(),
-                service,
-                now,
-                REFRESH_TTL_SECONDS,
-            )?
-            .into();
+    if let Some(refresh) = refresh {
+        body["refresh_token"] = refresh.into();
     }
     json(200, &body)
 }

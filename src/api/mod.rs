@@ -13,6 +13,7 @@ mod dashboard;
 mod downloads;
 mod licenses;
 mod session;
+mod sessions;
 mod tokens;
 mod users;
 
@@ -93,6 +94,8 @@ async fn serve(req: Request, app: &mut App) -> Result<Response> {
         (["tokens"], Method::Get) => tokens::list(&req, app).await,
         (["tokens"], Method::Post) => tokens::create(req, app).await,
         (["tokens", id], Method::Delete) => tokens::revoke(app, id).await,
+        (["sessions"], Method::Get) => sessions::list(&req, app).await,
+        (["sessions", id], Method::Delete) => sessions::revoke(app, id).await,
         (["dashboard"], Method::Get) => dashboard::show(&req, app).await,
         (["downloads"], Method::Get) => downloads::log(&req, app).await,
         (["downloads.csv"], Method::Get) => downloads::csv(&req, app).await,
@@ -106,6 +109,7 @@ async fn serve(req: Request, app: &mut App) -> Result<Response> {
         (["licenses", id], Method::Delete) => licenses::delete(app, id).await,
         (["me"] | ["users"] | ["users", _] | ["customers"] | ["customers", _], _)
         | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _)
+        | (["sessions"] | ["sessions", _], _)
         | (["licenses"] | ["licenses", _], _)
         | (["downloads"] | ["downloads.csv"] | ["downloads", "daily"] | ["dashboard"], _)
         | (["audit"] | ["audit.csv"], _) => Err(Error::MethodNotAllowed),

@@ -1,16 +1,21 @@
 //! Dashboard sign-in and sign-out, and `me`: the session cookie is HttpOnly,
-//! Secure and SameSite=Strict, and only its hash is stored.
+//! Secure and SameSite=Strict, and only its hash is stored. Each sign-in is a
+//! session its owner can list and revoke (`sessions.rs`); sign-out ends the
+//! session the request names: the cookie's, or a refresh token's sent as Bearer.
 
 use serde::Deserialize;
 use serde_json::json;
+use tollgate_core::auth::jwt::TokenKind;
 use tollgate_core::auth::secret::{hash_secret, is_token, new_secret, SESSION_PREFIX};
+use tollgate_core::auth::sessions::{NewSession, SessionKind};
+use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
 use worker::{Request, Response};
 
 use super::{json, read_json};
 use crate::app::{random, App};
-use crate::auth::{check_basic, client_address, SESSION_COOKIE};
-use crate::http::cookie;
+use crate::auth::{bearer, check_basic, client_address, service, user_agent, SESSION_COOKIE};
+use crate::http::{cookie, header};
 
 const SESSION_TTL_SECONDS: i64 = 12 * 60 * 60;
 
@@ -21,7 +26,7 @@ struct SignIn {
 }
 
 pub async fn sign_in(req: Request, app: &App) -> Result<Response> {
-    let address = client_address(&req);
+    let (address, agent) = (client_address(&req), user_agent(&req));
     let body: SignIn = read_json(req).await?;
     // The dashboard takes passwords; tokens are for clients and scripts.
     let password = if is_token(&body.password) {
@@ -31,14 +36,16 @@ pub async fn sign_in(req: Request, app: &App) -> Result<Response> {
     };
     let identity = check_basic(app, &body.email, password, &address).await?;
     let secret = new_secret(SESSION_PREFIX, &random()?);
-    app.accounts()
-        .create_session(
-            &hash_secret(&secret),
-            &identity.user_id,
-            app.now,
-            SESSION_TTL_SECONDS,
-        )
-        .await?;
+    let session = NewSession {
+        id: new_id(app.now, &random()?),
+        id_hash: &hash_secret(&secret),
+        user_id: &identity.user_id,
+        kind: SessionKind::Dashboard,
+        expires_at: app.now + SESSION_TTL_SECONDS,
+        user_agent: &agent,
+        address: &address,
+    };
+    app.sessions().create(&session, app.now).await?;
     let user = app
         .accounts()
         .user(&identity.user_id)
@@ -52,10 +59,21 @@ pub async fn sign_in(req: Request, app: &App) -> Result<Response> {
     Ok(response)
 }
 
+/// Ends the dashboard session of the cookie and, for OAuth2 clients, the session
+/// of a refresh token sent as `Authorization: Bearer`. A dashboard session issues
+/// no refresh tokens (they come from `/token`), so it ends alone.
 pub async fn sign_out(req: &Request, app: &App) -> Result<Response> {
     if let Some(session) = cookie(req, SESSION_COOKIE) {
-        app.accounts()
-            .delete_session(&hash_secret(&session))
+        let hash = hash_secret(&session);
+        app.sessions().end(&hash, SessionKind::Dashboard).await?;
+    }
+    if let Some(refresh) = header(req, "Authorization").as_deref().and_then(bearer) {
+        let claims =
+            app.signer()?
+                .verify(refresh, TokenKind::Refresh, &service(req)?, app.now as u64)?;
+        let session = claims.session.ok_or(Error::Unauthorized)?;
+        app.sessions()
+            .end(&hash_secret(&session), SessionKind::Refresh)
             .await?;
     }
     let mut response = super::no_content()?;

@@ -28,8 +28,9 @@ struct NewToken {
     user_id: Option<String>,
 }
 
-/// The user whose tokens are meant: the caller's own, or — for admins — `other`.
-async fn owner(app: &App, other: Option<&str>) -> Result<String> {
+/// The user whose tokens (or sessions) are meant: the caller's own, or — for
+/// admins — `other`.
+pub(super) async fn owner(app: &App, other: Option<&str>) -> Result<String> {
     let caller = require(app, Action::OwnTokens)?;
     match other {
         None => Ok(caller.identity.user_id.clone()),

@@ -739,3 +739,62 @@ fn registry_bearer_tokens_do_not_act_on_the_management_api() {
         .expect(401);
     }
 }
+
+/// Issue 15, finding 8: failures count per account *from one address*, so someone
+/// failing from another address cannot lock the account out.
+#[test]
+fn finding_8_failures_from_one_address_do_not_lock_out_another() {
+    let reg = registry();
+    let user = vendor_user("admin");
+    let [attacker, owner] = [1, 2].map(|_| format!("198.51.100.{}", random_u64() % 250));
+    let token = |address: &str, password: &str| {
+        reg.get("/token")
+            .basic(&user.email, password)
+            .header("CF-Connecting-IP", address)
+            .call()
+    };
+    for _ in 0..limit("TOLLGATE_FAILURES_PER_ACCOUNT") {
+        token(&attacker, "wrong password").expect_error(401, "UNAUTHORIZED");
+    }
+    token(&attacker, &user.password).expect_error(429, "TOO_MANY_REQUESTS");
+    if owner != attacker {
+        token(&owner, &user.password).expect(200);
+        send(
+            reg.post("/api/v1/session")
+                .no_auth()
+                .header("CF-Connecting-IP", &owner),
+            Some(&json!({"email": user.email, "password": user.password})),
+        )
+        .expect(200);
+    }
+}
+
+/// Issue 15, finding 8: a wrong password for an unknown email takes the path a
+/// known one does — the same answer, counted the same way — so neither the
+/// answer nor the limits tell which emails have accounts. (That the slow hash
+/// runs for it is the core's test; timing it here would be flaky.)
+#[test]
+fn finding_8_unknown_emails_fail_like_known_ones() {
+    let reg = registry();
+    let user = vendor_user("read_only");
+    let unknown = format!("nobody-{}@e2e.test", random_hex(8));
+    let address = format!("203.0.113.{}", random_u64() % 250);
+    let try_password = |email: &str| {
+        reg.get("/token")
+            .basic(email, "wrong password")
+            .header("CF-Connecting-IP", &address)
+            .call()
+    };
+    let (known, missing) = (try_password(&user.email), try_password(&unknown));
+    known.expect_error(401, "UNAUTHORIZED");
+    missing.expect_error(401, "UNAUTHORIZED");
+    assert_eq!(known.text(), missing.text());
+    assert_eq!(
+        known.header("WWW-Authenticate"),
+        missing.header("WWW-Authenticate")
+    );
+    for _ in 1..limit("TOLLGATE_FAILURES_PER_ACCOUNT") {
+        try_password(&unknown).expect_error(401, "UNAUTHORIZED");
+    }
+    try_password(&unknown).expect_error(429, "TOO_MANY_REQUESTS");
+}

@@ -6,10 +6,11 @@ use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::auth::account::{Email, Role};
 use tollgate_core::auth::account_store::{
-    bearer_guard, bearer_lookup, new_user, session_lookup, token_guard, token_lookup, token_touch,
-    Accounts, Customer, Limits, Token,
+    bearer_guard, bearer_lookup, new_user, refresh_lookup, session_lookup, token_guard,
+    token_lookup, token_touch, Accounts, Customer, Limits, Token,
 };
 use tollgate_core::auth::secret::{hash_password, hash_secret, new_secret, TOKEN_PREFIX};
+use tollgate_core::auth::sessions::{NewSession, SessionKind, Sessions};
 use tollgate_core::stmt;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::storage::sql::{Sql, Statement};
@@ -320,8 +321,10 @@ fn lists_page_by_cursor() {
     assert_eq!(emails.len(), 5);
 }
 
+/// Finding 8 of issue 15: failures count per account *from one address* and per
+/// address, so failing from one address locks nobody out from another.
 #[test]
-fn failures_block_an_account_or_address_for_the_rest_of_the_window() {
+fn finding_8_failures_from_one_address_do_not_lock_the_account_out_of_another() {
     let db = Sqlite::migrated();
     let a = Accounts::new(&db);
     let limits = Limits {
@@ -329,57 +332,217 @@ fn failures_block_an_account_or_address_for_the_rest_of_the_window() {
         per_address: 5,
         window: 60,
     };
-    let blocked = |email, ip, now| block_on(a.blocked_for(email, ip, limits, now)).unwrap();
+    let blocked = |email, ip, now| block_on(a.blocked_for(email, ip, now)).unwrap();
+    let fail = |email, ip, now| block_on(a.record_failure(email, ip, limits, now)).unwrap();
     for _ in 0..3 {
         assert_eq!(blocked("a@x.y", "10.0.0.1", NOW), None);
-        block_on(a.record_failure("a@x.y", "10.0.0.1", limits, NOW)).unwrap();
+        fail("a@x.y", "10.0.0.1", NOW);
     }
     assert_eq!(
-        blocked("A@x.y", "10.0.0.9", NOW + 10),
+        blocked("A@x.y", "10.0.0.1", NOW + 10),
         Some(50),
-        "per account"
+        "this pair"
+    );
+    assert_eq!(
+        blocked("a@x.y", "10.0.0.9", NOW + 10),
+        None,
+        "another address"
     );
     assert_eq!(
         blocked("b@x.y", "10.0.0.1", NOW + 10),
         None,
-        "address still under its limit"
+        "address under its limit"
     );
-    block_on(a.record_failure("b@x.y", "10.0.0.1", limits, NOW + 10)).unwrap();
-    block_on(a.record_failure("c@x.y", "10.0.0.1", limits, NOW + 10)).unwrap();
+    fail("b@x.y", "10.0.0.1", NOW + 10);
+    fail("c@x.y", "10.0.0.1", NOW + 10);
     assert_eq!(
         blocked("d@x.y", "10.0.0.1", NOW + 20),
-        Some(40),
+        Some(50),
         "per address"
     );
-    assert_eq!(blocked("a@x.y", "10.0.0.1", NOW + 60), None, "window over");
-    block_on(a.record_failure("a@x.y", "10.0.0.2", limits, NOW + 60)).unwrap();
+    assert_eq!(blocked("d@x.y", "10.0.0.2", NOW + 20), None);
+}
+
+/// Finding 8 of issue 15: each failure after a refusal ends doubles the next
+/// refusal; a key left alone for a window after its refusal starts again, and
+/// the scheduled prune deletes what has run out.
+#[test]
+fn finding_8_refusals_back_off_and_run_out() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let limits = Limits {
+        per_account: 2,
+        per_address: 100,
+        window: 60,
+    };
+    let blocked = |now| block_on(a.blocked_for("a@x.y", "10.0.0.1", now)).unwrap();
+    let fail = |now| block_on(a.record_failure("a@x.y", "10.0.0.1", limits, now)).unwrap();
+    fail(NOW);
+    assert_eq!(blocked(NOW + 1), None, "under the limit");
+    fail(NOW + 30);
+    assert_eq!(blocked(NOW + 31), Some(59));
+    assert_eq!(blocked(NOW + 90), None, "the refusal is over");
+    fail(NOW + 90);
+    assert_eq!(blocked(NOW + 91), Some(119), "twice as long");
+    fail(NOW + 210);
+    assert_eq!(blocked(NOW + 210), Some(240), "and again");
+
+    let rows = || -> usize {
+        let rows: Vec<serde_json::Value> =
+            block_on(db.query(stmt!("SELECT key FROM auth_failures"))).unwrap();
+        rows.len()
+    };
+    block_on(a.prune(NOW + 509)).unwrap();
     assert_eq!(
-        blocked("a@x.y", "10.0.0.2", NOW + 61),
-        None,
-        "a new window starts at one"
+        rows(),
+        1,
+        "the address's ran out a window after its last failure, the pair's not yet"
     );
+    block_on(a.prune(NOW + 510)).unwrap();
+    assert_eq!(rows(), 0, "a window after the refusal ended");
+    fail(NOW + 510);
+    fail(NOW + 511);
+    assert_eq!(blocked(NOW + 512), Some(59), "counted from nothing again");
+}
+
+/// Finding 8 of issue 15: an unknown email, an account without a password and a
+/// wrong password are refused alike (the hash runs for all three; see
+/// `secret::DUMMY_PASSWORD_HASH`).
+#[test]
+fn finding_8_unknown_emails_and_passwordless_accounts_are_refused_alike() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    add_user(&a, 1, "alice@example.com", Role::ReadOnly, None);
+    let user = new_user(
+        id(2),
+        &Email::parse("bob@example.com").unwrap(),
+        Role::ReadOnly,
+        None,
+        NOW,
+    );
+    block_on(a.create_user(&user, None)).unwrap();
+    let check = |email, password| block_on(a.check_password(email, password)).unwrap();
+    assert!(check("alice@example.com", "a long password").is_some());
+    assert!(check("alice@example.com", "no account has this password").is_none());
+    assert!(check("nobody@example.com", "no account has this password").is_none());
+    assert!(check("bob@example.com", "no account has this password").is_none());
+}
+
+fn add_session(db: &Sqlite, n: u8, user: &str, kind: SessionKind, expires_at: i64) -> String {
+    let session = NewSession {
+        id: id(n),
+        id_hash: &format!("h{n}"),
+        user_id: user,
+        kind,
+        expires_at,
+        user_agent: "agent/1.0",
+        address: "192.0.2.1",
+    };
+    block_on(Sessions::new(db).create(&session, NOW)).unwrap();
+    session.id
+}
+
+/// The user id a lookup finds, if any.
+fn found(a: &Accounts<'_, Sqlite>, lookup: Statement) -> Option<String> {
+    block_on(a.lookup(lookup))
+        .unwrap()
+        .map(|row| row.identity().user_id)
 }
 
 #[test]
 fn sessions_expire_and_end() {
     let db = Sqlite::migrated();
     let a = Accounts::new(&db);
+    let sessions = Sessions::new(&db);
     let alice = add_user(&a, 1, "alice@example.com", Role::ReadWrite, None);
-    block_on(a.create_session("h1", &alice, NOW, 100)).unwrap();
+    add_session(&db, 1, &alice, SessionKind::Dashboard, NOW + 100);
     assert_eq!(
-        block_on(a.lookup(session_lookup("h1", NOW + 99)))
-            .unwrap()
-            .unwrap()
-            .identity()
-            .user_id,
-        alice
+        found(&a, session_lookup("h1", NOW + 99)),
+        Some(alice.clone())
     );
-    assert!(block_on(a.lookup(session_lookup("h1", NOW + 100)))
-        .unwrap()
-        .is_none());
-    block_on(a.create_session("h2", &alice, NOW, 100)).unwrap();
-    block_on(a.delete_session("h2")).unwrap();
-    assert!(block_on(a.lookup(session_lookup("h2", NOW)))
-        .unwrap()
-        .is_none());
+    assert_eq!(found(&a, session_lookup("h1", NOW + 100)), None);
+    add_session(&db, 2, &alice, SessionKind::Dashboard, NOW + 100);
+    block_on(sessions.end("h2", SessionKind::Dashboard)).unwrap();
+    assert_eq!(found(&a, session_lookup("h2", NOW)), None);
+}
+
+/// Finding 2 of issue 15: a refresh token is refused once its session is revoked
+/// or has expired, as when its user is deleted or the token it came from revoked;
+/// and neither kind of session's secret passes as the other.
+#[test]
+fn finding_2_refresh_tokens_live_only_while_their_session_does() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let sessions = Sessions::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::ReadWrite, None);
+    let (token, _) = add_token(&a, 2, &alice, None);
+    let refresh =
+        |hash, token: Option<&str>, now| found(&a, refresh_lookup(&alice, token, hash, now));
+    let live = add_session(&db, 3, &alice, SessionKind::Refresh, NOW + 100);
+    assert_eq!(refresh("h3", None, NOW), Some(alice.clone()));
+    assert_eq!(refresh("h3", Some(&token), NOW), Some(alice.clone()));
+    assert_eq!(refresh("h3", None, NOW + 100), None, "expired");
+    assert_eq!(refresh("nothing", None, NOW), None, "no session");
+    assert_eq!(found(&a, session_lookup("h3", NOW)), None, "not a cookie");
+    add_session(&db, 4, &alice, SessionKind::Dashboard, NOW + 100);
+    assert_eq!(
+        refresh("h4", None, NOW),
+        None,
+        "a cookie is no refresh token"
+    );
+
+    block_on(a.revoke_token(&token, NOW)).unwrap();
+    assert_eq!(refresh("h3", Some(&token), NOW), None, "its token revoked");
+    assert!(block_on(sessions.revoke(&live, Some(&alice))).unwrap());
+    assert_eq!(refresh("h3", None, NOW), None, "revoked");
+    add_session(&db, 5, &alice, SessionKind::Refresh, NOW + 100);
+    add_user(&a, 6, "admin@example.com", Role::Admin, None);
+    assert!(block_on(a.delete_user(&alice)).unwrap());
+    assert_eq!(refresh("h5", None, NOW), None, "user deleted");
+}
+
+/// Finding 2 of issue 15: owners list their live sessions of both kinds, the one
+/// they ask with marked, and revoke them; nobody else but an admin can.
+#[test]
+fn finding_2_sessions_are_listed_and_revoked_by_their_owner() {
+    let db = Sqlite::migrated();
+    let a = Accounts::new(&db);
+    let sessions = Sessions::new(&db);
+    let alice = add_user(&a, 1, "alice@example.com", Role::ReadOnly, None);
+    let bob = add_user(&a, 2, "bob@example.com", Role::ReadOnly, None);
+    let web = add_session(&db, 3, &alice, SessionKind::Dashboard, NOW + 100);
+    let cli = add_session(&db, 4, &alice, SessionKind::Refresh, NOW + 100);
+    add_session(&db, 5, &alice, SessionKind::Refresh, NOW + 10);
+    add_session(&db, 6, &bob, SessionKind::Refresh, NOW + 100);
+    let list =
+        |current, limit| block_on(sessions.list(&alice, current, None, limit, NOW + 10)).unwrap();
+    let page = list(Some("h3"), 50);
+    let seen: Vec<_> = page
+        .items
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind, s.current))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (web.as_str(), SessionKind::Dashboard, true),
+            (cli.as_str(), SessionKind::Refresh, false)
+        ],
+        "live ones only, oldest first"
+    );
+    assert_eq!(page.items[1].user_agent, "agent/1.0");
+    assert_eq!(page.items[1].address, "192.0.2.1");
+    assert_eq!(list(None, 1).next_cursor.as_deref(), Some(web.as_str()));
+
+    assert!(
+        !block_on(sessions.revoke(&cli, Some(&bob))).unwrap(),
+        "not bob's"
+    );
+    assert!(block_on(sessions.revoke(&cli, Some(&alice))).unwrap());
+    assert!(
+        !block_on(sessions.revoke(&cli, Some(&alice))).unwrap(),
+        "gone"
+    );
+    assert!(block_on(sessions.revoke(&web, None)).unwrap(), "an admin's");
+    assert!(list(None, 50).items.is_empty());
 }

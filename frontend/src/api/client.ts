@@ -17,6 +17,7 @@ export type NewLicense = Schemas["NewLicense"];
 export type Me = Schemas["Me"];
 export type NewUser = Schemas["NewUser"];
 export type Role = Schemas["Role"];
+export type Session = Schemas["Session"];
 export type Tag = Schemas["Tag"];
 export type Token = Schemas["Token"];
 export type User = Schemas["User"];

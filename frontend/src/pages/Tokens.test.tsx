@@ -18,6 +18,7 @@ function server() {
       return { status: 201, body: { token, secret } };
     }
     if (call.path === "/api/v1/tokens") return page(created ? [token] : []);
+    if (call.path === "/api/v1/sessions") return page([]);
   });
 }
 

@@ -1,5 +1,6 @@
 // The signed-in user's personal access tokens (vendor and customer users alike):
-// list, create — the secret shown once with ready-to-paste login commands — and revoke.
+// list, create — the secret shown once with ready-to-paste login commands — and revoke;
+// then their sessions.
 import { useState } from "react";
 import { api, ok, type Token } from "../api/client";
 import { useMe } from "../session";
@@ -7,6 +8,7 @@ import { useAction, usePaged } from "../ui/async";
 import { ActionForm, field } from "../ui/forms";
 import { date, dateTime, registryHost } from "../ui/format";
 import { Command, ConfirmButton, Empty, ErrorNote, Pager, Show } from "../ui/parts";
+import { SessionsSection } from "./Sessions";
 
 const DAY = 24 * 60 * 60;
 
@@ -40,6 +42,7 @@ export function TokensPage() {
       <h2>Your tokens</h2>
       <Show state={tokens}>{(page) => (page.items.length === 0 ? <Empty>No tokens yet.</Empty> : <TokenTable tokens={page.items} reload={tokens.reload} />)}</Show>
       <Pager paged={tokens} />
+      <SessionsSection />
     </section>
   );
 }

@@ -50,25 +50,11 @@ pub struct Download {
     #[serde(flatten)]
     pub event: Event,
     /// Part of the pull of an index (see the module documentation).
-    #[serde(deserialize_with = "flag")]
+    #[serde(deserialize_with = "crate::storage::sql::flag")]
     pub child: bool,
     /// The puller's email, while the account exists.
     #[serde(default)]
     pub user_email: Option<String>,
-}
-
-/// A boolean as SQLite stores it (0 or 1), or as JSON writes it.
-fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Bool(bool),
-        Int(i64),
-    }
-    Ok(match Flag::deserialize(d)? {
-        Flag::Bool(b) => b,
-        Flag::Int(n) => n != 0,
-    })
 }
 
 /// Which events a log lists.

@@ -1,10 +1,12 @@
 //! Every read and write of account data — customers, users, personal access
-//! tokens, dashboard sessions and failed-sign-in counters — as SQL over the
-//! [`Sql`] trait. Ids and list pages are those of storage/paging.rs.
+//! tokens, the credential lookups of sessions (which `sessions.rs` keeps) and
+//! failed-sign-in counters — as SQL over the [`Sql`] trait. Ids and list pages are
+//! those of storage/paging.rs.
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::account::{Email, Identity, Role};
+use crate::auth::secret::{verify_password, DUMMY_PASSWORD_HASH};
 use crate::error::{Error, Result};
 use crate::stmt;
 use crate::storage::paging::Page;
@@ -85,8 +87,8 @@ macro_rules! live_token {
 }
 
 /// The row of the account (`u`) a bearer token names (`?1` the user, `?2` the
-/// token it came from, if any, `?3` now): shared by [`bearer_lookup`] and
-/// [`bearer_guard`].
+/// token it came from, if any, `?3` now): shared by [`bearer_lookup`],
+/// [`refresh_lookup`] and [`bearer_guard`].
 macro_rules! bearer_account {
     () => {
         "FROM users u
@@ -182,24 +184,60 @@ pub fn token_touch(secret_hash: &str, now: i64) -> Statement {
 }
 
 /// The lookup of a live dashboard session's account (by the session id's hash).
+/// Only dashboard sessions: the secret naming a refresh token's session is
+/// readable inside the token, and must not pass as a cookie.
 pub fn session_lookup(id_hash: &str, now: i64) -> Statement {
     stmt!(
-        "SELECT u.id, u.email, u.role, u.customer_id
+        "SELECT u.id, u.email, u.role, u.customer_id, s.last_used_at
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id_hash = ?1 AND s.expires_at > ?2",
+         WHERE s.id_hash = ?1 AND s.kind = 'dashboard' AND s.expires_at > ?2",
         id_hash,
         now
     )
 }
 
-/// Failed-credential limits: at most `per_account` failures for one account and
-/// `per_address` from one client address in a window of `window` seconds.
+/// The lookup of the account a refresh token names, as [`bearer_lookup`] finds it,
+/// and only while the token's session (`session_hash`, the hash of the secret in
+/// the token) is live: a revoked or expired session, like a deleted user or a
+/// revoked personal access token, refreshes nothing. One statement, so a refresh
+/// costs one round trip as before.
+pub fn refresh_lookup(
+    user_id: &str,
+    token_id: Option<&str>,
+    session_hash: &str,
+    now: i64,
+) -> Statement {
+    stmt!(
+        concat!(
+            "SELECT u.id, u.email, u.role, u.customer_id, ?2 AS token_id,
+               (SELECT last_used_at FROM sessions WHERE id_hash = ?4) AS last_used_at ",
+            bearer_account!(),
+            " AND EXISTS (SELECT 1 FROM sessions s WHERE s.id_hash = ?4 AND s.user_id = u.id
+                 AND s.kind = 'refresh' AND s.expires_at > ?3)"
+        ),
+        user_id,
+        token_id,
+        now,
+        session_hash
+    )
+}
+
+/// Failed-credential limits. Failures count per account *and address*, so that
+/// nobody failing from elsewhere can lock an account out, and per address. After
+/// `per_account` failures for one account from one address, or `per_address` from
+/// one address, each no more than `window` seconds after the one before, that key
+/// is refused for `window` seconds, then for twice as long after each further
+/// failure (up to [`MAX_BLOCK`]); `window` seconds after its last refusal ends
+/// without a failure, it starts again from nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub per_account: i64,
     pub per_address: i64,
     pub window: i64,
 }
+
+/// The longest a key is refused for, however often it fails.
+pub const MAX_BLOCK: i64 = 24 * 60 * 60;
 
 pub struct Accounts<'a, S> {
     sql: &'a S,
@@ -210,7 +248,9 @@ impl<'a, S: Sql> Accounts<'a, S> {
         Accounts { sql }
     }
 
-    /// The account whose password is `password`, if any.
+    /// The account whose password is `password`, if any. The slow hash runs
+    /// whether or not the account exists or has a password (against
+    /// [`DUMMY_PASSWORD_HASH`] then), so every refusal costs the same.
     pub async fn check_password(&self, email: &str, password: &str) -> Result<Option<Identity>> {
         let row: Option<CredentialRow> = self
             .sql
@@ -219,10 +259,11 @@ impl<'a, S: Sql> Accounts<'a, S> {
                 email
             ))
             .await?;
-        Ok(row.and_then(|row| {
-            let hash = row.password_hash.as_deref()?;
-            crate::auth::secret::verify_password(password, hash).then(|| row.identity())
-        }))
+        let stored = row.as_ref().and_then(|r| r.password_hash.clone());
+        let matches = verify_password(password, stored.as_deref().unwrap_or(DUMMY_PASSWORD_HASH));
+        Ok(row
+            .filter(|_| matches && stored.is_some())
+            .map(CredentialRow::identity))
     }
 
     /// The account a [`token_lookup`], [`bearer_lookup`] or [`session_lookup`]
@@ -246,46 +287,29 @@ impl<'a, S: Sql> Accounts<'a, S> {
         Ok(())
     }
 
-    /// Seconds until credential checks for this account or address may be tried
-    /// again; `None` when they may now.
-    pub async fn blocked_for(
-        &self,
-        email: &str,
-        address: &str,
-        limits: Limits,
-        now: i64,
-    ) -> Result<Option<i64>> {
+    /// Seconds until credential checks for this account from this address may be
+    /// tried again; `None` when they may now.
+    pub async fn blocked_for(&self, email: &str, address: &str, now: i64) -> Result<Option<i64>> {
         #[derive(Deserialize)]
         struct Row {
-            key: String,
-            window_start: i64,
-            count: i64,
+            blocked_until: i64,
         }
-        let rows: Vec<Row> = self
+        let row: Option<Row> = self
             .sql
-            .query(stmt!(
-                "SELECT key, window_start, count FROM auth_failures
-                 WHERE key IN (?1, ?2) AND window_start > ?3",
-                account_key(email),
+            .one(stmt!(
+                "SELECT blocked_until FROM auth_failures
+                 WHERE key IN (?1, ?2) AND blocked_until > ?3
+                 ORDER BY blocked_until DESC LIMIT 1",
+                pair_key(email, address),
                 address_key(address),
-                now - limits.window
+                now
             ))
             .await?;
-        Ok(rows
-            .iter()
-            .filter(|r| {
-                let limit = if r.key.starts_with("ip:") {
-                    limits.per_address
-                } else {
-                    limits.per_account
-                };
-                r.count >= limit
-            })
-            .map(|r| r.window_start + limits.window - now)
-            .max())
+        Ok(row.map(|r| r.blocked_until - now))
     }
 
-    /// Counts one failed credential check against the account and the address.
+    /// Counts one failed credential check against the account from this address
+    /// and against the address, each refused once over its limit (see [`Limits`]).
     pub async fn record_failure(
         &self,
         email: &str,
@@ -293,19 +317,26 @@ impl<'a, S: Sql> Accounts<'a, S> {
         limits: Limits,
         now: i64,
     ) -> Result<()> {
-        let bump = |key: String| {
-            stmt!(
-                "INSERT INTO auth_failures (key, window_start, count) VALUES (?1, ?2, 1)
-                 ON CONFLICT (key) DO UPDATE SET
-                   count = CASE WHEN window_start <= ?2 - ?3 THEN 1 ELSE count + 1 END,
-                   window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2 ELSE window_start END",
-                key,
-                now,
-                limits.window
-            )
-        };
+        let keys = [
+            (pair_key(email, address), limits.per_account),
+            (address_key(address), limits.per_address),
+        ];
+        let statements = keys
+            .into_iter()
+            .flat_map(|(key, limit)| failure(key, limit, limits.window, now))
+            .collect();
+        self.sql.batch(statements).await?;
+        Ok(())
+    }
+
+    /// Forgets failure counters and sessions that have run out: nothing reads
+    /// them any more.
+    pub async fn prune(&self, now: i64) -> Result<()> {
         self.sql
-            .batch(vec![bump(account_key(email)), bump(address_key(address))])
+            .batch(vec![
+                stmt!("DELETE FROM auth_failures WHERE expires_at <= ?1", now),
+                stmt!("DELETE FROM sessions WHERE expires_at <= ?1", now),
+            ])
             .await?;
         Ok(())
     }
@@ -505,42 +536,41 @@ impl<'a, S: Sql> Accounts<'a, S> {
             .await?;
         Ok(())
     }
-
-    pub async fn create_session(
-        &self,
-        id_hash: &str,
-        user_id: &str,
-        now: i64,
-        ttl: i64,
-    ) -> Result<()> {
-        self.sql
-            .batch(vec![
-                stmt!("DELETE FROM sessions WHERE user_id = ?1 AND expires_at <= ?2", user_id, now),
-                stmt!(
-                    "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                    id_hash,
-                    user_id,
-                    now,
-                    now + ttl
-                ),
-            ])
-            .await?;
-        Ok(())
-    }
-
-    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
-        self.sql
-            .batch(vec![stmt!(
-                "DELETE FROM sessions WHERE id_hash = ?1",
-                id_hash
-            )])
-            .await?;
-        Ok(())
-    }
 }
 
-fn account_key(email: &str) -> String {
-    format!("account:{}", email.to_lowercase())
+/// The statements counting one failure against `key`: the count restarts once
+/// the row has expired; at `limit` and beyond, the key is refused for `window`
+/// seconds doubled once per failure past the limit, at most [`MAX_BLOCK`].
+fn failure(key: String, limit: i64, window: i64, now: i64) -> [Statement; 2] {
+    [
+        stmt!(
+            "INSERT INTO auth_failures (key, count, blocked_until, expires_at)
+             VALUES (?1, 1, 0, 0)
+             ON CONFLICT (key) DO UPDATE SET
+               count = CASE WHEN expires_at <= ?2 THEN 1 ELSE count + 1 END",
+            key.as_str(),
+            now
+        ),
+        stmt!(
+            "UPDATE auth_failures SET
+               blocked_until = CASE WHEN count >= ?3
+                 THEN ?2 + min(?4 << min(count - ?3, 20), ?5) ELSE 0 END,
+               expires_at = ?2 + ?4 + CASE WHEN count >= ?3
+                 THEN min(?4 << min(count - ?3, 20), ?5) ELSE 0 END
+             WHERE key = ?1",
+            key,
+            now,
+            limit,
+            window,
+            MAX_BLOCK
+        ),
+    ]
+}
+
+/// The key of an account from one address: the address first, as it holds no
+/// space, so no email can make two pairs' keys equal.
+fn pair_key(email: &str, address: &str) -> String {
+    format!("pair:{address} {}", email.to_lowercase())
 }
 
 fn address_key(address: &str) -> String {

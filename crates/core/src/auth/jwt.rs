@@ -1,8 +1,9 @@
 //! The registry's bearer tokens: short-lived JWTs signed with Ed25519 (EdDSA) that
 //! name the account (`sub`), the personal access token they came from (`tid`), and
 //! the granted `access`; and long-lived refresh tokens for the OAuth2 flow that
-//! containerd and buildkit use. Both are bound to one `service` (the registry's
-//! host) through `aud`.
+//! containerd and buildkit use, each naming (`jti`) a session that can be revoked
+//! (`sessions.rs`). Both are bound to one `service` (the registry's host) through
+//! `aud`.
 
 use std::collections::HashSet;
 
@@ -46,6 +47,8 @@ pub struct Verified {
     pub token_id: Option<String>,
     pub access: Vec<ResourceAccess>,
     pub expires_at: u64,
+    /// A refresh token's session secret (see [`Signer::issue_refresh`]).
+    pub session: Option<String>,
 }
 
 /// Signs and verifies with the key from the `TOLLGATE_JWT_KEY` secret: a 32-byte
@@ -75,21 +78,32 @@ impl Signer {
         now: u64,
         ttl: u64,
     ) -> Result<String> {
-        let claims = JWTClaims {
-            issued_at: Some(Duration::from_secs(now)),
-            expires_at: Some(Duration::from_secs(now + ttl)),
-            invalid_before: Some(Duration::from_secs(now)),
-            audiences: Some(Audiences::AsString(service.to_owned())),
-            issuer: Some(ISSUER.into()),
-            jwt_id: None,
-            subject: Some(who.user_id.clone()),
-            nonce: None,
-            custom: Custom {
-                kind,
-                tid: who.token_id.clone(),
-                access,
-            },
-        };
+        self.sign(claims(kind, who, access, service, now, ttl))
+    }
+
+    /// A refresh token for `who` on `service`, valid from `now` for
+    /// [`REFRESH_TTL_SECONDS`], naming its session by the secret `session` (its
+    /// `jti`): a refresh checks that the session is still live, so revoking it
+    /// ends the token.
+    pub fn issue_refresh(
+        &self,
+        who: &Identity,
+        session: &str,
+        service: &str,
+        now: u64,
+    ) -> Result<String> {
+        let claims = claims(
+            TokenKind::Refresh,
+            who,
+            Vec::new(),
+            service,
+            now,
+            REFRESH_TTL_SECONDS,
+        );
+        self.sign(claims.with_jwt_id(session))
+    }
+
+    fn sign(&self, claims: JWTClaims<Custom>) -> Result<String> {
         self.0
             .sign(claims)
             .map_err(|e| Error::Internal(format!("signing a token: {e}")))
@@ -125,7 +139,35 @@ impl Signer {
             token_id: claims.custom.tid,
             access: claims.custom.access,
             expires_at: claims.expires_at.map_or(0, |t| t.as_secs()),
+            session: claims.jwt_id,
         })
+    }
+}
+
+/// The claims of a token of `kind` for `who` on `service`, valid from `now` for
+/// `ttl` seconds.
+fn claims(
+    kind: TokenKind,
+    who: &Identity,
+    access: Vec<ResourceAccess>,
+    service: &str,
+    now: u64,
+    ttl: u64,
+) -> JWTClaims<Custom> {
+    JWTClaims {
+        issued_at: Some(Duration::from_secs(now)),
+        expires_at: Some(Duration::from_secs(now + ttl)),
+        invalid_before: Some(Duration::from_secs(now)),
+        audiences: Some(Audiences::AsString(service.to_owned())),
+        issuer: Some(ISSUER.into()),
+        jwt_id: None,
+        subject: Some(who.user_id.clone()),
+        nonce: None,
+        custom: Custom {
+            kind,
+            tid: who.token_id.clone(),
+            access,
+        },
     }
 }
 
@@ -217,6 +259,29 @@ mod tests {
             "tampered payload"
         );
         assert!(refused("not-a-jwt", TokenKind::Access, "reg.example", NOW));
+    }
+
+    #[test]
+    fn refresh_tokens_name_their_session() {
+        let signer = Signer::from_seed_hex(KEY).unwrap();
+        let who = Identity {
+            user_id: "u1".into(),
+            email: "u1@example.com".into(),
+            role: Role::ReadOnly,
+            customer_id: None,
+            token_id: None,
+        };
+        let t = signer
+            .issue_refresh(&who, "secret", "reg.example", NOW)
+            .unwrap();
+        let v = signer
+            .verify(&t, TokenKind::Refresh, "reg.example", NOW)
+            .unwrap();
+        assert_eq!(v.session.as_deref(), Some("secret"));
+        assert_eq!(v.expires_at, NOW + REFRESH_TTL_SECONDS);
+        assert!(signer
+            .verify(&t, TokenKind::Access, "reg.example", NOW)
+            .is_err());
     }
 
     #[test]

@@ -21,9 +21,10 @@ pub enum Action {
     Catalog,
     /// Read users, customers and customer users.
     ViewAccounts,
-    /// Create and delete users, customers and customer users; manage anyone's tokens.
+    /// Create and delete users, customers and customer users; manage anyone's
+    /// tokens and sessions.
     ManageAccounts,
-    /// Create, list and revoke one's own tokens.
+    /// Create, list and revoke one's own tokens; list and revoke one's own sessions.
     OwnTokens,
     /// Create, change and delete licenses.
     ManageLicenses,

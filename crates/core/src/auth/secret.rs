@@ -11,10 +11,18 @@ use crate::auth::credentials::constant_time_eq;
 pub const TOKEN_PREFIX: &str = "tgpat_";
 /// Every session id starts with this.
 pub const SESSION_PREFIX: &str = "tgses_";
+/// The secret naming a refresh token's session starts with this.
+pub const REFRESH_PREFIX: &str = "tgref_";
 
 /// PBKDF2 rounds for new passwords. 100,000 is also the most Web Crypto in Workers
 /// accepts, so a later move to the native implementation keeps every hash valid.
 pub const PASSWORD_ROUNDS: u32 = 100_000;
+
+/// What passwords are checked against when the account has none (an unknown
+/// email, or an account that signs in with tokens only): a hash of a password
+/// nobody is told, at [`PASSWORD_ROUNDS`], so that check costs what a real one
+/// does and a refusal's timing does not tell whether the account exists.
+pub const DUMMY_PASSWORD_HASH: &str = "pbkdf2-sha256$100000$746f6c6c676174652d64756d6d792121$d0eabaa926a473faac62f0f1b05dd8359c02cf2284d0df626a39758c95f7ca98";
 
 /// A new secret with `prefix`: the prefix and 32 random bytes in URL-safe base64.
 pub fn new_secret(prefix: &str, random: &[u8; 32]) -> String {
@@ -116,6 +124,17 @@ mod tests {
         assert!(
             stored.ends_with("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc")
         );
+    }
+
+    /// Finding 8 of issue 15: the dummy is a real hash at full cost — were it
+    /// malformed or cheap, `verify_password` would return early on it.
+    #[test]
+    fn finding_8_the_dummy_hash_costs_a_full_check() {
+        assert!(DUMMY_PASSWORD_HASH.starts_with(&format!("pbkdf2-sha256${PASSWORD_ROUNDS}$")));
+        assert!(verify_password(
+            "no account has this password",
+            DUMMY_PASSWORD_HASH
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! queries runs in both places.
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -94,4 +95,18 @@ pub fn decode<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>> {
     rows.into_iter()
         .map(|row| serde_json::from_value(row).map_err(|e| Error::Internal(format!("row: {e}"))))
         .collect()
+}
+
+/// A boolean as SQLite stores it (0 or 1), or as JSON writes it.
+pub(crate) fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Int(n) => n != 0,
+    })
 }
