@@ -4,6 +4,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { api, onSignedOut, type Me } from "./api/client";
 import { ArtifactDetailsPage } from "./pages/ArtifactDetails";
 import { ArtifactsPage } from "./pages/Artifacts";
+import { AuditPage } from "./pages/Audit";
 import { CustomerPage, CustomersPage } from "./pages/Customers";
 import { DashboardPage } from "./pages/Dashboard";
 import { DownloadsPage } from "./pages/Downloads";
@@ -36,7 +37,9 @@ function navFor(me: Me): NavItem[] {
     { href: "/licenses", label: "Licenses" },
     { href: "/tokens", label: "Tokens" },
   ];
-  return isAdmin(me) ? [...items, { href: "/users", label: "Users" }] : items;
+  return isAdmin(me)
+    ? [...items, { href: "/users", label: "Users" }, { href: "/audit", label: "Audit log" }]
+    : items;
 }
 
 /** The page for `path`, or null when the path names none. */
@@ -62,6 +65,7 @@ function pageFor(path: string, me: Me): ReactNode {
   };
   if (path in simple) return simple[path];
   if (path === "/users" && isAdmin(me)) return <UsersPage />;
+  if (path === "/audit" && isAdmin(me)) return <AuditPage />;
   const customer = id("/customers/");
   if (customer) return <CustomerPage id={customer} />;
   const license = id("/licenses/");

@@ -8,6 +8,7 @@ import type { components, paths } from "./schema";
 export type Schemas = components["schemas"];
 export type Artifact = Schemas["Artifact"];
 export type ArtifactDetails = Schemas["ArtifactDetails"];
+export type AuditEvent = Schemas["AuditEvent"];
 export type Customer = Schemas["Customer"];
 export type CustomerDashboard = Schemas["CustomerDashboard"];
 export type Download = Schemas["Download"];

@@ -26,25 +26,29 @@ export interface LogFilters {
   to?: number;
 }
 
-/** The filters in the page's URL; `to` is the end of the day it names. */
-function filtersFrom(params: URLSearchParams): LogFilters {
+/** The `from` and `to` days in a page's URL as Unix seconds; `to` is the end of the day it names. */
+export function dayFilters(params: URLSearchParams): { from?: number; to?: number } {
   const to = dayStart(params.get("to"));
+  return { from: dayStart(params.get("from")), to: to === undefined ? undefined : to + DAY };
+}
+
+/** The filters in the page's URL. */
+function filtersFrom(params: URLSearchParams): LogFilters {
   return {
     artifact: params.get("artifact") || undefined,
     customer_id: params.get("customer_id") || undefined,
-    from: dayStart(params.get("from")),
-    to: to === undefined ? undefined : to + DAY,
+    ...dayFilters(params),
   };
 }
 
-/** The CSV export's address for `filters`: the server streams every matching row. */
-export function csvHref(filters: LogFilters): string {
+/** A CSV export's address (`path`) for `filters`: the server streams every matching row. */
+export function csvHref(path: string, filters: object): string {
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(filters)) {
     if (value !== undefined) query.set(key, String(value));
   }
   const qs = query.toString();
-  return `/api/v1/downloads.csv${qs ? `?${qs}` : ""}`;
+  return `${path}${qs ? `?${qs}` : ""}`;
 }
 
 export function DownloadsPage() {
@@ -72,7 +76,7 @@ export function DownloadsPage() {
           To
           <input type="date" value={params.get("to") ?? ""} onChange={(e) => setQuery({ to: e.target.value })} />
         </label>
-        <a className="button" href={csvHref(filters)} download>
+        <a className="button" href={csvHref("/api/v1/downloads.csv", filters)} download>
           Export CSV
         </a>
       </div>
