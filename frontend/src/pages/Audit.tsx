@@ -7,7 +7,7 @@ import { setQuery, useLocation } from "../router";
 import { usePaged } from "../ui/async";
 import { dateTime } from "../ui/format";
 import { Empty, ErrorNote, Loading, Pager, SearchBox } from "../ui/parts";
-import { csvHref, dayFilters } from "./Downloads";
+import { csvHref, DaysAndExport, dayFilters } from "./Downloads";
 
 const PAGE_SIZE = 100;
 const ACTIONS = ["POST", "PUT", "PATCH", "DELETE"];
@@ -51,17 +51,7 @@ export function AuditPage() {
             ))}
           </select>
         </label>
-        <label>
-          From
-          <input type="date" value={params.get("from") ?? ""} onChange={(e) => setQuery({ from: e.target.value })} />
-        </label>
-        <label>
-          To
-          <input type="date" value={params.get("to") ?? ""} onChange={(e) => setQuery({ to: e.target.value })} />
-        </label>
-        <a className="button" href={csvHref("/api/v1/audit.csv", filters)} download>
-          Export CSV
-        </a>
+        <DaysAndExport params={params} csv={csvHref("/api/v1/audit.csv", filters)} />
       </div>
       <p className="muted">Dates are UTC days. Refused changes are recorded too; events are kept for the retention period (docs/audit.md).</p>
       <ErrorNote error={paged.error} />

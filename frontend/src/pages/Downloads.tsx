@@ -51,6 +51,25 @@ export function csvHref(path: string, filters: object): string {
   return `${path}${qs ? `?${qs}` : ""}`;
 }
 
+/** The From and To day inputs over the URL's `from` and `to`, and the link to the `csv` export. */
+export function DaysAndExport({ params, csv }: { params: URLSearchParams; csv: string }) {
+  return (
+    <>
+      <label>
+        From
+        <input type="date" value={params.get("from") ?? ""} onChange={(e) => setQuery({ from: e.target.value })} />
+      </label>
+      <label>
+        To
+        <input type="date" value={params.get("to") ?? ""} onChange={(e) => setQuery({ to: e.target.value })} />
+      </label>
+      <a className="button" href={csv} download>
+        Export CSV
+      </a>
+    </>
+  );
+}
+
 export function DownloadsPage() {
   const params = useLocation().searchParams;
   const filters = filtersFrom(params);
@@ -68,17 +87,7 @@ export function DownloadsPage() {
           <SearchBox label="Artifact (exact name)" value={filters.artifact ?? ""} onChange={setArtifact} />
         </div>
         <CustomerSelect customers={customers} value={filters.customer_id ?? ""} onChange={(id) => setQuery({ customer_id: id })} none="All customers" />
-        <label>
-          From
-          <input type="date" value={params.get("from") ?? ""} onChange={(e) => setQuery({ from: e.target.value })} />
-        </label>
-        <label>
-          To
-          <input type="date" value={params.get("to") ?? ""} onChange={(e) => setQuery({ to: e.target.value })} />
-        </label>
-        <a className="button" href={csvHref("/api/v1/downloads.csv", filters)} download>
-          Export CSV
-        </a>
+        <DaysAndExport params={params} csv={csvHref("/api/v1/downloads.csv", filters)} />
       </div>
       <p className="muted">Dates are UTC days; the log keeps raw events for the retention period (docs/analytics.md), the counts for ever.</p>
       <ErrorNote error={paged.error} />
