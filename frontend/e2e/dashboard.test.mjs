@@ -248,4 +248,23 @@ describe("dashboard", { concurrency: Number(process.env.TOLLGATE_E2E_CONCURRENCY
     await page.getByRole("heading", { name: "Not found" }).waitFor();
     await page.context().close();
   });
+  test("h. the audit log shows a refused OCI delete with who asked and the status", async () => {
+    const repo = `ui/${unique("audited")}`;
+    await pushImage(srv, repo, "only");
+    const res = await fetch(`${srv.url}/v2/${repo}/manifests/only`, {
+      method: "DELETE",
+      headers: { Authorization: "Basic " + Buffer.from(`${srv.user}:${srv.token}`).toString("base64") },
+    });
+    assert.equal(res.status, 409, "the artifact's last tag stays");
+
+    const page = await adminPage();
+    await page.goto(`/audit?action=DELETE&target=${encodeURIComponent(`/v2/${repo}/`)}`);
+    const row = page.locator("tr", { has: page.getByText(`/v2/${repo}/manifests/only`, { exact: true }) });
+    await row.first().waitFor();
+    assert.equal(await row.count(), 1);
+    const text = await row.first().innerText();
+    assert.match(text, /409/, text);
+    assert.ok(text.includes(srv.user), `the actor is named: ${text}`);
+    await page.context().close();
+  });
 });

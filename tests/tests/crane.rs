@@ -89,7 +89,14 @@ fn crane_copy_mounts_across_repositories() {
         "{b} not in catalog:\n{run:?}"
     );
 
-    // Delete by digest: both tags go with it.
+    // Delete by digest: both tags go with it. Not while they are the artifact's
+    // last tags (docs/licensing.md): another image keeps one.
+    let refused = sb.try_run(
+        "crane",
+        &["--insecure", "delete", &image_ref(&b, img.digest())],
+    );
+    assert!(refused.stderr.contains("DENIED"), "{refused:?}");
+    reg.push_random_image(&b, "other");
     sb.run(
         "crane",
         &["--insecure", "delete", &image_ref(&b, img.digest())],

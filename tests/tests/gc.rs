@@ -165,7 +165,8 @@ fn unreferenced_blobs_and_deleted_manifests_go_after_the_grace_period() {
     let mounted = unique_repo("gc-mounted");
 
     // A: an image that stays. B: a blob no manifest references. C: a large manifest
-    // (kept in R2, not D1) and its blobs, the manifest deleted.
+    // (kept in R2, not D1) and its blobs, the manifest deleted (another image keeps a
+    // tag on its artifact, which the deletion rules ask for).
     let a = push_image(&kept, "v1", None);
     let b = random_bytes(2000 + (random_u64() % 1000) as usize);
     reg.push_blob(&loose, &b);
@@ -175,6 +176,7 @@ fn unreferenced_blobs_and_deleted_manifests_go_after_the_grace_period() {
         "v1",
         Some(json!({"annotations": {"filler": filler}})),
     );
+    push_image(&deleted, "keep", None);
     reg.delete(&manifest_path(&deleted, &c.digest))
         .call()
         .expect(202);
