@@ -1,74 +1,34 @@
 //! Artifacts (`/api/v1/artifacts`): the repositories with their kind and pull
 //! figures, their tags, and deleting tags and whole artifacts under the deletion
-//! rules. A customer sees only what
-//! its licenses cover. An artifact's name keeps its slashes in the path
-//! (`/artifacts/acme/app/tags`); a name that itself ends in a `tags` component
-//! is written escaped (`acme%2Ftags`).
+//! rules. A customer sees only what its licenses cover. The paths, with how an
+//! artifact's name is written in them, are parsed in `routes.rs`.
 
-use percent_encoding::percent_decode_str;
 use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts};
 use tollgate_core::auth::policy::Action;
 use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, RepoName, Result, Tag};
-use worker::{Method, Request, Response};
+use worker::{Request, Response};
 
 use super::{json, no_content, page_params, require};
 use crate::app::App;
 use crate::auth::service;
 use crate::http;
 
-/// What a path under `/api/v1/artifacts/` names.
-enum Path {
-    Artifact(RepoName),
-    Tags(RepoName),
-    Tag(RepoName, Tag),
+/// `DELETE /artifacts/{name}/tags/{tag}`: the tag, under the deletion rules.
+pub async fn delete_tag(app: &App, name: &RepoName, tag: &Tag) -> Result<Response> {
+    require(app, Action::Delete)?;
+    app.deletions()
+        .tag(name, tag)
+        .await
+        .map_err(not_found_tag)?;
+    no_content()
 }
 
-/// `parts` is the raw path after `artifacts/`: `tags` is a marker only where it
-/// is written unescaped.
-fn parse(parts: &[&str]) -> Result<Path> {
-    let name = |parts: &[&str]| -> Result<RepoName> {
-        let raw = parts.join("/");
-        let decoded = percent_decode_str(&raw)
-            .decode_utf8()
-            .map_err(|_| Error::NotFound("artifact"))?;
-        decoded.parse().map_err(|_| Error::NotFound("artifact"))
-    };
-    match parts {
-        [rest @ .., "tags"] if !rest.is_empty() => Ok(Path::Tags(name(rest)?)),
-        [rest @ .., "tags", tag] if !rest.is_empty() => Ok(Path::Tag(
-            name(rest)?,
-            tag.parse().map_err(|_| Error::NotFound("tag"))?,
-        )),
-        _ => Ok(Path::Artifact(name(parts)?)),
-    }
-}
-
-pub async fn handle(req: &Request, app: &App, parts: &[&str], method: Method) -> Result<Response> {
-    if parts.is_empty() || parts == [""] {
-        return match method {
-            Method::Get => list(req, app).await,
-            _ => Err(Error::MethodNotAllowed),
-        };
-    }
-    match (parse(parts)?, method) {
-        (Path::Tags(name), Method::Get) => tags(req, app, &name).await,
-        (Path::Tag(name, tag), Method::Delete) => {
-            require(app, Action::Delete)?;
-            app.deletions()
-                .tag(&name, &tag)
-                .await
-                .map_err(not_found_tag)?;
-            no_content()
-        }
-        (Path::Artifact(name), Method::Get) => details(req, app, &name).await,
-        (Path::Artifact(name), Method::Delete) => {
-            require(app, Action::Delete)?;
-            app.deletions().artifact(&name, app.now).await?;
-            no_content()
-        }
-        _ => Err(Error::MethodNotAllowed),
-    }
+/// `DELETE /artifacts/{name}`: the whole artifact, under the deletion rules.
+pub async fn delete(app: &App, name: &RepoName) -> Result<Response> {
+    require(app, Action::Delete)?;
+    app.deletions().artifact(name, app.now).await?;
+    no_content()
 }
 
 /// The registry's "manifest unknown" for a missing tag, in the API's words.
@@ -79,7 +39,7 @@ fn not_found_tag(e: Error) -> Error {
     }
 }
 
-async fn list(req: &Request, app: &App) -> Result<Response> {
+pub async fn list(req: &Request, app: &App) -> Result<Response> {
     let (after, limit) = page_params(req)?;
     let query = ArtifactQuery {
         search: http::query(req, "q").unwrap_or_default(),
@@ -95,7 +55,7 @@ async fn list(req: &Request, app: &App) -> Result<Response> {
     json(200, &artifacts.list(&query, customer, app.now).await?)
 }
 
-async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
+pub async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
     let (cursor, limit) = page_params(req)?;
     let items = match app.caller()?.customer() {
         None => {
@@ -115,7 +75,7 @@ async fn tags(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
 }
 
 /// The artifact's details, with the reference clients pull it by.
-async fn details(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
+pub async fn details(req: &Request, app: &App, name: &RepoName) -> Result<Response> {
     let customer = app.caller()?.customer();
     let details = Artifacts::new(&app.db)
         .details(name, customer, app.now)

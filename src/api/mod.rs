@@ -12,6 +12,7 @@ mod customers;
 mod dashboard;
 mod downloads;
 mod licenses;
+mod routes;
 mod session;
 mod sessions;
 mod tokens;
@@ -27,6 +28,7 @@ use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{self, Caller, Surface};
 use crate::http::{header, query};
+use routes::Route;
 
 const OPENAPI: &str = include_str!("openapi.json");
 
@@ -55,8 +57,7 @@ async fn serve(req: Request, app: &mut App) -> Result<Response> {
     let Some(rest) = path.strip_prefix("/api/v1/") else {
         return Err(Error::NotFound("endpoint"));
     };
-    let parts: Vec<String> = rest.split('/').map(str::to_owned).collect();
-    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let parts: Vec<&str> = rest.split('/').collect();
     let method = req.method();
     if parts == ["openapi.json"] {
         return openapi(&method);
@@ -76,44 +77,43 @@ async fn serve(req: Request, app: &mut App) -> Result<Response> {
     let caller = credentials.resolve(app).await?.ok_or(Error::Unauthorized)?;
     app.caller = Some(caller);
     let app = &*app;
-    if let ["artifacts", rest @ ..] = parts.as_slice() {
-        return artifacts::handle(&req, app, rest, method).await;
-    }
-    match (parts.as_slice(), method) {
-        (["me"], Method::Get) => session::me(app),
-        (["users"], Method::Get) => users::list(&req, app, None).await,
-        (["users"], Method::Post) => users::create(req, app, None).await,
-        (["users", id], Method::Get) => users::show(app, id).await,
-        (["users", id], Method::Delete) => users::delete(app, id).await,
-        (["customers"], Method::Get) => customers::list(&req, app).await,
-        (["customers"], Method::Post) => customers::create(req, app).await,
-        (["customers", id], Method::Get) => customers::show(app, id).await,
-        (["customers", id], Method::Delete) => customers::delete(app, id).await,
-        (["customers", id, "users"], Method::Get) => users::list(&req, app, Some(id)).await,
-        (["customers", id, "users"], Method::Post) => users::create(req, app, Some(id)).await,
-        (["tokens"], Method::Get) => tokens::list(&req, app).await,
-        (["tokens"], Method::Post) => tokens::create(req, app).await,
-        (["tokens", id], Method::Delete) => tokens::revoke(app, id).await,
-        (["sessions"], Method::Get) => sessions::list(&req, app).await,
-        (["sessions", id], Method::Delete) => sessions::revoke(app, id).await,
-        (["dashboard"], Method::Get) => dashboard::show(&req, app).await,
-        (["downloads"], Method::Get) => downloads::log(&req, app).await,
-        (["downloads.csv"], Method::Get) => downloads::csv(&req, app).await,
-        (["downloads", "daily"], Method::Get) => downloads::daily(&req, app).await,
-        (["audit"], Method::Get) => audit::list(&req, app).await,
-        (["audit.csv"], Method::Get) => audit::csv(&req, app).await,
-        (["licenses"], Method::Get) => licenses::list(&req, app).await,
-        (["licenses"], Method::Post) => licenses::create(req, app).await,
-        (["licenses", id], Method::Get) => licenses::show(app, id).await,
-        (["licenses", id], Method::Put) => licenses::replace(req, app, id).await,
-        (["licenses", id], Method::Delete) => licenses::delete(app, id).await,
-        (["me"] | ["users"] | ["users", _] | ["customers"] | ["customers", _], _)
-        | (["customers", _, "users"] | ["tokens"] | ["tokens", _], _)
-        | (["sessions"] | ["sessions", _], _)
-        | (["licenses"] | ["licenses", _], _)
-        | (["downloads"] | ["downloads.csv"] | ["downloads", "daily"] | ["dashboard"], _)
-        | (["audit"] | ["audit.csv"], _) => Err(Error::MethodNotAllowed),
-        _ => Err(Error::NotFound("endpoint")),
+    match (Route::parse(&parts)?, method) {
+        (Route::Me, Method::Get) => session::me(app),
+        (Route::Users, Method::Get) => users::list(&req, app, None).await,
+        (Route::Users, Method::Post) => users::create(req, app, None).await,
+        (Route::User(id), Method::Get) => users::show(app, id).await,
+        (Route::User(id), Method::Delete) => users::delete(app, id).await,
+        (Route::Customers, Method::Get) => customers::list(&req, app).await,
+        (Route::Customers, Method::Post) => customers::create(req, app).await,
+        (Route::Customer(id), Method::Get) => customers::show(app, id).await,
+        (Route::Customer(id), Method::Delete) => customers::delete(app, id).await,
+        (Route::CustomerUsers(id), Method::Get) => users::list(&req, app, Some(id)).await,
+        (Route::CustomerUsers(id), Method::Post) => users::create(req, app, Some(id)).await,
+        (Route::Tokens, Method::Get) => tokens::list(&req, app).await,
+        (Route::Tokens, Method::Post) => tokens::create(req, app).await,
+        (Route::Token(id), Method::Delete) => tokens::revoke(app, id).await,
+        (Route::Sessions, Method::Get) => sessions::list(&req, app).await,
+        (Route::Session(id), Method::Delete) => sessions::revoke(app, id).await,
+        (Route::Dashboard, Method::Get) => dashboard::show(&req, app).await,
+        (Route::Downloads, Method::Get) => downloads::log(&req, app).await,
+        (Route::DownloadsCsv, Method::Get) => downloads::csv(&req, app).await,
+        (Route::DownloadsDaily, Method::Get) => downloads::daily(&req, app).await,
+        (Route::Audit, Method::Get) => audit::list(&req, app).await,
+        (Route::AuditCsv, Method::Get) => audit::csv(&req, app).await,
+        (Route::Licenses, Method::Get) => licenses::list(&req, app).await,
+        (Route::Licenses, Method::Post) => licenses::create(req, app).await,
+        (Route::License(id), Method::Get) => licenses::show(app, id).await,
+        (Route::License(id), Method::Put) => licenses::replace(req, app, id).await,
+        (Route::License(id), Method::Delete) => licenses::delete(app, id).await,
+        (Route::Artifacts, Method::Get) => artifacts::list(&req, app).await,
+        (Route::Artifact(name), Method::Get) => artifacts::details(&req, app, &name).await,
+        (Route::Artifact(name), Method::Delete) => artifacts::delete(app, &name).await,
+        (Route::ArtifactTags(name), Method::Get) => artifacts::tags(&req, app, &name).await,
+        (Route::ArtifactTag(name, tag), Method::Delete) => {
+            artifacts::delete_tag(app, &name, &tag).await
+        }
+        // A path the table knows (an unknown one is 404 above), with another method.
+        _ => Err(Error::MethodNotAllowed),
     }
 }
 
