@@ -9,7 +9,7 @@ use tollgate_core::auth::account_store::{
     bearer_guard, bearer_lookup, new_user, session_lookup, token_guard, token_lookup, token_touch,
     CredentialRow, TOUCH_INTERVAL,
 };
-use tollgate_core::auth::credentials::{constant_time_eq, parse_basic};
+use tollgate_core::auth::credentials::constant_time_eq;
 use tollgate_core::auth::jwt::TokenKind;
 use tollgate_core::auth::policy::Action;
 use tollgate_core::auth::scope::ResourceAccess;
@@ -22,7 +22,7 @@ use tollgate_core::{Error, RepoName, Result};
 use worker::Request;
 
 use crate::app::{random, App};
-use crate::http::{cookie, header};
+use crate::http::{basic_credentials, cookie, header};
 
 /// The dashboard's session cookie.
 pub const SESSION_COOKIE: &str = "tollgate_session";
@@ -134,8 +134,8 @@ pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credent
     let Some(authorization) = header(req, "Authorization") else {
         return Ok(session(req, app, surface));
     };
-    if let Some((email, secret)) = parse_basic(&authorization) {
-        return Ok(basic(app, email, secret, client_address(req)));
+    if let Some(pair) = basic_credentials(&authorization) {
+        return Ok(basic(app, pair.user, pair.password, client_address(req)));
     }
     if let Some(token) = bearer(&authorization) {
         if surface == Surface::Api {

@@ -1,4 +1,5 @@
-//! Small helpers for building responses and reading request headers and queries.
+//! Small helpers for building responses and reading request headers (HTTP Basic
+//! credentials among them) and queries.
 
 use serde::Serialize;
 use tollgate_core::oci::route;
@@ -80,4 +81,84 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
         let (key, value) = pair.trim().split_once('=')?;
         (key == name).then(|| value.to_owned())
     })
+}
+
+/// The user and password an `Authorization: Basic` header carries.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BasicCredentials {
+    pub user: String,
+    pub password: String,
+}
+
+/// The credentials in an `Authorization: Basic …` header value.
+pub fn basic_credentials(authorization: &str) -> Option<BasicCredentials> {
+    let (scheme, encoded) = authorization.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some(BasicCredentials {
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+/// Standard base64 with optional padding.
+fn base64_decode(input: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some((c - b'A') as u32),
+            b'a'..=b'z' => Some((c - b'a' + 26) as u32),
+            b'0'..=b'9' => Some((c - b'0' + 52) as u32),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let trimmed = input.trim_end_matches('=');
+    if input.len() - trimmed.len() > 2 || trimmed.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
+    for chunk in trimmed.as_bytes().chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_basic_headers() {
+        let pair = |user: &str, password: &str| BasicCredentials {
+            user: user.into(),
+            password: password.into(),
+        };
+        assert_eq!(
+            basic_credentials("Basic YWRtaW46czNjcjN0"),
+            Some(pair("admin", "s3cr3t"))
+        );
+        assert_eq!(basic_credentials("basic dTpwOmM="), Some(pair("u", "p:c")));
+        assert_eq!(basic_credentials("Basic YQ=="), None, "no colon");
+        assert_eq!(basic_credentials("Bearer YWRtaW46czNjcjN0"), None);
+        assert_eq!(basic_credentials("Basic !!!!"), None);
+        assert_eq!(basic_credentials("Basic Y"), None);
+    }
+
+    #[test]
+    fn decodes_every_padding_length() {
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
+        assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
+        assert_eq!(base64_decode("YWJjZA").unwrap(), b"abcd");
+        assert_eq!(base64_decode("").unwrap(), b"");
+    }
 }

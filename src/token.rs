@@ -19,7 +19,7 @@ use worker::{Method, Request, Response};
 
 use crate::app::{random, App};
 use crate::auth::{check_basic, client_address, service, user_agent};
-use crate::http::{header, json};
+use crate::http::{basic_credentials, header, json};
 
 /// Form bodies larger than this are refused.
 const MAX_FORM: usize = 64 * 1024;
@@ -48,10 +48,12 @@ pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
     let (identity, refreshable) = match (from_form, first("grant_type")) {
         (false, _) => {
             let authorization = header(&req, "Authorization").unwrap_or_default();
-            let (email, secret) = tollgate_core::auth::credentials::parse_basic(&authorization)
-                .ok_or(Error::Unauthorized)?;
+            let pair = basic_credentials(&authorization).ok_or(Error::Unauthorized)?;
             let offline = first("offline_token") == Some("true");
-            (check_basic(app, &email, &secret, &address).await?, offline)
+            (
+                check_basic(app, &pair.user, &pair.password, &address).await?,
+                offline,
+            )
         }
         (true, Some("password")) => {
             let (email, password) = (first("username"), first("password"));
