@@ -14,6 +14,7 @@ use crate::http::{json, query};
 const MAX_PAGE: u64 = 10_000;
 
 /// `n` and `last` from the query; a missing `n` means as many as we serve.
+/// Apart from api::page_params: here a large `n` is cut down and a bad one UNSUPPORTED.
 fn page_params(req: &Request) -> Result<(u64, Option<String>)> {
     let n = match query(req, "n") {
         Some(n) => n

@@ -211,6 +211,7 @@ async fn read_json<T: DeserializeOwned>(mut req: Request) -> Result<T> {
 }
 
 /// `cursor` and `limit` from the query.
+/// Apart from listing::page_params (/v2 cuts a large `n` down); any bad limit is 400 here.
 fn page_params(req: &Request) -> Result<(Option<String>, u32)> {
     let limit = match query(req, "limit") {
         Some(l) => l
