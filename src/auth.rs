@@ -40,6 +40,22 @@ impl Caller {
         verdict(self.identity.role, self.access.as_deref(), repo, action)
     }
 
+    /// A statement that aborts a write batch unless this caller's account — and
+    /// the personal access token it came with, if any — is still live with a
+    /// role allowed `action` on `repo`: the check made at authentication, made
+    /// again inside the write, so a user deleted or demoted meanwhile writes
+    /// nothing.
+    pub fn guard(&self, app: &App, repo: &RepoName, action: Action) -> Statement {
+        let roles = allowed_roles(self.access.as_deref(), Some(repo), action);
+        let identity = &self.identity;
+        bearer_guard(
+            &identity.user_id,
+            identity.token_id.as_deref(),
+            app.now,
+            &roles,
+        )
+    }
+
     pub fn may(&self, repo: &RepoName, action: Action) -> bool {
         self.verdict(Some(repo), action) == Verdict::Allow
     }

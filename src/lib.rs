@@ -23,7 +23,7 @@ mod uploads;
 
 use serde::de::DeserializeOwned;
 use tollgate_core::auth::account_store::CredentialRow;
-use tollgate_core::auth::policy;
+use tollgate_core::auth::policy::{self, Action};
 use tollgate_core::auth::scope;
 use tollgate_core::auth::verdict::Verdict;
 use tollgate_core::licensing::license::{self, GrantRow};
@@ -189,9 +189,13 @@ async fn one_trip_push(
         return Ok(None);
     };
     let pushed = manifests::read(req, reference).await;
+    // Only an inline manifest is stored before the credential is known: a large
+    // one would write its object first. Any refusal — a guard, a missing
+    // reference — takes the checked path, which says why without telling an
+    // unchecked caller which blobs exist.
     let stored = match &pushed {
-        Ok(pushed) => manifests::put_guarded(app, name, pushed, guards).await?,
-        Err(_) => None,
+        Ok(pushed) if pushed.inline() => manifests::put(app, name, pushed, guards).await.ok(),
+        _ => None,
     };
     Ok(Some(match stored {
         Some(response) => OneTrip::Stored(response),
@@ -294,7 +298,8 @@ async fn dispatch(
                 Some(Prefetched::Push(pushed)) => pushed?,
                 _ => manifests::read(&mut req, &reference).await?,
             };
-            manifests::put(app, &name, pushed).await
+            let guard = app.caller()?.guard(app, &name, Action::Push);
+            manifests::put(app, &name, &pushed, vec![guard]).await
         }
         (Route::Manifest(name, reference), Method::Delete) => {
             manifests::delete(app, &name, &reference).await

@@ -6,8 +6,8 @@ use tollgate_core::oci::manifest::{self, Manifest, MAX_MANIFEST_SIZE};
 use tollgate_core::oci::reference::{Reference, Tag};
 use tollgate_core::storage::manifest_objects::{self, INLINE_LIMIT};
 use tollgate_core::storage::object_store::ObjectStore;
-use tollgate_core::storage::sql::{Sql, Statement};
-use tollgate_core::storage::store::{manifest_batch, ManifestBytes, ManifestRow, NewManifest};
+use tollgate_core::storage::sql::Statement;
+use tollgate_core::storage::store::{ManifestBytes, ManifestRow, NewManifest};
 use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
 use worker::{Request, Response};
 
@@ -110,6 +110,11 @@ pub async fn read(req: &mut Request, reference: &Reference) -> Result<Pushed> {
 }
 
 impl Pushed {
+    /// Whether the manifest is small enough to be kept inline in D1.
+    pub fn inline(&self) -> bool {
+        self.text.len() <= INLINE_LIMIT
+    }
+
     /// This manifest as a write to `name`, its bytes kept as `bytes` says.
     fn new_manifest<'a>(
         &'a self,
@@ -129,38 +134,25 @@ impl Pushed {
     }
 }
 
-pub async fn put(app: &App, name: &RepoName, pushed: Pushed) -> Result<Response> {
-    let text = pushed.text.as_str();
-    let new = pushed.new_manifest(app, name, ManifestBytes::Inline(text));
-    if text.len() <= INLINE_LIMIT {
-        app.store().put_manifest(new).await?;
-    } else {
-        let attempt = app::random()?;
-        manifest_objects::put(&app.store(), &app.objects, new, text, attempt).await?;
-    }
-    created(name, &pushed)
-}
-
-/// Stores an inline-sized manifest behind `guards` (a credential check) in one
-/// batch. `None` when the batch aborted — a guard or a missing reference — or
-/// the manifest is too large to keep inline: nothing is stored then, and the
-/// push takes the checked path, which says why.
-pub async fn put_guarded(
+/// Stores a pushed manifest — inline in D1, or in the object store when large —
+/// with `guards` (the pusher's credential check) at the head of its one write
+/// batch: the one path every manifest push takes. The batch stores nothing when a
+/// guard or a missing reference aborts it.
+pub async fn put(
     app: &App,
     name: &RepoName,
     pushed: &Pushed,
-    mut guards: Vec<Statement>,
-) -> Result<Option<Response>> {
+    guards: Vec<Statement>,
+) -> Result<Response> {
     let text = pushed.text.as_str();
-    if text.len() > INLINE_LIMIT {
-        return Ok(None);
+    let new = pushed.new_manifest(app, name, ManifestBytes::Inline(text));
+    if pushed.inline() {
+        app.store().put_manifest(guards, new).await?;
+    } else {
+        let attempt = app::random()?;
+        manifest_objects::put(&app.store(), &app.objects, guards, new, text, attempt).await?;
     }
-    let write = pushed.new_manifest(app, name, ManifestBytes::Inline(text));
-    guards.extend(manifest_batch(&write));
-    match app.db.batch(guards).await {
-        Ok(_) => created(name, pushed).map(Some),
-        Err(_) => Ok(None),
-    }
+    created(name, pushed)
 }
 
 fn created(name: &RepoName, pushed: &Pushed) -> Result<Response> {

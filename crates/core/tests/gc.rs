@@ -64,15 +64,18 @@ fn push(
     } else {
         ManifestBytes::Inline(&json)
     };
-    block_on(Store::new(db).put_manifest(NewManifest {
-        repo: &repo(r),
-        digest: &d,
-        manifest: &parsed,
-        size: json.len() as u64,
-        bytes,
-        tag: None,
-        now: at,
-    }))
+    block_on(Store::new(db).put_manifest(
+        Vec::new(),
+        NewManifest {
+            repo: &repo(r),
+            digest: &d,
+            manifest: &parsed,
+            size: json.len() as u64,
+            bytes,
+            tag: None,
+            now: at,
+        },
+    ))
     .unwrap();
     d
 }

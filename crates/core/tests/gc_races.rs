@@ -128,7 +128,7 @@ async fn push_large(db: &Sqlite, objects: &Memory, r: &RepoName, json: &str, at:
         now: at,
     };
     let attempt = (platform().random)().unwrap();
-    manifest_objects::put(&Store::new(db), objects, new, json, attempt)
+    manifest_objects::put(&Store::new(db), objects, Vec::new(), new, json, attempt)
         .await
         .unwrap();
 }

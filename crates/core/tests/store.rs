@@ -6,6 +6,8 @@ mod sqlite;
 use fixtures::{digest, image_json, push_image, repo, upload};
 use futures::executor::block_on;
 use sqlite::Sqlite;
+use tollgate_core::auth::account::Role;
+use tollgate_core::auth::account_store::bearer_guard;
 use tollgate_core::error::Refusal;
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::oci::manifest::{self, OCI_INDEX, OCI_MANIFEST};
@@ -108,6 +110,35 @@ fn one_request_claims_a_session_as_it_stands_and_then_nothing_saves_it() {
 }
 
 #[test]
+fn a_manifest_push_behind_a_failing_guard_stores_nothing() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let r = repo("guarded");
+    let (config, layer) = (digest("gc"), digest("gl"));
+    for (i, d) in [&config, &layer].into_iter().enumerate() {
+        block_on(store.commit_blob(&r, d, 1, "k", &upload(i as u8), 1)).unwrap();
+    }
+    let json = image_json(&config, &layer, None, "t");
+    let parsed = manifest::parse(json.as_bytes(), None).unwrap();
+    let tag: Tag = "v1".parse().unwrap();
+    let d = digest(&json);
+    let new = || NewManifest {
+        repo: &r,
+        digest: &d,
+        manifest: &parsed,
+        size: json.len() as u64,
+        bytes: ManifestBytes::Inline(&json),
+        tag: Some(&tag),
+        now: 1,
+    };
+    // The guard of a pusher whose account is gone (deleted after it authenticated).
+    let gone = bearer_guard("no-such-user", None, 1, &[Role::Admin, Role::ReadWrite]);
+    assert!(block_on(store.put_manifest(vec![gone], new())).is_err());
+    assert!(block_on(store.tags(&r, None, 10)).unwrap().items.is_empty());
+    assert_eq!(block_on(store.put_manifest(Vec::new(), new())), Ok(true));
+}
+
+#[test]
 fn manifests_need_their_references_in_the_same_repository() {
     let db = Sqlite::migrated();
     let store = Store::new(&db);
@@ -118,15 +149,18 @@ fn manifests_need_their_references_in_the_same_repository() {
     let missing = block_on(store.missing_references(&repo("a"), &parsed)).unwrap();
     assert_eq!(missing, vec![config.to_string(), layer.to_string()]);
     let tag: Tag = "v1".parse().unwrap();
-    let pushed = block_on(store.put_manifest(NewManifest {
-        repo: &repo("a"),
-        digest: &digest(&json),
-        manifest: &parsed,
-        size: json.len() as u64,
-        bytes: ManifestBytes::Inline(&json),
-        tag: Some(&tag),
-        now: 1,
-    }));
+    let pushed = block_on(store.put_manifest(
+        Vec::new(),
+        NewManifest {
+            repo: &repo("a"),
+            digest: &digest(&json),
+            manifest: &parsed,
+            size: json.len() as u64,
+            bytes: ManifestBytes::Inline(&json),
+            tag: Some(&tag),
+            now: 1,
+        },
+    ));
     assert_eq!(
         pushed,
         Err(tollgate_core::Error::ManifestBlobUnknown(
@@ -239,19 +273,22 @@ fn deleting_a_manifest_removes_its_tags() {
     let r = repo("app");
     let d = push_image(&store, &r, "v1", None, "t");
     block_on(
-        store.put_manifest(NewManifest {
-            repo: &r,
-            digest: &d,
-            manifest: &manifest::parse(
-                image_json(&digest("config-v1"), &digest("layer-v1"), None, "t").as_bytes(),
-                None,
-            )
-            .unwrap(),
-            size: 1,
-            bytes: ManifestBytes::Object("manifests/x"),
-            tag: Some(&"v2".parse().unwrap()),
-            now: 3,
-        }),
+        store.put_manifest(
+            Vec::new(),
+            NewManifest {
+                repo: &r,
+                digest: &d,
+                manifest: &manifest::parse(
+                    image_json(&digest("config-v1"), &digest("layer-v1"), None, "t").as_bytes(),
+                    None,
+                )
+                .unwrap(),
+                size: 1,
+                bytes: ManifestBytes::Object("manifests/x"),
+                tag: Some(&"v2".parse().unwrap()),
+                now: 3,
+            },
+        ),
     )
     .unwrap();
     assert_eq!(

@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::oci::digest::Digest;
 use crate::storage::object_store::ObjectStore;
-use crate::storage::sql::Sql;
+use crate::storage::sql::{Sql, Statement};
 use crate::storage::store::{ManifestBytes, NewManifest, Store};
 
 /// Manifests up to this size are kept in D1 next to their metadata, so a pull is one
@@ -21,10 +21,11 @@ pub fn object_key(digest: &Digest, attempt: [u8; 16]) -> String {
 }
 
 /// Stores the large manifest `new` (its `bytes` are replaced) with `text` as its
-/// bytes, under this push's `attempt`.
+/// bytes, under this push's `attempt`, its row written after `guards`.
 pub async fn put<S: Sql, O: ObjectStore>(
     store: &Store<'_, S>,
     objects: &O,
+    guards: Vec<Statement>,
     new: NewManifest<'_>,
     text: &str,
     attempt: [u8; 16],
@@ -38,13 +39,16 @@ pub async fn put<S: Sql, O: ObjectStore>(
         .put(&key, text.as_bytes().to_vec(), Some(new.digest))
         .await?;
     let bytes = ManifestBytes::Object(&key);
-    match store.put_manifest(NewManifest { bytes, ..new }).await {
+    match store
+        .put_manifest(guards, NewManifest { bytes, ..new })
+        .await
+    {
         Ok(true) => Ok(()),
-        // The repository held the manifest already, under its own object; or the
-        // batch was refused and stored nothing.
+        // The repository held the manifest already, under its own object.
         Ok(false) => discard(objects, &key, Ok(())).await,
         Err(e @ Error::ManifestBlobUnknown(_)) => discard(objects, &key, Err(e)).await,
-        // The write may have been stored with only its answer lost: the object stays.
+        // The write may have been stored with only its answer lost (or a guard
+        // refused it, which an error does not tell apart): the object stays.
         Err(e) => Err(e),
     }
 }

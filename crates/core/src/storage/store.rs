@@ -402,14 +402,17 @@ impl<'a, S: Sql> Store<'a, S> {
 
     /// Stores a validated manifest, its references and (if pushed by tag) its tag —
     /// or nothing, with `ManifestBlobUnknown`, when `repo` lacks a blob or child it
-    /// references. The check rides in the same batch, so a push is one round trip.
-    /// Returns false when `repo` held the manifest already: its row, and the bytes
-    /// it names, stay as they were.
-    pub async fn put_manifest(&self, new: NewManifest<'_>) -> Result<bool> {
-        let statements = manifest_batch(&new);
+    /// references. The check rides in the same batch, after `guards` (statements
+    /// that abort the batch: the pusher's credential check), so a push is one
+    /// round trip. Returns false when `repo` held the manifest already: its row,
+    /// and the bytes it names, stay as they were.
+    pub async fn put_manifest(&self, guards: Vec<Statement>, new: NewManifest<'_>) -> Result<bool> {
+        let inserted_by = guards.len() + 2;
+        let mut statements = guards;
+        statements.extend(manifest_batch(&new));
         match self.sql.batch(statements).await {
-            // The third statement inserts the manifest row.
-            Ok(changes) => Ok(changes.get(2).is_some_and(|&n| n > 0)),
+            // After the guards, the third statement inserts the manifest row.
+            Ok(changes) => Ok(changes.get(inserted_by).is_some_and(|&n| n > 0)),
             Err(e) => {
                 let missing = self.missing_references(new.repo, new.manifest).await?;
                 match missing.into_iter().next() {
