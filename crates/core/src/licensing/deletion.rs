@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use crate::error::{Error, Refusal, Result};
-use crate::licensing::license::{covering_licenses, ProtectionRow};
+use crate::licensing::license::{covering_licenses, grants, GrantRow, ProtectionRow};
 use crate::licensing::license_store::{protection_query, Licenses, Target};
 use crate::oci::digest::Digest;
 use crate::oci::name::RepoName;
@@ -201,21 +201,24 @@ impl<'a, S: Sql> Deletions<'a, S> {
     /// Why deleting the manifest `digest` is refused, if it is.
     async fn manifest_refusal(&self, repo: &RepoName, digest: &Digest) -> Result<Option<Refusal>> {
         let reference = Reference::Digest(digest.clone());
-        if Licenses::new(self.sql)
-            .protects(repo, Target::Manifest(&reference))
-            .await?
-        {
+        // The license items and the tags in one round trip.
+        let (licenses, rows): (Vec<GrantRow>, Vec<Fenced>) = self
+            .sql
+            .query_both(
+                protection_query(repo, Target::Manifest(&reference)),
+                stmt!(
+                    concat!("SELECT ?2 AS digest, ", tags_of_digest!("?2")),
+                    repo.as_str(),
+                    digest.as_str()
+                ),
+            )
+            .await?;
+        if grants(&licenses) {
             return Ok(Some(Refusal::LicensedManifest));
         }
-        let row: Option<Fenced> = self
-            .sql
-            .one(stmt!(
-                concat!("SELECT ?2 AS digest, ", tags_of_digest!("?2")),
-                repo.as_str(),
-                digest.as_str()
-            ))
-            .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
         Ok(manifest_deletion(&row.tags.tags(), row.tags.artifact_named_tags).err())
     }
 
