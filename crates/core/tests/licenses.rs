@@ -11,7 +11,7 @@ use tollgate_core::auth::account::{Email, Role};
 use tollgate_core::auth::account_store::{new_user, Accounts, Customer, Token};
 use tollgate_core::error::Refusal;
 use tollgate_core::licensing::deletion::Deletions;
-use tollgate_core::licensing::license::{grants, GrantRow, Item, Versions};
+use tollgate_core::licensing::license::{grants, Grant, GrantRow, Item, Versions};
 use tollgate_core::licensing::license_store::{
     grant_query, LicenseFilter, Licensee, Licenses, NewLicense, Target,
 };
@@ -58,11 +58,15 @@ fn pattern(p: &str) -> Versions {
 
 fn manifest(db: &Sqlite, customer: &str, r: &RepoName, reference: &str, now: i64) -> bool {
     let reference: Reference = reference.parse().unwrap();
-    block_on(Licenses::new(db).grants(customer, r, Target::Manifest(&reference), now)).unwrap()
+    let licenses = Licenses::new(db);
+    let grant = licenses.grant(customer, r, Target::Manifest(&reference), now);
+    block_on(grant).unwrap().granted()
 }
 
 fn blob(db: &Sqlite, customer: &str, r: &RepoName, d: &Digest) -> bool {
-    block_on(Licenses::new(db).grants(customer, r, Target::Blob(d), NOW)).unwrap()
+    block_on(Licenses::new(db).grant(customer, r, Target::Blob(d), NOW))
+        .unwrap()
+        .granted()
 }
 
 #[test]
@@ -172,6 +176,10 @@ fn patterns_cover_later_tags_and_expiry_is_checked_at_request_time() {
     assert!(manifest(&db, "a", &app, later.as_str(), NOW));
     assert!(blob(&db, "a", &app, &digest("layer-v1.5.0")));
     assert!(!manifest(&db, "a", &app, "v1.0.0", NOW + 10), "expired");
+    // The grant says until when, so a cache of it never outlives the license.
+    let v1: Reference = "v1.0.0".parse().unwrap();
+    let grant = block_on(licenses.grant("a", &app, Target::Manifest(&v1), NOW)).unwrap();
+    assert_eq!(grant, Grant::Until(Some(NOW + 10)));
 
     let semver = repo("semver");
     for tag in ["v1.1.0", "v1.2.0", "v1.9.9", "v2.0.0"] {

@@ -61,6 +61,9 @@ pub struct CredentialRow {
     /// For token lookups: when the token was last used.
     #[serde(default)]
     pub last_used_at: Option<i64>,
+    /// For token and bearer lookups: when the personal access token expires.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
 }
 
 impl CredentialRow {
@@ -104,7 +107,8 @@ macro_rules! bearer_account {
 pub fn token_lookup(email: &str, secret_hash: &str, now: i64) -> Statement {
     stmt!(
         concat!(
-            "SELECT u.id, u.email, u.role, u.customer_id, t.id AS token_id, t.last_used_at ",
+            "SELECT u.id, u.email, u.role, u.customer_id, t.id AS token_id, t.last_used_at,
+               t.expires_at ",
             live_token!()
         ),
         secret_hash,
@@ -118,7 +122,8 @@ pub fn token_lookup(email: &str, secret_hash: &str, now: i64) -> Statement {
 pub fn bearer_lookup(user_id: &str, token_id: Option<&str>, now: i64) -> Statement {
     stmt!(
         concat!(
-            "SELECT u.id, u.email, u.role, u.customer_id, ?2 AS token_id ",
+            "SELECT u.id, u.email, u.role, u.customer_id, ?2 AS token_id,
+               (SELECT expires_at FROM tokens WHERE id = ?2) AS expires_at ",
             bearer_account!()
         ),
         user_id,

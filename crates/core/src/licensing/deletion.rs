@@ -336,6 +336,7 @@ mod tests {
                 kind: kind.into(),
                 value: value.into(),
                 tag: tag.map(Into::into),
+                expires_at: None,
             },
         }
     }

@@ -174,6 +174,24 @@ pub struct GrantRow {
     pub kind: String,
     pub value: String,
     pub tag: Option<String>,
+    /// When the item's license expires, where the query reads it (the grant
+    /// query does, for the caches: see [`granted_until`]).
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// What a license check found: refused, or granted until the last license
+/// granting it expires (`None`: never).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    Refused,
+    Until(Option<i64>),
+}
+
+impl Grant {
+    pub fn granted(self) -> bool {
+        matches!(self, Grant::Until(_))
+    }
 }
 
 /// A [`GrantRow`] with the license it is an item of: the deletion rules ask
@@ -200,11 +218,25 @@ pub fn covering_licenses<'r>(
 
 /// Whether any of `rows` grants the manifest they were found for.
 pub fn grants(rows: &[GrantRow]) -> bool {
-    rows.iter().any(|row| match (row.kind.as_str(), &row.tag) {
+    rows.iter().any(row_grants)
+}
+
+fn row_grants(row: &GrantRow) -> bool {
+    match (row.kind.as_str(), &row.tag) {
         ("all" | "digest", _) => true,
         ("pattern", Some(tag)) => pattern_matches(&row.value, tag),
         _ => false,
-    })
+    }
+}
+
+/// [`grants`], and until when: the latest expiry among the rows that grant, as
+/// long as none of them lasts for ever.
+pub fn granted_until(rows: &[GrantRow]) -> Grant {
+    rows.iter()
+        .filter(|row| row_grants(row))
+        .map(|row| row.expires_at)
+        .reduce(|a, b| a.zip(b).map(|(a, b)| a.max(b)))
+        .map_or(Grant::Refused, Grant::Until)
 }
 
 /// Whether a stored pattern matches `tag`. Patterns are checked when a license
@@ -219,6 +251,34 @@ mod tests {
 
     fn json(v: serde_json::Value) -> ItemJson {
         serde_json::from_value(v).unwrap()
+    }
+
+    fn row(kind: &str, tag: Option<&str>, expires_at: Option<i64>) -> GrantRow {
+        GrantRow {
+            kind: kind.into(),
+            value: "v1.*".into(),
+            tag: tag.map(Into::into),
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn a_grant_lasts_until_the_last_granting_license_expires() {
+        assert_eq!(granted_until(&[]), Grant::Refused);
+        let refused = row("pattern", Some("v2"), None);
+        assert_eq!(
+            granted_until(std::slice::from_ref(&refused)),
+            Grant::Refused
+        );
+        let early = row("all", None, Some(10));
+        let late = row("pattern", Some("v1.0"), Some(20));
+        let rows = [early.clone(), late, refused.clone()];
+        assert_eq!(granted_until(&rows), Grant::Until(Some(20)));
+        let forever = row("digest", None, None);
+        assert_eq!(
+            granted_until(&[early, forever, refused]),
+            Grant::Until(None)
+        );
     }
 
     #[test]
@@ -269,6 +329,7 @@ mod tests {
             kind: kind.into(),
             value: value.into(),
             tag: tag.map(Into::into),
+            expires_at: None,
         };
         assert!(!grants(&[]));
         assert!(grants(&[row("all", "", None)]));

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::licensing::license::{GrantRow, Item, ItemJson, License, Versions};
+use crate::licensing::license::{Grant, GrantRow, Item, ItemJson, License, Versions};
 use crate::licensing::pattern::TagPattern;
 use crate::oci::digest::Digest;
 use crate::oci::name::RepoName;
@@ -68,8 +68,9 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
                WHERE t.secret_hash = ?3
              UNION ALL SELECT u.customer_id FROM sessions s JOIN users u ON u.id = s.user_id
                WHERE s.id_hash = ?4),
-           items(kind, value) AS (
-             SELECT i.kind, i.value FROM licenses l JOIN license_items i ON i.license_id = l.id
+           items(kind, value, expires_at) AS (
+             SELECT i.kind, i.value, l.expires_at
+             FROM licenses l JOIN license_items i ON i.license_id = l.id
              WHERE l.customer_id IN (SELECT customer_id FROM who) AND i.repo = ?5
                AND (l.expires_at IS NULL OR l.expires_at > ?6)),
            up(d) AS (
@@ -81,10 +82,11 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
                ON r.repo = ?5 AND r.target = up.d AND r.kind = 'child'
              UNION SELECT m.subject FROM up JOIN manifests m
                ON m.repo = ?5 AND m.digest = up.d WHERE m.subject IS NOT NULL)
-         SELECT kind, value, NULL AS tag FROM items WHERE kind = 'all' AND EXISTS (SELECT 1 FROM up)
-         UNION ALL SELECT i.kind, i.value, NULL FROM items i JOIN up
+         SELECT kind, value, NULL AS tag, expires_at FROM items
+           WHERE kind = 'all' AND EXISTS (SELECT 1 FROM up)
+         UNION ALL SELECT i.kind, i.value, NULL, i.expires_at FROM items i JOIN up
            ON i.kind = 'digest' AND i.value = up.d
-         UNION ALL SELECT i.kind, i.value, t.tag FROM items i JOIN up JOIN tags t
+         UNION ALL SELECT i.kind, i.value, t.tag, i.expires_at FROM items i JOIN up JOIN tags t
            ON t.repo = ?5 AND t.digest = up.d WHERE i.kind = 'pattern'",
         customer,
         user,
@@ -225,20 +227,20 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Licenses { sql }
     }
 
-    /// Whether `target` in `repo` is readable for `customer` now.
-    pub async fn grants(
+    /// Whether `target` in `repo` is readable for `customer` now, and until when.
+    pub async fn grant(
         &self,
         customer: &str,
         repo: &RepoName,
         target: Target<'_>,
         now: i64,
-    ) -> Result<bool> {
+    ) -> Result<Grant> {
         let licensee = Licensee::Customer(customer.to_owned());
         let rows: Vec<GrantRow> = self
             .sql
             .query(grant_query(&licensee, repo, target, now))
             .await?;
-        Ok(crate::licensing::license::grants(&rows))
+        Ok(crate::licensing::license::granted_until(&rows))
     }
 
     /// Whether any license covers `target` (see [`protection_query`]).
