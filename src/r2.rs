@@ -1,18 +1,22 @@
 //! The core's [`ObjectStore`] (and garbage collection's [`Objects`]) over the R2
-//! binding, and request bodies read into wasm in large blocks.
+//! binding, metered for `Server-Timing` like D1, and request bodies read into wasm
+//! in large blocks.
 
 use std::time::Duration;
 
 use tollgate_core::storage::gc::Objects;
 use tollgate_core::storage::object_store::{Body, ObjectStore};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, Result};
-use worker::{web_sys, Bucket, Data, Delay, ResponseBody, UploadedPart};
+use tollgate_d1::Meter;
+use worker::{web_sys, Bucket, Data, Delay, Object, ResponseBody, UploadedPart};
 
 use crate::body::BlockReader;
 use crate::error::internal;
 
-#[derive(Clone)]
-pub struct R2(pub Bucket);
+pub struct R2 {
+    bucket: Bucket,
+    pub meter: Meter,
+}
 
 /// A request body, read block by block once the core asks for it.
 pub struct RequestBody {
@@ -65,17 +69,42 @@ async fn yield_to_other_requests() {
 }
 
 impl R2 {
+    pub fn new(bucket: Bucket) -> Self {
+        R2 {
+            bucket,
+            meter: Meter::default(),
+        }
+    }
+
+    /// The binding itself, for work outside the request's meter (see
+    /// `blobs::fill_cache`).
+    pub fn bucket(&self) -> Bucket {
+        self.bucket.clone()
+    }
+
+    /// The object under `key`, or the part of it `range` names.
+    pub async fn read(&self, key: &str, range: Option<worker::Range>) -> Result<Option<Object>> {
+        let mut get = self.bucket.get(key);
+        if let Some(range) = range {
+            get = get.range(range);
+        }
+        self.meter.time(get.execute()).await.map_err(internal)
+    }
+
     async fn put_data(&self, key: &str, data: Data, checksum: Option<&Digest>) -> Result<()> {
-        let put = self.0.put(key, data);
+        let put = self.bucket.put(key, data);
         let Some(digest) = checksum else {
-            put.execute().await.map_err(internal)?;
+            self.meter.time(put.execute()).await.map_err(internal)?;
             return Ok(());
         };
         let put = match digest.algorithm() {
             Algorithm::Sha256 => put.sha256(digest.to_bytes()),
             Algorithm::Sha512 => put.sha512(digest.to_bytes()),
         };
-        put.execute().await.map_err(|e| checksum_error(e, digest))?;
+        self.meter
+            .time(put.execute())
+            .await
+            .map_err(|e| checksum_error(e, digest))?;
         Ok(())
     }
 }
@@ -95,7 +124,7 @@ impl ObjectStore for R2 {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let Some(object) = self.0.get(key).execute().await.map_err(internal)? else {
+        let Some(object) = self.read(key, None).await? else {
             return Ok(None);
         };
         let body = object
@@ -105,12 +134,13 @@ impl ObjectStore for R2 {
     }
 
     async fn head(&self, key: &str) -> Result<Option<u64>> {
-        let object = self.0.head(key).await.map_err(internal)?;
+        let object = self.meter.time(self.bucket.head(key)).await;
+        let object = object.map_err(internal)?;
         Ok(object.map(|o| o.size()))
     }
 
     async fn hash(&self, key: &str, algorithm: Algorithm) -> Result<Option<Digest>> {
-        let Some(object) = self.0.get(key).execute().await.map_err(internal)? else {
+        let Some(object) = self.read(key, None).await? else {
             return Ok(None);
         };
         let mut hasher = Hasher::new(algorithm);
@@ -126,11 +156,15 @@ impl ObjectStore for R2 {
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        self.0.delete(key).await.map_err(internal)
+        self.meter
+            .time(self.bucket.delete(key))
+            .await
+            .map_err(internal)
     }
 
     async fn create_multipart(&self, key: &str) -> Result<String> {
-        let upload = self.0.create_multipart_upload(key).execute().await;
+        let create = self.bucket.create_multipart_upload(key).execute();
+        let upload = self.meter.time(create).await;
         Ok(upload.map_err(internal)?.upload_id().await)
     }
 
@@ -142,10 +176,11 @@ impl ObjectStore for R2 {
         bytes: Vec<u8>,
     ) -> Result<String> {
         let upload = self
-            .0
+            .bucket
             .resume_multipart_upload(key, multipart_id)
             .map_err(internal)?;
-        let part = upload.upload_part(number, bytes).await.map_err(internal)?;
+        let part = self.meter.time(upload.upload_part(number, bytes)).await;
+        let part = part.map_err(internal)?;
         yield_to_other_requests().await;
         Ok(part.etag())
     }
@@ -157,31 +192,33 @@ impl ObjectStore for R2 {
         etags: &[String],
     ) -> Result<()> {
         let upload = self
-            .0
+            .bucket
             .resume_multipart_upload(key, multipart_id)
             .map_err(internal)?;
         let parts = etags
             .iter()
             .enumerate()
             .map(|(i, etag)| UploadedPart::new(i as u16 + 1, etag.clone()));
-        upload.complete(parts).await.map_err(internal)?;
+        self.meter
+            .time(upload.complete(parts))
+            .await
+            .map_err(internal)?;
         Ok(())
     }
 
     async fn abort_multipart(&self, key: &str, multipart_id: &str) -> Result<()> {
-        self.0
+        let upload = self
+            .bucket
             .resume_multipart_upload(key, multipart_id)
-            .map_err(internal)?
-            .abort()
-            .await
-            .map_err(internal)
+            .map_err(internal)?;
+        self.meter.time(upload.abort()).await.map_err(internal)
     }
 }
 
 impl Objects for R2 {
     async fn delete(&self, keys: &[&str]) -> Result<()> {
-        self.0
-            .delete_multiple(keys.to_vec())
+        self.meter
+            .time(self.bucket.delete_multiple(keys.to_vec()))
             .await
             .map_err(internal)
     }

@@ -40,7 +40,7 @@ pub async fn list(req: &Request, app: &App) -> Result<Response> {
 
 pub async fn csv(req: &Request, app: &App) -> Result<Response> {
     let filters = filters(req, app)?;
-    let db = D1(app.env.d1("DB").map_err(internal)?);
+    let db = D1::new(app.env.d1("DB").map_err(internal)?);
     super::csv::export("tollgate-audit.csv", CSV_HEADER, (db, filters), csv_page)
 }
 

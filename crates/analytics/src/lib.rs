@@ -60,7 +60,7 @@ async fn consume(batch: MessageBatch<Event>, env: Env, _ctx: Context) -> Result<
     let count = events.len();
     let dropped = batch.raw_iter().len() - count;
     let db = match env.d1("DB") {
-        Ok(db) => D1(db),
+        Ok(db) => D1::new(db),
         Err(e) => {
             console_error!("analytics: no D1 binding DB ({e}): retrying {count} events");
             kept.iter().for_each(|m| m.retry());
@@ -106,7 +106,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         }
     };
     let db = match env.d1("DB") {
-        Ok(db) => D1(db),
+        Ok(db) => D1::new(db),
         Err(e) => {
             console_error!("analytics: retention not run: no D1 binding DB ({e})");
             return;

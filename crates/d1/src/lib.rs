@@ -1,21 +1,62 @@
-//! The core's `Sql` trait over the D1 binding.
-//! Shared by the registry worker and the analytics worker, which open the same
-//! database under the binding `DB`.
+//! The core's `Sql` trait over the D1 binding, metered: each round trip is
+//! counted and timed for the `Server-Timing` header. Shared by the registry worker
+//! and the analytics worker, which open the same database under the binding `DB`.
+
+use std::cell::Cell;
+use std::future::Future;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tollgate_core::storage::sql::{Param, Sql, Statement};
 use tollgate_core::{Error, Result};
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{js_sys, D1Database, D1PreparedStatement};
 
-pub struct D1(pub D1Database);
+/// How many calls a request made to one binding, and how long it waited on them.
+#[derive(Default)]
+pub struct Meter {
+    calls: Cell<u32>,
+    millis: Cell<f64>,
+}
+
+impl Meter {
+    /// Awaits `call`, counting it and its wall time. Time in a worker advances
+    /// only across I/O, which is what this measures.
+    pub async fn time<F: Future>(&self, call: F) -> F::Output {
+        let start = js_sys::Date::now();
+        let output = call.await;
+        self.calls.set(self.calls.get() + 1);
+        self.millis
+            .set(self.millis.get() + (js_sys::Date::now() - start));
+        output
+    }
+
+    pub fn calls(&self) -> u32 {
+        self.calls.get()
+    }
+
+    pub fn millis(&self) -> f64 {
+        self.millis.get()
+    }
+}
+
+pub struct D1 {
+    db: D1Database,
+    pub meter: Meter,
+}
 
 fn internal(e: worker::Error) -> Error {
     Error::Internal(format!("D1: {e}"))
 }
 
 impl D1 {
+    pub fn new(db: D1Database) -> Self {
+        D1 {
+            db,
+            meter: Meter::default(),
+        }
+    }
+
     fn prepare(&self, s: Statement) -> Result<D1PreparedStatement> {
         let values: Vec<JsValue> = s
             .params
@@ -26,13 +67,14 @@ impl D1 {
                 Param::Text(t) => JsValue::from_str(&t),
             })
             .collect();
-        self.0.prepare(s.sql).bind(&values).map_err(internal)
+        self.db.prepare(s.sql).bind(&values).map_err(internal)
     }
 }
 
 impl Sql for D1 {
     async fn query<T: DeserializeOwned>(&self, statement: Statement) -> Result<Vec<T>> {
-        let result = self.prepare(statement)?.all().await.map_err(internal)?;
+        let statement = self.prepare(statement)?;
+        let result = self.meter.time(statement.all()).await.map_err(internal)?;
         result.results().map_err(internal)
     }
 
@@ -42,7 +84,11 @@ impl Sql for D1 {
             .into_iter()
             .map(|s| self.prepare(s))
             .collect::<Result<Vec<_>>>()?;
-        let results = self.0.batch(prepared).await.map_err(internal)?;
+        let results = self
+            .meter
+            .time(self.db.batch(prepared))
+            .await
+            .map_err(internal)?;
         if results.len() != count {
             return Err(Error::Internal(format!(
                 "D1 batch of {count} answered {}",
@@ -60,7 +106,11 @@ impl Sql for D1 {
             .into_iter()
             .map(|s| self.prepare(s))
             .collect::<Result<Vec<_>>>()?;
-        let results = self.0.batch(prepared).await.map_err(internal)?;
+        let results = self
+            .meter
+            .time(self.db.batch(prepared))
+            .await
+            .map_err(internal)?;
         results
             .iter()
             .map(|r| {
