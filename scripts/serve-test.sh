@@ -3,7 +3,8 @@
 # loopback port, a fresh state directory with migrations applied, a random admin
 # password and token-signing key, idle uploads expiring after
 # $TOLLGATE_TEST_UPLOAD_TTL seconds (60), and a garbage-collection grace period of
-# $TOLLGATE_TEST_GC_GRACE seconds (4); the collection job runs only when a test asks
+# $TOLLGATE_TEST_GC_GRACE seconds (4), read-path caches living
+# $TOLLGATE_TEST_CACHE_TTL seconds (5, as deployed; 0 turns them off); the collection job runs only when a test asks
 # for it with `GET /__scheduled` (wrangler's --test-scheduled). It signs the admin in
 # once (creating the account) and mints a personal access token, which tests use as
 # the password: tokens are checked with a fast hash, passwords with 100,000 PBKDF2
@@ -16,7 +17,7 @@
 # shares the registry's local D1 database. Prints `export` lines for TOLLGATE_URL,
 # TOLLGATE_USER, TOLLGATE_PASSWORD (the token), TOLLGATE_ADMIN_PASSWORD,
 # TOLLGATE_JWT_KEY (tests forge tokens with it), TOLLGATE_FAILURES_PER_ACCOUNT/_ADDRESS,
-# TOLLGATE_UPLOAD_TTL, TOLLGATE_CHUNK_MAX (its UPLOAD_CHUNK_MAX_BYTES, 64 MiB or
+# TOLLGATE_UPLOAD_TTL, TOLLGATE_CACHE_TTL, TOLLGATE_CHUNK_MAX (its UPLOAD_CHUNK_MAX_BYTES, 64 MiB or
 # $TOLLGATE_TEST_CHUNK_MAX), TOLLGATE_GC_GRACE, TOLLGATE_STATE and TOLLGATE_PID (the process
 # group to kill when done).
 # Clients reach it through scripts/front.mjs, as under `make dev`, unless
@@ -37,6 +38,7 @@ ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
 # Not the deployed default, so a test can tell the variable is read.
 chunk_max=${TOLLGATE_TEST_CHUNK_MAX:-67108864}
 gc_grace=${TOLLGATE_TEST_GC_GRACE:-4}
+cache_ttl=${TOLLGATE_TEST_CACHE_TTL:-5}
 # Failure limits high enough that the suite's deliberate failures (from one
 # address, some for the admin) never lock out the tests that follow.
 per_account=${TOLLGATE_TEST_FAILURES_PER_ACCOUNT:-20}
@@ -83,7 +85,8 @@ VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
   --var "AUTH_FAILURES_PER_ADDRESS:$per_address" \
-  --var "UPLOAD_TTL_SECONDS:$ttl" --var "UPLOAD_CHUNK_MAX_BYTES:$chunk_max" > "$state/wrangler.log" 2>&1 < /dev/null &
+  --var "UPLOAD_TTL_SECONDS:$ttl" --var "UPLOAD_CHUNK_MAX_BYTES:$chunk_max" \
+  --var "CACHE_TTL_SECONDS:$cache_ttl" > "$state/wrangler.log" 2>&1 < /dev/null &
 pid=$!
 # With two configs, wrangler dev answers on the port before it has loaded the second
 # worker, then restarts the runtime ("Your worker restarted mid-request" to whatever
@@ -94,7 +97,7 @@ for _ in $(seq 1 240); do
     token=$(curl -sf -u "$user:$password" -H 'Content-Type: application/json' \
       -d '{"name":"e2e"}' "http://127.0.0.1:$port/api/v1/tokens" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])') || break
-    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ACCOUNT=$per_account TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_CHUNK_MAX=$chunk_max TOLLGATE_GC_GRACE=$gc_grace TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
+    echo "export TOLLGATE_URL=http://127.0.0.1:$port TOLLGATE_USER=$user TOLLGATE_PASSWORD=$token TOLLGATE_ADMIN_PASSWORD=$password TOLLGATE_JWT_KEY=$jwt_key TOLLGATE_FAILURES_PER_ACCOUNT=$per_account TOLLGATE_FAILURES_PER_ADDRESS=$per_address TOLLGATE_UPLOAD_TTL=$ttl TOLLGATE_CACHE_TTL=$cache_ttl TOLLGATE_CHUNK_MAX=$chunk_max TOLLGATE_GC_GRACE=$gc_grace TOLLGATE_PID=$pid TOLLGATE_STATE=$state"
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then break; fi

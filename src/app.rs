@@ -1,5 +1,6 @@
-//! What a request handler works with: the D1 store, the R2 bucket, the clock, the
-//! configuration read from the environment, and who is calling.
+//! What a request handler works with: the D1 store, the R2 bucket, the isolate's
+//! caches, the clock, the configuration read from the environment, and who is
+//! calling.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -7,6 +8,7 @@ use std::rc::Rc;
 use tollgate_core::auth::account_store::{Accounts, Limits};
 use tollgate_core::auth::jwt::Signer;
 use tollgate_core::auth::sessions::Sessions;
+use tollgate_core::cache::read_path::TargetKey;
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::license_store::{Licenses, Target};
 use tollgate_core::storage::store::Store;
@@ -16,6 +18,7 @@ use tollgate_d1::D1;
 use worker::{Date, Env};
 
 use crate::auth::Caller;
+use crate::cache::RequestCache;
 use crate::error::internal;
 use crate::r2::R2;
 
@@ -31,6 +34,14 @@ const DEFAULT_UPLOAD_CHUNK_MAX_BYTES: i64 = 100_000_000;
 /// client address, before that key answers 429; the window is how far apart
 /// failures may be to count together, and the first refusal's length (see
 /// `Limits`).
+/// How long a pull may serve what an earlier pull read (docs/edge.md): a write
+/// made elsewhere is seen at most this long after it. 0 caches nothing.
+const DEFAULT_CACHE_TTL_SECONDS: i64 = 5;
+
+/// The largest blob whose bytes go into the colo cache: Cloudflare's Cache API
+/// holds objects up to 512 MB on every plan.
+const DEFAULT_BLOB_CACHE_MAX_BYTES: i64 = 512_000_000;
+
 const DEFAULT_LIMITS: Limits = Limits {
     per_account: 10,
     per_address: 100,
@@ -45,6 +56,8 @@ pub struct App {
     pub upload_ttl: i64,
     pub upload_chunk_max: i64,
     pub limits: Limits,
+    pub cache: RequestCache,
+    pub blob_cache_max: u64,
     pub env: Env,
     /// Who is calling, once authenticated.
     pub caller: Option<Caller>,
@@ -65,8 +78,8 @@ impl App {
     pub fn new(env: &Env) -> Result<Self> {
         let number = |name: &str, default: i64| number(env, name, default);
         Ok(App {
-            db: D1(env.d1("DB").map_err(internal)?),
-            objects: R2(env.bucket("BLOBS").map_err(internal)?),
+            db: D1::new(env.d1("DB").map_err(internal)?),
+            objects: R2::new(env.bucket("BLOBS").map_err(internal)?),
             now: now(),
             upload_ttl: number("UPLOAD_TTL_SECONDS", DEFAULT_UPLOAD_TTL_SECONDS)?,
             upload_chunk_max: number("UPLOAD_CHUNK_MAX_BYTES", DEFAULT_UPLOAD_CHUNK_MAX_BYTES)?,
@@ -75,6 +88,11 @@ impl App {
                 per_address: number("AUTH_FAILURES_PER_ADDRESS", DEFAULT_LIMITS.per_address)?,
                 window: number("AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_LIMITS.window)?,
             },
+            cache: RequestCache::begin(
+                number("CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECONDS)?.max(0) as u64,
+            ),
+            blob_cache_max: number("BLOB_CACHE_MAX_BYTES", DEFAULT_BLOB_CACHE_MAX_BYTES)?.max(0)
+                as u64,
             env: env.clone(),
             caller: None,
         })
@@ -122,11 +140,33 @@ impl App {
             (None, _) => Ok(true),
             (Some(_), Some(granted)) => Ok(granted),
             (Some(customer), None) => {
-                self.licenses()
-                    .grants(customer, repo, target, self.now)
-                    .await
+                let key = TargetKey::new(repo, target);
+                if let Some(granted) = self.cache.verdict(customer, &key) {
+                    return Ok(granted);
+                }
+                let licenses = self.licenses();
+                let grant = licenses.grant(customer, repo, target, self.now).await?;
+                self.cache.keep_verdict(customer, key, grant);
+                Ok(grant.granted())
             }
         }
+    }
+
+    /// The `Server-Timing` value of this request so far: D1 round trips and R2
+    /// calls with the time spent waiting on them, and what each cache answered.
+    pub fn server_timing(&self) -> String {
+        let meter = |name: &str, m: &tollgate_d1::Meter| {
+            format!("{name};count={};dur={:.1}", m.calls(), m.millis())
+        };
+        let mut parts = vec![
+            meter("d1", &self.db.meter),
+            meter("r2", &self.objects.meter),
+        ];
+        let cache = self.cache.report();
+        if !cache.is_empty() {
+            parts.push(format!("cache;desc=\"{cache}\""));
+        }
+        parts.join(", ")
     }
 
     /// A secret's value, empty when unset.

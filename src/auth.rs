@@ -15,6 +15,7 @@ use tollgate_core::auth::policy::Action;
 use tollgate_core::auth::scope::ResourceAccess;
 use tollgate_core::auth::secret::{hash_password, hash_secret, is_token};
 use tollgate_core::auth::verdict::{allowed_roles, verdict, Verdict};
+use tollgate_core::cache::read_path::CredentialKey;
 use tollgate_core::licensing::license_store::Licensee;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::storage::sql::Statement;
@@ -115,6 +116,10 @@ pub struct Lookup {
     /// customer's.
     pub licensee: Licensee,
     kind: LookupKind,
+    /// Where the isolate's cache keeps the account this credential names; `None`
+    /// for credentials that are always looked up (the management API's, which
+    /// revocation must stop at once).
+    cache_key: Option<CredentialKey>,
 }
 
 enum LookupKind {
@@ -151,7 +156,9 @@ pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credent
         return Ok(session(req, app, surface));
     };
     if let Some(pair) = basic_credentials(&authorization) {
-        return Ok(basic(app, pair.user, pair.password, client_address(req)));
+        let cached = surface == Surface::Registry;
+        let address = client_address(req);
+        return Ok(basic(app, pair.user, pair.password, address, cached));
     }
     if let Some(token) = bearer(&authorization) {
         if surface == Surface::Api {
@@ -163,6 +170,10 @@ pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credent
         return Ok(Credentials::Lookup(Lookup {
             statement: bearer_lookup(&claims.user_id, claims.token_id.as_deref(), app.now),
             licensee: Licensee::User(claims.user_id.clone()),
+            cache_key: Some(CredentialKey::Bearer {
+                user_id: claims.user_id.clone(),
+                token_id: claims.token_id.clone(),
+            }),
             kind: LookupKind::Bearer {
                 user_id: claims.user_id,
                 token_id: claims.token_id,
@@ -184,19 +195,26 @@ fn session(req: &Request, app: &App, surface: Surface) -> Credentials {
                 statement: session_lookup(&hash, app.now),
                 licensee: Licensee::Session(hash.clone()),
                 kind: LookupKind::Session { hash },
+                cache_key: None,
             })
         }
         _ => Credentials::None,
     }
 }
 
-/// Credentials from an email and a token or password.
-fn basic(app: &App, email: String, secret: String, address: String) -> Credentials {
+/// Credentials from an email and a token or password; a token's account is
+/// `cached` in the isolate or looked up every time.
+fn basic(app: &App, email: String, secret: String, address: String, cached: bool) -> Credentials {
     if is_token(&secret) {
         let hash = hash_secret(&secret);
+        let cache_key = cached.then(|| CredentialKey::Token {
+            email: email.clone(),
+            hash: hash.clone(),
+        });
         Credentials::Lookup(Lookup {
             statement: token_lookup(&email, &hash, app.now),
             licensee: Licensee::Token(hash.clone()),
+            cache_key,
             kind: LookupKind::Token {
                 email,
                 hash,
@@ -241,6 +259,9 @@ impl Credentials {
                 }))
             }
             Credentials::Lookup(lookup) => {
+                if let Some(caller) = lookup.cached(app) {
+                    return Ok(Some(caller));
+                }
                 let row = app.accounts().lookup(lookup.statement.clone()).await?;
                 lookup.finish(app, row).await.map(Some)
             }
@@ -249,7 +270,18 @@ impl Credentials {
 }
 
 impl Lookup {
-    /// The caller, given what the lookup's statement found.
+    /// The caller as the isolate's cache remembers this credential's account.
+    pub fn cached(&self, app: &App) -> Option<Caller> {
+        let identity = app.cache.identity(self.cache_key.as_ref()?)?;
+        let access = match &self.kind {
+            LookupKind::Bearer { access, .. } => Some(access.clone()),
+            _ => None,
+        };
+        Some(Caller { identity, access })
+    }
+
+    /// The caller, given what the lookup's statement found; kept in the isolate's
+    /// cache when this credential may be.
     pub async fn finish(self, app: &App, row: Option<CredentialRow>) -> Result<Caller> {
         let (kind, row) = match (self.kind, row) {
             (LookupKind::Token { email, address, .. }, None) => {
@@ -261,7 +293,11 @@ impl Lookup {
         let stale = row
             .last_used_at
             .is_none_or(|at| at < app.now - TOUCH_INTERVAL);
+        let expires_at = row.expires_at;
         let identity = row.identity();
+        if let Some(key) = self.cache_key {
+            app.cache.keep_identity(key, identity.clone(), expires_at);
+        }
         let access = match kind {
             LookupKind::Token { .. } => {
                 if stale {
@@ -323,7 +359,7 @@ pub fn bearer(authorization: &str) -> Option<&str> {
 /// Checks an email with a personal access token or password (for `/token` and
 /// sign-in).
 pub async fn check_basic(app: &App, email: &str, secret: &str, address: &str) -> Result<Identity> {
-    basic(app, email.into(), secret.into(), address.into())
+    basic(app, email.into(), secret.into(), address.into(), true)
         .resolve(app)
         .await?
         .map(|caller| caller.identity)

@@ -1,12 +1,14 @@
 //! `/v2/<name>/blobs/<digest>`: reading (whole or a byte range) and unlinking blobs.
-//! Bodies stream from R2 straight into the response without passing through wasm.
+//! Bodies stream from the colo cache or R2 straight into the response without
+//! passing through wasm.
 
 use tollgate_core::oci::range::{self, ByteRange, Wanted};
 use tollgate_core::storage::store::BlobRow;
 use tollgate_core::{Digest, Error, RepoName, Result};
-use worker::{Range, Request, Response};
+use worker::{Context, Range, Request, Response, ResponseBody};
 
 use crate::app::App;
+use crate::cache::BlobBytes;
 use crate::error::internal;
 use crate::http::{empty, header, headers};
 
@@ -14,6 +16,7 @@ use crate::http::{empty, header, headers};
 pub async fn get(
     req: &Request,
     app: &App,
+    ctx: &Context,
     digest: &Digest,
     found: Option<BlobRow>,
     with_body: bool,
@@ -42,7 +45,10 @@ pub async fn get(
     if !with_body {
         return empty(status, &pairs);
     }
-    let body = read(app, &blob.object_key, range).await?;
+    let body = match range {
+        Some(range) => read(app, &blob.object_key, Some(range)).await?,
+        None => whole(req, app, ctx, digest, &blob).await?,
+    };
     let response = Response::from_body(body).map_err(internal)?;
     Ok(response.with_status(status).with_headers(headers(&pairs)))
 }
@@ -76,15 +82,37 @@ fn byte_range(header: Option<&str>, size: u64) -> Result<Option<ByteRange>> {
     range::resolve(wanted, size).map(Some)
 }
 
-async fn read(app: &App, key: &str, range: Option<ByteRange>) -> Result<worker::ResponseBody> {
-    let mut get = app.objects.0.get(key);
-    if let Some(r) = range {
-        get = get.range(Range::OffsetWithLength {
-            offset: r.start,
-            length: r.len(),
-        });
+/// The whole blob: from the colo cache when it holds it, else from R2, and then
+/// copied into the cache for the next pull. Ranges skip the cache: they resume
+/// large pulls, which a whole-blob hit would not help.
+async fn whole(
+    req: &Request,
+    app: &App,
+    ctx: &Context,
+    digest: &Digest,
+    blob: &BlobRow,
+) -> Result<ResponseBody> {
+    let origin = req.url().map_err(internal)?.origin().ascii_serialization();
+    let Some(bytes) = BlobBytes::new(&origin, digest, blob.size, app.blob_cache_max) else {
+        app.cache.note("bytes", "skip");
+        return read(app, &blob.object_key, None).await;
+    };
+    if let Some(body) = bytes.get().await? {
+        app.cache.note("bytes", "hit");
+        return Ok(body);
     }
-    let object = get.execute().await.map_err(internal)?;
+    app.cache.note("bytes", "miss");
+    let body = read(app, &blob.object_key, None).await?;
+    bytes.fill_later(ctx, app.objects.bucket(), blob.object_key.clone());
+    Ok(body)
+}
+
+async fn read(app: &App, key: &str, range: Option<ByteRange>) -> Result<ResponseBody> {
+    let range = range.map(|r| Range::OffsetWithLength {
+        offset: r.start,
+        length: r.len(),
+    });
+    let object = app.objects.read(key, range).await?;
     let object =
         object.ok_or_else(|| Error::Internal(format!("blob object {key} missing from R2")))?;
     let body = object

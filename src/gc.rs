@@ -5,6 +5,7 @@
 //! logs one line per run of each.
 
 use tollgate_core::audit::{self, Audit};
+use tollgate_core::cache::read_path::Written;
 use tollgate_core::storage::gc::{self, Settings, Summary, DEFAULT_GRACE_SECONDS};
 use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
 
@@ -32,6 +33,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         console_error!("pruning failure counters and sessions: {e}");
     }
     prune_audit(&env, &app).await;
+    crate::cache::written(&Written::Everything);
 }
 
 /// Drops audit events older than `AUDIT_RETENTION_DAYS` (a year by default).

@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod blobs;
 mod body;
+mod cache;
 mod downloads;
 mod error;
 mod gc;
@@ -26,8 +27,9 @@ use tollgate_core::auth::account_store::CredentialRow;
 use tollgate_core::auth::policy::{self, Action};
 use tollgate_core::auth::scope;
 use tollgate_core::auth::verdict::Verdict;
+use tollgate_core::cache::read_path::{TargetKey, Written};
 use tollgate_core::licensing::license::{self, GrantRow};
-use tollgate_core::licensing::license_store::{grant_query, Target};
+use tollgate_core::licensing::license_store::{grant_query, Licensee, Target};
 use tollgate_core::oci::route::Route;
 use tollgate_core::storage::sql::{decode, Sql, Statement};
 use tollgate_core::storage::store::{blob_query, manifest_query, BlobRow, ManifestRow};
@@ -36,6 +38,7 @@ use worker::{event, Context, Env, Method, Request, Response};
 
 use app::App;
 use auth::{Caller, Credentials, Lookup, Surface};
+use cache::Row;
 
 /// A read fetched in the credential lookup's round trip: the row (`None` when
 /// there is no such manifest or blob) and whether a license grants it, which
@@ -68,18 +71,35 @@ enum OneTrip {
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
     let path = req.path();
+    let written = Written::of(&path, http::method(&req.method()));
     let response = if path == "/api" || path.starts_with("/api/") {
         api::handle(req, &env).await
     } else {
-        let token_realm = token_realm(&req);
-        let result = if path == "/token" {
-            token(req, &env).await
-        } else {
-            registry(req, &env, &ctx).await
-        };
-        result.unwrap_or_else(|e| oci_error(&e, token_realm))
+        registry_or_token(req, &env, &ctx, path == "/token").await
     };
+    // Only once the write is done: a read that began before it keeps nothing.
+    cache::written(&written);
     Ok(http::with_api_version(response))
+}
+
+/// `/v2/` or `/token`, with the OCI error for a failure and `Server-Timing` on
+/// every answer.
+async fn registry_or_token(req: Request, env: &Env, ctx: &Context, token: bool) -> Response {
+    let token_realm = token_realm(&req);
+    let mut app = match App::new(env) {
+        Ok(app) => app,
+        Err(e) => return oci_error(&e, token_realm),
+    };
+    let result = if token {
+        token::handle(req, &app).await
+    } else {
+        registry(req, &mut app, ctx).await
+    };
+    let mut response = result.unwrap_or_else(|e| oci_error(&e, token_realm));
+    let _ = response
+        .headers_mut()
+        .set("Server-Timing", &app.server_timing());
+    response
 }
 
 /// Where a client gets a bearer token: this origin's `/token`, and the service
@@ -102,13 +122,9 @@ fn oci_error(e: &Error, token_realm: Result<(String, String)>) -> Response {
     }
 }
 
-async fn token(req: Request, env: &Env) -> Result<Response> {
-    token::handle(req, &App::new(env)?).await
-}
-
 /// `/v2/`: authenticate, ask the policy, then act. Without valid credentials the
 /// answer is a challenge naming the scope this request needs.
-async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response> {
+async fn registry(mut req: Request, app: &mut App, ctx: &Context) -> Result<Response> {
     let route = Route::parse(&req.path());
     let method = req.method();
     let needed = match &route {
@@ -116,8 +132,7 @@ async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
             .map(|action| (route.repository().cloned(), action)),
         _ => None,
     };
-    let mut app = App::new(env)?;
-    let pushed = match one_trip_push(&mut req, &app, &route).await? {
+    let pushed = match one_trip_push(&mut req, app, &route).await? {
         Some(OneTrip::Stored(response)) => return Ok(response),
         Some(OneTrip::Read(pushed)) => Some(Prefetched::Push(pushed)),
         None => None,
@@ -134,7 +149,7 @@ async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
             insufficient,
         ))
     };
-    let (caller, prefetched) = match authenticate(&req, &app, &route).await {
+    let (caller, prefetched) = match authenticate(&req, app, &route).await {
         Err(Error::Unauthorized) => return challenge(false),
         other => other?,
     };
@@ -149,14 +164,14 @@ async fn registry(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
     let result = match verdict {
         // Licensed: each handler checks what it reads against the licenses.
         None | Some(Verdict::Allow | Verdict::Licensed) => {
-            dispatch(req, &app, ctx, route, prefetched).await
+            dispatch(req, app, ctx, route, prefetched).await
         }
         Some(Verdict::NeedsScope) => challenge(true),
         Some(Verdict::Deny) => Err(Error::Denied),
         Some(Verdict::Hide) => Err(route.hidden()),
     };
     if let Some(change) = change {
-        change.record(&app, &result).await;
+        change.record(app, &result).await;
     }
     result
 }
@@ -206,7 +221,7 @@ async fn one_trip_push(
 /// The caller, and for a manifest or blob read the row it asks for and its license
 /// check: with a token, bearer token or session, those ride in the credential
 /// lookup's round trip, so a customer's pull costs no more round trips than a
-/// vendor's.
+/// vendor's — and none when the isolate's caches hold all three.
 async fn authenticate(
     req: &Request,
     app: &App,
@@ -234,30 +249,85 @@ async fn authenticate(
     }
 }
 
+/// What the isolate's caches already know of a read: its caller, its row, and —
+/// for a known caller — the license check (always true for vendor staff, whose
+/// reads no license limits).
+struct Known<T> {
+    caller: Option<Caller>,
+    row: Option<T>,
+    granted: Option<bool>,
+}
+
+fn known<T: Row>(app: &App, lookup: &Lookup, key: &TargetKey) -> Known<T> {
+    let caller = lookup.cached(app);
+    let granted = caller.as_ref().map(|c| match c.customer() {
+        None => Some(true),
+        Some(customer) => app.cache.verdict(customer, key),
+    });
+    Known {
+        row: T::cached(&app.cache, key),
+        granted: granted.flatten(),
+        caller,
+    }
+}
+
 /// Runs a credential lookup, `query` and the license check of `target` in one D1
-/// round trip.
-async fn with_lookup<T: DeserializeOwned>(
+/// round trip, leaving out what the isolate's caches know, and keeps what it read.
+async fn with_lookup<T: Row + DeserializeOwned>(
     app: &App,
     lookup: Lookup,
     query: Statement,
     (repo, target): (&RepoName, Target<'_>),
 ) -> Result<(Caller, Fetched<T>)> {
-    let grant = grant_query(&lookup.licensee, repo, target, app.now);
-    let mut results = app
-        .db
-        .query_all(vec![lookup.statement.clone(), query, grant])
-        .await?
-        .into_iter();
-    let mut next = || results.next().unwrap_or_default();
-    let found: Vec<CredentialRow> = decode(next())?;
-    let rows: Vec<T> = decode(next())?;
-    let grants: Vec<GrantRow> = decode(next())?;
-    let caller = lookup.finish(app, found.into_iter().next()).await?;
-    let fetched = Fetched {
-        row: rows.into_iter().next(),
-        granted: license::grants(&grants),
+    let key = TargetKey::new(repo, target);
+    let known = known::<T>(app, &lookup, &key);
+    let licensee = match known.caller.as_ref().and_then(Caller::customer) {
+        Some(customer) => Licensee::Customer(customer.to_owned()),
+        None => lookup.licensee.clone(),
     };
-    Ok((caller, fetched))
+    let statements = [
+        known.caller.is_none().then(|| lookup.statement.clone()),
+        known.row.is_none().then_some(query),
+        known
+            .granted
+            .is_none()
+            .then(|| grant_query(&licensee, repo, target, app.now)),
+    ];
+    let statements: Vec<Statement> = statements.into_iter().flatten().collect();
+    let mut results = match statements.is_empty() {
+        true => Vec::new(),
+        false => app.db.query_all(statements).await?,
+    }
+    .into_iter();
+    let mut next = || results.next().unwrap_or_default();
+    let caller = match known.caller {
+        Some(caller) => caller,
+        None => {
+            let found: Vec<CredentialRow> = decode(next())?;
+            lookup.finish(app, found.into_iter().next()).await?
+        }
+    };
+    let row = match known.row {
+        Some(row) => Some(row),
+        None => {
+            let row = decode::<T>(next())?.into_iter().next();
+            if let Some(row) = &row {
+                row.clone().keep(&app.cache, key.clone());
+            }
+            row
+        }
+    };
+    let granted = match known.granted {
+        Some(granted) => granted,
+        None => {
+            let grant = license::granted_until(&decode::<GrantRow>(next())?);
+            if let Some(customer) = caller.customer() {
+                app.cache.keep_verdict(customer, key, grant);
+            }
+            grant.granted()
+        }
+    };
+    Ok((caller, Fetched { row, granted }))
 }
 
 async fn dispatch(
@@ -320,7 +390,7 @@ async fn dispatch(
                 Some(row) => row,
                 None => app.store().blob(&name, &digest).await?,
             };
-            blobs::get(&req, app, &digest, row, read_body).await
+            blobs::get(&req, app, ctx, &digest, row, read_body).await
         }
         (Route::Blob(name, digest), Method::Delete) => blobs::delete(app, &name, &digest).await,
         (Route::UploadStart(name), Method::Post) => uploads::start(req, app, &name).await,
