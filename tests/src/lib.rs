@@ -29,6 +29,7 @@ pub use serde_json::{json, Value};
 pub mod accounts;
 pub mod licenses;
 pub mod openapi;
+pub mod own_server;
 use sha2::{Digest as _, Sha256, Sha512};
 
 // ---------------------------------------------------------------------------------------
@@ -86,11 +87,18 @@ fn required_env(name: &str) -> String {
 pub fn registry() -> &'static Registry {
     static REG: OnceLock<Registry> = OnceLock::new();
     REG.get_or_init(|| {
-        let url = required_env("TOLLGATE_URL")
-            .trim_end_matches('/')
-            .to_string();
-        let user = required_env("TOLLGATE_USER");
-        let password = required_env("TOLLGATE_PASSWORD");
+        Registry::new(
+            &required_env("TOLLGATE_URL"),
+            &required_env("TOLLGATE_USER"),
+            &required_env("TOLLGATE_PASSWORD"),
+        )
+    })
+}
+
+impl Registry {
+    /// The registry at `url` (plain `http://host:port`), as `user` with `password`.
+    pub fn new(url: &str, user: &str, password: &str) -> Registry {
+        let url = url.trim_end_matches('/').to_string();
         let rest = url.strip_prefix("http://").unwrap_or_else(|| {
             panic!("TOLLGATE_URL must be a plain http:// URL (got {url:?}); the suite has no TLS")
         });
@@ -116,11 +124,11 @@ pub fn registry() -> &'static Registry {
         Registry {
             url,
             host,
-            user,
-            password,
+            user: user.to_string(),
+            password: password.to_string(),
             agent,
         }
-    })
+    }
 }
 
 /// `user:password` for clients that take credentials in that form.
@@ -872,7 +880,7 @@ impl Registry {
     pub fn start_upload(&self, repo: &str) -> String {
         let r = self.post(&uploads_path(repo)).call();
         r.expect(202);
-        r.location()
+        self.abs(r.must_header("Location"))
     }
 
     /// The `PUT ?digest=` that closes the upload session at `loc`, to send with or

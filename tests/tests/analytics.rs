@@ -3,10 +3,7 @@
 //! and the CSV export, attributed to the right user and customer. One test starts a
 //! server of its own with no Queue binding: its pulls must succeed all the same.
 
-use std::collections::HashMap;
 use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -14,10 +11,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tollgate_e2e::accounts::{api, send};
 use tollgate_e2e::licenses::{self, new_customer, push_index, Customer};
+use tollgate_e2e::own_server::OwnServer;
 use tollgate_e2e::{
-    base64, blob_path, image_config, image_ref, manifest_path, oci_manifest, openapi, random_bytes,
-    registry, unique_repo, uploads_path, with_query, Desc, Resp, TempDir, MANIFEST_ACCEPT,
-    OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST,
+    blob_path, image_ref, manifest_path, openapi, registry, sha256_digest, unique_repo, Resp,
+    MANIFEST_ACCEPT,
 };
 
 /// How long an event may take from a pull to the log.
@@ -337,172 +334,22 @@ fn the_csv_export_parses_with_the_right_columns() {
     }
 }
 
-/// A Tollgate of the test's own, started by `scripts/serve-test.sh` with extra
-/// environment; dropping it (also when the test panics) kills its process group.
-struct OwnServer {
-    url: String,
-    user: String,
-    password: String,
-    pid: String,
-    state: TempDir,
-}
-
-impl OwnServer {
-    fn start(env: &[(&str, &str)]) -> OwnServer {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let state = TempDir::new("own-server");
-        let out = Command::new(root.join("scripts/serve-test.sh"))
-            .arg(state.path())
-            .envs(env.iter().copied())
-            .current_dir(&root)
-            .output()
-            .expect("scripts/serve-test.sh runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "scripts/serve-test.sh failed ({}; build the workers first with \
-             scripts/build-worker.sh):\n{stdout}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let vars: HashMap<&str, &str> = stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("export "))
-            .flat_map(str::split_whitespace)
-            .filter_map(|kv| kv.split_once('='))
-            .collect();
-        let var = |k: &str| {
-            vars.get(k)
-                .unwrap_or_else(|| panic!("serve-test.sh exported no {k}: {stdout}"))
-                .to_string()
-        };
-        OwnServer {
-            url: var("TOLLGATE_URL"),
-            user: var("TOLLGATE_USER"),
-            password: var("TOLLGATE_PASSWORD"),
-            pid: var("TOLLGATE_PID"),
-            state,
-        }
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.state.join("wrangler.log")
-    }
-
-    /// A request with the admin's token over Basic; `body` is sent as is.
-    fn call(&self, method: &str, path_or_url: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-        let url = if path_or_url.starts_with("http") {
-            path_or_url.to_string()
-        } else {
-            format!("{}{path_or_url}", self.url)
-        };
-        let creds = base64(format!("{}:{}", self.user, self.password).as_bytes());
-        let mut req = ureq::request(method, &url)
-            .timeout(Duration::from_secs(60))
-            .set("Authorization", &format!("Basic {creds}"));
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let sent = if method == "GET" || method == "HEAD" {
-            req.call()
-        } else {
-            req.send_bytes(body)
-        };
-        let r = match sent {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {url}: {e}"),
-        };
-        let status = r.status();
-        let headers = r
-            .headers_names()
-            .into_iter()
-            .filter_map(|k| r.header(&k).map(|v| (k.clone(), v.to_string())))
-            .collect();
-        let mut body = Vec::new();
-        r.into_reader().read_to_end(&mut body).unwrap();
-        Resp {
-            method: method.to_string(),
-            url,
-            status,
-            headers,
-            body,
-        }
-    }
-
-    fn push_blob(&self, repo: &str, media_type: &str, data: &[u8]) -> Desc {
-        let desc = Desc::of(media_type, data);
-        let started = self.call("POST", &uploads_path(repo), &[], b"");
-        started.expect(202);
-        let location = with_query(
-            started.must_header("Location"),
-            &format!("digest={}", desc.digest),
-        );
-        self.call(
-            "PUT",
-            &location,
-            &[("Content-Type", "application/octet-stream")],
-            data,
-        )
-        .expect(201);
-        desc
-    }
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.pid);
-        let _ = Command::new("kill").args(["--", &group]).status();
-        // Gone before its state directory is removed.
-        for _ in 0..50 {
-            let alive = Command::new("kill")
-                .args(["-0", "--", &group])
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !alive {
-                return;
-            }
-            sleep(Duration::from_millis(100));
-        }
-        let _ = Command::new("kill").args(["-9", "--", &group]).status();
-    }
-}
-
 /// With no Queue to send to (the registry served without its producer binding), every
 /// pull still succeeds, and the failed send is logged.
 #[test]
 fn pulls_succeed_when_the_queue_is_unavailable() {
     let server = OwnServer::start(&[("TOLLGATE_TEST_NO_QUEUE", "1")]);
+    let reg = &server.registry;
     let repo = unique_repo("analytics-noqueue");
-    let layer = random_bytes(512);
-    let layer_desc = server.push_blob(&repo, OCI_LAYER_TAR, &layer);
-    let config = image_config("amd64", std::slice::from_ref(&layer_desc.digest));
-    let config_desc = server.push_blob(&repo, OCI_CONFIG, &config);
-    let manifest = oci_manifest(&config_desc, std::slice::from_ref(&layer_desc), None);
-    let digest = Desc::of(OCI_MANIFEST, &manifest).digest;
-    let pushed = server.call(
-        "PUT",
-        &manifest_path(&repo, "v1"),
-        &[("Content-Type", OCI_MANIFEST)],
-        &manifest,
-    );
-    pushed.expect(201);
-    assert_eq!(pushed.must_header("Docker-Content-Digest"), digest);
-
-    for reference in ["v1", digest.as_str()] {
-        let got = server.call(
-            "GET",
-            &manifest_path(&repo, reference),
-            &[("Accept", MANIFEST_ACCEPT)],
-            b"",
-        );
-        got.expect(200);
-        assert_eq!(got.must_header("Docker-Content-Digest"), digest);
-        assert_eq!(got.body, manifest);
+    let img = reg.push_random_image(&repo, "v1");
+    for reference in ["v1", img.digest()] {
+        let got = reg.assert_manifest_digest(&repo, reference, img.digest());
+        assert_eq!(got.body, img.manifest);
     }
-    let blob = server.call("GET", &blob_path(&repo, &layer_desc.digest), &[], b"");
+    let layer = &img.layers[0];
+    let blob = reg.get(&blob_path(&repo, &layer.digest)).call();
     blob.expect(200);
-    assert_eq!(blob.body, layer);
+    assert_eq!(sha256_digest(&blob.body), layer.digest);
 
     // The missing binding is logged (once per isolate); wrangler writes the log a
     // moment later.
