@@ -456,7 +456,8 @@ def _load_worker(args):
 
 
 def manifest_load(base, user, password, path, clients, duration):
-    """`clients` processes, one keep-alive connection each, GET `path` for `duration` s."""
+    """`clients` processes, one keep-alive connection each, GET `path` for `duration` s
+    (with Basic credentials, or none when `user` is None)."""
     start_at = time.time() + 1.5
     stop_at = start_at + duration
     jobs = [(base, user, password, path, start_at, stop_at, None)] * clients
@@ -905,6 +906,10 @@ def cmd_calibration(a):
         out.update({f"{prefix}push_s": round(t_put, 2), f"{prefix}push_mib_s": mib_s(size, t_put),
                     f"{prefix}pull_s": round(t_get, 2), f"{prefix}pull_mib_s": mib_s(size, t_get)})
     c.close()
+    # The floor for the manifest GET rows: the same load against a worker that answers
+    # a fixed body of the manifest's size, touching neither D1 nor R2; no credentials.
+    log("calibration", f"GET /trivial, {s['clients']} clients for {s['duration_s']} s")
+    result["trivial_get"] = manifest_load(a.url, None, None, "/trivial", s["clients"], s["duration_s"])
     result["retries"] = RETRIES
     write_json(a.out, result)
 
@@ -987,6 +992,14 @@ def cmd_report(a):
     row("manifest GET as a licensed customer", "req/s", get(t, "customer_manifest_get", "rps"), None, None)
     row("  latency p50 (ratio: customer / vendor)", "ms", cp, None, None, r, "<= 1.25 x vendor",
         None if r is None else r <= 1.25, "customer_p50_vs_vendor")
+    trivial = get(cal, "trivial_get", "rps")
+    row("trivial worker, fixed body", "req/s", None, None, trivial)
+    for who, key, check in (("vendor", "manifest_get", "manifest_rps_vs_trivial"),
+                            ("customer", "customer_manifest_get", "customer_manifest_rps_vs_trivial")):
+        tv = get(t, key, "rps")
+        r = ratio(tv, trivial)
+        row(f"manifest GET ({who}) vs trivial worker", "req/s", tv, None, trivial, r,
+            ">= 0.9 x trivial", ge(r, 0.9), check)
     wp, np_ = get(t, "manifest_get", "p50_ms"), get(nq, "manifest_get", "p50_ms")
     r = ratio(wp, np_)
     row("manifest GET p50 with / without the Queue send", "ms", wp, None, None, r, "(info)")
