@@ -26,12 +26,15 @@ import argparse
 import base64
 import hashlib
 import http.client
+import http.server
 import json
 import multiprocessing
 import os
 import re
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -426,6 +429,294 @@ def put_manifest(c, repo, ref, manifest):
     expect(resp, data, 201)
 
 
+# --------------------------------------------------------------------------- round trips
+
+RT_LAYERS = (256 * 1024, MIB, 4 * MIB)  # the layers of the round-trip images
+SKOPEO = "/usr/bin/skopeo"
+
+
+def push_image(c, repo, tag, seed, layer_sizes=RT_LAYERS):
+    """Push a config and generated layers of `layer_sizes` (each through
+    push_monolithic), then their OCI manifest as `tag`: (manifest bytes, its digest,
+    the layer Blobs)."""
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "config": {"Labels": {"bench": seed}},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    }).encode()
+    cd = push_small(c, repo, config)
+    layers = [Blob(size, f"{seed}-layer{i}") for i, size in enumerate(layer_sizes)]
+    for layer in layers:
+        push_monolithic(c, repo, layer)
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": cd, "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": b.digest, "size": b.size} for b in layers],
+    }, indent=2).encode()
+    put_manifest(c, repo, tag, manifest)
+    return manifest, "sha256:" + hashlib.sha256(manifest).hexdigest(), layers
+
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+              "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
+PROXY_BLOCK = 64 * 1024
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    """One client connection of RecordingProxy, with its own keep-alive connection
+    to the upstream server."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 300  # an idle keep-alive connection is dropped after this
+    proxy = None   # the RecordingProxy, set on a subclass per proxy
+
+    def log_message(self, *args):
+        pass
+
+    def handle(self):
+        # Clients that try TLS first (skopeo does, then falls back to plain HTTP for
+        # an insecure registry) open with a handshake record, not a method name:
+        # closing at once makes that attempt fail fast.
+        try:
+            first = self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        if not first.isalpha():
+            self.proxy.note_refused()
+            return
+        self.upstream = None
+        try:
+            super().handle()
+        finally:
+            if self.upstream is not None:
+                self.upstream.close()
+
+    def _request_body(self):
+        """The request body in blocks (Content-Length or chunked), never whole."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            while True:
+                size = int(self.rfile.readline(1 << 16).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1 << 16) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return
+                yield from self._read_exactly(size)
+                self.rfile.readline(1 << 16)
+        else:
+            yield from self._read_exactly(int(self.headers.get("Content-Length") or 0))
+
+    def _read_exactly(self, left):
+        while left:
+            block = self.rfile.read(min(PROXY_BLOCK, left))
+            if not block:
+                raise ConnectionError("client closed the connection mid-body")
+            left -= len(block)
+            yield block
+
+    def forward(self):
+        t0 = time.perf_counter()
+        chunked_in = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        try:
+            if self.upstream is None:
+                self.upstream = http.client.HTTPConnection(*self.proxy.upstream, timeout=120)
+            up = self.upstream
+            # The client's Host goes through unchanged, so that URLs the server builds
+            # from it (Location, the token realm) point back at the proxy.
+            up.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for key, value in self.headers.items():
+                if key.lower() not in HOP_BY_HOP:
+                    up.putheader(key, value)
+            if chunked_in:
+                up.putheader("Transfer-Encoding", "chunked")
+            up.endheaders()
+            for block in self._request_body():
+                up.send(b"%x\r\n%s\r\n" % (len(block), block) if chunked_in else block)
+            if chunked_in:
+                up.send(b"0\r\n\r\n")
+            resp = up.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            if self.upstream is not None:
+                self.upstream.close()
+                self.upstream = None
+            self.proxy.record(self.command, self.path, 502, None, 0, t0)
+            self.close_connection = True
+            try:
+                self.send_error(502, f"upstream: {e!r}"[:200])
+            except OSError:
+                pass
+            return
+        no_body = self.command == "HEAD" or resp.status in (204, 304) or resp.status < 200
+        chunked_out = not no_body and resp.getheader("Content-Length") is None
+        sent = 0
+        try:
+            self.send_response_only(resp.status, resp.reason)
+            for key, value in resp.getheaders():
+                if key.lower() not in HOP_BY_HOP:
+                    self.send_header(key, value)
+            if chunked_out:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            buf = bytearray(PROXY_BLOCK)
+            view = memoryview(buf)
+            while not no_body:
+                n = resp.readinto(buf)
+                if not n:
+                    break
+                if chunked_out:
+                    self.wfile.write(b"%x\r\n" % n)
+                self.wfile.write(view[:n])
+                if chunked_out:
+                    self.wfile.write(b"\r\n")
+                sent += n
+            if chunked_out:
+                self.wfile.write(b"0\r\n\r\n")
+            if no_body:
+                resp.read()
+        except (OSError, http.client.HTTPException):
+            self.close_connection = True
+            resp.close()
+            self.upstream.close()
+            self.upstream = None
+        finally:
+            self.proxy.record(self.command, self.path, resp.status, server_timing(resp), sent, t0)
+        if resp.will_close and self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+
+class RecordingProxy:
+    """A plain-HTTP reverse proxy on a free loopback port in front of `upstream_url`,
+    one thread per client connection, streaming bodies in 64 KiB blocks. It records
+    every response it forwards with that response's Server-Timing; take() hands the
+    records over and starts afresh."""
+
+    def __init__(self, upstream_url):
+        u = urllib.parse.urlsplit(upstream_url)
+        self.upstream = (u.hostname, u.port or 80)
+        self._lock = threading.Lock()
+        self._records, self._refused = [], 0
+        handler = type("Handler", (_ProxyHandler,), {"proxy": self})
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def record(self, method, path, status, timing, size, t0):
+        with self._lock:
+            self._records.append({"method": method, "path": path, "status": status,
+                                  "bytes": size, "timing": timing,
+                                  "ms": round((time.perf_counter() - t0) * 1000, 1)})
+
+    def note_refused(self):
+        with self._lock:
+            self._refused += 1
+
+    def take(self):
+        """(records since the last take, connections closed for not speaking HTTP)."""
+        with self._lock:
+            taken = self._records, self._refused
+            self._records, self._refused = [], 0
+        return taken
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def skopeo_pull(proxy, repo, tag, user, password, digest, layers, dest):
+    """`skopeo copy` of repo:tag through `proxy` into the directory `dest`, checked:
+    the manifest skopeo stored must have `digest` and each layer its size. Returns the
+    requests the proxy forwarded for it with their D1 and R2 totals."""
+    cmd = [SKOPEO, "--insecure-policy", "copy", "--retry-times", "0",
+           "--src-tls-verify=false", "--src-creds", f"{user}:{password}",
+           f"docker://127.0.0.1:{proxy.port}/{repo}:{tag}", f"dir:{dest}"]
+    t = time.perf_counter()
+    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=300)
+    seconds = time.perf_counter() - t
+    records, refused = proxy.take()
+    if done.returncode:
+        raise RuntimeError(f"skopeo copy exited with {done.returncode}: "
+                           f"{(done.stderr or done.stdout).strip()[-400:]}")
+    with open(os.path.join(dest, "manifest.json"), "rb") as f:
+        got = "sha256:" + hashlib.sha256(f.read()).hexdigest()
+    if got != digest:
+        raise RuntimeError(f"skopeo stored a manifest with digest {got}, pushed {digest}")
+    for layer in layers:
+        path = os.path.join(dest, layer.digest.split(":", 1)[1])
+        if not os.path.isfile(path) or os.path.getsize(path) != layer.size:
+            raise RuntimeError(f"skopeo did not store layer {layer.digest} whole")
+    out = sum_timings([r["timing"] for r in records])
+    out.update({
+        "seconds": round(seconds, 2), "tls_probes_closed": refused,
+        "log": [f"{r['method']} {r['path']} {r['status']} {r['bytes']} B {r['ms']} ms"
+                + ("" if r["timing"] is None else
+                   f" d1={get(r['timing'], 'd1', 'count')} r2={get(r['timing'], 'r2', 'count')}")
+                for r in records],
+    })
+    return out
+
+
+def request_timing(c, path, headers=None):
+    """One GET of `path`, answered 200: its D1 and R2 figures from Server-Timing."""
+    resp, data = c.request("GET", path, headers=headers)
+    expect(resp, data, 200)
+    return sum_timings([server_timing(resp)])
+
+
+def round_trips(a, c, run):
+    """D1 round trips and R2 calls (Tollgate's Server-Timing) of a manifest GET by tag,
+    a layer GET and a whole skopeo pull, each cold (the first read after a write: any
+    write empties the isolate's caches) and warm (the same again), on a repository of
+    its own."""
+    repo = f"bench/roundtrips-{run}"
+    seed = f"{run}-rt-{time.time()}"
+    out = {"repo": repo, "layer_bytes": list(RT_LAYERS)}
+    log(a.name, "round trips: manifest GET by tag, cold and warm")
+    manifest, _, layers = push_image(c, repo, "a", f"{seed}-a")
+    path = f"/v2/{repo}/manifests/a"
+    cold = request_timing(c, path, {"Accept": MANIFEST_ACCEPT})
+    out["manifest_get"] = {"cold": cold,
+                           "warm": request_timing(c, path, {"Accept": MANIFEST_ACCEPT})}
+
+    log(a.name, "round trips: layer GET, cold and warm")
+    put_manifest(c, repo, "a", manifest)  # a write: the layer's GET is the first read after it
+    layer = layers[1]
+    out["blob_get"] = {"layer_bytes": layer.size}
+    for phase in ("cold", "warm"):
+        timings = []
+        pull(c, f"/v2/{repo}/blobs/{layer.digest}", layer.size, layer.digest, timings)
+        out["blob_get"][phase] = sum_timings(timings)
+
+    if not os.access(SKOPEO, os.X_OK):
+        log(a.name, f"round trips: {SKOPEO} not found, no pull measured")
+        out["skopeo_pull"] = None
+        out["skopeo_missing"] = SKOPEO
+        return out
+    log(a.name, "round trips: skopeo pull of a 3-layer image through a recording proxy, cold and warm")
+    # Another image, whose layers no GET has read yet.
+    _, digest, layers = push_image(c, repo, "c", f"{seed}-c")
+    c.close()
+    proxy = RecordingProxy(a.url)
+    pulls = out["skopeo_pull"] = {"layers": len(layers)}
+    try:
+        with tempfile.TemporaryDirectory(prefix="tollgate-bench-skopeo.") as tmp:
+            for phase in ("cold", "warm"):
+                pulls[phase] = skopeo_pull(proxy, repo, "c", a.user, a.password, digest, layers,
+                                           os.path.join(tmp, phase))
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        log(a.name, f"round trips: skopeo pull failed: {e}")
+        pulls["error"] = str(e)[:600]
+    finally:
+        proxy.close()
+    return out
+
+
 # --------------------------------------------------------------------------- load
 
 def _load_worker(args):
@@ -806,6 +1097,9 @@ def cmd_registry(a):
         "pull_timing": st_pull, "second_pull_timing": st_pull2,
     }
 
+    if a.round_trips:
+        out["round_trips"] = step("round trips", round_trips, a, c, run)
+
     if a.analytics and s["analytics_events"]:
         # Before the manifest GET load, so that load finds no events still queued.
         log(a.name, f"analytics: {s['analytics_events']} manifest GETs, until all are stored")
@@ -1079,6 +1373,9 @@ def cmd_report(a):
         via = get(r, "tags", "next_page_via")
         if via == "last":
             print(f"({name}: a full tag page came without a Link header but last= found more)")
+    if get(t, "round_trips"):
+        print()
+        print_round_trips(t["round_trips"])
     load_before = os.environ.get("BENCH_LOAD_BEFORE")
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[0]
@@ -1088,6 +1385,51 @@ def cmd_report(a):
                        "load_average": {"before": load_before, "after": load_after,
                                         "cores": os.cpu_count()},
                        "settings": s, "checks": checks, "targets": res})
+
+
+def print_round_trips(rt):
+    """The second table: D1 round trips and R2 calls per read, cold and warm."""
+    def pair(op, field):
+        if not isinstance(op, dict) or "cold" not in op:
+            return "-"
+        cold, warm = get(op, "cold", field), get(op, "warm", field)
+        show = lambda v: "-" if v is None else f"{v:g}"
+        return f"{show(cold)} / {show(warm)}"
+
+    size = get(rt, "blob_get", "layer_bytes") or 0
+    size = f"{size / MIB:g} MiB" if size >= MIB else f"{size / 1024:g} KiB"
+    pull = rt.get("skopeo_pull")
+    ops = [("manifest GET by tag", rt.get("manifest_get")),
+           (f"layer GET ({size})", rt.get("blob_get")),
+           (f"skopeo pull, {get(pull, 'layers') or 3} layers", pull)]
+    measures = [("requests cold/warm", "requests"), ("D1 trips cold/warm", "d1_trips"),
+                ("D1 ms cold/warm", "d1_ms"), ("R2 calls cold/warm", "r2_calls"),
+                ("R2 ms cold/warm", "r2_ms")]
+    table = [("tollgate, from Server-Timing",) + tuple(name for name, _ in ops)]
+    table += [(label,) + tuple(pair(op, field) for _, op in ops) for label, field in measures]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for i, r in enumerate(table):
+        line = "  ".join(x.ljust(w) if j == 0 else x.rjust(w) for j, (x, w) in enumerate(zip(r, widths)))
+        print(line.rstrip())
+        if i == 0:
+            print("-" * len(line))
+    timed = [get(op, phase, "with_timing") for _, op in ops for phase in ("cold", "warm")
+             if isinstance(op, dict)]
+    if timed and not any(timed):
+        print("(no response carried a Server-Timing header: this build does not send it, "
+              "so D1 and R2 figures are unknown)")
+    print("(cold: the first read after a write, which empties the isolate's caches; "
+          "warm: the same read again)")
+    if rt.get("skopeo_missing"):
+        print(f"(skopeo pull: not measured, {rt['skopeo_missing']} is not installed)")
+    elif get(pull, "error"):
+        print(f"(skopeo pull FAILED: {pull['error']})")
+    elif isinstance(pull, dict) and "cold" in pull:
+        for phase in ("cold", "warm"):
+            p = pull[phase]
+            print(f"(skopeo pull {phase}: {p['seconds']} s, {p['requests']} requests through the "
+                  f"proxy, {p['with_timing']} of them with Server-Timing; connections closed for "
+                  f"opening with TLS: {p['tls_probes_closed']}; manifest digest and layer sizes checked)")
 
 
 def main():
@@ -1104,6 +1446,9 @@ def main():
                    help="also measure manifest GETs by a licensed customer (Tollgate's API)")
     r.add_argument("--analytics", action="store_true",
                    help="also measure download events stored per second (Tollgate's Queue)")
+    r.add_argument("--round-trips", action="store_true",
+                   help="also count D1 round trips and R2 calls per read, cold and warm, "
+                        "from Tollgate's Server-Timing (with a skopeo pull through a proxy)")
     r.add_argument("--out", required=True)
     m = sub.add_parser("manifest")
     m.add_argument("--name", required=True)

@@ -92,7 +92,7 @@ bench_tollgate() {
   section "tollgate: measure ($TOLLGATE_URL)"
   python3 bench/bench.py registry --name tollgate --url "$TOLLGATE_URL" \
     --user "$TOLLGATE_USER" --password "$TOLLGATE_PASSWORD" --pgid "$TOLLGATE_PID" \
-    --sign-in-password "$TOLLGATE_ADMIN_PASSWORD" --customer --analytics \
+    --sign-in-password "$TOLLGATE_ADMIN_PASSWORD" --customer --analytics --round-trips \
     --out "$results/tollgate.json" \
     || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate; stop_group "$TOLLGATE_PID"; return 1; }
   keep_log "$TOLLGATE_STATE/wrangler.log" tollgate
