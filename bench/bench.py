@@ -24,6 +24,7 @@ SETTINGS below.
 """
 import argparse
 import base64
+import fnmatch
 import hashlib
 import http.client
 import http.server
@@ -866,6 +867,45 @@ def bench_tags(c, repo, manifest, count, page, rounds):
         "page_size": page, "pages_per_listing": pages, "listings": rounds,
         "next_page_via": followed,
         "pages_per_s": round(pages_total / list_s, 1),
+        "list_s": round(list_s, 3),
+        "ms_per_page": round(list_s / pages_total * 1000, 2),
+        "ms_per_listing": round(list_s / rounds * 1000, 2),
+    }
+
+
+# Half of the tags bench_tags pushes (t0000, t0001, …): those ending in an even digit.
+CUSTOMER_TAG_PATTERNS = [f"t???{d}" for d in "02468"]
+
+
+def customer_tags(c, repo, manifest, count, page, rounds, run):
+    """The tag listing of bench_tags's repository as a customer licensed through tag
+    patterns for half of its tags. A license covers manifests, and a customer sees
+    every tag of a manifest it may read, so the tags the patterns do not match are
+    first moved (untimed) to a second manifest; then the customer's listing must be
+    exactly the matching tags."""
+    names = [f"t{i:04d}" for i in range(count)]
+    wanted = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in CUSTOMER_TAG_PATTERNS)]
+    other = json.loads(manifest)
+    other.setdefault("annotations", {})["org.opencontainers.image.description"] = "tollgate bench, unlicensed"
+    other = json.dumps(other, indent=2).encode()
+    for name in sorted(set(names) - set(wanted)):
+        put_manifest(c, repo, name, other)
+    email, token = licensed_customer(c, repo, f"{run}-tags-{os.urandom(3).hex()}",
+                                     [{"artifact": repo, "pattern": p} for p in CUSTOMER_TAG_PATTERNS])
+    cc = Client(c.base, email, token)
+    pages_total, t = 0, time.perf_counter()
+    for _ in range(rounds):
+        tags, pages, followed = list_tags(cc, repo, page)
+        pages_total += pages
+    list_s = time.perf_counter() - t
+    cc.close()
+    return {
+        "patterns": CUSTOMER_TAG_PATTERNS, "tags": count, "tags_expected": len(wanted),
+        "tags_seen": len(tags), "exact": sorted(tags) == wanted,
+        "page_size": page, "pages_per_listing": pages, "listings": rounds,
+        "next_page_via": followed, "list_s": round(list_s, 3),
+        "ms_per_page": round(list_s / pages_total * 1000, 2),
+        "ms_per_listing": round(list_s / rounds * 1000, 2),
     }
 
 
@@ -1021,9 +1061,10 @@ def sign_in_cpu(url, user, password, token, pgid, rounds):
 
 # --------------------------------------------------------------------------- commands
 
-def licensed_customer(c, repo, run):
-    """A customer licensed for every version of `repo`, and a user of it with a token
-    (made through the management API): (email, token)."""
+def licensed_customer(c, repo, run, items=None):
+    """A customer licensed for every version of `repo` (or for the license `items`
+    given), and a user of it with a token (made through the management API):
+    (email, token)."""
     def post(path, body):
         resp, data = c.request("POST", path, json.dumps(body).encode(),
                                {"Content-Type": "application/json"})
@@ -1034,7 +1075,7 @@ def licensed_customer(c, repo, run):
     user = post(f"/api/v1/customers/{customer['id']}/users", {"email": email})
     token = post("/api/v1/tokens", {"name": "bench", "user_id": user["id"]})
     post("/api/v1/licenses", {"name": "bench", "customer_id": customer["id"],
-                              "items": [{"artifact": repo, "all_versions": True}]})
+                              "items": items or [{"artifact": repo, "all_versions": True}]})
     return email, token["secret"]
 
 
@@ -1129,6 +1170,10 @@ def cmd_registry(a):
     tag_manifest = step("tags", small_image, c, tags_repo)
     out["tags"] = step("tags", bench_tags, c, tags_repo, tag_manifest, s["tags"], s["page"],
                        s["list_rounds"])
+    if a.customer:
+        log(a.name, f"list the tags {s['page']} a page as a customer licensed for half of them")
+        out["customer_tags"] = step("customer tags", customer_tags, c, tags_repo, tag_manifest,
+                                    s["tags"], s["page"], s["list_rounds"], run)
     c.close()
     if a.pgid and a.sign_in_password:
         log(a.name, "CPU of password sign-ins")
@@ -1305,6 +1350,18 @@ def cmd_report(a):
         None, ">= 100", ge(tv, 100), "tags_per_s")
     row(f"list tags, {s['page']} a page", "pages/s", get(t, "tags", "pages_per_s"),
         get(d, "tags", "pages_per_s"), None)
+    tv, dv = get(t, "tags", "ms_per_page"), get(d, "tags", "ms_per_page")
+    r = ratio(tv, dv)
+    row("  time per page", "ms", tv, dv, None, r, "<= 2 x dist", None if r is None else r <= 2,
+        "tags_page_ms_vs_distribution")
+    tv, dv = get(t, "tags", "ms_per_listing"), get(d, "tags", "ms_per_listing")
+    row(f"  time per whole listing of {s['tags']} tags", "ms", tv, dv, None, ratio(tv, dv), "(info)")
+    ct = get(t, "customer_tags")
+    row("  as a customer licensed for half: per page", "ms", get(ct, "ms_per_page"), None, None,
+        ratio(get(ct, "ms_per_page"), get(t, "tags", "ms_per_page")), "(info)")
+    row("  tags the customer saw", "tags", get(ct, "tags_seen"), None, None, None,
+        f"= {get(ct, 'tags_expected')}" if ct else "= matched", get(ct, "exact"),
+        "customer_tags_seen")
     row("CPU of one password sign-in", "ms", get(t, "sign_in", "cpu_ms_per_sign_in"), None, None,
         None, "(info)")
     small, large = get(t, "resources", "small"), get(t, "resources", "large")
@@ -1360,7 +1417,10 @@ def cmd_report(a):
     listing = get(d, "tags", "pages_per_listing")
     if listing == 1 and s["tags"] > s["page"]:
         print(f"(distribution: returned all {s['tags']} tags in one page, ignoring n; "
-              "its pages/s are whole listings)")
+              "its pages/s and time per page are whole listings)")
+    if get(t, "tags", "ms_per_page") is not None:
+        print("(list tags: ratios are tollgate / distribution; the customer row's ratio is "
+              "its time per page over the vendor's)")
     if get(t, "resources", "small"):
         sm, lg = t["resources"]["small"], t["resources"]["large"]
         print(f"(tollgate workerd RSS before the pushes: {sm.get('worker_rss_before_mib')} MiB and "
