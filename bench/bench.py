@@ -7,13 +7,17 @@
   bench.py report      FILE... --out FILE
 
 `registry` measures an OCI Distribution registry (Tollgate or the CNCF distribution
-registry): blob push (monolithic and chunked), blob pull, manifest GET load, tag push and
-tag listing, and, given the process group wrangler dev runs in (--pgid), workerd's memory
-and CPU during a small and a large chunked push; for Tollgate (--analytics) also how fast
-download events travel through the Queue into D1. `manifest` measures only the manifest
-GET load (Tollgate served without its Queue binding, to compare). `calibration` measures
-the calibration worker (bench/calibration): one streamed PUT and one GET. `report` prints
-the table with ratios and writes the combined JSON.
+registry): blob push (monolithic and chunked), blob pull (twice), manifest GET load, tag
+push and tag listing, and, given the process group wrangler dev runs in (--pgid),
+workerd's memory and CPU during a small and a large chunked push; for Tollgate
+(--analytics) also how fast download events travel through the Queue into D1, (--customer)
+the manifest GET load and a tag listing as licensed customers, and (--round-trips) the D1
+round trips and R2 calls of single reads and of a skopeo pull, cold and warm, read from
+its Server-Timing header. `manifest` measures only the manifest GET load (Tollgate served
+without its Queue binding, to compare). `calibration` measures the calibration worker
+(bench/calibration): one streamed PUT and one GET, and the manifest GET load against its
+fixed-body GET /trivial. `report` prints the tables with ratios and writes the combined
+JSON.
 
 Blob bodies are generated on the fly from a 1 MiB random block (each MiB stamped with the
 blob's seed and its index, so every blob has distinct content), never held in memory
