@@ -7,13 +7,17 @@
   bench.py report      FILE... --out FILE
 
 `registry` measures an OCI Distribution registry (Tollgate or the CNCF distribution
-registry): blob push (monolithic and chunked), blob pull, manifest GET load, tag push and
-tag listing, and, given the process group wrangler dev runs in (--pgid), workerd's memory
-and CPU during a small and a large chunked push; for Tollgate (--analytics) also how fast
-download events travel through the Queue into D1. `manifest` measures only the manifest
-GET load (Tollgate served without its Queue binding, to compare). `calibration` measures
-the calibration worker (bench/calibration): one streamed PUT and one GET. `report` prints
-the table with ratios and writes the combined JSON.
+registry): blob push (monolithic and chunked), blob pull (twice), manifest GET load, tag
+push and tag listing, and, given the process group wrangler dev runs in (--pgid),
+workerd's memory and CPU during a small and a large chunked push; for Tollgate
+(--analytics) also how fast download events travel through the Queue into D1, (--customer)
+the manifest GET load and a tag listing as licensed customers, and (--round-trips) the D1
+round trips and R2 calls of single reads and of a skopeo pull, cold and warm, read from
+its Server-Timing header. `manifest` measures only the manifest GET load (Tollgate served
+without its Queue binding, to compare). `calibration` measures the calibration worker
+(bench/calibration): one streamed PUT and one GET, and the manifest GET load against its
+fixed-body GET /trivial. `report` prints the tables with ratios and writes the combined
+JSON.
 
 Blob bodies are generated on the fly from a 1 MiB random block (each MiB stamped with the
 blob's seed and its index, so every blob has distinct content), never held in memory
@@ -24,14 +28,18 @@ SETTINGS below.
 """
 import argparse
 import base64
+import fnmatch
 import hashlib
 import http.client
+import http.server
 import json
 import multiprocessing
 import os
 import re
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -169,6 +177,80 @@ class Client:
         return resp, data
 
 
+def _split_unquoted(text, sep):
+    """`text` split at each `sep` outside double quotes (backslash escapes inside)."""
+    parts, cur, quoted, escaped = [], [], False, False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif quoted and ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            parts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def _number(text, kind):
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        try:
+            return kind(float(text))
+        except (TypeError, ValueError):
+            return None
+
+
+def server_timing(resp):
+    """Tollgate's Server-Timing header, e.g.
+    `d1;count=1;dur=3.2, r2;count=0;dur=0, cache;desc="credential=hit row=miss"`, as
+    {"d1": {"count": 1, "dur": 3.2}, "r2": {...}, "cache": {"credential": "hit", ...}}.
+    None when the response has no such header (builds before it have none); a metric
+    missing from the header is missing here, an unreadable number is None."""
+    values = resp.headers.get_all("Server-Timing") if resp is not None else None
+    if not values:
+        return None
+    out = {}
+    for metric in _split_unquoted(",".join(values), ","):
+        name, *params = _split_unquoted(metric, ";")
+        name = name.strip().lower()
+        fields = {}
+        for param in params:
+            key, _, value = param.partition("=")
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            fields[key.strip().lower()] = value
+        if name in ("d1", "r2"):
+            out[name] = {"count": _number(fields.get("count"), int),
+                         "dur": _number(fields.get("dur"), float)}
+        elif name == "cache":
+            out["cache"] = dict(item.split("=", 1) for item in fields.get("desc", "").split()
+                                if "=" in item)
+    return out
+
+
+def sum_timings(timings):
+    """Totals over the Server-Timing of several responses (server_timing's results):
+    D1 round trips and R2 calls with their milliseconds, None where no response told."""
+    known = [t for t in timings if t is not None]
+
+    def total(metric, field, digits):
+        values = [get(t, metric, field) for t in known]
+        values = [v for v in values if v is not None]
+        return round(sum(values), digits) if values else None
+
+    return {"requests": len(timings), "with_timing": len(known),
+            "d1_trips": total("d1", "count", 0), "d1_ms": total("d1", "dur", 2),
+            "r2_calls": total("r2", "count", 0), "r2_ms": total("r2", "dur", 2),
+            "caches": [t.get("cache") for t in known]}
+
+
 def expect(resp, data, *codes):
     if resp.status not in codes:
         text = data[:500].decode("utf-8", "replace") if data else ""
@@ -260,8 +342,9 @@ def push_small(c, repo, content):
     return digest
 
 
-def pull(c, path, size, digest=None):
-    """GET a blob, following redirects, hashing it; returns the byte count."""
+def pull(c, path, size, digest=None, timings=None):
+    """GET a blob, following redirects, hashing it; returns the byte count. With a list
+    `timings`, the Server-Timing of each response (server_timing) is appended to it."""
     h = hashlib.sha256()
     count = [0]
 
@@ -272,6 +355,8 @@ def pull(c, path, size, digest=None):
     client = c
     for _ in range(5):
         resp, data = client.request("GET", path, sink=sink)
+        if timings is not None:
+            timings.append(server_timing(resp))
         if resp.status in (301, 302, 303, 307, 308):
             target = urllib.parse.urljoin(client.base + path, resp.getheader("Location"))
             u = urllib.parse.urlsplit(target)
@@ -349,6 +434,294 @@ def put_manifest(c, repo, ref, manifest):
     expect(resp, data, 201)
 
 
+# --------------------------------------------------------------------------- round trips
+
+RT_LAYERS = (256 * 1024, MIB, 4 * MIB)  # the layers of the round-trip images
+SKOPEO = "/usr/bin/skopeo"
+
+
+def push_image(c, repo, tag, seed, layer_sizes=RT_LAYERS):
+    """Push a config and generated layers of `layer_sizes` (each through
+    push_monolithic), then their OCI manifest as `tag`: (manifest bytes, its digest,
+    the layer Blobs)."""
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "config": {"Labels": {"bench": seed}},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    }).encode()
+    cd = push_small(c, repo, config)
+    layers = [Blob(size, f"{seed}-layer{i}") for i, size in enumerate(layer_sizes)]
+    for layer in layers:
+        push_monolithic(c, repo, layer)
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": cd, "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": b.digest, "size": b.size} for b in layers],
+    }, indent=2).encode()
+    put_manifest(c, repo, tag, manifest)
+    return manifest, "sha256:" + hashlib.sha256(manifest).hexdigest(), layers
+
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+              "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
+PROXY_BLOCK = 64 * 1024
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    """One client connection of RecordingProxy, with its own keep-alive connection
+    to the upstream server."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 300  # an idle keep-alive connection is dropped after this
+    proxy = None   # the RecordingProxy, set on a subclass per proxy
+
+    def log_message(self, *args):
+        pass
+
+    def handle(self):
+        # Clients that try TLS first (skopeo does, then falls back to plain HTTP for
+        # an insecure registry) open with a handshake record, not a method name:
+        # closing at once makes that attempt fail fast.
+        try:
+            first = self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        if not first.isalpha():
+            self.proxy.note_refused()
+            return
+        self.upstream = None
+        try:
+            super().handle()
+        finally:
+            if self.upstream is not None:
+                self.upstream.close()
+
+    def _request_body(self):
+        """The request body in blocks (Content-Length or chunked), never whole."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            while True:
+                size = int(self.rfile.readline(1 << 16).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1 << 16) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return
+                yield from self._read_exactly(size)
+                self.rfile.readline(1 << 16)
+        else:
+            yield from self._read_exactly(int(self.headers.get("Content-Length") or 0))
+
+    def _read_exactly(self, left):
+        while left:
+            block = self.rfile.read(min(PROXY_BLOCK, left))
+            if not block:
+                raise ConnectionError("client closed the connection mid-body")
+            left -= len(block)
+            yield block
+
+    def forward(self):
+        t0 = time.perf_counter()
+        chunked_in = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        try:
+            if self.upstream is None:
+                self.upstream = http.client.HTTPConnection(*self.proxy.upstream, timeout=120)
+            up = self.upstream
+            # The client's Host goes through unchanged, so that URLs the server builds
+            # from it (Location, the token realm) point back at the proxy.
+            up.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for key, value in self.headers.items():
+                if key.lower() not in HOP_BY_HOP:
+                    up.putheader(key, value)
+            if chunked_in:
+                up.putheader("Transfer-Encoding", "chunked")
+            up.endheaders()
+            for block in self._request_body():
+                up.send(b"%x\r\n%s\r\n" % (len(block), block) if chunked_in else block)
+            if chunked_in:
+                up.send(b"0\r\n\r\n")
+            resp = up.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            if self.upstream is not None:
+                self.upstream.close()
+                self.upstream = None
+            self.proxy.record(self.command, self.path, 502, None, 0, t0)
+            self.close_connection = True
+            try:
+                self.send_error(502, f"upstream: {e!r}"[:200])
+            except OSError:
+                pass
+            return
+        no_body = self.command == "HEAD" or resp.status in (204, 304) or resp.status < 200
+        chunked_out = not no_body and resp.getheader("Content-Length") is None
+        sent = 0
+        try:
+            self.send_response_only(resp.status, resp.reason)
+            for key, value in resp.getheaders():
+                if key.lower() not in HOP_BY_HOP:
+                    self.send_header(key, value)
+            if chunked_out:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            buf = bytearray(PROXY_BLOCK)
+            view = memoryview(buf)
+            while not no_body:
+                n = resp.readinto(buf)
+                if not n:
+                    break
+                if chunked_out:
+                    self.wfile.write(b"%x\r\n" % n)
+                self.wfile.write(view[:n])
+                if chunked_out:
+                    self.wfile.write(b"\r\n")
+                sent += n
+            if chunked_out:
+                self.wfile.write(b"0\r\n\r\n")
+            if no_body:
+                resp.read()
+        except (OSError, http.client.HTTPException):
+            self.close_connection = True
+            resp.close()
+            self.upstream.close()
+            self.upstream = None
+        finally:
+            self.proxy.record(self.command, self.path, resp.status, server_timing(resp), sent, t0)
+        if resp.will_close and self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+
+class RecordingProxy:
+    """A plain-HTTP reverse proxy on a free loopback port in front of `upstream_url`,
+    one thread per client connection, streaming bodies in 64 KiB blocks. It records
+    every response it forwards with that response's Server-Timing; take() hands the
+    records over and starts afresh."""
+
+    def __init__(self, upstream_url):
+        u = urllib.parse.urlsplit(upstream_url)
+        self.upstream = (u.hostname, u.port or 80)
+        self._lock = threading.Lock()
+        self._records, self._refused = [], 0
+        handler = type("Handler", (_ProxyHandler,), {"proxy": self})
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def record(self, method, path, status, timing, size, t0):
+        with self._lock:
+            self._records.append({"method": method, "path": path, "status": status,
+                                  "bytes": size, "timing": timing,
+                                  "ms": round((time.perf_counter() - t0) * 1000, 1)})
+
+    def note_refused(self):
+        with self._lock:
+            self._refused += 1
+
+    def take(self):
+        """(records since the last take, connections closed for not speaking HTTP)."""
+        with self._lock:
+            taken = self._records, self._refused
+            self._records, self._refused = [], 0
+        return taken
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def skopeo_pull(proxy, repo, tag, user, password, digest, layers, dest):
+    """`skopeo copy` of repo:tag through `proxy` into the directory `dest`, checked:
+    the manifest skopeo stored must have `digest` and each layer its size. Returns the
+    requests the proxy forwarded for it with their D1 and R2 totals."""
+    cmd = [SKOPEO, "--insecure-policy", "copy", "--retry-times", "0",
+           "--src-tls-verify=false", "--src-creds", f"{user}:{password}",
+           f"docker://127.0.0.1:{proxy.port}/{repo}:{tag}", f"dir:{dest}"]
+    t = time.perf_counter()
+    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=300)
+    seconds = time.perf_counter() - t
+    records, refused = proxy.take()
+    if done.returncode:
+        raise RuntimeError(f"skopeo copy exited with {done.returncode}: "
+                           f"{(done.stderr or done.stdout).strip()[-400:]}")
+    with open(os.path.join(dest, "manifest.json"), "rb") as f:
+        got = "sha256:" + hashlib.sha256(f.read()).hexdigest()
+    if got != digest:
+        raise RuntimeError(f"skopeo stored a manifest with digest {got}, pushed {digest}")
+    for layer in layers:
+        path = os.path.join(dest, layer.digest.split(":", 1)[1])
+        if not os.path.isfile(path) or os.path.getsize(path) != layer.size:
+            raise RuntimeError(f"skopeo did not store layer {layer.digest} whole")
+    out = sum_timings([r["timing"] for r in records])
+    out.update({
+        "seconds": round(seconds, 2), "tls_probes_closed": refused,
+        "log": [f"{r['method']} {r['path']} {r['status']} {r['bytes']} B {r['ms']} ms"
+                + ("" if r["timing"] is None else
+                   f" d1={get(r['timing'], 'd1', 'count')} r2={get(r['timing'], 'r2', 'count')}")
+                for r in records],
+    })
+    return out
+
+
+def request_timing(c, path, headers=None):
+    """One GET of `path`, answered 200: its D1 and R2 figures from Server-Timing."""
+    resp, data = c.request("GET", path, headers=headers)
+    expect(resp, data, 200)
+    return sum_timings([server_timing(resp)])
+
+
+def round_trips(a, c, run):
+    """D1 round trips and R2 calls (Tollgate's Server-Timing) of a manifest GET by tag,
+    a layer GET and a whole skopeo pull, each cold (the first read after a write: any
+    write empties the isolate's caches) and warm (the same again), on a repository of
+    its own."""
+    repo = f"bench/roundtrips-{run}"
+    seed = f"{run}-rt-{time.time()}"
+    out = {"repo": repo, "layer_bytes": list(RT_LAYERS)}
+    log(a.name, "round trips: manifest GET by tag, cold and warm")
+    manifest, _, layers = push_image(c, repo, "a", f"{seed}-a")
+    path = f"/v2/{repo}/manifests/a"
+    cold = request_timing(c, path, {"Accept": MANIFEST_ACCEPT})
+    out["manifest_get"] = {"cold": cold,
+                           "warm": request_timing(c, path, {"Accept": MANIFEST_ACCEPT})}
+
+    log(a.name, "round trips: layer GET, cold and warm")
+    put_manifest(c, repo, "a", manifest)  # a write: the layer's GET is the first read after it
+    layer = layers[1]
+    out["blob_get"] = {"layer_bytes": layer.size}
+    for phase in ("cold", "warm"):
+        timings = []
+        pull(c, f"/v2/{repo}/blobs/{layer.digest}", layer.size, layer.digest, timings)
+        out["blob_get"][phase] = sum_timings(timings)
+
+    if not os.access(SKOPEO, os.X_OK):
+        log(a.name, f"round trips: {SKOPEO} not found, no pull measured")
+        out["skopeo_pull"] = None
+        out["skopeo_missing"] = SKOPEO
+        return out
+    log(a.name, "round trips: skopeo pull of a 3-layer image through a recording proxy, cold and warm")
+    # Another image, whose layers no GET has read yet.
+    _, digest, layers = push_image(c, repo, "c", f"{seed}-c")
+    c.close()
+    proxy = RecordingProxy(a.url)
+    pulls = out["skopeo_pull"] = {"layers": len(layers)}
+    try:
+        with tempfile.TemporaryDirectory(prefix="tollgate-bench-skopeo.") as tmp:
+            for phase in ("cold", "warm"):
+                pulls[phase] = skopeo_pull(proxy, repo, "c", a.user, a.password, digest, layers,
+                                           os.path.join(tmp, phase))
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        log(a.name, f"round trips: skopeo pull failed: {e}")
+        pulls["error"] = str(e)[:600]
+    finally:
+        proxy.close()
+    return out
+
+
 # --------------------------------------------------------------------------- load
 
 def _load_worker(args):
@@ -379,7 +752,8 @@ def _load_worker(args):
 
 
 def manifest_load(base, user, password, path, clients, duration):
-    """`clients` processes, one keep-alive connection each, GET `path` for `duration` s."""
+    """`clients` processes, one keep-alive connection each, GET `path` for `duration` s
+    (with Basic credentials, or none when `user` is None)."""
     start_at = time.time() + 1.5
     stop_at = start_at + duration
     jobs = [(base, user, password, path, start_at, stop_at, None)] * clients
@@ -497,6 +871,45 @@ def bench_tags(c, repo, manifest, count, page, rounds):
         "page_size": page, "pages_per_listing": pages, "listings": rounds,
         "next_page_via": followed,
         "pages_per_s": round(pages_total / list_s, 1),
+        "list_s": round(list_s, 3),
+        "ms_per_page": round(list_s / pages_total * 1000, 2),
+        "ms_per_listing": round(list_s / rounds * 1000, 2),
+    }
+
+
+# Half of the tags bench_tags pushes (t0000, t0001, …): those ending in an even digit.
+CUSTOMER_TAG_PATTERNS = [f"t???{d}" for d in "02468"]
+
+
+def customer_tags(c, repo, manifest, count, page, rounds, run):
+    """The tag listing of bench_tags's repository as a customer licensed through tag
+    patterns for half of its tags. A license covers manifests, and a customer sees
+    every tag of a manifest it may read, so the tags the patterns do not match are
+    first moved (untimed) to a second manifest; then the customer's listing must be
+    exactly the matching tags."""
+    names = [f"t{i:04d}" for i in range(count)]
+    wanted = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in CUSTOMER_TAG_PATTERNS)]
+    other = json.loads(manifest)
+    other.setdefault("annotations", {})["org.opencontainers.image.description"] = "tollgate bench, unlicensed"
+    other = json.dumps(other, indent=2).encode()
+    for name in sorted(set(names) - set(wanted)):
+        put_manifest(c, repo, name, other)
+    email, token = licensed_customer(c, repo, f"{run}-tags-{os.urandom(3).hex()}",
+                                     [{"artifact": repo, "pattern": p} for p in CUSTOMER_TAG_PATTERNS])
+    cc = Client(c.base, email, token)
+    pages_total, t = 0, time.perf_counter()
+    for _ in range(rounds):
+        tags, pages, followed = list_tags(cc, repo, page)
+        pages_total += pages
+    list_s = time.perf_counter() - t
+    cc.close()
+    return {
+        "patterns": CUSTOMER_TAG_PATTERNS, "tags": count, "tags_expected": len(wanted),
+        "tags_seen": len(tags), "exact": sorted(tags) == wanted,
+        "page_size": page, "pages_per_listing": pages, "listings": rounds,
+        "next_page_via": followed, "list_s": round(list_s, 3),
+        "ms_per_page": round(list_s / pages_total * 1000, 2),
+        "ms_per_listing": round(list_s / rounds * 1000, 2),
     }
 
 
@@ -652,9 +1065,10 @@ def sign_in_cpu(url, user, password, token, pgid, rounds):
 
 # --------------------------------------------------------------------------- commands
 
-def licensed_customer(c, repo, run):
-    """A customer licensed for every version of `repo`, and a user of it with a token
-    (made through the management API): (email, token)."""
+def licensed_customer(c, repo, run, items=None):
+    """A customer licensed for every version of `repo` (or for the license `items`
+    given), and a user of it with a token (made through the management API):
+    (email, token)."""
     def post(path, body):
         resp, data = c.request("POST", path, json.dumps(body).encode(),
                                {"Content-Type": "application/json"})
@@ -665,7 +1079,7 @@ def licensed_customer(c, repo, run):
     user = post(f"/api/v1/customers/{customer['id']}/users", {"email": email})
     token = post("/api/v1/tokens", {"name": "bench", "user_id": user["id"]})
     post("/api/v1/licenses", {"name": "bench", "customer_id": customer["id"],
-                              "items": [{"artifact": repo, "all_versions": True}]})
+                              "items": items or [{"artifact": repo, "all_versions": True}]})
     return email, token["secret"]
 
 
@@ -706,14 +1120,30 @@ def cmd_registry(a):
     t_mono = step("monolithic push", timed, push_monolithic, c, "bench/blob", mono)
     log(a.name, f"push {s['blob_mib']} MiB in {s['chunk_mib']} MiB chunks")
     t_chunk = step("chunked push", timed, push_chunked, c, "bench/blob", chunked, chunk)
+
+    def pull_mono():
+        timings = []
+        seconds = timed(pull, c, f"/v2/bench/blob/blobs/{mono.digest}", size, mono.digest, timings)
+        return seconds, sum_timings(timings)
+
     log(a.name, f"pull {s['blob_mib']} MiB")
-    t_pull = step("pull", timed, pull, c, f"/v2/bench/blob/blobs/{mono.digest}", size, mono.digest)
+    t_pull, st_pull = step("pull", pull_mono)
+    # The same blob again: Tollgate serves a blob it has sent whole once from the
+    # Workers Cache API, without R2.
+    log(a.name, f"pull {s['blob_mib']} MiB again")
+    t_pull2, st_pull2 = step("second pull", pull_mono)
     out["blob"] = {
         "size_mib": s["blob_mib"], "chunk_mib": s["chunk_mib"],
         "push_monolithic_s": round(t_mono, 2), "push_monolithic_mib_s": mib_s(size, t_mono),
         "push_chunked_s": round(t_chunk, 2), "push_chunked_mib_s": mib_s(size, t_chunk),
         "pull_s": round(t_pull, 2), "pull_mib_s": mib_s(size, t_pull),
+        "second_pull_s": round(t_pull2, 2), "second_pull_mib_s": mib_s(size, t_pull2),
+        "pull_r2_calls": st_pull["r2_calls"], "second_pull_r2_calls": st_pull2["r2_calls"],
+        "pull_timing": st_pull, "second_pull_timing": st_pull2,
     }
+
+    if a.round_trips:
+        out["round_trips"] = step("round trips", round_trips, a, c, run)
 
     if a.analytics and s["analytics_events"]:
         # Before the manifest GET load, so that load finds no events still queued.
@@ -744,6 +1174,10 @@ def cmd_registry(a):
     tag_manifest = step("tags", small_image, c, tags_repo)
     out["tags"] = step("tags", bench_tags, c, tags_repo, tag_manifest, s["tags"], s["page"],
                        s["list_rounds"])
+    if a.customer:
+        log(a.name, f"list the tags {s['page']} a page as a customer licensed for half of them")
+        out["customer_tags"] = step("customer tags", customer_tags, c, tags_repo, tag_manifest,
+                                    s["tags"], s["page"], s["list_rounds"], run)
     c.close()
     if a.pgid and a.sign_in_password:
         log(a.name, "CPU of password sign-ins")
@@ -815,6 +1249,10 @@ def cmd_calibration(a):
         out.update({f"{prefix}push_s": round(t_put, 2), f"{prefix}push_mib_s": mib_s(size, t_put),
                     f"{prefix}pull_s": round(t_get, 2), f"{prefix}pull_mib_s": mib_s(size, t_get)})
     c.close()
+    # The floor for the manifest GET rows: the same load against a worker that answers
+    # a fixed body of the manifest's size, touching neither D1 nor R2; no credentials.
+    log("calibration", f"GET /trivial, {s['clients']} clients for {s['duration_s']} s")
+    result["trivial_get"] = manifest_load(a.url, None, None, "/trivial", s["clients"], s["duration_s"])
     result["retries"] = RETRIES
     write_json(a.out, result)
 
@@ -854,7 +1292,9 @@ def cmd_report(a):
     def row(label, unit, tv, dv, cv, r=None, target=None, ok=None, key=None):
         rows.append((label, unit, tv, dv, cv, r, target, ok))
         if key:
-            checks[key] = {"value": tv if key == "tags_per_s" else r, "target": target, "pass": ok}
+            # Checks on a ratio record the ratio; the others the tollgate value itself.
+            value = tv if key in ("tags_per_s", "second_pull_r2_calls", "customer_tags_seen") else r
+            checks[key] = {"value": value, "target": target, "pass": ok}
 
     def ge(v, lim):
         return None if v is None else v >= lim
@@ -871,6 +1311,12 @@ def cmd_report(a):
     r = ratio(tv, cal_pull)
     row(f"pull {blob}", "MiB/s", tv, get(d, "blob", "pull_mib_s"), cal_pull, r, ">= 0.8 x cal",
         ge(r, 0.8), "pull_vs_calibration")
+    row(f"second pull {blob}", "MiB/s", get(t, "blob", "second_pull_mib_s"),
+        get(d, "blob", "second_pull_mib_s"), None, None, "(info)")
+    tv = get(t, "blob", "second_pull_r2_calls")
+    row(f"second pull {blob}: R2 calls", "calls", tv, None, None, None, "0",
+        None if tv is None else tv == 0, "second_pull_r2_calls")
+    row("  first pull: R2 calls", "calls", get(t, "blob", "pull_r2_calls"), None, None, None, "(info)")
     if get(cal, "blob", "multipart_push_mib_s") is not None:
         part = get(cal, "blob", "multipart_part_mib")
         mp_push, mp_pull = get(cal, "blob", "multipart_push_mib_s"), get(cal, "blob", "multipart_pull_mib_s")
@@ -889,6 +1335,14 @@ def cmd_report(a):
     row("manifest GET as a licensed customer", "req/s", get(t, "customer_manifest_get", "rps"), None, None)
     row("  latency p50 (ratio: customer / vendor)", "ms", cp, None, None, r, "<= 1.25 x vendor",
         None if r is None else r <= 1.25, "customer_p50_vs_vendor")
+    trivial = get(cal, "trivial_get", "rps")
+    row("trivial worker, fixed body", "req/s", None, None, trivial)
+    for who, key, check in (("vendor", "manifest_get", "manifest_rps_vs_trivial"),
+                            ("customer", "customer_manifest_get", "customer_manifest_rps_vs_trivial")):
+        tv = get(t, key, "rps")
+        r = ratio(tv, trivial)
+        row(f"manifest GET ({who}) vs trivial worker", "req/s", tv, None, trivial, r,
+            ">= 0.9 x trivial", ge(r, 0.9), check)
     wp, np_ = get(t, "manifest_get", "p50_ms"), get(nq, "manifest_get", "p50_ms")
     r = ratio(wp, np_)
     row("manifest GET p50 with / without the Queue send", "ms", wp, None, None, r, "(info)")
@@ -900,6 +1354,18 @@ def cmd_report(a):
         None, ">= 100", ge(tv, 100), "tags_per_s")
     row(f"list tags, {s['page']} a page", "pages/s", get(t, "tags", "pages_per_s"),
         get(d, "tags", "pages_per_s"), None)
+    tv, dv = get(t, "tags", "ms_per_page"), get(d, "tags", "ms_per_page")
+    r = ratio(tv, dv)
+    row("  time per page", "ms", tv, dv, None, r, "<= 2 x dist", None if r is None else r <= 2,
+        "tags_page_ms_vs_distribution")
+    tv, dv = get(t, "tags", "ms_per_listing"), get(d, "tags", "ms_per_listing")
+    row(f"  time per whole listing of {s['tags']} tags", "ms", tv, dv, None, ratio(tv, dv), "(info)")
+    ct = get(t, "customer_tags")
+    row("  as a customer licensed for half: per page", "ms", get(ct, "ms_per_page"), None, None,
+        ratio(get(ct, "ms_per_page"), get(t, "tags", "ms_per_page")), "(info)")
+    row("  tags the customer saw", "tags", get(ct, "tags_seen"), None, None, None,
+        f"= {get(ct, 'tags_expected')}" if ct else "= matched", get(ct, "exact"),
+        "customer_tags_seen")
     row("CPU of one password sign-in", "ms", get(t, "sign_in", "cpu_ms_per_sign_in"), None, None,
         None, "(info)")
     small, large = get(t, "resources", "small"), get(t, "resources", "large")
@@ -955,7 +1421,10 @@ def cmd_report(a):
     listing = get(d, "tags", "pages_per_listing")
     if listing == 1 and s["tags"] > s["page"]:
         print(f"(distribution: returned all {s['tags']} tags in one page, ignoring n; "
-              "its pages/s are whole listings)")
+              "its pages/s and time per page are whole listings)")
+    if get(t, "tags", "ms_per_page") is not None:
+        print("(list tags: ratios are tollgate / distribution; the customer row's ratio is "
+              "its time per page over the vendor's)")
     if get(t, "resources", "small"):
         sm, lg = t["resources"]["small"], t["resources"]["large"]
         print(f"(tollgate workerd RSS before the pushes: {sm.get('worker_rss_before_mib')} MiB and "
@@ -968,6 +1437,9 @@ def cmd_report(a):
         via = get(r, "tags", "next_page_via")
         if via == "last":
             print(f"({name}: a full tag page came without a Link header but last= found more)")
+    if get(t, "round_trips"):
+        print()
+        print_round_trips(t["round_trips"])
     load_before = os.environ.get("BENCH_LOAD_BEFORE")
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[0]
@@ -977,6 +1449,51 @@ def cmd_report(a):
                        "load_average": {"before": load_before, "after": load_after,
                                         "cores": os.cpu_count()},
                        "settings": s, "checks": checks, "targets": res})
+
+
+def print_round_trips(rt):
+    """The second table: D1 round trips and R2 calls per read, cold and warm."""
+    def pair(op, field):
+        if not isinstance(op, dict) or "cold" not in op:
+            return "-"
+        cold, warm = get(op, "cold", field), get(op, "warm", field)
+        show = lambda v: "-" if v is None else f"{v:g}"
+        return f"{show(cold)} / {show(warm)}"
+
+    size = get(rt, "blob_get", "layer_bytes") or 0
+    size = f"{size / MIB:g} MiB" if size >= MIB else f"{size / 1024:g} KiB"
+    pull = rt.get("skopeo_pull")
+    ops = [("manifest GET by tag", rt.get("manifest_get")),
+           (f"layer GET ({size})", rt.get("blob_get")),
+           (f"skopeo pull, {get(pull, 'layers') or 3} layers", pull)]
+    measures = [("requests cold/warm", "requests"), ("D1 trips cold/warm", "d1_trips"),
+                ("D1 ms cold/warm", "d1_ms"), ("R2 calls cold/warm", "r2_calls"),
+                ("R2 ms cold/warm", "r2_ms")]
+    table = [("tollgate, from Server-Timing",) + tuple(name for name, _ in ops)]
+    table += [(label,) + tuple(pair(op, field) for _, op in ops) for label, field in measures]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for i, r in enumerate(table):
+        line = "  ".join(x.ljust(w) if j == 0 else x.rjust(w) for j, (x, w) in enumerate(zip(r, widths)))
+        print(line.rstrip())
+        if i == 0:
+            print("-" * len(line))
+    timed = [get(op, phase, "with_timing") for _, op in ops for phase in ("cold", "warm")
+             if isinstance(op, dict)]
+    if timed and not any(timed):
+        print("(no response carried a Server-Timing header: this build does not send it, "
+              "so D1 and R2 figures are unknown)")
+    print("(cold: the first read after a write, which empties the isolate's caches; "
+          "warm: the same read again)")
+    if rt.get("skopeo_missing"):
+        print(f"(skopeo pull: not measured, {rt['skopeo_missing']} is not installed)")
+    elif get(pull, "error"):
+        print(f"(skopeo pull FAILED: {pull['error']})")
+    elif isinstance(pull, dict) and "cold" in pull:
+        for phase in ("cold", "warm"):
+            p = pull[phase]
+            print(f"(skopeo pull {phase}: {p['seconds']} s, {p['requests']} requests through the "
+                  f"proxy, {p['with_timing']} of them with Server-Timing; connections closed for "
+                  f"opening with TLS: {p['tls_probes_closed']}; manifest digest and layer sizes checked)")
 
 
 def main():
@@ -993,6 +1510,9 @@ def main():
                    help="also measure manifest GETs by a licensed customer (Tollgate's API)")
     r.add_argument("--analytics", action="store_true",
                    help="also measure download events stored per second (Tollgate's Queue)")
+    r.add_argument("--round-trips", action="store_true",
+                   help="also count D1 round trips and R2 calls per read, cold and warm, "
+                        "from Tollgate's Server-Timing (with a skopeo pull through a proxy)")
     r.add_argument("--out", required=True)
     m = sub.add_parser("manifest")
     m.add_argument("--name", required=True)

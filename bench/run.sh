@@ -9,6 +9,7 @@
 # stopped before the next one starts, so they never compete for the two cores.
 # Usage: bench/run.sh            (make bench)
 #   BENCH_TARGETS="distribution calibration" bench/run.sh   to measure a subset
+#   BENCH_NO_BUILD=1 bench/run.sh   serves the workers already built, without rebuilding
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools-env.sh
@@ -68,6 +69,15 @@ section() { printf '\n== %s ==\n' "$*" >&2; }
 built=
 build_tollgate() {  # build_tollgate TARGET: scripts/build-worker.sh, once per run
   [ -z "$built" ] || return 0
+  if [ "${BENCH_NO_BUILD:-}" = 1 ]; then
+    # Serve the workers and the dashboard as they were last built, as they are.
+    local f
+    for f in build/index.js crates/analytics/build/index.js frontend/dist/index.html; do
+      [ -f "$f" ] || { echo "$1: BENCH_NO_BUILD=1 but $f is missing; not measured" >&2; return 1; }
+    done
+    built=1
+    return 0
+  fi
   section "$1: build"
   # serve-test.sh serves the dashboard too, so it needs frontend/dist
   if ! { scripts/build-worker.sh && scripts/build-frontend.sh; } > "$work/build.log" 2>&1; then
@@ -92,7 +102,7 @@ bench_tollgate() {
   section "tollgate: measure ($TOLLGATE_URL)"
   python3 bench/bench.py registry --name tollgate --url "$TOLLGATE_URL" \
     --user "$TOLLGATE_USER" --password "$TOLLGATE_PASSWORD" --pgid "$TOLLGATE_PID" \
-    --sign-in-password "$TOLLGATE_ADMIN_PASSWORD" --customer --analytics \
+    --sign-in-password "$TOLLGATE_ADMIN_PASSWORD" --customer --analytics --round-trips \
     --out "$results/tollgate.json" \
     || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate; stop_group "$TOLLGATE_PID"; return 1; }
   keep_log "$TOLLGATE_STATE/wrangler.log" tollgate

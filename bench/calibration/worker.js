@@ -1,14 +1,22 @@
 // Calibration worker for bench/run.sh: the ceiling for streaming bytes through a
-// worker into and out of R2 under the local runtime. No hashing, no database, no auth.
+// worker into and out of R2 under the local runtime, and for answering a small GET.
+// No hashing, no database, no auth.
 //   PUT /<key>              streams the request body into one R2 object
 //                           (Content-Length required)
 //   PUT /<key>?parts=<MiB>  the same through an R2 multipart upload cut into parts of
 //                           that many MiB (the shape an OCI upload session leaves behind)
 //   GET /<key>              streams the object back
 //   DELETE /<key>
+//   GET /trivial            a fixed manifest-sized JSON body, touching nothing: the
+//                           fastest a worker under the same runtime answers a small GET
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
+    if (url.pathname === "/trivial" && request.method === "GET") {
+      return new Response(TRIVIAL_BODY, {
+        headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" },
+      });
+    }
     const key = decodeURIComponent(url.pathname.slice(1));
     if (!key) return new Response("key required\n", { status: 400 });
     switch (request.method) {
@@ -38,6 +46,27 @@ export default {
     }
   },
 };
+
+// The size and shape of the small image manifest bench.py pushes (562 bytes).
+const TRIVIAL_BODY = `{
+  "schemaVersion": 2,
+  "mediaType": "application/vnd.oci.image.manifest.v1+json",
+  "config": {
+    "mediaType": "application/vnd.oci.image.config.v1+json",
+    "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    "size": 100
+  },
+  "layers": [
+    {
+      "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+      "digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+      "size": 1024
+    }
+  ],
+  "annotations": {
+    "org.opencontainers.image.description": "tollgate bench"
+  }
+}`;
 
 // R2 wants a stream of known length; a FixedLengthStream makes it one however the
 // runtime framed the request body.
