@@ -751,14 +751,17 @@ def _load_worker(args):
     return lat, errors, first_error
 
 
-def manifest_load(base, user, password, path, clients, duration):
+def manifest_load(base, user, password, path, clients, duration, pgid=None):
     """`clients` processes, one keep-alive connection each, GET `path` for `duration` s
-    (with Basic credentials, or none when `user` is None)."""
+    (with Basic credentials, or none when `user` is None). With `pgid`, also the
+    CPU the server's workerd processes spent per request."""
     start_at = time.time() + 1.5
     stop_at = start_at + duration
     jobs = [(base, user, password, path, start_at, stop_at, None)] * clients
+    cpu_before = worker_cpu_s(pgid) if pgid else None
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         results = pool.map(_load_worker, jobs)
+    cpu = worker_cpu_s(pgid) - cpu_before if pgid else None
     lat = sorted(x for r in results for x in r[0])
     errors = sum(r[1] for r in results)
     first_error = next((r[2] for r in results if r[2]), None)
@@ -771,6 +774,7 @@ def manifest_load(base, user, password, path, clients, duration):
         "first_error": first_error,
         "rps": round(len(lat) / duration, 1),
         "p50_ms": pct(50), "p99_ms": pct(99),
+        "cpu_ms_per_request": round(cpu / len(lat) * 1000, 3) if cpu is not None and lat else None,
     }
 
 
@@ -1159,7 +1163,7 @@ def cmd_registry(a):
     c.close()
     out["manifest_get"] = manifest_load(a.url, a.user, a.password,
                                         "/v2/bench/image/manifests/latest",
-                                        s["clients"], s["duration_s"])
+                                        s["clients"], s["duration_s"], a.pgid)
 
     if a.customer:
         log(a.name, f"manifest GET as a licensed customer, {s['clients']} clients for {s['duration_s']} s")
@@ -1167,7 +1171,7 @@ def cmd_registry(a):
         c.close()
         out["customer_manifest_get"] = manifest_load(a.url, email, token,
                                                      "/v2/bench/image/manifests/latest",
-                                                     s["clients"], s["duration_s"])
+                                                     s["clients"], s["duration_s"], a.pgid)
 
     log(a.name, f"push {s['tags']} tags, list them {s['page']} a page")
     tags_repo = f"bench/tags-{run}"
@@ -1252,7 +1256,8 @@ def cmd_calibration(a):
     # The floor for the manifest GET rows: the same load against a worker that answers
     # a fixed body of the manifest's size, touching neither D1 nor R2; no credentials.
     log("calibration", f"GET /trivial, {s['clients']} clients for {s['duration_s']} s")
-    result["trivial_get"] = manifest_load(a.url, None, None, "/trivial", s["clients"], s["duration_s"])
+    result["trivial_get"] = manifest_load(a.url, None, None, "/trivial", s["clients"],
+                                          s["duration_s"], a.pgid)
     result["retries"] = RETRIES
     write_json(a.out, result)
 
@@ -1343,6 +1348,8 @@ def cmd_report(a):
         r = ratio(tv, trivial)
         row(f"manifest GET ({who}) vs trivial worker", "req/s", tv, None, trivial, r,
             ">= 0.9 x trivial", ge(r, 0.9), check)
+        tc, cc = get(t, key, "cpu_ms_per_request"), get(cal, "trivial_get", "cpu_ms_per_request")
+        row("  workerd CPU per request", "ms", tc, None, cc, ratio(tc, cc), "(info)")
     wp, np_ = get(t, "manifest_get", "p50_ms"), get(nq, "manifest_get", "p50_ms")
     r = ratio(wp, np_)
     row("manifest GET p50 with / without the Queue send", "ms", wp, None, None, r, "(info)")

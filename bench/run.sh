@@ -95,7 +95,8 @@ bench_tollgate() {
   section "tollgate: start (scripts/serve-test.sh)"
   local exports
   # Long-lived upload sessions: the 1 GiB push takes longer than the test default.
-  exports=$(TOLLGATE_TEST_NO_FRONT=1 TOLLGATE_TEST_UPLOAD_TTL=3600 scripts/serve-test.sh) || return 1
+  exports=$(TOLLGATE_TEST_NO_FRONT=1 TOLLGATE_TEST_NO_SCHEDULED=1 TOLLGATE_TEST_UPLOAD_TTL=3600 \
+    scripts/serve-test.sh) || return 1
   eval "$exports"
   groups+=("$TOLLGATE_PID")
   dirs+=("$TOLLGATE_STATE")
@@ -113,7 +114,8 @@ bench_tollgate-noqueue() {
   build_tollgate tollgate-noqueue || return 1
   section "tollgate-noqueue: start (TOLLGATE_TEST_NO_QUEUE=1 scripts/serve-test.sh)"
   local exports
-  exports=$(TOLLGATE_TEST_NO_FRONT=1 TOLLGATE_TEST_NO_QUEUE=1 scripts/serve-test.sh) || return 1
+  exports=$(TOLLGATE_TEST_NO_FRONT=1 TOLLGATE_TEST_NO_SCHEDULED=1 TOLLGATE_TEST_NO_QUEUE=1 \
+    scripts/serve-test.sh) || return 1
   eval "$exports"
   groups+=("$TOLLGATE_PID")
   dirs+=("$TOLLGATE_STATE")

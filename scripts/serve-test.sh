@@ -77,11 +77,15 @@ CI=true npx wrangler d1 migrations apply DB --local -c "$config" --persist-to "$
 # TOLLGATE_TEST_NO_FRONT=1 serves wrangler dev on $port itself (the benchmarks: the
 # front is a local convenience, not part of what runs on Cloudflare).
 front=(node scripts/front.mjs "$port" "$backend" --)
+# `--test-scheduled` wraps every request in wrangler's middleware for `/__scheduled`;
+# TOLLGATE_TEST_NO_SCHEDULED=1 leaves it out (the benchmarks: no such route in production).
+scheduled=(--test-scheduled)
+if [ "${TOLLGATE_TEST_NO_SCHEDULED:-}" = 1 ]; then scheduled=(); fi
 if [ "${TOLLGATE_TEST_NO_FRONT:-}" = 1 ]; then front=() backend=$port; fi
 VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
   setsid "${front[@]}" \
   npx wrangler dev -c "$config" -c "$analytics_config" --port "$backend" --ip 127.0.0.1 --persist-to "$state/data" \
-  --test-scheduled --var "GC_GRACE_SECONDS:$gc_grace" \
+  "${scheduled[@]}" --var "GC_GRACE_SECONDS:$gc_grace" \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
   --var "AUTH_FAILURES_PER_ADDRESS:$per_address" \
