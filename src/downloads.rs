@@ -1,14 +1,17 @@
 //! Download events: each successful manifest GET is described as a core
 //! [`Event`] and sent to the `DOWNLOADS` queue once the response is on its way
 //! (`wait_until`), so no pull waits for analytics and a failing Queue never fails
-//! a pull. The analytics worker stores what arrives.
+//! a pull. The events of the pulls an isolate answers within [`BATCH_WINDOW`] go
+//! in one batch: a send costs the isolate far more than an event. The analytics
+//! worker stores what arrives.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
 
 use tollgate_core::analytics::downloads::Event;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Reference, RepoName, Result};
-use worker::{console_error, Context, Request};
+use worker::{console_error, Context, Delay, Queue, Request};
 
 use crate::app::{random, App};
 use crate::http::header;
@@ -16,9 +19,18 @@ use crate::http::header;
 /// The Queue binding events go to.
 const QUEUE: &str = "DOWNLOADS";
 
+/// How long the first event of a batch waits for others; the request that made it
+/// stays alive (`wait_until`) until the batch is sent.
+const BATCH_WINDOW: Duration = Duration::from_millis(50);
+
+/// The most messages one Queue send takes.
+const BATCH_MAX: usize = 100;
+
 thread_local! {
     /// Whether this isolate has logged that the Queue binding is missing.
     static MISSING_REPORTED: Cell<bool> = const { Cell::new(false) };
+    /// Events waiting for their batch to be sent; a send is pending when not empty.
+    static OUTBOX: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Sends the event of `req`, a GET of `repo` by `reference` that answered the
@@ -60,11 +72,28 @@ pub fn send(
             return Ok(());
         }
     };
-    ctx.wait_until(async move {
-        let id = event.id.clone();
-        if let Err(e) = queue.send(event).await {
-            console_error!("download event {id} not sent: {e}");
-        }
+    let first = OUTBOX.with(|outbox| {
+        let mut outbox = outbox.borrow_mut();
+        outbox.push(event);
+        outbox.len() == 1
     });
+    if first {
+        ctx.wait_until(send_batch(queue));
+    }
     Ok(())
+}
+
+/// Sends what the outbox holds once the batch window has passed.
+async fn send_batch(queue: Queue) {
+    Delay::from(BATCH_WINDOW).await;
+    let events = OUTBOX.with(|outbox| std::mem::take(&mut *outbox.borrow_mut()));
+    for batch in events.chunks(BATCH_MAX) {
+        if let Err(e) = queue.send_batch(batch.to_vec()).await {
+            let first = &batch[0].id;
+            console_error!(
+                "download event {first} and {} more not sent: {e}",
+                batch.len() - 1
+            );
+        }
+    }
 }
