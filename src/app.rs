@@ -2,7 +2,7 @@
 //! caches, the clock, the configuration read from the environment, and who is
 //! calling.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use tollgate_core::auth::account_store::{Accounts, Limits};
@@ -74,13 +74,27 @@ pub fn number(env: &Env, name: &str, default: i64) -> Result<i64> {
     }
 }
 
-impl App {
-    pub fn new(env: &Env) -> Result<Self> {
+/// What the environment's variables configure. They cannot change while an
+/// isolate lives, so they are read once per isolate, not on every request.
+#[derive(Clone, Copy)]
+struct Config {
+    upload_ttl: i64,
+    upload_chunk_max: i64,
+    limits: Limits,
+    cache_ttl: u64,
+    blob_cache_max: u64,
+}
+
+impl Config {
+    fn of(env: &Env) -> Result<Config> {
+        thread_local! {
+            static READ: Cell<Option<Config>> = const { Cell::new(None) };
+        }
+        if let Some(config) = READ.get() {
+            return Ok(config);
+        }
         let number = |name: &str, default: i64| number(env, name, default);
-        Ok(App {
-            db: D1::new(env.d1("DB").map_err(internal)?),
-            objects: R2::new(env.bucket("BLOBS").map_err(internal)?),
-            now: now(),
+        let config = Config {
             upload_ttl: number("UPLOAD_TTL_SECONDS", DEFAULT_UPLOAD_TTL_SECONDS)?,
             upload_chunk_max: number("UPLOAD_CHUNK_MAX_BYTES", DEFAULT_UPLOAD_CHUNK_MAX_BYTES)?,
             limits: Limits {
@@ -88,11 +102,27 @@ impl App {
                 per_address: number("AUTH_FAILURES_PER_ADDRESS", DEFAULT_LIMITS.per_address)?,
                 window: number("AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_LIMITS.window)?,
             },
-            cache: RequestCache::begin(
-                number("CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECONDS)?.max(0) as u64,
-            ),
+            cache_ttl: number("CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECONDS)?.max(0) as u64,
             blob_cache_max: number("BLOB_CACHE_MAX_BYTES", DEFAULT_BLOB_CACHE_MAX_BYTES)?.max(0)
                 as u64,
+        };
+        READ.set(Some(config));
+        Ok(config)
+    }
+}
+
+impl App {
+    pub fn new(env: &Env) -> Result<Self> {
+        let config = Config::of(env)?;
+        Ok(App {
+            db: D1::new(env.d1("DB").map_err(internal)?),
+            objects: R2::new(env.bucket("BLOBS").map_err(internal)?),
+            now: now(),
+            upload_ttl: config.upload_ttl,
+            upload_chunk_max: config.upload_chunk_max,
+            limits: config.limits,
+            cache: RequestCache::begin(config.cache_ttl),
+            blob_cache_max: config.blob_cache_max,
             env: env.clone(),
             caller: None,
         })
