@@ -9,8 +9,9 @@ use std::collections::HashSet;
 use tollgate_core::auth::account::Identity;
 use tollgate_core::cache::read_path::{CredentialKey, ReadCache, TargetKey, Ticket, Written};
 use tollgate_core::licensing::license::Grant;
+use tollgate_core::licensing::license_store::Readable;
 use tollgate_core::storage::store::{BlobRow, ManifestRow};
-use tollgate_core::{Digest, Result};
+use tollgate_core::{Digest, RepoName, Result};
 use worker::{js_sys, Bucket, Cache, Context, Headers, Response, ResponseBody};
 
 use crate::error::internal;
@@ -92,6 +93,16 @@ impl RequestCache {
 
     pub fn keep_verdict(&self, customer: &str, target: TargetKey, grant: Grant) {
         self.keep(|reads, ticket| reads.keep_verdict(ticket, customer, target, grant));
+    }
+}
+
+impl RequestCache {
+    pub fn readable(&self, customer: &str, repo: &RepoName) -> Option<Readable> {
+        self.ask("licenses", |reads, now| reads.readable(customer, repo, now))
+    }
+
+    pub fn keep_readable(&self, customer: &str, repo: &RepoName, readable: Readable) {
+        self.keep(|reads, ticket| reads.keep_readable(ticket, customer, repo, readable));
     }
 }
 

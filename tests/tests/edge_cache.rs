@@ -365,6 +365,10 @@ fn writes_through_the_isolate_are_seen_at_once() {
         v2.digest()
     );
     assert_eq!(digest_of(&reg.get_manifest(&repo, "latest")), v2.digest());
+    // A new tag is in the customer's (cached) tag list at once.
+    assert_eq!(customer.all_tags(&repo), ["latest"]);
+    reg.push_random_image(&repo, "v2");
+    assert_eq!(customer.all_tags(&repo), ["latest", "v2"]);
 
     // The license deleted: hidden at once.
     licenses::delete(&license);

@@ -180,6 +180,10 @@ fn patterns_cover_later_tags_and_expiry_is_checked_at_request_time() {
     let v1: Reference = "v1.0.0".parse().unwrap();
     let grant = block_on(licenses.grant("a", &app, Target::Manifest(&v1), NOW)).unwrap();
     assert_eq!(grant, Grant::Until(Some(NOW + 10)));
+    let readable = block_on(licenses.readable("a", &app, NOW))
+        .unwrap()
+        .unwrap();
+    assert_eq!((readable.all, readable.until), (false, Some(NOW + 10)));
 
     let semver = repo("semver");
     for tag in ["v1.1.0", "v1.2.0", "v1.9.9", "v2.0.0"] {

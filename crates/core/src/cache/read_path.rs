@@ -1,6 +1,7 @@
 //! What a pull may take from the isolate's memory instead of the database: who a
-//! credential is, whether a customer's licenses grant a manifest or blob, and the
-//! manifest and blob rows themselves.
+//! credential is, whether a customer's licenses grant a manifest or blob, what
+//! they grant of an artifact (for its tag list), and the manifest and blob rows
+//! themselves.
 //!
 //! The consistency model (docs/edge.md): a write made through this isolate — any
 //! request that is not a GET or HEAD — empties what it may have changed when it
@@ -13,7 +14,7 @@
 
 use crate::auth::account::Identity;
 use crate::licensing::license::Grant;
-use crate::licensing::license_store::Target;
+use crate::licensing::license_store::{Readable, Target};
 use crate::oci::reference::Reference;
 use crate::oci::route::{Method, Route};
 use crate::storage::store::{BlobRow, ManifestRow};
@@ -102,6 +103,7 @@ const CREDENTIALS_CAPACITY: usize = 2 << 20;
 const VERDICTS_CAPACITY: usize = 2 << 20;
 const MANIFESTS_CAPACITY: usize = 16 << 20;
 const BLOBS_CAPACITY: usize = 2 << 20;
+const READABLE_CAPACITY: usize = 4 << 20;
 
 pub struct ReadCache {
     generation: u64,
@@ -110,6 +112,7 @@ pub struct ReadCache {
     verdicts: Bounded<(String, TargetKey), bool>,
     manifests: Bounded<TargetKey, ManifestRow>,
     blobs: Bounded<TargetKey, BlobRow>,
+    readable: Bounded<(String, String), Readable>,
 }
 
 impl Default for ReadCache {
@@ -121,6 +124,7 @@ impl Default for ReadCache {
             verdicts: Bounded::new(VERDICTS_CAPACITY),
             manifests: Bounded::new(MANIFESTS_CAPACITY),
             blobs: Bounded::new(BLOBS_CAPACITY),
+            readable: Bounded::new(READABLE_CAPACITY),
         }
     }
 }
@@ -156,6 +160,7 @@ impl ReadCache {
                 self.verdicts.clear();
                 self.manifests.clear();
                 self.blobs.clear();
+                self.readable.clear();
                 return;
             }
         };
@@ -163,6 +168,7 @@ impl ReadCache {
         self.verdicts.retain(|(_, target)| target.repo != repo);
         self.manifests.retain(|target| target.repo != repo);
         self.blobs.retain(|target| target.repo != repo);
+        self.readable.retain(|(_, of)| of != repo);
     }
 
     pub fn identity(&mut self, key: &CredentialKey, now_ms: u64) -> Option<Identity> {
@@ -235,6 +241,28 @@ impl ReadCache {
         if let Some(until) = self.expiry(ticket, None) {
             self.manifests
                 .put(target, row, weight, until, ticket.started_ms);
+        }
+    }
+
+    /// What `customer`'s licenses grant of `repo`, as last read.
+    pub fn readable(&mut self, customer: &str, repo: &RepoName, now_ms: u64) -> Option<Readable> {
+        let key = (customer.to_owned(), repo.as_str().to_owned());
+        self.readable.get(&key, now_ms)
+    }
+
+    pub fn keep_readable(
+        &mut self,
+        ticket: Ticket,
+        customer: &str,
+        repo: &RepoName,
+        readable: Readable,
+    ) {
+        let seeds: usize = readable.seeds.iter().map(String::len).sum();
+        let weight = ENTRY_OVERHEAD * (2 + readable.seeds.len()) + seeds + customer.len();
+        if let Some(until) = self.expiry(ticket, readable.until) {
+            let key = (customer.to_owned(), repo.as_str().to_owned());
+            self.readable
+                .put(key, readable, weight, until, ticket.started_ms);
         }
     }
 
@@ -326,7 +354,21 @@ mod tests {
         }
         let push = Written::of("/v2/acme/app/manifests/latest", Method::Put);
         assert_eq!(push, Written::Repository(repo()));
+        let readable = Readable {
+            all: true,
+            seeds: vec![],
+            until: Some(3),
+        };
+        cache.keep_readable(ticket, "c1", &repo(), readable.clone());
+        cache.keep_readable(ticket, "c1", &other, readable.clone());
         cache.written(&push);
+        assert_eq!(cache.readable("c1", &repo(), 1), None);
+        assert_eq!(cache.readable("c1", &other, 2_999), Some(readable));
+        assert_eq!(
+            cache.readable("c1", &other, 3_000),
+            None,
+            "past the license's expiry"
+        );
         assert_eq!(cache.verdict("c1", &mine, 1), None);
         assert_eq!(cache.verdict("c1", &theirs, 1), Some(true));
         assert!(

@@ -201,6 +201,18 @@ fn seeds<'r>(items: &'r [GrantRow], tags: &'r [TagRow]) -> (bool, Vec<&'r str>) 
     (all, seeds)
 }
 
+/// What a customer's live licenses grant of one artifact: every version (`all`),
+/// or the digests the grant starts from (`seeds`: the licensed ones and those of
+/// matching tags), which reach further through index children and referrers.
+/// It holds until `until`, the first expiry among those licenses, or until the
+/// artifact's tags or the licenses change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Readable {
+    pub all: bool,
+    pub seeds: Vec<String>,
+    pub until: Option<i64>,
+}
+
 /// A row of some artifact's: the artifact's name beside the row's own columns.
 #[derive(Deserialize)]
 struct OfRepo<T> {
@@ -305,11 +317,25 @@ impl<'a, S: Sql> Licenses<'a, S> {
         n: u64,
         now: i64,
     ) -> Result<Option<Vec<TagRow>>> {
+        let Some(readable) = self.readable(customer, repo, now).await? else {
+            return Ok(None);
+        };
+        self.tags_of(&readable, repo, last, n).await.map(Some)
+    }
+
+    /// What `customer`'s licenses live at `now` grant of `repo` (see [`Readable`]);
+    /// `None` when none names it. One round trip.
+    pub async fn readable(
+        &self,
+        customer: &str,
+        repo: &RepoName,
+        now: i64,
+    ) -> Result<Option<Readable>> {
         let (items, tags): (Vec<GrantRow>, Vec<TagRow>) = self
             .sql
             .query_both(
                 stmt!(
-                    "SELECT i.kind, i.value, NULL AS tag FROM licenses l
+                    "SELECT i.kind, i.value, NULL AS tag, l.expires_at FROM licenses l
                        JOIN license_items i ON i.license_id = l.id
                      WHERE l.customer_id = ?1 AND i.repo = ?2
                        AND (l.expires_at IS NULL OR l.expires_at > ?3)",
@@ -332,8 +358,23 @@ impl<'a, S: Sql> Licenses<'a, S> {
             return Ok(None);
         }
         let (all, seeds) = seeds(&items, &tags);
-        let rows: Vec<TagRow> = self
-            .sql
+        Ok(Some(Readable {
+            all,
+            seeds: seeds.into_iter().map(str::to_owned).collect(),
+            until: items.iter().filter_map(|i| i.expires_at).min(),
+        }))
+    }
+
+    /// The page of `repo`'s tags after `last` (at most `n + 1`, so the caller can
+    /// tell whether more follow) that `readable` covers. One round trip.
+    pub async fn tags_of(
+        &self,
+        readable: &Readable,
+        repo: &RepoName,
+        last: Option<&str>,
+        n: u64,
+    ) -> Result<Vec<TagRow>> {
+        self.sql
             .query(stmt!(
                 "WITH RECURSIVE down(d) AS (
                    SELECT value FROM json_each(?2)
@@ -345,13 +386,12 @@ impl<'a, S: Sql> Licenses<'a, S> {
                  WHERE repo = ?1 AND tag > ?3 AND (?5 OR digest IN (SELECT d FROM down))
                  ORDER BY tag LIMIT ?4",
                 repo.as_str(),
-                names_json(&seeds),
+                names_json(&readable.seeds),
                 last.unwrap_or(""),
                 n + 1,
-                i64::from(all)
+                i64::from(readable.all)
             ))
-            .await?;
-        Ok(Some(rows))
+            .await
     }
 
     /// The first `n` artifacts (by name) `customer` holds a live license for, each
