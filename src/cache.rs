@@ -12,9 +12,10 @@ use tollgate_core::licensing::license::Grant;
 use tollgate_core::licensing::license_store::Readable;
 use tollgate_core::storage::store::{BlobRow, ManifestRow};
 use tollgate_core::{Digest, RepoName, Result};
-use worker::{js_sys, Bucket, Cache, Context, Headers, Response, ResponseBody};
+use worker::{js_sys, Bucket, Cache, Context, Response, ResponseBody};
 
 use crate::error::internal;
+use crate::http::headers;
 
 thread_local! {
     static READS: RefCell<ReadCache> = RefCell::new(ReadCache::default());
@@ -138,8 +139,12 @@ impl Row for BlobRow {
 /// is asked, on every request.
 pub struct BlobBytes {
     key: String,
+    digest: String,
     size: u64,
 }
+
+/// Marks an entry as this worker's copy of the blob it names.
+const DIGEST_HEADER: &str = "Tollgate-Blob-Digest";
 
 /// Far in the future: the colo may still evict an entry at any time.
 const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -150,21 +155,20 @@ impl BlobBytes {
     pub fn new(origin: &str, digest: &Digest, size: u64, max_bytes: u64) -> Option<Self> {
         (size <= max_bytes).then(|| BlobBytes {
             key: format!("{origin}/__tollgate/blob-cache/{digest}"),
+            digest: digest.to_string(),
             size,
         })
     }
 
-    /// The cached bytes, if the colo has all of them.
+    /// The cached bytes, if the colo has all of them as this worker stored them.
     pub async fn get(&self) -> Result<Option<ResponseBody>> {
-        let Some(found) = Cache::default()
-            .get(self.key.as_str(), false)
-            .await
-            .map_err(internal)?
-        else {
+        let found = Cache::default().get(self.key.as_str(), false).await;
+        let Some(found) = found.map_err(internal)? else {
             return Ok(None);
         };
-        let length = found.headers().get("Content-Length").map_err(internal)?;
-        if length.and_then(|l| l.parse::<u64>().ok()) != Some(self.size) {
+        let header = |name| found.headers().get(name).ok().flatten();
+        let length = header("Content-Length").and_then(|l| l.parse::<u64>().ok());
+        if length != Some(self.size) || header(DIGEST_HEADER).as_ref() != Some(&self.digest) {
             return Ok(None);
         }
         Ok(Some(found.into_parts().1))
@@ -192,18 +196,15 @@ impl BlobBytes {
         let Some(body) = object.as_ref().and_then(|o| o.body()) else {
             return Ok(());
         };
-        let headers = Headers::new();
         let length = self.size.to_string();
-        for (name, value) in [
+        let pairs = [
             ("Content-Length", length.as_str()),
             ("Cache-Control", CACHE_CONTROL),
-        ] {
-            headers.set(name, value).map_err(internal)?;
-        }
+            (DIGEST_HEADER, self.digest.as_str()),
+        ];
         let body = body.response_body().map_err(internal)?;
-        let response = Response::from_body(body)
-            .map_err(internal)?
-            .with_headers(headers);
+        let response = Response::from_body(body).map_err(internal)?;
+        let response = response.with_headers(headers(&pairs));
         Cache::default()
             .put(self.key.as_str(), response)
             .await

@@ -249,25 +249,38 @@ async fn authenticate(
     }
 }
 
-/// What the isolate's caches already know of a read: its caller, its row, and —
-/// for a known caller — the license check (always true for vendor staff, whose
-/// reads no license limits).
-struct Known<T> {
+/// What the isolate's caches already know of a read: its caller and — for a known
+/// caller — the license check (always true for vendor staff, whose reads no
+/// license limits).
+struct Known {
     caller: Option<Caller>,
-    row: Option<T>,
     granted: Option<bool>,
 }
 
-fn known<T: Row>(app: &App, lookup: &Lookup, key: &TargetKey) -> Known<T> {
+/// Where a read's row comes from. The row cache is asked only once the read is
+/// known to be allowed, and a refused read reads no row: what a caller may not
+/// read costs the same, and says the same in `Server-Timing`, whether it exists
+/// or not.
+enum RowFrom<T> {
+    Cache(T),
+    Database,
+    Unneeded,
+}
+
+fn known(app: &App, lookup: &Lookup, key: &TargetKey) -> Known {
     let caller = lookup.cached(app);
-    let granted = caller.as_ref().map(|c| match c.customer() {
+    let granted = caller.as_ref().and_then(|c| match c.customer() {
         None => Some(true),
         Some(customer) => app.cache.verdict(customer, key),
     });
-    Known {
-        row: T::cached(&app.cache, key),
-        granted: granted.flatten(),
-        caller,
+    Known { caller, granted }
+}
+
+fn row_from<T: Row>(app: &App, granted: Option<bool>, key: &TargetKey) -> RowFrom<T> {
+    match granted {
+        Some(false) => RowFrom::Unneeded,
+        Some(true) => T::cached(&app.cache, key).map_or(RowFrom::Database, RowFrom::Cache),
+        None => RowFrom::Database,
     }
 }
 
@@ -280,14 +293,15 @@ async fn with_lookup<T: Row + DeserializeOwned>(
     (repo, target): (&RepoName, Target<'_>),
 ) -> Result<(Caller, Fetched<T>)> {
     let key = TargetKey::new(repo, target);
-    let known = known::<T>(app, &lookup, &key);
+    let known = known(app, &lookup, &key);
+    let row_from = row_from::<T>(app, known.granted, &key);
     let licensee = match known.caller.as_ref().and_then(Caller::customer) {
         Some(customer) => Licensee::Customer(customer.to_owned()),
         None => lookup.licensee.clone(),
     };
     let statements = [
         known.caller.is_none().then(|| lookup.statement.clone()),
-        known.row.is_none().then_some(query),
+        matches!(row_from, RowFrom::Database).then_some(query),
         known
             .granted
             .is_none()
@@ -307,9 +321,10 @@ async fn with_lookup<T: Row + DeserializeOwned>(
             lookup.finish(app, found.into_iter().next()).await?
         }
     };
-    let row = match known.row {
-        Some(row) => Some(row),
-        None => {
+    let row = match row_from {
+        RowFrom::Cache(row) => Some(row),
+        RowFrom::Unneeded => None,
+        RowFrom::Database => {
             let row = decode::<T>(next())?.into_iter().next();
             if let Some(row) = &row {
                 row.clone().keep(&app.cache, key.clone());
