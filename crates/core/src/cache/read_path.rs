@@ -15,10 +15,10 @@
 use crate::auth::account::Identity;
 use crate::licensing::license::Grant;
 use crate::licensing::license_store::{Readable, Target};
+use crate::oci::name::RepoName;
 use crate::oci::reference::Reference;
 use crate::oci::route::{Method, Route};
 use crate::storage::store::{BlobRow, ManifestRow};
-use crate::RepoName;
 
 use super::bounded::Bounded;
 
@@ -283,7 +283,7 @@ impl ReadCache {
 mod tests {
     use super::*;
     use crate::auth::account::Role;
-    use crate::Digest;
+    use crate::oci::digest::Digest;
 
     fn identity(customer: Option<&str>) -> Identity {
         Identity {
