@@ -4,6 +4,7 @@
   bench.py registry    --name NAME --url URL --user U --password P [--pgid PGID] --out FILE
   bench.py manifest    --name NAME --url URL --user U --password P --out FILE
   bench.py calibration --url URL --out FILE
+  bench.py trivial     --name NAME --url URL [--pgid PGID] --out FILE
   bench.py report      FILE... --out FILE
 
 `registry` measures an OCI Distribution registry (Tollgate or the CNCF distribution
@@ -16,8 +17,9 @@ round trips and R2 calls of single reads and of a skopeo pull, cold and warm, re
 its Server-Timing header. `manifest` measures only the manifest GET load (Tollgate served
 without its Queue binding, to compare). `calibration` measures the calibration worker
 (bench/calibration): one streamed PUT and one GET, and the manifest GET load against its
-fixed-body GET /trivial. `report` prints the tables with ratios and writes the combined
-JSON.
+fixed-body GET /trivial. `trivial` measures only that load, against a worker that answers
+every request with that body (bench/trivial-rs, the same in Rust). `report` prints the
+tables with ratios and writes the combined JSON.
 
 Blob bodies are generated on the fly from a 1 MiB random block (each MiB stamped with the
 blob's seed and its index, so every blob has distinct content), never held in memory
@@ -1262,6 +1264,31 @@ def cmd_calibration(a):
     write_json(a.out, result)
 
 
+def cmd_trivial(a):
+    """The manifest GET load against a worker answering every request with the fixed
+    body of the calibration worker's GET /trivial (bench/trivial-rs): the floor of the
+    runtime that worker is built for."""
+    s = SETTINGS
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "calibration", "trivial-body.txt"), "rb") as f:
+        body = f.read()
+    c = Client(a.url)
+    # A few requests first, checked, so that instantiating the worker is not timed.
+    for _ in range(20):
+        resp, data = c.request("GET", "/trivial")
+        expect(resp, data, 200)
+        if data != body or resp.getheader("Content-Type") != OCI_MANIFEST:
+            raise RuntimeError(f"{a.name}: GET /trivial did not answer the fixed body "
+                               f"({len(data)} bytes, {resp.getheader('Content-Type')})")
+    c.close()
+    result = {"target": a.name, "url": a.url, "kind": "trivial", "settings": s}
+    log(a.name, f"GET /trivial, {s['clients']} clients for {s['duration_s']} s")
+    result["trivial_get"] = manifest_load(a.url, None, None, "/trivial", s["clients"],
+                                          s["duration_s"], a.pgid)
+    result["retries"] = RETRIES
+    write_json(a.out, result)
+
+
 def write_json(path, obj):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
@@ -1350,6 +1377,22 @@ def cmd_report(a):
             ">= 0.9 x trivial", ge(r, 0.9), check)
         tc, cc = get(t, key, "cpu_ms_per_request"), get(cal, "trivial_get", "cpu_ms_per_request")
         row("  workerd CPU per request", "ms", tc, None, cc, ratio(tc, cc), "(info)")
+    # The same load against bench/trivial-rs (its figures in the calibration column):
+    # what the wasm runtime and the workers-rs glue cost a request that does nothing.
+    trs = res.get("trivial-rs")
+    trivial_rs, trs_cpu = get(trs, "trivial_get", "rps"), get(trs, "trivial_get", "cpu_ms_per_request")
+    row("trivial Rust worker (workers-rs), fixed body", "req/s", None, None, trivial_rs)
+    row("  workerd CPU per request", "ms", None, None, trs_cpu)
+    row("trivial Rust vs trivial JS", "req/s", None, None, None, ratio(trivial_rs, trivial), "(info)")
+    row("  workerd CPU per request", "ms", None, None, None,
+        ratio(trs_cpu, get(cal, "trivial_get", "cpu_ms_per_request")), "(info)")
+    for who, key, check in (("vendor", "manifest_get", "manifest_rps_vs_trivial_rs"),
+                            ("customer", "customer_manifest_get", "customer_manifest_rps_vs_trivial_rs")):
+        tv = get(t, key, "rps")
+        row(f"manifest GET ({who}) vs trivial Rust worker", "req/s", tv, None, trivial_rs,
+            ratio(tv, trivial_rs), "(info)", None, check)
+        tc = get(t, key, "cpu_ms_per_request")
+        row("  workerd CPU per request", "ms", tc, None, trs_cpu, ratio(tc, trs_cpu), "(info)")
     wp, np_ = get(t, "manifest_get", "p50_ms"), get(nq, "manifest_get", "p50_ms")
     r = ratio(wp, np_)
     row("manifest GET p50 with / without the Queue send", "ms", wp, None, None, r, "(info)")
@@ -1410,7 +1453,7 @@ def cmd_report(a):
         if i == 0:
             lines.append("-" * len(lines[0]))
     print("\n".join(lines))
-    for name in ("tollgate", "tollgate-noqueue", "distribution", "calibration"):
+    for name in ("tollgate", "tollgate-noqueue", "distribution", "calibration", "trivial-rs"):
         if name not in res:
             print(f"({name}: not measured)")
     for name, r in res.items():
@@ -1436,6 +1479,10 @@ def cmd_report(a):
         sm, lg = t["resources"]["small"], t["resources"]["large"]
         print(f"(tollgate workerd RSS before the pushes: {sm.get('worker_rss_before_mib')} MiB and "
               f"{lg.get('worker_rss_before_mib')} MiB; peaks are VmHWM reset with clear_refs)")
+    if trs:
+        print("(trivial Rust rows: the calibration column is the trivial-rs target, "
+              "bench/trivial-rs; \"trivial Rust vs trivial JS\" is its figure over the "
+              "calibration worker's /trivial)")
     if get(cal, "resources", "small"):
         sm, lg = cal["resources"]["small"], cal["resources"]["large"]
         print(f"(calibration workerd RSS before its multipart PUTs: {sm.get('worker_rss_before_mib')} MiB "
@@ -1531,12 +1578,17 @@ def main():
     c.add_argument("--url", required=True)
     c.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd RSS/CPU)")
     c.add_argument("--out", required=True)
+    tr = sub.add_parser("trivial")
+    tr.add_argument("--name", required=True)
+    tr.add_argument("--url", required=True)
+    tr.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd CPU)")
+    tr.add_argument("--out", required=True)
     rep = sub.add_parser("report")
     rep.add_argument("files", nargs="*")
     rep.add_argument("--out", required=True)
     a = p.parse_args()
     {"registry": cmd_registry, "manifest": cmd_manifest, "calibration": cmd_calibration,
-     "report": cmd_report}[a.cmd](a)
+     "trivial": cmd_trivial, "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":
