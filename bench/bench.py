@@ -10,7 +10,8 @@
 `registry` measures an OCI Distribution registry (Tollgate or the CNCF distribution
 registry): blob push (monolithic and chunked), blob pull (twice), manifest GET load, tag
 push and tag listing, and, given the process group wrangler dev runs in (--pgid),
-workerd's memory and CPU during a small and a large chunked push; for Tollgate
+workerd's memory and CPU during a small and a large chunked push, and during the first
+pull of a small and a large blob until Tollgate serves it from the Cache API; for Tollgate
 (--analytics) also how fast download events travel through the Queue into D1, (--customer)
 the manifest GET load and a tag listing as licensed customers, and (--round-trips) the D1
 round trips and R2 calls of single reads and of a skopeo pull, cold and warm, read from
@@ -59,6 +60,8 @@ SETTINGS = {
     "part_mib": env_int("BENCH_PART_MIB", 8),            # calibration multipart part size
     "rss_small_mib": env_int("BENCH_RSS_SMALL_MIB", 100),  # measurement 5
     "rss_large_mib": env_int("BENCH_RSS_LARGE_MIB", 1024),
+    "pull_small_mib": env_int("BENCH_PULL_SMALL_MIB", 64),   # first pull + cache fill
+    "pull_large_mib": env_int("BENCH_PULL_LARGE_MIB", 256),  # (at most the 512 MB cache limit)
     "clients": env_int("BENCH_CLIENTS", 16),             # measurement 3
     "duration_s": env_int("BENCH_DURATION", 10),
     "tags": env_int("BENCH_TAGS", 1000),                 # measurement 4
@@ -976,6 +979,48 @@ def push_resources(c, repo, blob, chunk, pgid):
     return resources_during(lambda: push_chunked(c, repo, blob, chunk), blob.size, pgid)
 
 
+CACHE_FILL_LIMIT_S = 60  # how long first_pull_until_cached waits for a cache hit
+
+
+def first_pull_until_cached(c, path, blob, limit=CACHE_FILL_LIMIT_S):
+    """The first GET of a blob just pushed, read whole and verified; then, since
+    Tollgate copies a blob it has sent whole into the Workers Cache API in the
+    background (a second R2 read streamed into cache.put), the same GET again, each
+    read whole and verified, until its Server-Timing says the bytes came from that
+    cache (`bytes=hit`). Gives up `limit` s after the first GET ended, and at once
+    when the server sends no Server-Timing."""
+    timings = []
+    t0 = time.perf_counter()
+    pull(c, path, blob.size, blob.digest, timings)
+    first = get(timings[-1], "cache", "bytes")
+    out = {"first_get_s": round(time.perf_counter() - t0, 2), "first_get_bytes_cache": first,
+           "polls": 0, "cache_hit": first == "hit", "gave_up_after_s": None}
+    if timings[-1] is None:
+        out["no_server_timing"] = True
+        return out
+    deadline = time.perf_counter() + limit
+    while not out["cache_hit"]:
+        if time.perf_counter() >= deadline:
+            out["gave_up_after_s"] = limit
+            break
+        time.sleep(0.2)
+        timings = []
+        pull(c, path, blob.size, blob.digest, timings)
+        out["polls"] += 1
+        out["cache_hit"] = get(timings[-1], "cache", "bytes") == "hit"
+    out["until_hit_s"] = round(time.perf_counter() - t0, 2) if out["cache_hit"] else None
+    return out
+
+
+def pull_resources(c, path, blob, pgid):
+    """resources_during the first pull of `blob` and its cache fill (first_pull_until_cached)."""
+    found = {}
+    res = resources_during(lambda: found.update(first_pull_until_cached(c, path, blob)),
+                           blob.size, pgid)
+    res.update(found)
+    return res
+
+
 def summarize_resources(res):
     """Adds the worker's own workerd figures and the large/small peak ratios to `res`
     ({"small": …, "large": …} from resources_during)."""
@@ -1117,6 +1162,28 @@ def cmd_registry(a):
             out["resources"][label] = step(f"resources {mib} MiB", push_resources,
                 c, "bench/rss", Blob(mib * MIB, f"{run}-rss-{mib}"), chunk, a.pgid)
         summarize_resources(out["resources"])
+
+    if a.pgid and s["pull_large_mib"]:
+        # After the pushes (so that they start from a fresh runtime as before): workerd's
+        # memory while a blob is pulled the first time and Tollgate copies it into the
+        # Workers Cache API behind the response, until a GET is served from the cache.
+        # Both blobs are pushed first, so both pulls start from the same state.
+        res = out.setdefault("resources", {})
+        repo = "bench/pull-rss"
+        blobs = [(label, Blob(mib * MIB, f"{run}-pull-{mib}"))
+                 for label, mib in (("small", s["pull_small_mib"]), ("large", s["pull_large_mib"]))]
+        for _, blob in blobs:
+            log(a.name, f"resources: monolithic push of {blob.size // MIB} MiB to pull")
+            step(f"push {blob.size // MIB} MiB to pull", push_monolithic, c, repo, blob)
+        pulls = {}
+        for label, blob in blobs:
+            log(a.name, f"resources: first pull of {blob.size // MIB} MiB until served from the cache")
+            pulls[label] = step(f"resources: first pull of {blob.size // MIB} MiB", pull_resources,
+                                c, f"/v2/{repo}/blobs/{blob.digest}", blob, a.pgid)
+        summarize_resources(pulls)
+        res["pull_small"], res["pull_large"] = pulls["small"], pulls["large"]
+        for key in ("worker_pid", "peak_rss_ratio", "peak_rss_ratio_all"):
+            res["pull_" + key] = pulls[key]
 
     size = s["blob_mib"] * MIB
     mono = Blob(size, f"{run}-mono")
@@ -1435,6 +1502,18 @@ def cmd_report(a):
             get(cal, "resources", "small", "cpu_s"))
         row(f"workerd CPU, {s['rss_large_mib']} MiB push", "s", get(large, "cpu_s"), None,
             get(cal, "resources", "large", "cpu_s"))
+    ps, pl = get(t, "resources", "pull_small"), get(t, "resources", "pull_large")
+    if ps or pl or t:
+        row(f"workerd peak RSS, {s['pull_small_mib']} MiB first pull + cache fill", "MiB",
+            get(ps, "worker_peak_rss_mib"), None, None)
+        r = get(t, "resources", "pull_peak_rss_ratio")
+        row(f"workerd peak RSS, {s['pull_large_mib']} MiB first pull + cache fill", "MiB",
+            get(pl, "worker_peak_rss_mib"), None, None, r, "<= 1.2 (ratio)",
+            None if r is None else r <= 1.2, "pull_peak_rss_ratio")
+        row(f"  both workerd, {s['pull_small_mib']} MiB first pull + cache fill", "MiB",
+            get(ps, "peak_rss_mib"), None, None)
+        row(f"  both workerd, {s['pull_large_mib']} MiB first pull + cache fill", "MiB",
+            get(pl, "peak_rss_mib"), None, None, get(t, "resources", "pull_peak_rss_ratio_all"))
 
     def fmt(v):
         if v is None:
@@ -1483,6 +1562,21 @@ def cmd_report(a):
         print("(trivial Rust rows: the calibration column is the trivial-rs target, "
               "bench/trivial-rs; \"trivial Rust vs trivial JS\" is its figure over the "
               "calibration worker's /trivial)")
+    for label in ("pull_small", "pull_large"):
+        p = get(t, "resources", label)
+        if not p:
+            continue
+        if p.get("no_server_timing"):
+            fill = "no Server-Timing, so the cache fill was not waited for"
+        elif p["cache_hit"]:
+            gets = f"{p['polls']} more GET{'' if p['polls'] == 1 else 's'}"
+            fill = f"served from the cache {p['until_hit_s']} s after the first GET began, after {gets}"
+        else:
+            fill = f"NOT served from the cache within {p['gave_up_after_s']} s ({p['polls']} more GETs)"
+        before, peak = p.get("worker_rss_before_mib"), p.get("worker_peak_rss_mib")
+        grew = f", peak {round(peak - before, 1):+g} MiB over it" if None not in (before, peak) else ""
+        print(f"(tollgate first pull of {p['size_mib']} MiB: {p['first_get_s']} s, {fill}; "
+              f"workerd RSS before: {before} MiB{grew})")
     if get(cal, "resources", "small"):
         sm, lg = cal["resources"]["small"], cal["resources"]["large"]
         print(f"(calibration workerd RSS before its multipart PUTs: {sm.get('worker_rss_before_mib')} MiB "
