@@ -4,20 +4,23 @@
   bench.py registry    --name NAME --url URL --user U --password P [--pgid PGID] --out FILE
   bench.py manifest    --name NAME --url URL --user U --password P --out FILE
   bench.py calibration --url URL --out FILE
+  bench.py trivial     --name NAME --url URL [--pgid PGID] --out FILE
   bench.py report      FILE... --out FILE
 
 `registry` measures an OCI Distribution registry (Tollgate or the CNCF distribution
 registry): blob push (monolithic and chunked), blob pull (twice), manifest GET load, tag
 push and tag listing, and, given the process group wrangler dev runs in (--pgid),
-workerd's memory and CPU during a small and a large chunked push; for Tollgate
+workerd's memory and CPU during a small and a large chunked push, and during the first
+pull of a small and a large blob until Tollgate serves it from the Cache API; for Tollgate
 (--analytics) also how fast download events travel through the Queue into D1, (--customer)
 the manifest GET load and a tag listing as licensed customers, and (--round-trips) the D1
 round trips and R2 calls of single reads and of a skopeo pull, cold and warm, read from
 its Server-Timing header. `manifest` measures only the manifest GET load (Tollgate served
 without its Queue binding, to compare). `calibration` measures the calibration worker
 (bench/calibration): one streamed PUT and one GET, and the manifest GET load against its
-fixed-body GET /trivial. `report` prints the tables with ratios and writes the combined
-JSON.
+fixed-body GET /trivial. `trivial` measures only that load, against a worker that answers
+every request with that body (bench/trivial-rs, the same in Rust). `report` prints the
+tables with ratios and writes the combined JSON.
 
 Blob bodies are generated on the fly from a 1 MiB random block (each MiB stamped with the
 blob's seed and its index, so every blob has distinct content), never held in memory
@@ -57,6 +60,8 @@ SETTINGS = {
     "part_mib": env_int("BENCH_PART_MIB", 8),            # calibration multipart part size
     "rss_small_mib": env_int("BENCH_RSS_SMALL_MIB", 100),  # measurement 5
     "rss_large_mib": env_int("BENCH_RSS_LARGE_MIB", 1024),
+    "pull_small_mib": env_int("BENCH_PULL_SMALL_MIB", 64),   # first pull + cache fill
+    "pull_large_mib": env_int("BENCH_PULL_LARGE_MIB", 256),  # (at most the 512 MB cache limit)
     "clients": env_int("BENCH_CLIENTS", 16),             # measurement 3
     "duration_s": env_int("BENCH_DURATION", 10),
     "tags": env_int("BENCH_TAGS", 1000),                 # measurement 4
@@ -974,6 +979,56 @@ def push_resources(c, repo, blob, chunk, pgid):
     return resources_during(lambda: push_chunked(c, repo, blob, chunk), blob.size, pgid)
 
 
+CACHE_FILL_LIMIT_S = 60  # how long first_pull_until_cached waits for a cache hit
+
+
+def first_pull_until_cached(c, path, blob, limit=CACHE_FILL_LIMIT_S):
+    """The first GET of a blob just pushed, read whole and verified; then, since
+    Tollgate copies a blob it has sent whole into the Workers Cache API in the
+    background (a second R2 read streamed into cache.put), the same GET again, each
+    read whole and verified, until its Server-Timing says the bytes came from that
+    cache (`bytes=hit`). Gives up `limit` s after the first GET ended, and at once
+    when the server sends no Server-Timing."""
+    timings = []
+    t0 = time.perf_counter()
+    pull(c, path, blob.size, blob.digest, timings)
+    first = get(timings[-1], "cache", "bytes")
+    out = {"first_get_s": round(time.perf_counter() - t0, 2), "first_get_bytes_cache": first,
+           "polls": 0, "cache_hit": first == "hit", "gave_up_after_s": None}
+    if timings[-1] is None:
+        out["no_server_timing"] = True
+        return out
+    deadline = time.perf_counter() + limit
+    while not out["cache_hit"]:
+        if time.perf_counter() >= deadline:
+            out["gave_up_after_s"] = limit
+            break
+        time.sleep(0.2)
+        timings = []
+        pull(c, path, blob.size, blob.digest, timings)
+        out["polls"] += 1
+        out["cache_hit"] = get(timings[-1], "cache", "bytes") == "hit"
+    out["until_hit_s"] = round(time.perf_counter() - t0, 2) if out["cache_hit"] else None
+    return out
+
+
+def pull_resources(c, repo, blob, pgid, attempts):
+    """resources_during the first pull of `blob` (pushed to `repo` already) and its
+    cache fill (first_pull_until_cached). `attempts` lists the blobs tried: when step()
+    repeats this, the blob may be in the cache already, so a new one is pushed first."""
+    if attempts:
+        blob = Blob(blob.size, f"{blob.seed}-again{len(attempts)}")
+        push_monolithic(c, repo, blob)
+        c.close()
+    attempts.append(blob)
+    found = {}
+    path = f"/v2/{repo}/blobs/{blob.digest}"
+    res = resources_during(lambda: found.update(first_pull_until_cached(c, path, blob)),
+                           blob.size, pgid)
+    res.update(found)
+    return res
+
+
 def summarize_resources(res):
     """Adds the worker's own workerd figures and the large/small peak ratios to `res`
     ({"small": …, "large": …} from resources_during)."""
@@ -1115,6 +1170,31 @@ def cmd_registry(a):
             out["resources"][label] = step(f"resources {mib} MiB", push_resources,
                 c, "bench/rss", Blob(mib * MIB, f"{run}-rss-{mib}"), chunk, a.pgid)
         summarize_resources(out["resources"])
+
+    if a.pgid and s["pull_large_mib"]:
+        # After the pushes (so that they start from a fresh runtime as before): workerd's
+        # memory while a blob is pulled the first time and Tollgate copies it into the
+        # Workers Cache API behind the response, until a GET is served from the cache.
+        # Both blobs are pushed first, so both pulls start from the same state; the
+        # larger first, since wrangler dev now and then stalls a GET right after a
+        # large PUT (see README), and on a new connection.
+        res = out.setdefault("resources", {})
+        repo = "bench/pull-rss"
+        blobs = [(label, Blob(mib * MIB, f"{run}-pull-{mib}"))
+                 for label, mib in (("small", s["pull_small_mib"]), ("large", s["pull_large_mib"]))]
+        for _, blob in reversed(blobs):
+            log(a.name, f"resources: monolithic push of {blob.size // MIB} MiB to pull")
+            step(f"push {blob.size // MIB} MiB to pull", push_monolithic, c, repo, blob)
+        c.close()
+        pulls = {}
+        for label, blob in blobs:
+            log(a.name, f"resources: first pull of {blob.size // MIB} MiB until served from the cache")
+            pulls[label] = step(f"resources: first pull of {blob.size // MIB} MiB", pull_resources,
+                                c, repo, blob, a.pgid, [])
+        summarize_resources(pulls)
+        res["pull_small"], res["pull_large"] = pulls["small"], pulls["large"]
+        for key in ("worker_pid", "peak_rss_ratio", "peak_rss_ratio_all"):
+            res["pull_" + key] = pulls[key]
 
     size = s["blob_mib"] * MIB
     mono = Blob(size, f"{run}-mono")
@@ -1262,6 +1342,31 @@ def cmd_calibration(a):
     write_json(a.out, result)
 
 
+def cmd_trivial(a):
+    """The manifest GET load against a worker answering every request with the fixed
+    body of the calibration worker's GET /trivial (bench/trivial-rs): the floor of the
+    runtime that worker is built for."""
+    s = SETTINGS
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "calibration", "trivial-body.txt"), "rb") as f:
+        body = f.read()
+    c = Client(a.url)
+    # A few requests first, checked, so that instantiating the worker is not timed.
+    for _ in range(20):
+        resp, data = c.request("GET", "/trivial")
+        expect(resp, data, 200)
+        if data != body or resp.getheader("Content-Type") != OCI_MANIFEST:
+            raise RuntimeError(f"{a.name}: GET /trivial did not answer the fixed body "
+                               f"({len(data)} bytes, {resp.getheader('Content-Type')})")
+    c.close()
+    result = {"target": a.name, "url": a.url, "kind": "trivial", "settings": s}
+    log(a.name, f"GET /trivial, {s['clients']} clients for {s['duration_s']} s")
+    result["trivial_get"] = manifest_load(a.url, None, None, "/trivial", s["clients"],
+                                          s["duration_s"], a.pgid)
+    result["retries"] = RETRIES
+    write_json(a.out, result)
+
+
 def write_json(path, obj):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
@@ -1350,6 +1455,22 @@ def cmd_report(a):
             ">= 0.9 x trivial", ge(r, 0.9), check)
         tc, cc = get(t, key, "cpu_ms_per_request"), get(cal, "trivial_get", "cpu_ms_per_request")
         row("  workerd CPU per request", "ms", tc, None, cc, ratio(tc, cc), "(info)")
+    # The same load against bench/trivial-rs (its figures in the calibration column):
+    # what the wasm runtime and the workers-rs glue cost a request that does nothing.
+    trs = res.get("trivial-rs")
+    trivial_rs, trs_cpu = get(trs, "trivial_get", "rps"), get(trs, "trivial_get", "cpu_ms_per_request")
+    row("trivial Rust worker (workers-rs), fixed body", "req/s", None, None, trivial_rs)
+    row("  workerd CPU per request", "ms", None, None, trs_cpu)
+    row("trivial Rust vs trivial JS", "req/s", None, None, None, ratio(trivial_rs, trivial), "(info)")
+    row("  workerd CPU per request", "ms", None, None, None,
+        ratio(trs_cpu, get(cal, "trivial_get", "cpu_ms_per_request")), "(info)")
+    for who, key, check in (("vendor", "manifest_get", "manifest_rps_vs_trivial_rs"),
+                            ("customer", "customer_manifest_get", "customer_manifest_rps_vs_trivial_rs")):
+        tv = get(t, key, "rps")
+        row(f"manifest GET ({who}) vs trivial Rust worker", "req/s", tv, None, trivial_rs,
+            ratio(tv, trivial_rs), "(info)", None, check)
+        tc = get(t, key, "cpu_ms_per_request")
+        row("  workerd CPU per request", "ms", tc, None, trs_cpu, ratio(tc, trs_cpu), "(info)")
     wp, np_ = get(t, "manifest_get", "p50_ms"), get(nq, "manifest_get", "p50_ms")
     r = ratio(wp, np_)
     row("manifest GET p50 with / without the Queue send", "ms", wp, None, None, r, "(info)")
@@ -1392,6 +1513,18 @@ def cmd_report(a):
             get(cal, "resources", "small", "cpu_s"))
         row(f"workerd CPU, {s['rss_large_mib']} MiB push", "s", get(large, "cpu_s"), None,
             get(cal, "resources", "large", "cpu_s"))
+    ps, pl = get(t, "resources", "pull_small"), get(t, "resources", "pull_large")
+    if ps or pl or t:
+        row(f"workerd peak RSS, {s['pull_small_mib']} MiB first pull + cache fill", "MiB",
+            get(ps, "worker_peak_rss_mib"), None, None)
+        r = get(t, "resources", "pull_peak_rss_ratio")
+        row(f"workerd peak RSS, {s['pull_large_mib']} MiB first pull + cache fill", "MiB",
+            get(pl, "worker_peak_rss_mib"), None, None, r, "<= 1.2 (ratio)",
+            None if r is None else r <= 1.2, "pull_peak_rss_ratio")
+        row(f"  both workerd, {s['pull_small_mib']} MiB first pull + cache fill", "MiB",
+            get(ps, "peak_rss_mib"), None, None)
+        row(f"  both workerd, {s['pull_large_mib']} MiB first pull + cache fill", "MiB",
+            get(pl, "peak_rss_mib"), None, None, get(t, "resources", "pull_peak_rss_ratio_all"))
 
     def fmt(v):
         if v is None:
@@ -1410,7 +1543,7 @@ def cmd_report(a):
         if i == 0:
             lines.append("-" * len(lines[0]))
     print("\n".join(lines))
-    for name in ("tollgate", "tollgate-noqueue", "distribution", "calibration"):
+    for name in ("tollgate", "tollgate-noqueue", "distribution", "calibration", "trivial-rs"):
         if name not in res:
             print(f"({name}: not measured)")
     for name, r in res.items():
@@ -1436,6 +1569,27 @@ def cmd_report(a):
         sm, lg = t["resources"]["small"], t["resources"]["large"]
         print(f"(tollgate workerd RSS before the pushes: {sm.get('worker_rss_before_mib')} MiB and "
               f"{lg.get('worker_rss_before_mib')} MiB; peaks are VmHWM reset with clear_refs)")
+    if trs:
+        print("(trivial Rust rows: the calibration column is the trivial-rs target, "
+              "bench/trivial-rs; \"trivial Rust vs trivial JS\" is its figure over the "
+              "calibration worker's /trivial)")
+    for label in ("pull_small", "pull_large"):
+        p = get(t, "resources", label)
+        if not p:
+            continue
+        if p.get("no_server_timing"):
+            fill = "no Server-Timing, so the cache fill was not waited for"
+        elif p["cache_hit"]:
+            gets = f"{p['polls']} more GET{'' if p['polls'] == 1 else 's'}"
+            fill = f"served from the cache {p['until_hit_s']} s after the first GET began, after {gets}"
+        else:
+            fill = f"NOT served from the cache within {p['gave_up_after_s']} s ({p['polls']} more GETs)"
+        before, peak = p.get("worker_rss_before_mib"), p.get("worker_peak_rss_mib")
+        grew = f", peak {round(peak - before, 1):+g} MiB over it" if None not in (before, peak) else ""
+        if p.get("first_get_bytes_cache") == "hit":
+            fill += ", but its first GET came from the cache already"
+        print(f"(tollgate first pull of {p['size_mib']} MiB: {p['first_get_s']} s, {fill}; "
+              f"workerd RSS before: {before} MiB{grew})")
     if get(cal, "resources", "small"):
         sm, lg = cal["resources"]["small"], cal["resources"]["large"]
         print(f"(calibration workerd RSS before its multipart PUTs: {sm.get('worker_rss_before_mib')} MiB "
@@ -1531,12 +1685,17 @@ def main():
     c.add_argument("--url", required=True)
     c.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd RSS/CPU)")
     c.add_argument("--out", required=True)
+    tr = sub.add_parser("trivial")
+    tr.add_argument("--name", required=True)
+    tr.add_argument("--url", required=True)
+    tr.add_argument("--pgid", type=int, help="process group of wrangler dev (for workerd CPU)")
+    tr.add_argument("--out", required=True)
     rep = sub.add_parser("report")
     rep.add_argument("files", nargs="*")
     rep.add_argument("--out", required=True)
     a = p.parse_args()
     {"registry": cmd_registry, "manifest": cmd_manifest, "calibration": cmd_calibration,
-     "report": cmd_report}[a.cmd](a)
+     "trivial": cmd_trivial, "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":

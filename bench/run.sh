@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks Tollgate under wrangler dev against the CNCF distribution registry and a
-# calibration worker that only streams bytes into and out of R2, then prints a table
-# with ratios and writes bench/results/latest.json. See bench/README.md.
+# Benchmarks Tollgate under wrangler dev against the CNCF distribution registry, a
+# calibration worker that only streams bytes into and out of R2, and a trivial Rust
+# worker (bench/trivial-rs) that answers a fixed body, then prints a table with ratios
+# and writes bench/results/latest.json. See bench/README.md.
 # tollgate-noqueue is Tollgate again, served without its Queue binding, for the
 # manifest GET latency without the download-event send.
 #
@@ -15,11 +16,12 @@ cd "$(dirname "$0")/.."
 . scripts/tools-env.sh
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false CI=true
 
-targets=${BENCH_TARGETS:-tollgate tollgate-noqueue distribution calibration}
+all_targets="tollgate tollgate-noqueue distribution calibration trivial-rs"
+targets=${BENCH_TARGETS:-$all_targets}
 results=bench/results
 work=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
 mkdir -p "$results"
-rm -f "$results"/{tollgate,tollgate-noqueue,distribution,calibration}{.json,-server.log}
+for target in $all_targets; do rm -f "$results/$target.json" "$results/$target-server.log"; done
 
 groups=()     # process groups we started (setsid), killed on exit
 dirs=("$work")
@@ -143,22 +145,57 @@ bench_distribution() {
   stop_group "$pid"
 }
 
-bench_calibration() {
-  section "calibration: start"
-  local dir=$work/calibration port pid
+serve_worker() {  # serve_worker TARGET CONFIG: wrangler dev of CONFIG on a free port
+  # with fresh state; sets served_url, served_pid (its process group) and served_log.
+  local dir=$work/$1 port
   port=$(free_port)
   mkdir -p "$dir"
+  served_url=http://127.0.0.1:$port
+  served_log=$dir/wrangler.log
   # Without wrangler's DevTools proxy, as serve-test.sh runs Tollgate (see there).
   VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
-    setsid npx wrangler dev -c bench/calibration/wrangler.toml --port "$port" --ip 127.0.0.1 \
-    --persist-to "$dir/state" > "$dir/wrangler.log" 2>&1 < /dev/null &
-  pid=$!
-  groups+=("$pid")
-  wait_http "http://127.0.0.1:$port/" "$pid" "$dir/wrangler.log" || return 1
-  section "calibration: measure (http://127.0.0.1:$port)"
-  python3 bench/bench.py calibration --url "http://127.0.0.1:$port" --pgid "$pid" \
+    setsid npx wrangler dev -c "$2" --port "$port" --ip 127.0.0.1 \
+    --persist-to "$dir/state" > "$served_log" 2>&1 < /dev/null &
+  served_pid=$!
+  groups+=("$served_pid")
+  wait_http "$served_url/" "$served_pid" "$served_log"
+}
+
+bench_calibration() {
+  section "calibration: start"
+  serve_worker calibration bench/calibration/wrangler.toml || return 1
+  local pid=$served_pid log=$served_log
+  section "calibration: measure ($served_url)"
+  python3 bench/bench.py calibration --url "$served_url" --pgid "$pid" \
     --out "$results/calibration.json" \
-    || { keep_log "$dir/wrangler.log" calibration; stop_group "$pid"; return 1; }
+    || { keep_log "$log" calibration; stop_group "$pid"; return 1; }
+  stop_group "$pid"
+}
+
+build_trivial_rs() {  # worker-build of bench/trivial-rs, as scripts/build-worker.sh builds the registry
+  if [ "${BENCH_NO_BUILD:-}" = 1 ]; then
+    [ -f bench/trivial-rs/build/index.js ] && return 0
+    echo "trivial-rs: BENCH_NO_BUILD=1 but bench/trivial-rs/build/index.js is missing; not measured" >&2
+    return 1
+  fi
+  section "trivial-rs: build"
+  if ! (export WASM_BINDGEN_BIN=$TOOLS/bin/wasm-bindgen ESBUILD_BIN=$PWD/node_modules/.bin/esbuild
+        cd bench/trivial-rs && "$TOOLS/bin/worker-build" --release) > "$work/build-trivial-rs.log" 2>&1; then
+    tail -n 30 "$work/build-trivial-rs.log" >&2
+    echo "trivial-rs: worker-build failed (log above); not measured" >&2
+    return 1
+  fi
+}
+
+bench_trivial-rs() {
+  build_trivial_rs || return 1
+  section "trivial-rs: start"
+  serve_worker trivial-rs bench/trivial-rs/wrangler.toml || return 1
+  local pid=$served_pid log=$served_log
+  section "trivial-rs: measure ($served_url)"
+  python3 bench/bench.py trivial --name trivial-rs --url "$served_url" --pgid "$pid" \
+    --out "$results/trivial-rs.json" \
+    || { keep_log "$log" trivial-rs; stop_group "$pid"; return 1; }
   stop_group "$pid"
 }
 
@@ -175,7 +212,7 @@ done
 section "results ($(( $(date +%s) - start )) s)"
 export BENCH_LOAD_BEFORE=$load1
 measured=()
-for target in tollgate tollgate-noqueue distribution calibration; do
+for target in $all_targets; do
   [ -f "$results/$target.json" ] && measured+=("$results/$target.json")
 done
 python3 bench/bench.py report "${measured[@]}" --out "$results/latest.json"

@@ -9,6 +9,12 @@
 //   DELETE /<key>
 //   GET /trivial            a fixed manifest-sized JSON body, touching nothing: the
 //                           fastest a worker under the same runtime answers a small GET
+//                           (bench/trivial-rs sends the same body from Rust)
+
+// The size and shape of the small image manifest bench.py pushes (562 bytes; the file
+// has no trailing newline). wrangler imports a .txt module as its text.
+import TRIVIAL_BODY from "./trivial-body.txt";
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -46,27 +52,6 @@ export default {
     }
   },
 };
-
-// The size and shape of the small image manifest bench.py pushes (562 bytes).
-const TRIVIAL_BODY = `{
-  "schemaVersion": 2,
-  "mediaType": "application/vnd.oci.image.manifest.v1+json",
-  "config": {
-    "mediaType": "application/vnd.oci.image.config.v1+json",
-    "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-    "size": 100
-  },
-  "layers": [
-    {
-      "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-      "digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
-      "size": 1024
-    }
-  ],
-  "annotations": {
-    "org.opencontainers.image.description": "tollgate bench"
-  }
-}`;
 
 // R2 wants a stream of known length; a FixedLengthStream makes it one however the
 // runtime framed the request body.
