@@ -3,8 +3,10 @@
 # calibration worker that only streams bytes into and out of R2, and a trivial Rust
 # worker (bench/trivial-rs) that answers a fixed body, then prints a table with ratios
 # and writes bench/results/latest.json. See bench/README.md.
-# tollgate-noqueue is Tollgate again, served without its Queue binding, for the
-# manifest GET latency without the download-event send.
+# tollgate-alone is the registry worker alone in its wrangler dev (no dashboard assets,
+# no analytics worker beside it), for the manifest GET rate against the trivial
+# workers; tollgate-noqueue is Tollgate again, served without its Queue binding, for
+# the manifest GET latency without the download-event send.
 #
 # Each target is started on a free loopback port with fresh state, measured, and
 # stopped before the next one starts, so they never compete for the two cores.
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 . scripts/tools-env.sh
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false CI=true
 
-all_targets="tollgate tollgate-noqueue distribution calibration trivial-rs"
+all_targets="tollgate tollgate-alone tollgate-noqueue distribution calibration trivial-rs"
 targets=${BENCH_TARGETS:-$all_targets}
 results=bench/results
 work=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
@@ -109,6 +111,23 @@ bench_tollgate() {
     --out "$results/tollgate.json" \
     || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate; stop_group "$TOLLGATE_PID"; return 1; }
   keep_log "$TOLLGATE_STATE/wrangler.log" tollgate
+  stop_group "$TOLLGATE_PID"
+}
+
+bench_tollgate-alone() {
+  build_tollgate tollgate-alone || return 1
+  section "tollgate-alone: start (scripts/serve-test.sh, registry worker alone)"
+  local exports
+  exports=$(TOLLGATE_TEST_NO_FRONT=1 TOLLGATE_TEST_NO_SCHEDULED=1 TOLLGATE_TEST_NO_ASSETS=1 \
+    TOLLGATE_TEST_NO_ANALYTICS=1 scripts/serve-test.sh) || return 1
+  eval "$exports"
+  groups+=("$TOLLGATE_PID")
+  dirs+=("$TOLLGATE_STATE")
+  section "tollgate-alone: measure ($TOLLGATE_URL)"
+  python3 bench/bench.py manifest --name tollgate-alone --url "$TOLLGATE_URL" \
+    --user "$TOLLGATE_USER" --password "$TOLLGATE_PASSWORD" --pgid "$TOLLGATE_PID" --customer \
+    --out "$results/tollgate-alone.json" \
+    || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate-alone; stop_group "$TOLLGATE_PID"; return 1; }
   stop_group "$TOLLGATE_PID"
 }
 

@@ -57,10 +57,17 @@ rm -rf "$state/worker/assets"
 cp -R frontend/dist "$state/worker/assets"
 no_queue=()
 if [ "${TOLLGATE_TEST_NO_QUEUE:-}" = 1 ]; then no_queue=(-e '/^\[\[queues\.producers\]\]/,/^$/d'); fi
+# TOLLGATE_TEST_NO_ASSETS=1 serves the registry without the dashboard's [assets], so no
+# request passes the local asset router first; TOLLGATE_TEST_NO_ANALYTICS=1 without the
+# analytics worker beside it (download events are still sent, and wait in the local
+# Queue). With TOLLGATE_TEST_NO_FRONT=1 and TOLLGATE_TEST_NO_SCHEDULED=1 as well: the
+# registry worker alone, served as the benchmarks' trivial workers are.
+no_assets=()
+if [ "${TOLLGATE_TEST_NO_ASSETS:-}" = 1 ]; then no_assets=(-e '/^\[assets\]/,/^$/d'); fi
 sed -e "s|^main = .*|main = \"index.js\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \
     -e 's|^directory = "frontend/dist"|directory = "assets"|' \
-    -e '/^\[build\]/,/^$/d' "${no_queue[@]}" wrangler.toml > "$state/worker/wrangler.toml"
+    -e '/^\[build\]/,/^$/d' "${no_queue[@]}" "${no_assets[@]}" wrangler.toml > "$state/worker/wrangler.toml"
 cp crates/analytics/build/index.js crates/analytics/build/index_bg.wasm "$state/analytics/"
 sed -e "s|^main = .*|main = \"index.js\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$PWD/migrations\"|" \
@@ -68,6 +75,8 @@ sed -e "s|^main = .*|main = \"index.js\"|" \
 
 config="$state/worker/wrangler.toml"
 analytics_config="$state/analytics/wrangler.toml"
+analytics=(-c "$analytics_config")
+if [ "${TOLLGATE_TEST_NO_ANALYTICS:-}" = 1 ]; then analytics=(); fi
 CI=true npx wrangler d1 migrations apply DB --local -c "$config" --persist-to "$state/data" >&2
 # Wrangler's DevTools proxy attaches to the runtime's inspector, which costs every D1
 # call 6-8 ms of CPU (tag pushes: 79-101/s with it, 126-161/s without, in one run).
@@ -84,7 +93,7 @@ if [ "${TOLLGATE_TEST_NO_SCHEDULED:-}" = 1 ]; then scheduled=(); fi
 if [ "${TOLLGATE_TEST_NO_FRONT:-}" = 1 ]; then front=() backend=$port; fi
 VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
   setsid "${front[@]}" \
-  npx wrangler dev -c "$config" -c "$analytics_config" --port "$backend" --ip 127.0.0.1 --persist-to "$state/data" \
+  npx wrangler dev -c "$config" "${analytics[@]}" --port "$backend" --ip 127.0.0.1 --persist-to "$state/data" \
   "${scheduled[@]}" --var "GC_GRACE_SECONDS:$gc_grace" \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
   --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
