@@ -64,6 +64,7 @@ SETTINGS = {
     "pull_large_mib": env_int("BENCH_PULL_LARGE_MIB", 256),  # (at most the 512 MB cache limit)
     "clients": env_int("BENCH_CLIENTS", 16),             # measurement 3
     "duration_s": env_int("BENCH_DURATION", 10),
+    "warmup_s": env_int("BENCH_WARMUP", 3),              # unmeasured load before each
     "tags": env_int("BENCH_TAGS", 1000),                 # measurement 4
     "page": env_int("BENCH_PAGE", 100),
     "list_rounds": env_int("BENCH_LIST_ROUNDS", 5),
@@ -756,16 +757,25 @@ def _load_worker(args):
     return lat, errors, first_error
 
 
-def manifest_load(base, user, password, path, clients, duration, pgid=None):
-    """`clients` processes, one keep-alive connection each, GET `path` for `duration` s
-    (with Basic credentials, or none when `user` is None). With `pgid`, also the
-    CPU the server's workerd processes spent per request."""
+def _load(base, user, password, path, clients, duration):
     start_at = time.time() + 1.5
     stop_at = start_at + duration
     jobs = [(base, user, password, path, start_at, stop_at, None)] * clients
-    cpu_before = worker_cpu_s(pgid) if pgid else None
     with multiprocessing.get_context("fork").Pool(clients) as pool:
-        results = pool.map(_load_worker, jobs)
+        return pool.map(_load_worker, jobs)
+
+
+def manifest_load(base, user, password, path, clients, duration, pgid=None):
+    """`clients` processes, one keep-alive connection each, GET `path` for `duration` s
+    (with Basic credentials, or none when `user` is None), after the same load for
+    SETTINGS["warmup_s"] unmeasured: the runtime compiles a worker's hot code (wasm
+    first with a baseline compiler) while it runs, and every target gets the same
+    head start. With `pgid`, also the CPU the server's workerd processes spent per
+    request."""
+    if SETTINGS["warmup_s"]:
+        _load(base, user, password, path, clients, SETTINGS["warmup_s"])
+    cpu_before = worker_cpu_s(pgid) if pgid else None
+    results = _load(base, user, password, path, clients, duration)
     cpu = worker_cpu_s(pgid) - cpu_before if pgid else None
     lat = sorted(x for r in results for x in r[0])
     errors = sum(r[1] for r in results)
