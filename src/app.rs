@@ -30,10 +30,6 @@ const DEFAULT_UPLOAD_TTL_SECONDS: i64 = 24 * 60 * 60;
 /// as `OCI-Chunk-Max-Length`, so clients that read it cut their chunks to fit.
 const DEFAULT_UPLOAD_CHUNK_MAX_BYTES: i64 = 100_000_000;
 
-/// Failed credential checks allowed per account from one client address, and per
-/// client address, before that key answers 429; the window is how far apart
-/// failures may be to count together, and the first refusal's length (see
-/// `Limits`).
 /// How long a pull may serve what an earlier pull read (docs/edge.md): a write
 /// made elsewhere is seen at most this long after it. 0 caches nothing.
 const DEFAULT_CACHE_TTL_SECONDS: i64 = 5;
@@ -42,6 +38,10 @@ const DEFAULT_CACHE_TTL_SECONDS: i64 = 5;
 /// holds objects up to 512 MB on every plan.
 const DEFAULT_BLOB_CACHE_MAX_BYTES: i64 = 512_000_000;
 
+/// Failed credential checks allowed per account from one client address, and per
+/// client address, before that key answers 429; the window is how far apart
+/// failures may be to count together, and the first refusal's length (see
+/// `Limits`).
 const DEFAULT_LIMITS: Limits = Limits {
     per_account: 10,
     per_address: 100,

@@ -95,9 +95,7 @@ impl RequestCache {
     pub fn keep_verdict(&self, customer: &str, target: TargetKey, grant: Grant) {
         self.keep(|reads, ticket| reads.keep_verdict(ticket, customer, target, grant));
     }
-}
 
-impl RequestCache {
     pub fn readable(&self, customer: &str, repo: &RepoName) -> Option<Readable> {
         self.ask("licenses", |reads, now| reads.readable(customer, repo, now))
     }

@@ -76,8 +76,8 @@ impl R2 {
         }
     }
 
-    /// The binding itself, for work outside the request's meter (see
-    /// `blobs::fill_cache`).
+    /// The binding itself, for work outside the request's meter (the colo-cache
+    /// copy, `cache::BlobBytes::fill_later`).
     pub fn bucket(&self) -> Bucket {
         self.bucket.clone()
     }

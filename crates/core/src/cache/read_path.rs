@@ -151,24 +151,24 @@ impl ReadCache {
     /// A write finished: nothing it may have changed that was read before it is
     /// served after it, and no read still running keeps what it found.
     pub fn written(&mut self, written: &Written) {
-        let repo = match written {
+        match written {
             Written::Nothing => return,
-            Written::Repository(repo) => repo.as_str(),
+            Written::Repository(repo) => {
+                let repo = repo.as_str();
+                self.verdicts.retain(|(_, target)| target.repo != repo);
+                self.manifests.retain(|target| target.repo != repo);
+                self.blobs.retain(|target| target.repo != repo);
+                self.readable.retain(|(_, of)| of != repo);
+            }
             Written::Everything => {
-                self.generation += 1;
                 self.credentials.clear();
                 self.verdicts.clear();
                 self.manifests.clear();
                 self.blobs.clear();
                 self.readable.clear();
-                return;
             }
-        };
+        }
         self.generation += 1;
-        self.verdicts.retain(|(_, target)| target.repo != repo);
-        self.manifests.retain(|target| target.repo != repo);
-        self.blobs.retain(|target| target.repo != repo);
-        self.readable.retain(|(_, of)| of != repo);
     }
 
     pub fn identity(&mut self, key: &CredentialKey, now_ms: u64) -> Option<Identity> {
