@@ -77,8 +77,12 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     } else {
         registry_or_token(req, &env, &ctx, path == "/token").await
     };
-    // Only once the write is done: a read that began before it keeps nothing.
-    cache::written(&written);
+    // Only once the write is done: a read that began before it keeps nothing. A
+    // refusal (4xx) changed nothing, and must not let anyone, anonymous included,
+    // empty the caches onto the database at will.
+    if !(400..500).contains(&response.status_code()) {
+        cache::written(&written);
+    }
     Ok(http::with_api_version(response))
 }
 

@@ -241,6 +241,25 @@ fn warm_pulls_are_free_and_writes_elsewhere_are_seen_within_the_bound() {
         let t = timing(&warm);
         assert_eq!((t.d1, t.r2), (0, 0), "{who}'s warm blob GET: {t:?}");
     }
+    // Refused writes change nothing, so they empty no cache: otherwise anyone could
+    // flush every isolate's caches onto the database with unauthenticated POSTs.
+    for (method, path) in [
+        ("POST", "/api/v1/customers".to_string()),
+        ("POST", format!("/v2/{repo}/blobs/uploads/")),
+        ("DELETE", manifest_path(&repo, "v1")),
+        ("POST", "/token".to_string()),
+    ] {
+        let refused = reg.req(method, &path).no_auth().call();
+        assert!(
+            (400..500).contains(&refused.status),
+            "anonymous {method} {path}: {}",
+            refused.status
+        );
+    }
+    for (who, get) in callers {
+        let t = timing(&get(&manifest_path(&repo, "v1")));
+        assert_eq!(t.d1, 0, "{who}'s manifest GET after refused writes: {t:?}");
+    }
     // A customer without a license learns nothing from the caches: a cached manifest
     // or blob answers as one that never existed, Server-Timing included.
     let elsewhere = unique_repo("edge-elsewhere");

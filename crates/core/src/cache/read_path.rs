@@ -4,8 +4,8 @@
 //! themselves.
 //!
 //! The consistency model (docs/edge.md): a write made through this isolate — any
-//! request that is not a GET or HEAD — empties what it may have changed when it
-//! finishes (see [`Written`]), so the isolate's next read sees it; a write made elsewhere (another isolate,
+//! request that is not a GET or HEAD, unless it was refused — empties what it may
+//! have changed when it finishes (see [`Written`]), so the isolate's next read sees it; a write made elsewhere (another isolate,
 //! another colo, a direct database change) is seen once the entries read before it
 //! expire, at most `ttl` after the read that cached them began. Expiry is exact
 //! all the same: an entry about a token or license lives no longer than it does.
