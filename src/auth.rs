@@ -20,7 +20,7 @@ use tollgate_core::licensing::license_store::Licensee;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::storage::sql::Statement;
 use tollgate_core::{Error, RepoName, Result};
-use worker::Request;
+use worker::{Request, Url};
 
 use crate::app::{random, App};
 use crate::http::{basic_credentials, cookie, header};
@@ -86,12 +86,16 @@ pub fn user_agent(req: &Request) -> String {
 
 /// `host[:port]` as clients address the registry: the tokens' audience.
 pub fn service(req: &Request) -> Result<String> {
-    let url = req.url().map_err(crate::error::internal)?;
+    Ok(service_of(&req.url().map_err(crate::error::internal)?))
+}
+
+/// [`service`] of a request's parsed URL.
+pub fn service_of(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
-    Ok(match url.port() {
+    match url.port() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
-    })
+    }
 }
 
 /// Credentials as a request presents them: parsed, a bearer token's signature
