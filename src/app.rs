@@ -15,7 +15,8 @@ use tollgate_core::storage::store::Store;
 use tollgate_core::storage::uploads::{Platform, Uploads};
 use tollgate_core::{Error, RepoName, Result};
 use tollgate_d1::D1;
-use worker::{Date, Env};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::{Date, Env, EnvBinding};
 
 use crate::auth::Caller;
 use crate::cache::RequestCache;
@@ -115,8 +116,8 @@ impl App {
     pub fn new(env: &Env) -> Result<Self> {
         let config = Config::of(env)?;
         Ok(App {
-            db: D1::new(env.d1("DB").map_err(internal)?),
-            objects: R2::new(env.bucket("BLOBS").map_err(internal)?),
+            db: D1::new(binding(env, "DB")?),
+            objects: R2::new(binding(env, "BLOBS")?),
             now: now(),
             upload_ttl: config.upload_ttl,
             upload_chunk_max: config.upload_chunk_max,
@@ -242,4 +243,25 @@ pub fn random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
     Ok(bytes)
+}
+
+/// The environment's binding `name`, looked up and type-checked once per isolate:
+/// bindings are fixed for the worker version an isolate runs, and the check reads
+/// the binding's constructor name through JavaScript, a cost every pull would pay.
+pub fn binding<T: EnvBinding>(env: &Env, name: &'static str) -> Result<T> {
+    thread_local! {
+        static FOUND: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+    }
+    let found = FOUND.with_borrow(|found| {
+        found
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value.clone())
+    });
+    if let Some(value) = found {
+        return Ok(value.unchecked_into());
+    }
+    let value: T = env.get_binding(name).map_err(internal)?;
+    FOUND.with_borrow_mut(|found| found.push((name, value.as_ref().clone())));
+    Ok(value)
 }

@@ -58,7 +58,7 @@ pub fn send(
         country: cf.and_then(|cf| cf.country()).filter(|c| !c.is_empty()),
         colo: cf.map(|cf| cf.colo()).filter(|c| !c.is_empty()),
     };
-    let queue = match app.env.queue(QUEUE) {
+    let queue = match crate::app::binding::<Queue>(&app.env, QUEUE) {
         Ok(queue) => queue,
         Err(e) => {
             // A deployment without the binding: said once per isolate, not on
