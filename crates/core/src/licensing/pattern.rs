@@ -124,6 +124,19 @@ fn glob_matches(glob: &[u8], tag: &[u8]) -> bool {
     glob[g..].iter().all(|&c| c == b'*')
 }
 
+/// Whether `tag` looks like a semantic version: an optional `v`, exactly three
+/// numbers, an optional `-pre.release` and optional build metadata. A tag cannot
+/// hold semver's `+`, so build metadata follows `_` (as Helm writes `1.2.3+b1` in
+/// a tag: `1.2.3_b1`); `+` is read the same way should it ever arrive.
+pub fn is_semver_tag(tag: &str) -> bool {
+    let (version, build) = match tag.split_once(['_', '+']) {
+        Some((version, build)) => (version, Some(build)),
+        None => (tag, None),
+    };
+    let build_ok = build.is_none_or(|b| parse_pre(b).is_ok());
+    build_ok && parse_version(version).is_ok_and(|w| w.given == 3)
+}
+
 fn range_matches(bounds: &[Bound], tag: &str) -> bool {
     let Ok(Written { version, .. }) = parse_version(tag) else {
         return false;
@@ -407,6 +420,41 @@ mod tests {
     fn check(cases: &[(&str, &str, bool)]) {
         for &(pat, tag, expected) in cases {
             assert_eq!(pattern(pat).matches(tag), expected, "{pat:?} on {tag:?}");
+        }
+    }
+
+    #[test]
+    fn semver_tags_have_three_numbers_an_optional_pre_release_and_build() {
+        for tag in [
+            "1.2.3",
+            "v1.2.3",
+            "0.0.0",
+            "v10.20.30",
+            "1.2.3-rc.1",
+            "v1.2.3-alpha-1.0",
+            "1.2.3_build.5",
+            "1.2.3-rc.1_build-7",
+            "1.2.3+build",
+        ] {
+            assert!(is_semver_tag(tag), "{tag:?}");
+        }
+        for tag in [
+            "latest",
+            "1",
+            "v1.2",
+            "1.2.3.4",
+            "V1.2.3",
+            "vv1.2.3",
+            "1.2.3-",
+            "1.2.3-rc..1",
+            "1.2.3_",
+            "1.2.x",
+            "-1.2.3",
+            "1.2.3-rc_",
+            "sha256-abc",
+            "",
+        ] {
+            assert!(!is_semver_tag(tag), "{tag:?}");
         }
     }
 
