@@ -10,6 +10,7 @@ use tollgate_core::auth::jwt::Signer;
 use tollgate_core::auth::sessions::Sessions;
 use tollgate_core::cache::read_path::TargetKey;
 use tollgate_core::licensing::deletion::Deletions;
+use tollgate_core::licensing::immutable::Immutability;
 use tollgate_core::licensing::license_store::{Licenses, Target};
 use tollgate_core::storage::store::Store;
 use tollgate_core::storage::uploads::{Platform, Uploads};
@@ -156,6 +157,10 @@ impl App {
 
     pub fn deletions(&self) -> Deletions<'_, D1> {
         Deletions::new(&self.db)
+    }
+
+    pub fn immutability(&self) -> Immutability<'_, D1> {
+        Immutability::new(&self.db)
     }
 
     /// Whether the caller may read `target` in `repo`: vendor staff always (the

@@ -42,6 +42,8 @@ fn answer(error: &Error) -> (&'static str, u16) {
         // The conformance suite expects UNSUPPORTED for a refused tag deletion (400).
         Error::Refused(Refusal::LastTag) => ("DENIED", 409),
         Error::Refused(_) => ("UNSUPPORTED", 400),
+        // On `/api` too: a tag pushed as immutable is refused, not in conflict.
+        Error::ImmutableTag(_) => ("DENIED", 403),
         Error::Internal(_) => ("UNKNOWN", 500),
     }
 }
@@ -158,5 +160,10 @@ mod tests {
         ] {
             assert_eq!(answer(&Error::Refused(r)), ("UNSUPPORTED", 400));
         }
+    }
+
+    #[test]
+    fn an_immutable_tag_is_denied() {
+        assert_eq!(answer(&Error::ImmutableTag("v1".into())), ("DENIED", 403));
     }
 }

@@ -136,7 +136,8 @@ impl Pushed {
 
 /// Stores a pushed manifest — inline in D1, or in the object store when large —
 /// with `guards` (the pusher's credential check) at the head of its one write
-/// batch: the one path every manifest push takes. The batch stores nothing when a
+/// batch: the one path every manifest push takes. A push by tag adds the
+/// immutable-tag guard (licensing/immutable.rs). The batch stores nothing when a
 /// guard or a missing reference aborts it.
 pub async fn put(
     app: &App,
@@ -144,6 +145,25 @@ pub async fn put(
     pushed: &Pushed,
     guards: Vec<Statement>,
 ) -> Result<Response> {
+    let write = |guard: Option<Statement>| {
+        let mut guards = guards.clone();
+        guards.extend(guard);
+        store(app, name, pushed, guards)
+    };
+    match &pushed.tag {
+        Some(tag) => {
+            let immutability = app.immutability();
+            immutability
+                .push(name, tag, &pushed.digest, |guard| write(Some(guard)))
+                .await?
+        }
+        None => write(None).await?,
+    }
+    created(name, pushed)
+}
+
+/// One try at writing a pushed manifest behind `guards`.
+async fn store(app: &App, name: &RepoName, pushed: &Pushed, guards: Vec<Statement>) -> Result<()> {
     let text = pushed.text.as_str();
     let new = pushed.new_manifest(app, name, ManifestBytes::Inline(text));
     if pushed.inline() {
@@ -152,7 +172,7 @@ pub async fn put(
         let attempt = app::random()?;
         manifest_objects::put(&app.store(), &app.objects, guards, new, text, attempt).await?;
     }
-    created(name, pushed)
+    Ok(())
 }
 
 fn created(name: &RepoName, pushed: &Pushed) -> Result<Response> {

@@ -168,6 +168,9 @@ describe("dashboard", { concurrency: Number(process.env.TOLLGATE_E2E_CONCURRENCY
     const repo = `ui/${unique("guarded")}`;
     await pushImage(srv, repo, "v1.0.0");
     await pushImage(srv, repo, "v1.1.0");
+    // The licensing rules are under test: a new artifact's semver tags would be
+    // refused as immutable first (docs/immutable-tags.md).
+    await api(srv, "PATCH", `/api/v1/artifacts/${repo}`, { immutable_tags: [] });
     const c = await licensedCustomer(srv, [{ artifact: repo, tags: ["v1.0.0"] }]);
     assert.ok(c.license.id);
 

@@ -1,15 +1,17 @@
 //! Artifacts (`/api/v1/artifacts`): the repositories with their kind and pull
-//! figures, their tags, and deleting tags and whole artifacts under the deletion
-//! rules. A customer sees only what its licenses cover. The paths, with how an
+//! figures, their tags, their immutable-tag setting, and deleting tags and whole
+//! artifacts under the deletion rules. A customer sees only what its licenses cover. The paths, with how an
 //! artifact's name is written in them, are parsed in `routes.rs`.
 
+use serde::Deserialize;
 use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts};
 use tollgate_core::auth::policy::Action;
+use tollgate_core::licensing::immutable::ImmutableTags;
 use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, RepoName, Result, Tag};
 use worker::{Request, Response};
 
-use super::{json, no_content, page_params, require};
+use super::{json, no_content, page_params, read_json, require};
 use crate::app::App;
 use crate::auth::service;
 use crate::http;
@@ -29,6 +31,28 @@ pub async fn delete(app: &App, name: &RepoName) -> Result<Response> {
     require(app, Action::Delete)?;
     app.deletions().artifact(name, app.now).await?;
     no_content()
+}
+
+/// What `PATCH /artifacts/{name}` may change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    immutable_tags: Vec<String>,
+}
+
+/// `PATCH /artifacts/{name}`: the artifact's immutable-tag setting, admins only;
+/// `[]` turns the rule off for it.
+pub async fn change(req: Request, app: &App, name: &RepoName) -> Result<Response> {
+    require(app, Action::SetImmutableTags)?;
+    let change: Change = read_json(req).await?;
+    let setting = ImmutableTags::parse(&change.immutable_tags)?;
+    if !app.immutability().set(name, &setting).await? {
+        return Err(Error::NotFound("artifact"));
+    }
+    json(
+        200,
+        &serde_json::json!({ "name": name.as_str(), "immutable_tags": setting }),
+    )
 }
 
 /// The registry's "manifest unknown" for a missing tag, in the API's words.

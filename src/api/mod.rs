@@ -108,6 +108,7 @@ async fn serve(req: Request, app: &mut App) -> Result<Response> {
         (Route::Artifacts, Method::Get) => artifacts::list(&req, app).await,
         (Route::Artifact(name), Method::Get) => artifacts::details(&req, app, &name).await,
         (Route::Artifact(name), Method::Delete) => artifacts::delete(app, &name).await,
+        (Route::Artifact(name), Method::Patch) => artifacts::change(req, app, &name).await,
         (Route::ArtifactTags(name), Method::Get) => artifacts::tags(&req, app, &name).await,
         (Route::ArtifactTag(name, tag), Method::Delete) => {
             artifacts::delete_tag(app, &name, &tag).await

@@ -1705,6 +1705,22 @@ impl Sandbox {
     }
 }
 
+/// A sandbox where crane is logged in to the registry as the admin.
+pub fn crane_logged_in(label: &str) -> Sandbox {
+    let reg = registry();
+    let sb = Sandbox::new(label);
+    let args = [
+        "auth",
+        "login",
+        &reg.host,
+        "-u",
+        &reg.user,
+        "--password-stdin",
+    ];
+    sb.run_with_stdin("crane", &args, reg.password.as_bytes());
+    sb
+}
+
 /// `host:port/<repo>:<tag>` (or `@digest` when `reference` starts with `sha256:`).
 pub fn image_ref(repo: &str, reference: &str) -> String {
     let sep = if reference.contains(':') { '@' } else { ':' };

@@ -278,6 +278,27 @@ pub fn artifact_tag_path(repo: &str, tag: &str) -> String {
     format!("{}/tags/{tag}", artifact_path(repo))
 }
 
+/// `PATCH /api/v1/artifacts/{name}` setting the artifact's immutable tags, as the
+/// admin unless `as_user` is given.
+pub fn set_immutable_tags(repo: &str, patterns: &[&str], as_user: Option<&Account>) -> Resp {
+    let req = api("PATCH", &artifact_path(repo));
+    let req = match as_user {
+        Some(who) => req.basic(&who.email, &who.token),
+        None => req,
+    };
+    send(req, Some(&json!({ "immutable_tags": patterns })))
+}
+
+/// A new repository (a blob upload creates it) with immutable tags turned off: for
+/// tests of rules that move or delete semver-looking tags, which a new artifact's
+/// default `["semver"]` would refuse (docs/immutable-tags.md).
+pub fn mutable_repo(label: &str) -> String {
+    let repo = crate::unique_repo(label);
+    registry().push_blob(&repo, random_hex(16).as_bytes());
+    set_immutable_tags(&repo, &[], None).expect(200);
+    repo
+}
+
 /// Every artifact `GET /api/v1/artifacts` lists as `as_user` (the admin when `None`).
 pub fn all_artifacts(as_user: Option<&Account>) -> Vec<Value> {
     list_all("/api/v1/artifacts?limit=100", as_user)

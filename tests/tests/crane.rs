@@ -3,26 +3,10 @@
 
 use tollgate_e2e::*;
 
-/// A sandbox where crane is logged in to the registry.
-fn logged_in_sandbox(label: &str) -> Sandbox {
-    let reg = registry();
-    let sb = Sandbox::new(label);
-    let args = [
-        "auth",
-        "login",
-        &reg.host,
-        "-u",
-        &reg.user,
-        "--password-stdin",
-    ];
-    sb.run_with_stdin("crane", &args, reg.password.as_bytes());
-    sb
-}
-
 #[test]
 fn crane_copy_mounts_across_repositories() {
     let reg = registry();
-    let sb = logged_in_sandbox("crane");
+    let sb = crane_logged_in("crane");
     let a = unique_repo("crane-a");
     let b = unique_repo("crane-b");
     let img = reg.push_image_files(
@@ -116,7 +100,7 @@ fn crane_copy_mounts_across_repositories() {
 #[test]
 fn crane_append_and_pull() {
     let reg = registry();
-    let sb = logged_in_sandbox("crane-append");
+    let sb = crane_logged_in("crane-append");
     let repo = unique_repo("crane-append");
     let (layer, _) = targz_layer(&[("opt/app/data.bin", &random_bytes(200_000))]);
     let layer_path = sb.path("layer.tar.gz");

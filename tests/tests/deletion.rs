@@ -76,10 +76,12 @@ const LICENSED_RULE: &[&str] = &["licens"];
 const LAST_TAG_RULE: &[&str] = &["last tag"];
 
 /// Worked example 1's artifact: `v1.0.0`, `v1.0.1`, `latest` on three digests, a
-/// license on `v1.0.0`'s digest. Returns (repo, [v1.0.0, v1.0.1, latest]).
+/// license on `v1.0.0`'s digest. Returns (repo, [v1.0.0, v1.0.1, latest]). The
+/// worked examples (docs/licensing.md) delete semver tags, so their artifacts have
+/// immutable tags turned off.
 fn example_one(label: &str) -> (String, Vec<Image>) {
     let reg = registry();
-    let repo = unique_repo(label);
+    let repo = mutable_repo(label);
     let images: Vec<Image> = ["v1.0.0", "v1.0.1", "latest"]
         .iter()
         .map(|t| reg.push_random_image(&repo, t))
@@ -112,7 +114,7 @@ fn example_2_the_last_tag_of_a_licensed_digest_is_400() {
     // all versions.
     let reg = registry();
     for item in ["tags", "all"] {
-        let repo = unique_repo("del-ex2b");
+        let repo = mutable_repo("del-ex2b");
         reg.push_random_image(&repo, "v1.0.0");
         reg.push_random_image(&repo, "other");
         let cust = new_customer("Deletion");
@@ -131,7 +133,7 @@ fn example_2_the_last_tag_of_a_licensed_digest_is_400() {
 fn example_3_the_artifacts_only_tag_is_409() {
     let reg = registry();
     for via in [Via::Api, Via::Oci] {
-        let repo = unique_repo("del-ex3");
+        let repo = mutable_repo("del-ex3");
         let img = reg.push_random_image(&repo, "v1.0.0");
         assert_refused(via, &repo, "v1.0.0", 409, "DENIED", LAST_TAG_RULE);
         assert_eq!(reg.all_tags(&repo), ["v1.0.0"]);

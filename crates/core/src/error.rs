@@ -1,7 +1,7 @@
 //! Everything that can go wrong in a registry operation, named as the OCI
 //! Distribution Specification names it, and why the deletion rules
-//! (licensing/deletion.rs) refuse a deletion. Every module returns these, so this
-//! one imports none. The worker's error table (src/error.rs) gives each variant its
+//! (licensing/deletion.rs) or immutable tags (licensing/immutable.rs) refuse a
+//! change. Every module returns these, so this one imports none. The worker's error table (src/error.rs) gives each variant its
 //! OCI error code and HTTP status; the core never speaks HTTP.
 
 use std::fmt;
@@ -48,6 +48,9 @@ pub enum Error {
     Conflict(String),
     /// A deletion the deletion rules forbid.
     Refused(Refusal),
+    /// A push that would move, or a deletion that would remove, this tag, which
+    /// the artifact's immutable-tag setting covers (licensing/immutable.rs).
+    ImmutableTag(String),
     /// A failure of a store (D1, R2, SQLite); never the client's fault.
     Internal(String),
 }
@@ -67,6 +70,11 @@ impl fmt::Display for Error {
             Error::MethodNotAllowed => f.write_str("method not allowed on this endpoint"),
             Error::UnknownEndpoint => f.write_str("no such endpoint"),
             Error::Refused(refusal) => refusal.fmt(f),
+            Error::ImmutableTag(tag) => write!(
+                f,
+                "tag {tag} is immutable for this artifact: it cannot be moved to another \
+                 digest or deleted, nor the manifest it points at (docs/immutable-tags.md)"
+            ),
             Error::ManifestBlobUnknown(d) => write!(f, "manifest references unknown blob {d}"),
             Error::ManifestTooLarge(limit) => write!(f, "manifest exceeds the {limit}-byte limit"),
             Error::ChunkOutOfOrder { offset } => {

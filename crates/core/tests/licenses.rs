@@ -19,7 +19,7 @@ use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, Error, Reference, RepoName};
 
-use fixtures::{digest, push_image, push_image_as, push_index, repo};
+use fixtures::{digest, mutable_repo, push_image, push_image_as, push_index, repo};
 
 const NOW: i64 = 1_000_000;
 
@@ -450,7 +450,7 @@ fn deletion_rules_and_the_worked_examples() {
     let refused = |r| Err(Error::Refused(r));
 
     // Example 1: three tags on three digests, a license on v1.0.0's digest.
-    let one = repo("example1");
+    let one = mutable_repo(&db, "example1");
     let v100 = push_image(&store, &one, "v1.0.0", None, "t");
     push_image(&store, &one, "v1.0.1", None, "t");
     push_image(&store, &one, "latest", None, "t");
@@ -468,7 +468,7 @@ fn deletion_rules_and_the_worked_examples() {
         refused(Refusal::LastTagOfLicensedDigest)
     );
     // Example 3: the artifact's only tag, no licenses.
-    let three = repo("example3");
+    let three = mutable_repo(&db, "example3");
     push_image(&store, &three, "v1.0.0", None, "t");
     assert_eq!(tag(&three, "v1.0.0"), refused(Refusal::LastTag));
     assert_eq!(tag(&three, "nope"), Err(Error::ManifestUnknown));
@@ -482,7 +482,7 @@ fn deletion_rules_and_the_worked_examples() {
     );
 
     // A pattern that matches one of the digest's tags makes it licensed.
-    let pat = repo("pattern");
+    let pat = mutable_repo(&db, "pattern");
     push_image(&store, &pat, "v1.0", None, "t");
     push_image(&store, &pat, "v2.0", None, "t");
     block_on(licenses.create(&license("l2", "a", None, vec![item(&pat, pattern("v1.*"))])))

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analytics::artifact_kind::{self, ArtifactKind};
 use crate::error::{Error, Result};
+use crate::licensing::immutable::ImmutableTags;
 use crate::licensing::license_store::Licenses;
 use crate::oci::name::RepoName;
 use crate::stmt;
@@ -218,6 +219,9 @@ pub struct Details {
     #[serde(rename = "type")]
     pub kind: ArtifactKind,
     pub created_at: i64,
+    /// The artifact's immutable-tag setting; vendor staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub immutable_tags: Option<ImmutableTags>,
     pub tags: Vec<TagDetails>,
     pub manifests: Vec<ManifestDetails>,
 }
@@ -251,6 +255,7 @@ struct TagPullsRow {
 #[derive(Deserialize)]
 struct RepoRow {
     created_at: i64,
+    immutable_tags: String,
 }
 
 /// The platforms an index's JSON lists.
@@ -548,7 +553,10 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         let mut results = self
             .sql
             .query_all(vec![
-                stmt!("SELECT created_at FROM repositories WHERE name = ?1", name),
+                stmt!(
+                    "SELECT created_at, immutable_tags FROM repositories WHERE name = ?1",
+                    name
+                ),
                 stmt!(
                     "SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.created_at,
                        m.size + COALESCE((SELECT SUM(b.size) FROM manifest_refs r
@@ -604,10 +612,15 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                 artifact_kind::of(&r.media_type, r.artifact_type.as_deref())
             });
         let manifests = versions(rows, &edges, &tags, visible.as_ref());
+        let immutable_tags = match customer {
+            None => Some(ImmutableTags::from_stored(&repo_row.immutable_tags)?),
+            Some(_) => None,
+        };
         Ok(Some(Details {
             name: name.to_owned(),
             kind,
             created_at: repo_row.created_at,
+            immutable_tags,
             tags: tags
                 .into_iter()
                 .map(|t| TagDetails {

@@ -28,10 +28,14 @@ pub enum Action {
     OwnTokens,
     /// Create, change and delete licenses.
     ManageLicenses,
+    /// Change which tags of an artifact are immutable (docs/immutable-tags.md):
+    /// the setting that keeps released versions from being moved or deleted, so
+    /// those who may push and delete may not lift it.
+    SetImmutableTags,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Pull,
         Action::Push,
         Action::Delete,
@@ -40,6 +44,7 @@ impl Action {
         Action::ManageAccounts,
         Action::OwnTokens,
         Action::ManageLicenses,
+        Action::SetImmutableTags,
     ];
 }
 
@@ -60,6 +65,7 @@ pub fn decide(role: Role, action: Action) -> Decision {
     use Decision::*;
     match (role, action) {
         (Role::Admin, _) => Allow,
+        (_, SetImmutableTags) => Deny,
         (Role::ReadWrite, ManageAccounts) => Deny,
         (Role::ReadWrite, _) => Allow,
         (Role::ReadOnly, Push | Delete | ManageAccounts | ManageLicenses) => Deny,
@@ -97,12 +103,12 @@ mod tests {
 
     /// Every (role, action) pair, written out so a change to the policy shows here.
     #[rustfmt::skip]
-    const TABLE: [(Role, [Decision; 8]); 4] = [
-        //               Pull      Push   Delete Catalog   View   Manage OwnTokens Licenses
-        (Role::Admin,     [Allow,    Allow, Allow, Allow,    Allow, Allow, Allow, Allow]),
-        (Role::ReadWrite, [Allow,    Allow, Allow, Allow,    Allow, Deny,  Allow, Allow]),
-        (Role::ReadOnly,  [Allow,    Deny,  Deny,  Allow,    Allow, Deny,  Allow, Deny]),
-        (Role::Customer,  [Licensed, Deny,  Deny,  Licensed, Deny,  Deny,  Allow, Deny]),
+    const TABLE: [(Role, [Decision; 9]); 4] = [
+        //               Pull      Push   Delete Catalog   View   Manage OwnTokens Licenses Immutable
+        (Role::Admin,     [Allow,    Allow, Allow, Allow,    Allow, Allow, Allow, Allow, Allow]),
+        (Role::ReadWrite, [Allow,    Allow, Allow, Allow,    Allow, Deny,  Allow, Allow, Deny]),
+        (Role::ReadOnly,  [Allow,    Deny,  Deny,  Allow,    Allow, Deny,  Allow, Deny,  Deny]),
+        (Role::Customer,  [Licensed, Deny,  Deny,  Licensed, Deny,  Deny,  Allow, Deny,  Deny]),
     ];
 
     #[test]

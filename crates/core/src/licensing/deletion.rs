@@ -14,12 +14,15 @@
 //! not deleted. For versions, "licensed" counts every license, expired or not: a
 //! lapsed license that is renewed must still find its versions. An artifact goes
 //! when no *active* license names it; expired licenses lose their item for it.
+//! Before all of these, a tag the artifact's immutable-tag setting covers is never
+//! deleted, nor a manifest such a tag points at (licensing/immutable.rs).
 
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
 use crate::error::{Error, Refusal, Result};
+use crate::licensing::immutable::ImmutableTags;
 use crate::licensing::license::{covering_licenses, grants, GrantRow, ProtectionRow};
 use crate::licensing::license_store::{protection_query, Licenses, Target};
 use crate::oci::digest::Digest;
@@ -110,18 +113,35 @@ macro_rules! tags_of_digest {
             named_tag_sql!("tag"),
             ")
                AS artifact_named_tags,
-             (SELECT COUNT(*) FROM license_items WHERE repo = ?1) AS license_items"
+             (SELECT COUNT(*) FROM license_items WHERE repo = ?1) AS license_items,
+             (SELECT immutable_tags FROM repositories WHERE name = ?1) AS immutable_tags"
         )
     };
 }
 
-/// [`TagsRow`] plus the count of the artifact's license items: a change to any
-/// of them between the read and the delete sends the deletion round again.
+/// [`TagsRow`] plus the count of the artifact's license items and its
+/// immutable-tag setting: a change to any of them between the read and the
+/// delete sends the deletion round again.
 #[derive(Deserialize)]
 struct Fenced {
     #[serde(flatten)]
     tags: TagsRow,
     license_items: u64,
+    immutable_tags: Option<String>,
+}
+
+impl Fenced {
+    /// The first of `tags` the artifact's setting makes immutable, as the refusal.
+    fn immutable<'t>(&self, mut tags: impl Iterator<Item = &'t str>) -> Result<()> {
+        let setting = match &self.immutable_tags {
+            Some(stored) => ImmutableTags::from_stored(stored)?,
+            None => ImmutableTags::default(),
+        };
+        match tags.find(|t| setting.covers(t)) {
+            Some(tag) => Err(Error::ImmutableTag(tag.to_owned())),
+            None => Ok(()),
+        }
+    }
 }
 
 pub struct Deletions<'a, S> {
@@ -140,6 +160,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
     pub async fn tag(&self, repo: &RepoName, tag: &Tag) -> Result<()> {
         for _ in 0..TAG_ATTEMPTS {
             let (read, licenses) = self.tag_facts(repo, tag).await?;
+            read.immutable(std::iter::once(tag.as_str()))?;
             let digest_tags = read.tags.tags();
             tag_deletion(&TagFacts {
                 tag: tag.as_str(),
@@ -154,16 +175,18 @@ impl<'a, S: Sql> Deletions<'a, S> {
                     concat!(
                         "DELETE FROM tags WHERE repo = ?1 AND tag = ?3 AND digest = ?2
                            AND (SELECT digest_tags || '/' || artifact_named_tags || '/' || license_items
+                                  || '/' || immutable_tags
                                 FROM (SELECT ", tags_of_digest!("?2"), ")) = ?4"
                     ),
                     repo.as_str(),
                     read.tags.digest.as_str(),
                     tag.as_str(),
                     format!(
-                        "{}/{}/{}",
+                        "{}/{}/{}/{}",
                         read.tags.digest_tags.as_deref().unwrap_or_default(),
                         read.tags.artifact_named_tags,
-                        read.license_items
+                        read.license_items,
+                        read.immutable_tags.as_deref().unwrap_or_default()
                     )
                 )])
                 .await?;
@@ -198,8 +221,9 @@ impl<'a, S: Sql> Deletions<'a, S> {
         Ok((row, licenses))
     }
 
-    /// Why deleting the manifest `digest` is refused, if it is.
-    async fn manifest_refusal(&self, repo: &RepoName, digest: &Digest) -> Result<Option<Refusal>> {
+    /// Why deleting the manifest `digest` is refused, if it is, and the stored
+    /// immutable-tag setting and tags of the digest the answer was read with.
+    async fn manifest_facts(&self, repo: &RepoName, digest: &Digest) -> Result<Option<Fenced>> {
         let reference = Reference::Digest(digest.clone());
         // The license items and the tags in one round trip.
         let (licenses, rows): (Vec<GrantRow>, Vec<Fenced>) = self
@@ -214,22 +238,28 @@ impl<'a, S: Sql> Deletions<'a, S> {
             )
             .await?;
         if grants(&licenses) {
-            return Ok(Some(Refusal::LicensedManifest));
+            return Err(Error::Refused(Refusal::LicensedManifest));
         }
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
-        Ok(manifest_deletion(&row.tags.tags(), row.tags.artifact_named_tags).err())
+        let tags = row.tags.tags();
+        row.immutable(tags.iter().map(String::as_str))?;
+        manifest_deletion(&tags, row.tags.artifact_named_tags).map_err(Error::Refused)?;
+        Ok(Some(row))
     }
 
     /// Deletes a manifest, its references and every tag on it, unless a license
-    /// covers it or its tags are the artifact's last named ones. Licenses naming
-    /// the digest or all versions, and the last-tag rule, are checked again in the
-    /// deleting batch itself.
+    /// covers it, one of its tags is immutable, or its tags are the artifact's last
+    /// named ones. Licenses naming the digest or all versions, and the last-tag
+    /// rule, are checked again in the deleting batch itself, which also aborts
+    /// when the digest's tags or the immutable-tag setting changed since the read.
     pub async fn manifest(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
-        if let Some(refusal) = self.manifest_refusal(repo, digest).await? {
-            return Err(Error::Refused(refusal));
-        }
+        let read = self.manifest_facts(repo, digest).await?;
+        let (tags, setting) = match &read {
+            Some(row) => (row.tags.digest_tags.clone(), row.immutable_tags.clone()),
+            None => (None, None),
+        };
         let batch = vec![
             stmt!(
                 concat!(
@@ -239,10 +269,16 @@ impl<'a, S: Sql> Deletions<'a, S> {
                     named_tag_sql!("tag"),
                     ") AND NOT EXISTS (SELECT 1 FROM tags WHERE repo = ?1 AND digest <> ?2 AND ",
                     named_tag_sql!("tag"),
-                    ")) THEN json('refused') END AS guard"
+                    "))
+                     OR (SELECT immutable_tags FROM repositories WHERE name = ?1) IS NOT ?3
+                     OR (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags
+                         WHERE repo = ?1 AND digest = ?2 ORDER BY tag)) IS NOT ?4
+                     THEN json('refused') END AS guard"
                 ),
                 repo.as_str(),
-                digest.as_str()
+                digest.as_str(),
+                setting,
+                tags
             ),
             stmt!(
                 "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
@@ -263,10 +299,7 @@ impl<'a, S: Sql> Deletions<'a, S> {
         match self.sql.batch(batch).await {
             Ok(changes) if changes.get(1).is_some_and(|&n| n > 0) => Ok(()),
             Ok(_) => Err(Error::ManifestUnknown),
-            Err(e) => match self.manifest_refusal(repo, digest).await? {
-                Some(refusal) => Err(Error::Refused(refusal)),
-                None => Err(e),
-            },
+            Err(e) => self.manifest_facts(repo, digest).await.and(Err(e)),
         }
     }
 

@@ -1,9 +1,11 @@
 //! What customers may pull and what may be deleted (docs/licensing.md): licenses
 //! (`license` for the rules and types, `license_store` for their SQL and the grant
-//! queries), the tag patterns licenses name versions by, and the deletion rules
-//! that keep every license's versions in place.
+//! queries), the tag patterns licenses name versions by, the deletion rules
+//! that keep every license's versions in place, and immutable tags, which keep
+//! the tags an artifact's setting names where they were first pushed.
 
 pub mod deletion;
+pub mod immutable;
 pub mod license;
 pub mod license_store;
 pub mod pattern;

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::oci::digest::Digest;
+use crate::oci::reference::Reference;
 use crate::storage::object_store::ObjectStore;
 use crate::storage::sql::{Sql, Statement};
 use crate::storage::store::{ManifestBytes, NewManifest, Store};
@@ -47,10 +48,24 @@ pub async fn put<S: Sql, O: ObjectStore>(
         // The repository held the manifest already, under its own object.
         Ok(false) => discard(objects, &key, Ok(())).await,
         Err(e @ Error::ManifestBlobUnknown(_)) => discard(objects, &key, Err(e)).await,
-        // The write may have been stored with only its answer lost (or a guard
-        // refused it, which an error does not tell apart): the object stays.
-        Err(e) => Err(e),
+        // A guard refused the write (a credential, an immutable tag), or it was
+        // stored with only its answer lost: the row tells which.
+        Err(e) => match named_by_row(store, &new, &key).await {
+            Ok(false) => discard(objects, &key, Err(e)).await,
+            _ => Err(e),
+        },
     }
+}
+
+/// Whether the stored row of `new`'s manifest keeps its bytes under `key`.
+async fn named_by_row<S: Sql>(
+    store: &Store<'_, S>,
+    new: &NewManifest<'_>,
+    key: &str,
+) -> Result<bool> {
+    let reference = Reference::Digest(new.digest.clone());
+    let row = store.manifest(new.repo, &reference).await?;
+    Ok(row.is_some_and(|r| r.object_key.as_deref() == Some(key)))
 }
 
 /// Deletes this push's object, which no row names, and answers `result`.

@@ -93,6 +93,7 @@ pub fn manifest_query(repo: &RepoName, reference: &Reference) -> Statement {
 }
 
 /// A validated manifest to store in `repo`, with its tag if pushed by one.
+#[derive(Clone, Copy)]
 pub struct NewManifest<'a> {
     pub repo: &'a RepoName,
     pub digest: &'a Digest,

@@ -13,6 +13,12 @@ pub struct Sqlite(RefCell<Connection>);
 
 impl Sqlite {
     pub fn migrated() -> Self {
+        Self::migrated_with(None)
+    }
+
+    /// Migrated, with `seed` — a migration's file-name prefix and SQL — run just
+    /// before that migration: rows as an older schema held them.
+    pub fn migrated_with(seed: Option<(&str, &str)>) -> Self {
         let conn = Connection::open_in_memory().unwrap();
         // D1 enforces foreign keys; so must the stand-in.
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
@@ -23,6 +29,10 @@ impl Sqlite {
             .collect();
         files.sort();
         for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            if let Some((_, sql)) = seed.filter(|(prefix, _)| name.starts_with(prefix)) {
+                conn.execute_batch(sql).unwrap();
+            }
             conn.execute_batch(&std::fs::read_to_string(file).unwrap())
                 .unwrap();
         }
