@@ -14,6 +14,7 @@ const details: ArtifactDetails = {
   type: "container_image",
   created_at: 1_700_000_000,
   url: "registry.example/acme/app",
+  immutable_tags: ["semver"],
   tags: [
     { tag: "v1", digest, updated_at: 1_700_000_000, pulls: 7 },
     { tag: "v2", digest, updated_at: 1_700_000_100, pulls: 0 },
@@ -34,6 +35,7 @@ const details: ArtifactDetails = {
 };
 
 const REFUSAL = "v1 is the last tag of a digest licensed to Globex";
+const BAD_PATTERN = 'tag pattern "a/b" contains \'/\'';
 
 function server() {
   return mockApi((call) => {
@@ -41,6 +43,8 @@ function server() {
     if (call.path === "/api/v1/downloads/daily") return { body: { days: [] } };
     if (call.method === "DELETE" && call.path.endsWith("/tags/v1")) return problem(400, REFUSAL);
     if (call.method === "DELETE" && call.path.endsWith("/tags/v2")) return { status: 204 };
+    if (call.method === "PATCH" && JSON.stringify(call.body).includes("a/b")) return problem(400, BAD_PATTERN);
+    if (call.method === "PATCH") return { body: { name: "acme/app", immutable_tags: (call.body as { immutable_tags: string[] }).immutable_tags } };
   });
 }
 
@@ -82,4 +86,38 @@ test("a read-only user gets no delete buttons", async () => {
   await screen.findByText("v1");
   expect(screen.queryByRole("button", { name: "Delete" })).toBeNull();
   expect(screen.queryByRole("button", { name: "Delete artifact" })).toBeNull();
+});
+
+async function saveImmutable(text: string) {
+  const form = await screen.findByRole("form", { name: "Immutable tags" });
+  fireEvent.change(within(form).getByLabelText("Patterns"), { target: { value: text } });
+  fireEvent.click(within(form).getByRole("button", { name: "Save immutable tags" }));
+}
+
+test("an admin edits the immutable tags, one pattern a line", async () => {
+  const calls = server();
+  renderAs(admin, <ArtifactDetailsPage name="acme/app" />);
+  expect(((await screen.findByLabelText("Patterns")) as HTMLTextAreaElement).value).toBe("semver");
+  await saveImmutable("semver\n>=1, <2\n\n stable-* ");
+  await waitFor(() => expect(calls.filter((c) => c.method === "PATCH")).toHaveLength(1));
+  expect(calls.find((c) => c.method === "PATCH")).toMatchObject({
+    path: "/api/v1/artifacts/acme/app",
+    body: { immutable_tags: ["semver", ">=1, <2", "stable-*"] },
+  });
+  await waitFor(() => expect(calls.filter((c) => c.method === "GET" && c.path === "/api/v1/artifacts/acme/app")).toHaveLength(2));
+});
+
+test("a refused pattern shows the server's words", async () => {
+  server();
+  renderAs(admin, <ArtifactDetailsPage name="acme/app" />);
+  await saveImmutable("a/b");
+  expect((await screen.findByRole("alert")).textContent).toBe(BAD_PATTERN);
+});
+
+test("others see the immutable tags but cannot edit them", async () => {
+  server();
+  renderAs({ ...admin, role: "read_write" }, <ArtifactDetailsPage name="acme/app" />);
+  expect(await screen.findByText("semver")).toBeTruthy();
+  expect(screen.queryByRole("form", { name: "Immutable tags" })).toBeNull();
+  expect(screen.queryByLabelText("Patterns")).toBeNull();
 });

@@ -1,14 +1,16 @@
 // One artifact as the vendor sees it: where to pull it from, its tags with
-// their pulls, every version with size, platforms, SBOMs and signatures, its
-// pulls over time, and deleting tags or the whole artifact — with the rule that
-// refuses a deletion shown in the server's words.
+// their pulls, which tags are immutable (an admin edits the patterns), every
+// version with size, platforms, SBOMs and signatures, its pulls over time, and
+// deleting tags or the whole artifact — with the rule that refuses a deletion
+// shown in the server's words.
 import { useState } from "react";
 import { api, ok, type ArtifactDetails } from "../api/client";
 import { navigate } from "../router";
-import { canWrite, useMe } from "../session";
+import { canWrite, isAdmin, useMe } from "../session";
 import { useLoad } from "../ui/async";
 import { everyDay, PullsChart } from "../ui/Chart";
 import { bytes, dateTime, shortDigest } from "../ui/format";
+import { ActionForm, field } from "../ui/forms";
 import { ConfirmButton, ErrorNote, Show } from "../ui/parts";
 import { newestTag, PullCommands } from "../ui/pull";
 import { ArtifactFacts, TagsTable, VersionsTable } from "../ui/versions";
@@ -50,6 +52,9 @@ export function ArtifactDetailsPage({ name }: { name: string }) {
             <PullCommands details={d} tag={newestTag(d)?.tag} user={me.email} />
             <h2>Tags</h2>
             <TagsTable details={d} onDelete={writable ? deleteTag : undefined} />
+            {d.immutable_tags && (
+              <ImmutableTags name={name} patterns={d.immutable_tags} editable={isAdmin(me)} saved={details.reload} />
+            )}
             <h2>Versions</h2>
             <VersionsTable details={d} />
             <h2>Pulls</h2>
@@ -83,6 +88,50 @@ function Facts({ details }: { details: ArtifactDetails }) {
         {details.manifests[0] && <span className="muted"> · newest {shortDigest(details.manifests[0].digest)}</span>}
       </dd>
     </ArtifactFacts>
+  );
+}
+
+// The patterns of tags that are never moved or deleted once pushed
+// (docs/immutable-tags.md), one per line; only admins change them.
+function ImmutableTags({
+  name,
+  patterns,
+  editable,
+  saved,
+}: {
+  name: string;
+  patterns: string[];
+  editable: boolean;
+  saved: () => void;
+}) {
+  const save = async (values: FormData) => {
+    const immutable_tags = field(values, "patterns")
+      .split("\n")
+      .map((p) => p.trim())
+      .filter(Boolean);
+    await ok(api.PATCH("/api/v1/artifacts/{name}", { params: { path: { name } }, body: { immutable_tags } }));
+    saved();
+  };
+  const shown = patterns.length > 0 ? patterns.join(" · ") : "None: every tag may be moved or deleted.";
+  if (!editable) {
+    return (
+      <>
+        <h2>Immutable tags</h2>
+        <p>{shown}</p>
+      </>
+    );
+  }
+  return (
+    <ActionForm key={patterns.join("\n")} title="Immutable tags" label="Save immutable tags" submit={save}>
+      <p className="hint">
+        Tags matching these patterns are never moved to another digest or deleted once pushed. One pattern a line:
+        semver for every semver-looking tag (v1.2.3), a glob (stable-*) or a range (&gt;=1, &lt;2). Empty: off.
+      </p>
+      <label>
+        Patterns
+        <textarea name="patterns" rows={3} defaultValue={patterns.join("\n")} />
+      </label>
+    </ActionForm>
   );
 }
 
