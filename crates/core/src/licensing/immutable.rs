@@ -194,15 +194,7 @@ impl<'a, S: Sql> Immutability<'a, S> {
                 Err(e @ Error::Internal(_)) => e,
                 other => return other,
             };
-            let state: Option<TagState> = self
-                .sql
-                .one(stmt!(
-                    "SELECT r.immutable_tags, t.digest FROM repositories r
-                     LEFT JOIN tags t ON t.repo = r.name AND t.tag = ?2 WHERE r.name = ?1",
-                    repo.as_str(),
-                    tag.as_str()
-                ))
-                .await?;
+            let state = self.tag_state(repo, tag).await?;
             // Not moved (no such tag, or ours already), or fenced on a setting that
             // still holds: the abort was not the rule's.
             let moved = state.filter(|s| {
@@ -221,6 +213,18 @@ impl<'a, S: Sql> Immutability<'a, S> {
         Err(Error::Conflict(format!(
             "tag {tag} changed while it was being pushed; try again"
         )))
+    }
+
+    /// The artifact's stored setting and the digest `tag` points at.
+    async fn tag_state(&self, repo: &RepoName, tag: &Tag) -> Result<Option<TagState>> {
+        self.sql
+            .one(stmt!(
+                "SELECT r.immutable_tags, t.digest FROM repositories r
+                 LEFT JOIN tags t ON t.repo = r.name AND t.tag = ?2 WHERE r.name = ?1",
+                repo.as_str(),
+                tag.as_str()
+            ))
+            .await
     }
 }
 
