@@ -10,7 +10,8 @@ use std::thread;
 use serde_json::Value;
 use tollgate_e2e::accounts::*;
 use tollgate_e2e::licenses::{
-    artifact_path, artifact_tag_path, expect_problem, list_all, new_customer, set_immutable_tags,
+    self, artifact_path, artifact_tag_path, expect_problem, list_all, new_customer,
+    set_immutable_tags,
 };
 use tollgate_e2e::*;
 
@@ -109,7 +110,6 @@ fn only_an_admin_changes_the_setting_and_it_takes_effect_at_once() {
         details(&repo)["immutable_tags"],
         serde_json::json!(["semver"])
     );
-
     let set = set_immutable_tags(&repo, &["stable-*"], None);
     set.expect(200);
     assert_eq!(
@@ -140,6 +140,13 @@ fn only_an_admin_changes_the_setting_and_it_takes_effect_at_once() {
     reg.req("DELETE", &manifest_path(&repo, "v2.0.0"))
         .call()
         .expect(202);
+    // A licensed customer sees the artifact, not its setting.
+    licenses::create(&customer.id, &[licenses::all_versions(&repo)]);
+    let as_customer =
+        api("GET", &artifact_path(&repo)).basic(&customer.user.email, &customer.user.token);
+    let seen = send(as_customer, None);
+    seen.expect(200);
+    assert!(seen.json().get("immutable_tags").is_none(), "{seen:?}");
 }
 
 #[test]
