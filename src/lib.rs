@@ -343,7 +343,7 @@ async fn with_lookup<T: Row + DeserializeOwned>(
     let granted = match known.granted {
         Some(granted) => granted,
         None => {
-            let grant = license::granted_until(&decode::<GrantRow>(next())?);
+            let grant = license::granted_until(&decode::<GrantRow>(next())?, app.now);
             if let Some(customer) = caller.customer() {
                 app.cache.keep_verdict(customer, key, grant);
             }

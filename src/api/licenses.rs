@@ -82,6 +82,7 @@ async fn checked(app: &App, id: String, input: LicenseInput) -> Result<NewLicens
         name: input.checked_name()?,
         customer_id: input.customer_id,
         expires_at: input.expires_at,
+        expiry_policy: input.expiry_policy,
         created_at: app.now,
         items,
     })

@@ -520,6 +520,7 @@ fn license(db: &Sqlite, id: &str, customer: &str, artifact: &RepoName, versions:
         name: id.into(),
         customer_id: customer.into(),
         expires_at: None,
+        expiry_policy: Default::default(),
         created_at: 1,
         items: vec![Item {
             artifact: artifact.clone(),

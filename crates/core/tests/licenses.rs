@@ -11,10 +11,11 @@ use tollgate_core::auth::account::{Email, Role};
 use tollgate_core::auth::account_store::{new_user, Accounts, Customer, Token};
 use tollgate_core::error::Refusal;
 use tollgate_core::licensing::deletion::Deletions;
-use tollgate_core::licensing::license::{grants, Grant, GrantRow, Item, Versions};
+use tollgate_core::licensing::license::{grants, ExpiryPolicy, Grant, GrantRow, Item, Versions};
 use tollgate_core::licensing::license_store::{
     grant_query, LicenseFilter, Licensee, Licenses, NewLicense, Target,
 };
+use tollgate_core::stmt;
 use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, Error, Reference, RepoName};
@@ -40,6 +41,7 @@ fn license(id: &str, customer: &str, expires_at: Option<i64>, items: Vec<Item>) 
         name: format!("license {id}"),
         customer_id: customer.into(),
         expires_at,
+        expiry_policy: Default::default(),
         created_at: 1,
         items,
     }
@@ -705,4 +707,244 @@ fn the_newest_readable_version_of_every_artifact_agrees_with_the_readable_tags()
             .len(),
         2
     );
+}
+
+/// When an expiry-policy test's licenses expire, and when its versions were
+/// pushed: before that, or after.
+const EXPIRY: i64 = 1_000;
+const BEFORE: i64 = 500;
+const AFTER: i64 = 1_500;
+
+/// Moves the push of `d` (and the setting of its tags) in `r` to `at`.
+fn pushed_at(db: &Sqlite, r: &RepoName, d: &Digest, at: i64) {
+    block_on(db.batch(vec![
+        stmt!(
+            "UPDATE manifests SET created_at = ?3 WHERE repo = ?1 AND digest = ?2",
+            r.as_str(),
+            d.as_str(),
+            at
+        ),
+        stmt!(
+            "UPDATE tags SET updated_at = ?3 WHERE repo = ?1 AND digest = ?2",
+            r.as_str(),
+            d.as_str(),
+            at
+        ),
+    ]))
+    .unwrap();
+}
+
+fn expiring(id: &str, customer: &str, policy: ExpiryPolicy, items: Vec<Item>) -> NewLicense {
+    NewLicense {
+        expiry_policy: policy,
+        ..license(id, customer, Some(EXPIRY), items)
+    }
+}
+
+fn grant_at(db: &Sqlite, customer: &str, r: &RepoName, target: Target, now: i64) -> Grant {
+    block_on(Licenses::new(db).grant(customer, r, target, now)).unwrap()
+}
+
+#[test]
+fn keep_released_keeps_what_was_pushed_before_expiry_for_every_item_kind() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    let old = push_image(&store, &app, "v1.0", None, "t");
+    let old_amd = push_image_as(&store, &app, "amd-old", None, None, "t");
+    let old_index = push_index(&store, &app, Some("v1.0-multi"), &[old_amd.clone()]);
+    let new = push_image(&store, &app, "v1.1", None, "t");
+    let new_amd = push_image_as(&store, &app, "amd-new", None, None, "t");
+    let new_index = push_index(&store, &app, Some("v1.1-multi"), &[new_amd.clone()]);
+    // A signature of the old version, made after the expiry: a referrer of a
+    // readable manifest.
+    let sig = push_image_as(&store, &app, "sig", None, Some(&old), "application/sig");
+    for d in [&old, &old_amd, &old_index] {
+        pushed_at(&db, &app, d, BEFORE);
+    }
+    for d in [&new, &new_amd, &new_index, &sig] {
+        pushed_at(&db, &app, d, AFTER);
+    }
+    let digests = vec![
+        old.clone(),
+        old_index.clone(),
+        new.clone(),
+        new_index.clone(),
+    ];
+    let kinds = [
+        ("all", Versions::All),
+        ("digests", Versions::Digests(digests)),
+        ("pattern", pattern("v1.*")),
+    ];
+    let licenses = Licenses::new(&db);
+    for (kind, versions) in &kinds {
+        for policy in [ExpiryPolicy::KeepReleased, ExpiryPolicy::Revoke] {
+            let customer = format!("{kind}-{}", policy.as_str());
+            add_customer(&db, &customer);
+            let items = vec![item(&app, versions.clone())];
+            block_on(licenses.create(&expiring(&customer, &customer, policy, items))).unwrap();
+        }
+    }
+    let kept_manifests = [&old, &old_amd, &old_index, &sig];
+    let newer_manifests = [&new, &new_amd, &new_index];
+    let blob_of = |seed: &str| digest(&format!("layer-{seed}"));
+    let (kept_blobs, newer_blobs) = (
+        [blob_of("v1.0"), blob_of("amd-old"), blob_of("sig")],
+        [blob_of("v1.1"), blob_of("amd-new")],
+    );
+    for (kind, _) in &kinds {
+        let keep = format!("{kind}-keep_released");
+        let revoke = format!("{kind}-revoke");
+        let manifest_at = |c: &str, d: &Digest, now| {
+            grant_at(
+                &db,
+                c,
+                &app,
+                Target::Manifest(&Reference::Digest(d.clone())),
+                now,
+            )
+        };
+        let blob_at = |c: &str, d: &Digest, now| grant_at(&db, c, &app, Target::Blob(d), now);
+        // Before the expiry both grant everything; keep_released what was
+        // pushed before it for ever, the rest until the expiry.
+        for d in kept_manifests {
+            assert_eq!(
+                manifest_at(&keep, d, EXPIRY - 1),
+                Grant::Until(None),
+                "{keep} {d}"
+            );
+            assert_eq!(
+                manifest_at(&revoke, d, EXPIRY - 1),
+                Grant::Until(Some(EXPIRY))
+            );
+        }
+        for d in newer_manifests {
+            for c in [&keep, &revoke] {
+                assert_eq!(
+                    manifest_at(c, d, EXPIRY - 1),
+                    Grant::Until(Some(EXPIRY)),
+                    "{c} {d}"
+                );
+            }
+        }
+        // After it: keep_released keeps the old versions, their children, blobs
+        // and referrers, and nothing newer; revoke grants nothing.
+        for now in [EXPIRY, AFTER + 1] {
+            for d in kept_manifests {
+                assert_eq!(manifest_at(&keep, d, now), Grant::Until(None), "{keep} {d}");
+                assert_eq!(manifest_at(&revoke, d, now), Grant::Refused, "{revoke} {d}");
+            }
+            for d in newer_manifests {
+                for c in [&keep, &revoke] {
+                    assert_eq!(manifest_at(c, d, now), Grant::Refused, "{c} {d} at {now}");
+                }
+            }
+            for d in &kept_blobs {
+                assert!(blob_at(&keep, d, now).granted(), "{keep} blob {d}");
+                assert!(!blob_at(&revoke, d, now).granted(), "{revoke} blob {d}");
+            }
+            for d in &newer_blobs {
+                assert!(!blob_at(&keep, d, now).granted(), "{keep} blob {d}");
+            }
+            let by_tag = |c: &str, tag: &str| manifest(&db, c, &app, tag, now);
+            assert!(by_tag(&keep, "v1.0") && by_tag(&keep, "v1.0-multi"));
+            assert!(!by_tag(&keep, "v1.1") && !by_tag(&keep, "v1.1-multi"));
+        }
+        let tags = |c: &str, now| {
+            block_on(licenses.readable_tags(c, &app, None, 100, now))
+                .unwrap()
+                .map(|rows| rows.into_iter().map(|r| r.tag).collect::<Vec<_>>())
+        };
+        let every = ["v1.0", "v1.0-multi", "v1.1", "v1.1-multi"].map(String::from);
+        assert_eq!(
+            tags(&keep, EXPIRY - 1).as_deref(),
+            Some(&every[..]),
+            "{keep}"
+        );
+        assert_eq!(
+            tags(&revoke, EXPIRY - 1).as_deref(),
+            Some(&every[..]),
+            "{revoke}"
+        );
+        assert_eq!(tags(&keep, EXPIRY).as_deref(), Some(&every[..2]), "{keep}");
+        assert_eq!(
+            tags(&revoke, EXPIRY),
+            None,
+            "{revoke}: the artifact is hidden"
+        );
+        let readable = block_on(licenses.readable(&keep, &app, EXPIRY - 1))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            readable.until,
+            Some(EXPIRY),
+            "{keep}: what it grants changes at expiry"
+        );
+        let readable = block_on(licenses.readable(&keep, &app, EXPIRY))
+            .unwrap()
+            .unwrap();
+        assert_eq!(readable.until, None, "{keep}: nothing changes after expiry");
+
+        let newest = |c: &str, now| {
+            block_on(licenses.newest_readable(c, 10, now))
+                .unwrap()
+                .into_iter()
+                .map(|(name, t)| (name, t.map(|t| t.tag)))
+                .collect::<Vec<_>>()
+        };
+        let newest_of = |t: &str| vec![("app".to_string(), Some(t.to_string()))];
+        assert_eq!(newest(&keep, EXPIRY - 1), newest_of("v1.1-multi"), "{keep}");
+        assert_eq!(newest(&keep, EXPIRY), newest_of("v1.0-multi"), "{keep}");
+        assert_eq!(newest(&revoke, EXPIRY), vec![], "{revoke}");
+        let listed = |c: &str| block_on(licenses.licensed_artifacts(c, None, None, 10, EXPIRY));
+        assert_eq!(listed(&keep).unwrap(), vec!["app".to_string()]);
+        assert!(listed(&revoke).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn an_expired_license_keeping_versions_protects_them_and_their_artifact() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let deletions = Deletions::new(&db);
+    let licenses = Licenses::new(&db);
+    add_customer(&db, "a");
+    let refused = |r| Err(Error::Refused(r));
+    let (app, late) = (repo("app"), repo("late"));
+    let old = push_image(&store, &app, "v1", None, "t");
+    let new = push_image(&store, &app, "v2", None, "t");
+    pushed_at(&db, &app, &old, BEFORE);
+    pushed_at(&db, &app, &new, AFTER);
+    let only_later = push_image(&store, &late, "v2", None, "t");
+    pushed_at(&db, &late, &only_later, AFTER);
+    let items = vec![item(&app, Versions::All), item(&late, Versions::All)];
+    let keep = expiring("l1", "a", ExpiryPolicy::KeepReleased, items);
+    block_on(licenses.create(&keep)).unwrap();
+    let now = AFTER + 1;
+
+    assert_eq!(
+        block_on(deletions.tag(&app, &"v1".parse().unwrap())),
+        refused(Refusal::LastTagOfLicensedDigest)
+    );
+    assert_eq!(
+        block_on(deletions.manifest(&app, &old)),
+        refused(Refusal::LicensedManifest)
+    );
+    assert_eq!(
+        block_on(deletions.artifact(&app, now)),
+        refused(Refusal::LicensedArtifact),
+        "the customer may still pull v1"
+    );
+    assert_eq!(
+        block_on(deletions.artifact(&late, now)),
+        Ok(()),
+        "nothing of it was pushed before the expiry: the license grants nothing of it"
+    );
+    let revoke = NewLicense {
+        expiry_policy: ExpiryPolicy::Revoke,
+        items: vec![item(&app, Versions::All)],
+        ..keep
+    };
+    assert!(block_on(licenses.replace(&revoke)).unwrap());
+    assert_eq!(block_on(deletions.artifact(&app, now)), Ok(()), "revoked");
 }

@@ -14,9 +14,9 @@ use crate::error::{Error, Result};
 use crate::licensing::immutable::ImmutableTags;
 use crate::licensing::license_store::Licenses;
 use crate::oci::name::RepoName;
-use crate::stmt;
 use crate::storage::paging::Page;
 use crate::storage::sql::{decode, Sql};
+use crate::{license_in_force_sql, stmt};
 
 /// An artifact as the list shows it. Pull figures count pulls (see `downloads`);
 /// `users` and `customers` count those who pulled within the retention of raw
@@ -412,7 +412,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         let rows: Vec<ArtifactRow> = self
             .sql
             .query(stmt!(
-                "WITH readable AS (SELECT key AS repo, json_extract(value, '$[0]') AS at,
+                concat!(
+                    "WITH readable AS (SELECT key AS repo, json_extract(value, '$[0]') AS at,
                      json_extract(value, '$[1]') AS digest FROM json_each(COALESCE(?8, '{}'))),
                  candidates AS (SELECT r.name, r.created_at, CASE ?6
                      WHEN 'pulls' THEN (SELECT COALESCE(SUM(pulls), 0) FROM pulls_daily
@@ -427,7 +428,9 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                    FROM repositories r
                    WHERE instr(r.name, ?5) > 0 AND (?3 IS NULL OR r.name IN (
                      SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
-                     WHERE l.customer_id = ?3 AND (l.expires_at IS NULL OR l.expires_at > ?4)))),
+                     WHERE l.customer_id = ?3 AND ",
+                    license_in_force_sql!("?4"),
+                    "))),
                  page AS (SELECT * FROM candidates
                    WHERE sort_key < ?7 OR (sort_key = ?7 AND name > ?1)
                    ORDER BY sort_key DESC, name LIMIT ?2)
@@ -451,7 +454,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                    WHERE t.repo = p.name AND m.subject IS NULL
                    ORDER BY t.updated_at DESC, t.tag LIMIT 1)
                    ELSE (SELECT digest FROM readable WHERE repo = p.name) END
-                 ORDER BY p.sort_key DESC, p.name",
+                 ORDER BY p.sort_key DESC, p.name"
+                ),
                 after_name,
                 i64::from(query.limit) + 1,
                 customer,

@@ -211,7 +211,8 @@ impl ReadCache {
     }
 
     /// Keeps a license check's answer, which lasts until the last license
-    /// granting it expires (see `licensing::license::granted_until`).
+    /// granting it stops granting it: its expiry, or never for a version a
+    /// `keep_released` license keeps (see `licensing::license::granted_until`).
     pub fn keep_verdict(
         &mut self,
         ticket: Ticket,
@@ -356,6 +357,7 @@ mod tests {
         assert_eq!(push, Written::Repository(repo()));
         let readable = Readable {
             all: true,
+            pushed_before: None,
             seeds: vec![],
             until: Some(3),
         };
@@ -441,6 +443,34 @@ mod tests {
         // Already expired when read: not kept at all.
         cache.keep_identity(cache.ticket(20_000), token(), identity(None), Some(12));
         assert_eq!(cache.identity(&token(), 20_000), None);
+    }
+
+    #[test]
+    fn a_kept_version_is_served_past_the_expiry_and_a_newer_one_is_not() {
+        use crate::licensing::license::{granted_until, ExpiryPolicy, GrantRow};
+        let mut cache = cache(5);
+        let ticket = cache.ticket(10_000);
+        let row = |pushed| GrantRow {
+            kind: "all".into(),
+            expires_at: Some(12),
+            expiry_policy: ExpiryPolicy::KeepReleased,
+            pushed: Some(pushed),
+            ..Default::default()
+        };
+        let (old, new) = (
+            TargetKey::new(&repo(), Target::Manifest(&tag("v1"))),
+            TargetKey::new(&repo(), Target::Manifest(&tag("v2"))),
+        );
+        cache.keep_verdict(ticket, "c1", old.clone(), granted_until(&[row(11)], 10));
+        cache.keep_verdict(ticket, "c1", new.clone(), granted_until(&[row(12)], 10));
+        assert_eq!(
+            cache.verdict("c1", &old, 14_999),
+            Some(true),
+            "until the TTL"
+        );
+        assert_eq!(cache.verdict("c1", &old, 15_000), None);
+        assert_eq!(cache.verdict("c1", &new, 11_999), Some(true));
+        assert_eq!(cache.verdict("c1", &new, 12_000), None, "at the expiry");
     }
 
     #[test]

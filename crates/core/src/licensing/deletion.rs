@@ -12,10 +12,12 @@
 //! digest takes its tags with it, so it may not take the artifact's last named
 //! tag, and a manifest a license covers, or a blob such a manifest references, is
 //! not deleted. For versions, "licensed" counts every license, expired or not: a
-//! lapsed license that is renewed must still find its versions. An artifact goes
-//! when no *active* license names it; expired licenses lose their item for it.
-//! Before all of these, a tag the artifact's immutable-tag setting covers is never
-//! deleted, nor a manifest such a tag points at (licensing/immutable.rs).
+//! lapsed license that is renewed must still find its versions, and one that keeps
+//! what was released still grants them. An artifact goes when no license in force
+//! names it (unexpired, or expired under `keep_released` with versions it keeps);
+//! other expired licenses lose their item for it. Before all of these, a tag the
+//! artifact's immutable-tag setting covers is never deleted, nor a manifest such a
+//! tag points at (licensing/immutable.rs).
 
 use std::collections::BTreeSet;
 
@@ -30,7 +32,7 @@ use crate::oci::name::RepoName;
 use crate::oci::reference::{is_digest_shaped, Reference, Tag};
 use crate::storage::sql::Sql;
 use crate::storage::store::Store;
-use crate::{named_tag_sql, stmt};
+use crate::{license_in_force_sql, named_tag_sql, stmt};
 
 /// What the tag rules look at for the deletion of `tag`.
 #[derive(Clone, Debug)]
@@ -319,8 +321,9 @@ impl<'a, S: Sql> Deletions<'a, S> {
     }
 
     /// Deletes an artifact with all its manifests, tags, blob links and download
-    /// history, unless a license active at `now` names it; expired licenses keep
-    /// their record, without their items for it. Blob bytes go with garbage
+    /// history, unless a license in force at `now` names it — unexpired, or
+    /// expired but still granting the versions it kept; other expired licenses
+    /// keep their record, without their items for it. Blob bytes go with garbage
     /// collection.
     pub async fn artifact(&self, repo: &RepoName, now: i64) -> Result<()> {
         let licenses = Licenses::new(self.sql);
@@ -330,10 +333,12 @@ impl<'a, S: Sql> Deletions<'a, S> {
         let name = repo.as_str();
         let batch = vec![
             stmt!(
-                "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items i
-                   JOIN licenses l ON l.id = i.license_id
-                   WHERE i.repo = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2))
-                 THEN json('licensed') END AS guard",
+                concat!(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items i
+                       JOIN licenses l ON l.id = i.license_id WHERE i.repo = ?1 AND ",
+                    license_in_force_sql!("?2"),
+                    ") THEN json('licensed') END AS guard"
+                ),
                 name,
                 now
             ),
@@ -369,7 +374,7 @@ mod tests {
                 kind: kind.into(),
                 value: value.into(),
                 tag: tag.map(Into::into),
-                expires_at: None,
+                ..Default::default()
             },
         }
     }

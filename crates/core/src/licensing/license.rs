@@ -1,7 +1,8 @@
-//! Licenses as vendors write them: a name, one customer, an optional expiry and
-//! items, each covering one artifact at all versions, at a set of manifest digests,
-//! or at every tag a [`TagPattern`] matches (tags pushed later too). Also the rule
-//! that turns the license items touching a manifest into a yes or no ([`grants`]).
+//! Licenses as vendors write them: a name, one customer, an optional expiry with
+//! its [`ExpiryPolicy`] and items, each covering one artifact at all versions, at a
+//! set of manifest digests, or at every tag a [`TagPattern`] matches (tags pushed
+//! later too). Also the rule that turns the license items touching a manifest into
+//! a yes or no and an end ([`granted_until`]).
 
 use std::collections::BTreeSet;
 
@@ -48,6 +49,27 @@ pub struct ItemJson {
     pub tags: Option<Vec<String>>,
 }
 
+/// What a license grants once it has expired: nothing (`revoke`), or the versions
+/// it covered that were pushed before it expired, and nothing newer
+/// (`keep_released`: a perpetual license whose updates were a subscription).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryPolicy {
+    #[default]
+    Revoke,
+    KeepReleased,
+}
+
+impl ExpiryPolicy {
+    /// The policy as the database stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpiryPolicy::Revoke => "revoke",
+            ExpiryPolicy::KeepReleased => "keep_released",
+        }
+    }
+}
+
 /// A license as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct License {
@@ -55,6 +77,7 @@ pub struct License {
     pub name: String,
     pub customer_id: String,
     pub expires_at: Option<i64>,
+    pub expiry_policy: ExpiryPolicy,
     pub created_at: i64,
     pub items: Vec<ItemJson>,
 }
@@ -67,6 +90,8 @@ pub struct LicenseInput {
     pub customer_id: String,
     #[serde(default)]
     pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub expiry_policy: ExpiryPolicy,
     pub items: Vec<ItemJson>,
 }
 
@@ -167,21 +192,65 @@ impl LicenseInput {
 }
 
 /// One license item that touches a manifest, as the grant queries return it:
-/// `kind` `all` or `digest` grants outright; `pattern` grants when `value`
+/// `kind` `all` or `digest` covers it outright; `pattern` covers it when `value`
 /// matches `tag`, a tag of the manifest or of one it is reached through.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct GrantRow {
     pub kind: String,
     pub value: String,
     pub tag: Option<String>,
-    /// When the item's license expires, where the query reads it (the grant
-    /// query does, for the caches: see [`granted_until`]).
+    /// When the item's license expires, its policy then, and when the version the
+    /// item covers was pushed (for `all`, the earliest of the manifests the target
+    /// is reached through), where the query reads them: the grant query does, so
+    /// [`granted_until`] can apply the expiry rule; the deletion rules do not, as
+    /// expired licenses protect as well.
     #[serde(default)]
     pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub expiry_policy: ExpiryPolicy,
+    #[serde(default)]
+    pub pushed: Option<i64>,
+}
+
+impl GrantRow {
+    /// Whether the version stays granted past the license's expiry: the license
+    /// keeps what was released, and this version was pushed before it expired.
+    fn kept(&self) -> bool {
+        self.expiry_policy == ExpiryPolicy::KeepReleased
+            && self.pushed.zip(self.expires_at).is_some_and(|(p, e)| p < e)
+    }
+
+    /// Which versions the row's license grants at `now`: every one (`Some(None)`)
+    /// while it is unexpired; once expired, under `keep_released` those pushed
+    /// before its expiry (`Some(Some(expiry))`), under `revoke` none.
+    pub fn versions_at(&self, now: i64) -> Option<Option<i64>> {
+        match self.expires_at {
+            Some(at) if at <= now => {
+                (self.expiry_policy == ExpiryPolicy::KeepReleased).then_some(Some(at))
+            }
+            _ => Some(None),
+        }
+    }
+
+    /// Until when the row grants what it covers, if it grants it at `now`:
+    /// `Some(None)` for ever, `Some(Some(t))` until `t`.
+    fn grants_until(&self, now: i64) -> Option<Option<i64>> {
+        if !row_grants(self) {
+            return None;
+        }
+        if self.kept() {
+            return Some(None);
+        }
+        match self.expires_at {
+            Some(at) if at <= now => None,
+            live => Some(live),
+        }
+    }
 }
 
 /// What a license check found: refused, or granted until the last license
-/// granting it expires (`None`: never).
+/// granting it stops granting it (`None`: never; a version kept after expiry is
+/// granted for ever).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Grant {
     Refused,
@@ -229,12 +298,13 @@ fn row_grants(row: &GrantRow) -> bool {
     }
 }
 
-/// [`grants`], and until when: the latest expiry among the rows that grant, as
-/// long as none of them lasts for ever.
-pub fn granted_until(rows: &[GrantRow]) -> Grant {
+/// Whether `rows` grant the manifest they were found for at `now`, and until
+/// when: an item grants while its license is unexpired, and after that only a
+/// version its `keep_released` license kept, for ever; the grant lasts until the
+/// latest end among the rows that grant, as long as none of them lasts for ever.
+pub fn granted_until(rows: &[GrantRow], now: i64) -> Grant {
     rows.iter()
-        .filter(|row| row_grants(row))
-        .map(|row| row.expires_at)
+        .filter_map(|row| row.grants_until(now))
         .reduce(|a, b| a.zip(b).map(|(a, b)| a.max(b)))
         .map_or(Grant::Refused, Grant::Until)
 }
@@ -259,26 +329,86 @@ mod tests {
             value: "v1.*".into(),
             tag: tag.map(Into::into),
             expires_at,
+            expiry_policy: ExpiryPolicy::Revoke,
+            pushed: Some(1),
+        }
+    }
+
+    fn keeping(kind: &str, tag: Option<&str>, expires_at: i64, pushed: i64) -> GrantRow {
+        GrantRow {
+            expiry_policy: ExpiryPolicy::KeepReleased,
+            pushed: Some(pushed),
+            ..row(kind, tag, Some(expires_at))
         }
     }
 
     #[test]
     fn a_grant_lasts_until_the_last_granting_license_expires() {
-        assert_eq!(granted_until(&[]), Grant::Refused);
+        assert_eq!(granted_until(&[], 5), Grant::Refused);
         let refused = row("pattern", Some("v2"), None);
         assert_eq!(
-            granted_until(std::slice::from_ref(&refused)),
+            granted_until(std::slice::from_ref(&refused), 5),
             Grant::Refused
         );
         let early = row("all", None, Some(10));
         let late = row("pattern", Some("v1.0"), Some(20));
         let rows = [early.clone(), late, refused.clone()];
-        assert_eq!(granted_until(&rows), Grant::Until(Some(20)));
+        assert_eq!(granted_until(&rows, 5), Grant::Until(Some(20)));
+        assert_eq!(granted_until(&rows, 10), Grant::Until(Some(20)));
+        assert_eq!(granted_until(&rows, 20), Grant::Refused, "both expired");
         let forever = row("digest", None, None);
         assert_eq!(
-            granted_until(&[early, forever, refused]),
+            granted_until(&[early, forever, refused], 5),
             Grant::Until(None)
         );
+    }
+
+    #[test]
+    fn keep_released_grants_versions_pushed_before_expiry_for_ever() {
+        for kind in ["all", "digest", "pattern"] {
+            let tag = (kind == "pattern").then_some("v1.0");
+            let released = keeping(kind, tag, 10, 9);
+            let newer = keeping(kind, tag, 10, 10);
+            for now in [5, 10, 50] {
+                assert_eq!(
+                    granted_until(std::slice::from_ref(&released), now),
+                    Grant::Until(None),
+                    "{kind} released, at {now}"
+                );
+            }
+            assert_eq!(
+                granted_until(std::slice::from_ref(&newer), 5),
+                Grant::Until(Some(10)),
+                "{kind} pushed at expiry: granted until then"
+            );
+            for now in [10, 50] {
+                assert_eq!(
+                    granted_until(std::slice::from_ref(&newer), now),
+                    Grant::Refused,
+                    "{kind} pushed at expiry, at {now}"
+                );
+            }
+            let revoke = GrantRow {
+                expiry_policy: ExpiryPolicy::Revoke,
+                ..released.clone()
+            };
+            assert_eq!(
+                granted_until(std::slice::from_ref(&revoke), 5),
+                Grant::Until(Some(10))
+            );
+            assert_eq!(
+                granted_until(&[revoke], 10),
+                Grant::Refused,
+                "{kind} revoked"
+            );
+        }
+        let unmatched = keeping("pattern", Some("v2.0"), 10, 9);
+        assert_eq!(granted_until(&[unmatched], 50), Grant::Refused);
+        let unknown = GrantRow {
+            pushed: None,
+            ..keeping("all", None, 10, 9)
+        };
+        assert_eq!(granted_until(&[unknown], 50), Grant::Refused, "no manifest");
     }
 
     #[test]
@@ -330,6 +460,8 @@ mod tests {
             value: value.into(),
             tag: tag.map(Into::into),
             expires_at: None,
+            expiry_policy: ExpiryPolicy::Revoke,
+            pushed: None,
         };
         assert!(!grants(&[]));
         assert!(grants(&[row("all", "", None)]));

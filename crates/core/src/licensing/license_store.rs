@@ -6,13 +6,34 @@
 //! A manifest is reached from above: it is readable when a license item grants it
 //! or anything it is reached through — an index that lists it, the manifest it
 //! refers to as its `subject` — so the grant queries walk that closure upwards.
+//!
+//! A license in force ([`license_in_force_sql`]) is unexpired, or expired under
+//! `keep_released` with versions of the artifact pushed before; once expired it
+//! grants only those: a manifest whose `created_at` is before the expiry, and what
+//! is reached from one.
+
+/// SQL over a license `l` and its item `i`: whether the license gives anything of
+/// the item's artifact at time `$now` (a parameter) — it is unexpired, or expired
+/// under `keep_released` and a version of the artifact was pushed before it
+/// expired. A macro so it can be spliced into `concat!`-built statements.
+#[macro_export]
+macro_rules! license_in_force_sql {
+    ($now:literal) => {
+        concat!(
+            "(l.expires_at IS NULL OR l.expires_at > ",
+            $now,
+            " OR (l.expiry_policy = 'keep_released' AND EXISTS (SELECT 1 FROM manifests
+               WHERE repo = i.repo AND created_at < l.expires_at)))"
+        )
+    };
+}
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::licensing::license::{Grant, GrantRow, Item, ItemJson, License, Versions};
+use crate::licensing::license::{ExpiryPolicy, Grant, GrantRow, Item, ItemJson, License, Versions};
 use crate::licensing::pattern::TagPattern;
 use crate::oci::digest::Digest;
 use crate::oci::name::RepoName;
@@ -40,8 +61,10 @@ pub enum Target<'a> {
     Blob(&'a Digest),
 }
 
-/// The license items that grant `target` in `repo` to `licensee` at time `now`, or
-/// nothing; [`crate::licensing::license::grants`] reads the rows. A blob is granted only
+/// The items of `licensee`'s licenses in force at `now` that cover `target` in
+/// `repo`, with what [`crate::licensing::license::granted_until`] needs to decide
+/// whether and until when they grant it: expiry, policy, and when the covered
+/// version was pushed. A blob is granted only
 /// through a manifest of `repo` that references it and that the licensee may read,
 /// whatever the item's kind: an all-versions license does not open upload
 /// leftovers, mounts, or the blobs of deleted manifests. For a user that is not a
@@ -60,7 +83,8 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
         Target::Blob(d) => (Some(d.as_str()), None, "blob"),
     };
     stmt!(
-        "WITH RECURSIVE
+        concat!(
+            "WITH RECURSIVE
            who(customer_id) AS (
              SELECT ?1 WHERE ?1 IS NOT NULL
              UNION ALL SELECT customer_id FROM users WHERE id = ?2
@@ -68,11 +92,13 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
                WHERE t.secret_hash = ?3
              UNION ALL SELECT u.customer_id FROM sessions s JOIN users u ON u.id = s.user_id
                WHERE s.id_hash = ?4),
-           items(kind, value, expires_at) AS (
-             SELECT i.kind, i.value, l.expires_at
+           items(kind, value, expires_at, expiry_policy) AS (
+             SELECT i.kind, i.value, l.expires_at, l.expiry_policy
              FROM licenses l JOIN license_items i ON i.license_id = l.id
              WHERE l.customer_id IN (SELECT customer_id FROM who) AND i.repo = ?5
-               AND (l.expires_at IS NULL OR l.expires_at > ?6)),
+               AND ",
+            license_in_force_sql!("?6"),
+            "),
            up(d) AS (
              SELECT ?7 WHERE ?9 = 'manifest' AND ?7 IS NOT NULL
              UNION SELECT digest FROM tags WHERE ?9 = 'manifest' AND repo = ?5 AND tag = ?8
@@ -82,12 +108,18 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
                ON r.repo = ?5 AND r.target = up.d AND r.kind = 'child'
              UNION SELECT m.subject FROM up JOIN manifests m
                ON m.repo = ?5 AND m.digest = up.d WHERE m.subject IS NOT NULL)
-         SELECT kind, value, NULL AS tag, expires_at FROM items
-           WHERE kind = 'all' AND EXISTS (SELECT 1 FROM up)
-         UNION ALL SELECT i.kind, i.value, NULL, i.expires_at FROM items i JOIN up
-           ON i.kind = 'digest' AND i.value = up.d
-         UNION ALL SELECT i.kind, i.value, t.tag, i.expires_at FROM items i JOIN up JOIN tags t
-           ON t.repo = ?5 AND t.digest = up.d WHERE i.kind = 'pattern'",
+         SELECT kind, value, NULL AS tag, expires_at, expiry_policy,
+             (SELECT MIN(m.created_at) FROM up JOIN manifests m
+               ON m.repo = ?5 AND m.digest = up.d) AS pushed
+           FROM items WHERE kind = 'all' AND EXISTS (SELECT 1 FROM up)
+         UNION ALL SELECT i.kind, i.value, NULL, i.expires_at, i.expiry_policy, m.created_at
+           FROM items i JOIN up ON i.kind = 'digest' AND i.value = up.d
+           LEFT JOIN manifests m ON m.repo = ?5 AND m.digest = up.d
+         UNION ALL SELECT i.kind, i.value, t.tag, i.expires_at, i.expiry_policy, m.created_at
+           FROM items i JOIN up JOIN tags t ON t.repo = ?5 AND t.digest = up.d
+           LEFT JOIN manifests m ON m.repo = ?5 AND m.digest = up.d
+           WHERE i.kind = 'pattern'"
+        ),
         customer,
         user,
         token,
@@ -138,6 +170,7 @@ pub struct NewLicense {
     pub name: String,
     pub customer_id: String,
     pub expires_at: Option<i64>,
+    pub expiry_policy: ExpiryPolicy,
     pub created_at: i64,
     pub items: Vec<Item>,
 }
@@ -148,6 +181,7 @@ struct LicenseRow {
     name: String,
     customer_id: String,
     expires_at: Option<i64>,
+    expiry_policy: ExpiryPolicy,
     created_at: i64,
 }
 
@@ -177,38 +211,64 @@ fn names_json<S: AsRef<str>>(names: &[S]) -> String {
     serde_json::to_string(&names.iter().map(AsRef::as_ref).collect::<Vec<_>>()).expect("strings")
 }
 
-/// What license `items` of one artifact grant, given its `tags` (needed only when an
-/// item is a pattern): every version, or the digests the grant starts from (the
-/// licensed ones and those of matching tags), which reach further through index
-/// children and referrers.
-fn seeds<'r>(items: &'r [GrantRow], tags: &'r [TagRow]) -> (bool, Vec<&'r str>) {
-    let all = items.iter().any(|i| i.kind == "all");
-    let patterns: Vec<TagPattern> = items
-        .iter()
-        .filter(|i| i.kind == "pattern")
-        .filter_map(|i| i.value.parse().ok())
-        .collect();
-    let seeds = items
-        .iter()
-        .filter(|i| i.kind == "digest")
-        .map(|i| i.value.as_str())
-        .chain(
-            tags.iter()
-                .filter(|t| patterns.iter().any(|p| p.matches(&t.tag)))
-                .map(|t| t.digest.as_str()),
-        )
-        .collect();
-    (all, seeds)
+/// A tag with when the manifest it points at was pushed.
+#[derive(Deserialize)]
+struct PushedTag {
+    #[serde(flatten)]
+    tag: TagRow,
+    pushed: Option<i64>,
 }
 
-/// What a customer's live licenses grant of one artifact: every version (`all`),
-/// or the digests the grant starts from (`seeds`: the licensed ones and those of
-/// matching tags), which reach further through index children and referrers.
-/// It holds until `until`, the first expiry among those licenses, or until the
-/// artifact's tags or the licenses change.
+/// What license `items` of one artifact in force at `now` grant, given its `tags`
+/// (needed only when an item is a pattern). Each item grants the versions
+/// [`GrantRow::versions_at`] says: every one, or those pushed before its expiry.
+fn readable_of(items: &[GrantRow], tags: &[PushedTag], now: i64) -> Readable {
+    let mut readable = Readable {
+        all: false,
+        pushed_before: None,
+        seeds: Vec::new(),
+        until: items
+            .iter()
+            .filter_map(|i| i.expires_at)
+            .filter(|&at| at > now)
+            .min(),
+    };
+    for item in items {
+        let Some(before) = item.versions_at(now) else {
+            continue;
+        };
+        let released = |pushed: Option<i64>| before.is_none_or(|t| pushed.is_some_and(|p| p < t));
+        match (item.kind.as_str(), before) {
+            ("all", None) => readable.all = true,
+            ("all", Some(t)) => readable.pushed_before = readable.pushed_before.max(Some(t)),
+            ("digest", _) if released(item.pushed) => readable.seeds.push(item.value.clone()),
+            ("pattern", _) => {
+                let Ok(pattern) = item.value.parse::<TagPattern>() else {
+                    continue;
+                };
+                let matching = tags
+                    .iter()
+                    .filter(|t| released(t.pushed) && pattern.matches(&t.tag.tag));
+                readable
+                    .seeds
+                    .extend(matching.map(|t| t.tag.digest.clone()));
+            }
+            _ => {}
+        }
+    }
+    readable
+}
+
+/// What a customer's licenses grant of one artifact: every version (`all`), every
+/// version pushed before `pushed_before` (an expired `keep_released` license for
+/// all versions), and the digests the grant starts from (`seeds`: the licensed
+/// ones and those of matching tags); all of them reach further through index
+/// children and referrers. It holds until `until`, the first expiry among those
+/// licenses still unexpired, or until the artifact's tags or the licenses change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Readable {
     pub all: bool,
+    pub pushed_before: Option<i64>,
     pub seeds: Vec<String>,
     pub until: Option<i64>,
 }
@@ -252,7 +312,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
             .sql
             .query(grant_query(&licensee, repo, target, now))
             .await?;
-        Ok(crate::licensing::license::granted_until(&rows))
+        Ok(crate::licensing::license::granted_until(&rows, now))
     }
 
     /// Whether any license covers `target` (see [`protection_query`]).
@@ -261,13 +321,17 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Ok(crate::licensing::license::grants(&rows))
     }
 
-    /// Whether a license active at `now` names the artifact.
+    /// Whether a license in force at `now` names the artifact.
     pub async fn references_artifact(&self, repo: &RepoName, now: i64) -> Result<bool> {
         let row: Option<NameRow> = self
             .sql
             .one(stmt!(
-                "SELECT i.repo AS name FROM license_items i JOIN licenses l ON l.id = i.license_id
-                 WHERE i.repo = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2) LIMIT 1",
+                concat!(
+                    "SELECT i.repo AS name FROM license_items i JOIN licenses l ON l.id = i.license_id
+                     WHERE i.repo = ?1 AND ",
+                    license_in_force_sql!("?2"),
+                    " LIMIT 1"
+                ),
                 repo.as_str(),
                 now
             ))
@@ -275,7 +339,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Ok(row.is_some())
     }
 
-    /// Existing artifacts `customer` holds a live license for, in name order: those
+    /// Existing artifacts `customer` holds a license in force for, in name order: those
     /// after `after` and, if `only` is given, named in it; at most `n + 1` (so the
     /// caller sees whether more follow).
     pub async fn licensed_artifacts(
@@ -289,12 +353,15 @@ impl<'a, S: Sql> Licenses<'a, S> {
         let rows: Vec<NameRow> = self
             .sql
             .query(stmt!(
-                "SELECT DISTINCT i.repo AS name FROM licenses l
-                   JOIN license_items i ON i.license_id = l.id
-                 WHERE l.customer_id = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2)
-                   AND i.repo > ?3 AND i.repo IN (SELECT name FROM repositories)
-                   AND (?5 IS NULL OR i.repo IN (SELECT value FROM json_each(?5)))
-                 ORDER BY i.repo LIMIT ?4",
+                concat!(
+                    "SELECT DISTINCT i.repo AS name FROM licenses l
+                       JOIN license_items i ON i.license_id = l.id
+                     WHERE l.customer_id = ?1 AND ",
+                    license_in_force_sql!("?2"),
+                    " AND i.repo > ?3 AND i.repo IN (SELECT name FROM repositories)
+                       AND (?5 IS NULL OR i.repo IN (SELECT value FROM json_each(?5)))
+                     ORDER BY i.repo LIMIT ?4"
+                ),
                 customer,
                 now,
                 after.unwrap_or(""),
@@ -306,7 +373,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
     }
 
     /// The tags of `repo` after `last` whose manifests `customer` may read, in
-    /// order, at most `n + 1`; `None` when no live license of the customer names
+    /// order, at most `n + 1`; `None` when no license of the customer in force names
     /// the artifact (so it is hidden). Two round trips: the license items with the
     /// repository's tags, then the page.
     pub async fn readable_tags(
@@ -323,31 +390,40 @@ impl<'a, S: Sql> Licenses<'a, S> {
         self.tags_of(&readable, repo, last, n).await.map(Some)
     }
 
-    /// What `customer`'s licenses live at `now` grant of `repo` (see [`Readable`]);
-    /// `None` when none names it. One round trip.
+    /// What `customer`'s licenses in force at `now` grant of `repo` (see
+    /// [`Readable`]); `None` when none names it. One round trip.
     pub async fn readable(
         &self,
         customer: &str,
         repo: &RepoName,
         now: i64,
     ) -> Result<Option<Readable>> {
-        let (items, tags): (Vec<GrantRow>, Vec<TagRow>) = self
+        let (items, tags): (Vec<GrantRow>, Vec<PushedTag>) = self
             .sql
             .query_both(
                 stmt!(
-                    "SELECT i.kind, i.value, NULL AS tag, l.expires_at FROM licenses l
-                       JOIN license_items i ON i.license_id = l.id
-                     WHERE l.customer_id = ?1 AND i.repo = ?2
-                       AND (l.expires_at IS NULL OR l.expires_at > ?3)",
+                    concat!(
+                        "SELECT i.kind, i.value, NULL AS tag, l.expires_at, l.expiry_policy,
+                           m.created_at AS pushed
+                         FROM licenses l JOIN license_items i ON i.license_id = l.id
+                           LEFT JOIN manifests m ON m.repo = i.repo AND m.digest = i.value
+                         WHERE l.customer_id = ?1 AND i.repo = ?2 AND ",
+                        license_in_force_sql!("?3")
+                    ),
                     customer,
                     repo.as_str(),
                     now
                 ),
                 stmt!(
-                    "SELECT tag, digest, updated_at FROM tags WHERE repo = ?1 AND EXISTS (
-                       SELECT 1 FROM licenses l JOIN license_items i ON i.license_id = l.id
-                       WHERE l.customer_id = ?2 AND i.repo = ?1 AND i.kind = 'pattern'
-                         AND (l.expires_at IS NULL OR l.expires_at > ?3))",
+                    concat!(
+                        "SELECT t.tag, t.digest, t.updated_at, m.created_at AS pushed
+                         FROM tags t LEFT JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+                         WHERE t.repo = ?1 AND EXISTS (
+                           SELECT 1 FROM licenses l JOIN license_items i ON i.license_id = l.id
+                           WHERE l.customer_id = ?2 AND i.repo = ?1 AND i.kind = 'pattern' AND ",
+                        license_in_force_sql!("?3"),
+                        ")"
+                    ),
                     repo.as_str(),
                     customer,
                     now
@@ -357,12 +433,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
         if items.is_empty() {
             return Ok(None);
         }
-        let (all, seeds) = seeds(&items, &tags);
-        Ok(Some(Readable {
-            all,
-            seeds: seeds.into_iter().map(str::to_owned).collect(),
-            until: items.iter().filter_map(|i| i.expires_at).min(),
-        }))
+        Ok(Some(readable_of(&items, &tags, now)))
     }
 
     /// The page of `repo`'s tags after `last` (at most `n + 1`, so the caller can
@@ -378,6 +449,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
             .query(stmt!(
                 "WITH RECURSIVE down(d) AS (
                    SELECT value FROM json_each(?2)
+                   UNION SELECT digest FROM manifests WHERE repo = ?1 AND created_at < ?6
                    UNION SELECT r.target FROM down JOIN manifest_refs r
                      ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'child'
                    UNION SELECT m.digest FROM down JOIN manifests m
@@ -389,12 +461,13 @@ impl<'a, S: Sql> Licenses<'a, S> {
                 names_json(&readable.seeds),
                 last.unwrap_or(""),
                 n + 1,
-                i64::from(readable.all)
+                i64::from(readable.all),
+                readable.pushed_before
             ))
             .await
     }
 
-    /// The first `n` artifacts (by name) `customer` holds a live license for, each
+    /// The first `n` artifacts (by name) `customer` holds a license in force for, each
     /// with the newest version it may read: the most recently set tag of a manifest
     /// that refers to no other (a signature's tag is not a version), the larger tag
     /// on a tie. Two round trips however many artifacts: the license items with the
@@ -405,22 +478,32 @@ impl<'a, S: Sql> Licenses<'a, S> {
         n: usize,
         now: i64,
     ) -> Result<Vec<(String, Option<TagRow>)>> {
-        let (items, tags): (Vec<OfRepo<GrantRow>>, Vec<OfRepo<TagRow>>) = self
+        let (items, tags): (Vec<OfRepo<GrantRow>>, Vec<OfRepo<PushedTag>>) = self
             .sql
             .query_both(
                 stmt!(
-                    "SELECT i.repo, i.kind, i.value, NULL AS tag FROM licenses l
-                       JOIN license_items i ON i.license_id = l.id
-                     WHERE l.customer_id = ?1 AND (l.expires_at IS NULL OR l.expires_at > ?2)
-                       AND i.repo IN (SELECT name FROM repositories)",
+                    concat!(
+                        "SELECT i.repo, i.kind, i.value, NULL AS tag, l.expires_at, l.expiry_policy,
+                           m.created_at AS pushed
+                         FROM licenses l JOIN license_items i ON i.license_id = l.id
+                           LEFT JOIN manifests m ON m.repo = i.repo AND m.digest = i.value
+                         WHERE l.customer_id = ?1 AND ",
+                        license_in_force_sql!("?2"),
+                        " AND i.repo IN (SELECT name FROM repositories)"
+                    ),
                     customer,
                     now
                 ),
                 stmt!(
-                    "SELECT repo, tag, digest, updated_at FROM tags WHERE repo IN (
-                       SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
-                       WHERE l.customer_id = ?1 AND i.kind = 'pattern'
-                         AND (l.expires_at IS NULL OR l.expires_at > ?2))",
+                    concat!(
+                        "SELECT t.repo, t.tag, t.digest, t.updated_at, m.created_at AS pushed
+                         FROM tags t LEFT JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+                         WHERE t.repo IN (
+                           SELECT i.repo FROM licenses l JOIN license_items i ON i.license_id = l.id
+                           WHERE l.customer_id = ?1 AND i.kind = 'pattern' AND ",
+                        license_in_force_sql!("?2"),
+                        ")"
+                    ),
                     customer,
                     now
                 ),
@@ -430,12 +513,21 @@ impl<'a, S: Sql> Licenses<'a, S> {
         let tags = by_repo(tags);
         let mut everything = Vec::new();
         let mut starts = Vec::new();
+        let mut released = Vec::new();
         for (repo, grants) in &items {
-            let (all, digests) = seeds(grants, tags.get(repo).map_or(&[], Vec::as_slice));
-            if all {
+            let readable = readable_of(grants, tags.get(repo).map_or(&[], Vec::as_slice), now);
+            if readable.all {
                 everything.push(repo.as_str());
             }
-            starts.extend(digests.into_iter().map(|d| [repo.as_str(), d]));
+            if let Some(before) = readable.pushed_before {
+                released.push(serde_json::json!([repo, before]));
+            }
+            starts.extend(
+                readable
+                    .seeds
+                    .into_iter()
+                    .map(|d| serde_json::json!([repo, d])),
+            );
         }
         let newest: Vec<OfRepo<TagRow>> = self
             .sql
@@ -443,6 +535,9 @@ impl<'a, S: Sql> Licenses<'a, S> {
                 "WITH RECURSIVE down(repo, d) AS (
                    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
                      FROM json_each(?1)
+                   UNION SELECT m.repo, m.digest FROM json_each(?4) j JOIN manifests m
+                     ON m.repo = json_extract(j.value, '$[0]')
+                     AND m.created_at < json_extract(j.value, '$[1]')
                    UNION SELECT r.repo, r.target FROM down JOIN manifest_refs r
                      ON r.repo = down.repo AND r.manifest = down.d AND r.kind = 'child'
                    UNION SELECT m.repo, m.digest FROM down JOIN manifests m
@@ -459,7 +554,8 @@ impl<'a, S: Sql> Licenses<'a, S> {
                  SELECT repo, tag, digest, updated_at FROM readable WHERE rank = 1",
                 serde_json::to_string(&starts).expect("strings"),
                 names_json(&everything),
-                names_json(&items.iter().map(|(repo, _)| repo).collect::<Vec<_>>())
+                names_json(&items.iter().map(|(repo, _)| repo).collect::<Vec<_>>()),
+                serde_json::Value::from(released).to_string()
             ))
             .await?;
         let mut newest: BTreeMap<String, TagRow> =
@@ -581,19 +677,20 @@ impl<'a, S: Sql> Licenses<'a, S> {
     pub async fn create(&self, license: &NewLicense) -> Result<()> {
         self.check(license).await?;
         let mut statements = vec![stmt!(
-            "INSERT INTO licenses (id, customer_id, name, expires_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO licenses (id, customer_id, name, expires_at, created_at, expiry_policy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             license.id.as_str(),
             license.customer_id.as_str(),
             license.name.as_str(),
             license.expires_at,
-            license.created_at
+            license.created_at,
+            license.expiry_policy.as_str()
         )];
         statements.extend(Self::item_statements(license));
         self.write(statements, license).await
     }
 
-    /// Replaces a license's name, customer, expiry and items; false if there is no
+    /// Replaces a license's name, customer, expiry, policy and items; false if there is no
     /// such license.
     pub async fn replace(&self, license: &NewLicense) -> Result<bool> {
         if self.show(&license.id).await?.is_none() {
@@ -602,11 +699,13 @@ impl<'a, S: Sql> Licenses<'a, S> {
         self.check(license).await?;
         let mut statements = vec![
             stmt!(
-                "UPDATE licenses SET customer_id = ?2, name = ?3, expires_at = ?4 WHERE id = ?1",
+                "UPDATE licenses SET customer_id = ?2, name = ?3, expires_at = ?4, expiry_policy = ?5
+                 WHERE id = ?1",
                 license.id.as_str(),
                 license.customer_id.as_str(),
                 license.name.as_str(),
-                license.expires_at
+                license.expires_at,
+                license.expiry_policy.as_str()
             ),
             stmt!(
                 "DELETE FROM license_items WHERE license_id = ?1",
@@ -666,7 +765,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
             .sql
             .query_both(
                 params(
-                    "SELECT id, name, customer_id, expires_at, created_at FROM licenses
+                    "SELECT id, name, customer_id, expires_at, expiry_policy, created_at FROM licenses
                      WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR customer_id = ?2)
                        AND (?3 IS NULL OR id IN (SELECT license_id FROM license_items WHERE repo = ?3))
                        AND id > ?4
@@ -692,6 +791,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
                 name: l.name,
                 customer_id: l.customer_id,
                 expires_at: l.expires_at,
+                expiry_policy: l.expiry_policy,
                 created_at: l.created_at,
             })
             .collect();
