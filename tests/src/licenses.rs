@@ -189,9 +189,19 @@ pub fn create_from(body: &Value) -> Value {
 /// Creates a license that expires at `unix` seconds.
 #[track_caller]
 pub fn create_expiring(customer_id: &str, items: &[Value], unix: i64) -> Value {
+    create_expiring_under(customer_id, items, unix, "revoke")
+}
+
+/// Creates a license that expires at `unix` seconds under the expiry `policy`
+/// (`revoke` or `keep_released`).
+#[track_caller]
+pub fn create_expiring_under(customer_id: &str, items: &[Value], unix: i64, policy: &str) -> Value {
     let mut body = license_body(customer_id, items);
     body["expires_at"] = expiry(unix);
-    create_from(&body)
+    body["expiry_policy"] = json!(policy);
+    let license = create_from(&body);
+    assert_eq!(license["expiry_policy"], policy, "{license}");
+    license
 }
 
 /// The id of a license.
@@ -216,6 +226,13 @@ pub fn now_unix() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// Returns once the clock is past `unix` (Unix seconds).
+pub fn sleep_until_after(unix: i64) {
+    while now_unix() <= unix {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// An `expires_at` value: Unix seconds, as the API writes times.

@@ -192,13 +192,6 @@ fn granted(jwt: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// Sleeps until the unix time is past `unix`.
-fn sleep_until_after(unix: i64) {
-    while now_unix() <= unix {
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Real clients pull what is licensed
 // ---------------------------------------------------------------------------------------
