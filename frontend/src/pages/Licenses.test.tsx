@@ -10,7 +10,7 @@ const acme = { id: "c1", name: "Acme", contact: "", notes: "", created_at: 1 };
 const app = { name: "acme/app", type: "container_image", created_at: 1, last_push: 1, last_pull: null, pulls: 0, users: 0, customers: 0 };
 const v100 = { tag: "v1.0.0", digest: digest("a"), updated_at: 1 };
 const v110 = { tag: "v1.1.0", digest: digest("b"), updated_at: 2 };
-const stored = { id: "l1", name: "Acme production", customer_id: "c1", expires_at: null, created_at: 1, items: [{ artifact: "acme/app", digests: [digest("a")] }] };
+const stored = { id: "l1", name: "Acme production", customer_id: "c1", expires_at: null, expiry_policy: "revoke", created_at: 1, items: [{ artifact: "acme/app", digests: [digest("a")] }] };
 
 /** The server: one customer, one artifact with two tags on two pages; `write` answers POST and PUT. */
 function server(write: (call: Call) => Answer) {
@@ -123,4 +123,41 @@ test("the list filters by customer on the server and names each license's custom
   expect(await screen.findByRole("link", { name: "Acme" })).toHaveProperty("pathname", "/customers/c1");
   expect(calls.find((c) => c.path === "/api/v1/licenses")?.query.get("customer_id")).toBe("c1");
   history.replaceState(null, "", "/");
+});
+
+test("the expiry policy is chosen in the editor, sent, and kept when a license is edited", async () => {
+  const calls = server(() => ({ status: 201, body: { ...stored, items: [] } }));
+  await fillNewLicense();
+  const policy = screen.getByLabelText("After it expires") as HTMLSelectElement;
+  expect(policy.value).toBe("revoke");
+  fireEvent.change(policy, { target: { value: "keep_released" } });
+  fireEvent.click(screen.getByRole("button", { name: "Save license" }));
+  await waitFor(() => expect(calls.find((c) => c.method === "POST")?.body).toMatchObject({ expiry_policy: "keep_released" }));
+});
+
+test("an edited license shows its expiry policy and keeps it when saved", async () => {
+  const keeping = { ...stored, expiry_policy: "keep_released" };
+  const calls = mockApi((call) => {
+    if (call.method === "PUT") return { body: keeping };
+    if (call.path === "/api/v1/licenses/l1") return { body: keeping };
+    if (call.path === "/api/v1/customers") return page([acme]);
+    if (call.path === "/api/v1/artifacts") return page([app]);
+    if (call.path === "/api/v1/artifacts/acme/app/tags") return page([v100]);
+  });
+  renderAs(admin, <LicenseEditPage id="l1" />);
+  const policy = (await screen.findByLabelText("After it expires")) as HTMLSelectElement;
+  expect(policy.value).toBe("keep_released");
+  fireEvent.click(screen.getByRole("button", { name: "Save license" }));
+  await waitFor(() => expect(calls.find((c) => c.method === "PUT")?.body).toMatchObject({ expiry_policy: "keep_released" }));
+});
+
+test("the license list says which licenses keep released versions after expiry", async () => {
+  mockApi((call) => {
+    if (call.path === "/api/v1/customers") return page([acme]);
+    if (call.path === "/api/v1/licenses") return page([stored, { ...stored, id: "l2", name: "Acme perpetual", expires_at: 2, expiry_policy: "keep_released" }]);
+  });
+  renderAs(admin, <LicensesPage />);
+  const perpetual = (await screen.findByText("Acme perpetual")).closest("tr")!;
+  expect(perpetual.textContent).toMatch(/Expired .* keeps versions released before/);
+  expect(screen.getByText("Acme production").closest("tr")!.textContent).not.toMatch(/keeps versions/);
 });

@@ -1,5 +1,5 @@
 // Licenses: the list (filtered by customer) and the editor — name, customer,
-// expiry and 1–100 items, each an artifact with all versions, a tag pattern, or
+// expiry, what it grants after (its expiry policy) and 1–100 items, each an artifact with all versions, a tag pattern, or
 // versions chosen by tag (the server resolves tags to digests; digests already in
 // the license can be kept as they are).
 import { useRef, useState, type FormEvent } from "react";
@@ -8,7 +8,7 @@ import { customerHref, Link, navigate, setQuery, useLocation } from "../router";
 import { canWrite, useMe } from "../session";
 import { useAction, useLoad, useMore, usePaged } from "../ui/async";
 import { shortDigest } from "../ui/format";
-import { LicenseTable } from "../ui/licenses";
+import { EXPIRY_POLICIES, LicenseTable } from "../ui/licenses";
 import { ConfirmAction, Empty, ErrorNote, Loading, Pager, SearchBox, Show } from "../ui/parts";
 import { CustomerSelect, MoreSelect, useCustomers } from "../ui/pickers";
 
@@ -134,6 +134,7 @@ function LicenseForm({ license }: { license?: License }) {
   const [name, setName] = useState(license?.name ?? "");
   const [customerId, setCustomerId] = useState(license?.customer_id ?? preset);
   const [day, setDay] = useState(initialDay);
+  const [policy, setPolicy] = useState<License["expiry_policy"]>(license?.expiry_policy ?? "revoke");
   const [drafts, setDrafts] = useState<Draft[]>(() => (license ? draftsOf(license.items) : [draft()]));
   const customers = useCustomers();
   const findArtifacts = useFindArtifacts();
@@ -143,6 +144,7 @@ function LicenseForm({ license }: { license?: License }) {
     name: name.trim(),
     customer_id: customerId,
     expires_at: day === initialDay ? (license?.expires_at ?? null) : day ? endOfUtcDay(day) : null,
+    expiry_policy: policy,
     items: drafts.flatMap(itemsOf),
   });
   const save = async (event: FormEvent) => {
@@ -173,6 +175,20 @@ function LicenseForm({ license }: { license?: License }) {
         </label>
         <p className="hint" id="expiry-hint">
           The license grants access through the end of this day (23:59:59 UTC). Leave empty for a license that never expires.
+        </p>
+        <label>
+          After it expires
+          <select value={policy} onChange={(e) => setPolicy(e.target.value as License["expiry_policy"])} aria-describedby="policy-hint">
+            {Object.entries(EXPIRY_POLICIES).map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <p className="hint" id="policy-hint">
+          A version is released when its manifest was pushed; kept versions stay pullable for ever, with their platforms, signatures and
+          SBOMs.
         </p>
         <h2>Artifacts</h2>
         {drafts.map((d, index) => (

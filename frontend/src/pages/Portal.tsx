@@ -1,17 +1,38 @@
 // The customer portal: the artifacts and versions the customer's licenses
-// cover — the server answers with nothing else — with the commands to pull them.
+// cover — the server answers with nothing else — with the commands to pull them,
+// and the licenses themselves: when each expires and what it keeps after.
 import { api, ok, type ArtifactDetails } from "../api/client";
 import { useMe } from "../session";
-import { useLoad } from "../ui/async";
+import { useLoad, usePaged } from "../ui/async";
 import { dateTime } from "../ui/format";
-import { Show } from "../ui/parts";
+import { LicenseTable } from "../ui/licenses";
+import { Empty, Pager, Show } from "../ui/parts";
 import { newestTag, PullCommands } from "../ui/pull";
 import { Link } from "../router";
 import { ArtifactFacts, TagsTable, VersionsTable } from "../ui/versions";
 import { ArtifactsPage } from "./Artifacts";
 
 export function PortalPage() {
-  return <ArtifactsPage base="/portal" title="My artifacts" />;
+  return (
+    <>
+      <ArtifactsPage base="/portal" title="My artifacts" />
+      <MyLicenses />
+    </>
+  );
+}
+
+/** The customer's licenses (the server lists only its own). */
+function MyLicenses() {
+  const licenses = usePaged((cursor) => ok(api.GET("/api/v1/licenses", { params: { query: { cursor } } })), "my-licenses");
+  return (
+    <section>
+      <h2>My licenses</h2>
+      <Show state={licenses}>
+        {(page) => (page.items.length === 0 ? <Empty>No licenses.</Empty> : <LicenseTable licenses={page.items} linked={false} />)}
+      </Show>
+      <Pager paged={licenses} />
+    </section>
+  );
 }
 
 export function PortalArtifactPage({ name }: { name: string }) {

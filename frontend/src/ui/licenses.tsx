@@ -1,5 +1,6 @@
-// How a license reads in a list — name, customer, expiry (expired ones say so),
-// what it covers — shared by the licenses page and each customer's page.
+// How a license reads in a list — name, customer, expiry (expired ones say so) and
+// what it grants after it, what it covers — shared by the licenses page, each
+// customer's page and the customer portal.
 import type { ReactNode } from "react";
 import type { License, LicenseItem } from "../api/client";
 import { Link } from "../router";
@@ -20,14 +21,36 @@ function coverage(items: LicenseItem[]): string {
 /** Unix seconds as a date in UTC, the day a license's expiry is chosen in. */
 const utcDate = (seconds: number) => new Date(seconds * 1000).toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
 
-function Expiry({ at }: { at: number | null }) {
+/** What each expiry policy grants once the license has expired. */
+export const EXPIRY_POLICIES: Record<License["expiry_policy"], string> = {
+  revoke: "Revoke all access",
+  keep_released: "Keep the versions released before it expired",
+};
+
+function Expiry({ license: { expires_at: at, expiry_policy: policy } }: { license: License }) {
   if (at == null) return <span className="muted">Never</span>;
-  if (at * 1000 <= Date.now()) return <span className="badge expired">Expired {utcDate(at)}</span>;
-  return <>{utcDate(at)}</>;
+  const keeps = policy === "keep_released" && <span className="muted"> · keeps versions released before</span>;
+  if (at * 1000 <= Date.now()) {
+    return (
+      <>
+        <span className="badge expired">Expired {utcDate(at)}</span>
+        {keeps}
+      </>
+    );
+  }
+  return (
+    <>
+      {utcDate(at)}
+      {keeps}
+    </>
+  );
 }
 
-/** Licenses as a table; `customer` renders the customer column when given. */
-export function LicenseTable({ licenses, customer }: { licenses: License[]; customer?: (license: License) => ReactNode }) {
+/**
+ * Licenses as a table; `customer` renders the customer column when given; names
+ * link to the editor unless `linked` is false (a customer cannot open it).
+ */
+export function LicenseTable({ licenses, customer, linked = true }: { licenses: License[]; customer?: (license: License) => ReactNode; linked?: boolean }) {
   return (
     <div className="table-wrap">
       <table>
@@ -43,11 +66,11 @@ export function LicenseTable({ licenses, customer }: { licenses: License[]; cust
           {licenses.map((license) => (
             <tr key={license.id}>
               <td>
-                <Link href={`/licenses/${encodeURIComponent(license.id)}`}>{license.name}</Link>
+                {linked ? <Link href={`/licenses/${encodeURIComponent(license.id)}`}>{license.name}</Link> : license.name}
               </td>
               {customer && <td>{customer(license)}</td>}
               <td>
-                <Expiry at={license.expires_at} />
+                <Expiry license={license} />
               </td>
               <td className="hide-narrow">{coverage(license.items)}</td>
             </tr>
