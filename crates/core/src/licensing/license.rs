@@ -241,10 +241,8 @@ impl GrantRow {
         if self.kept() {
             return Some(None);
         }
-        match self.expires_at {
-            Some(at) if at <= now => None,
-            live => Some(live),
-        }
+        // Not kept: granted only while every version is.
+        self.versions_at(now)?.is_none().then_some(self.expires_at)
     }
 }
 
@@ -285,7 +283,8 @@ pub fn covering_licenses<'r>(
         .collect()
 }
 
-/// Whether any of `rows` grants the manifest they were found for.
+/// Whether any of `rows` covers the manifest they were found for, whatever the
+/// expiry of their licenses (what the deletion rules protect).
 pub fn grants(rows: &[GrantRow]) -> bool {
     rows.iter().any(row_grants)
 }
