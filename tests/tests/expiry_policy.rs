@@ -66,6 +66,17 @@ fn assert_hidden(c: &Customer, img: &Image, tag: &str, shared: &[&str]) {
     }
 }
 
+/// Whether `repo` is in `c`'s artifact list (`GET /api/v1/artifacts`).
+fn lists(c: &Customer, repo: &str) -> bool {
+    let r = send(c.api("GET", &format!("/api/v1/artifacts?q={repo}")), None);
+    r.expect(200);
+    r.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .any(|a| a["name"] == repo)
+}
+
 /// `skopeo copy` of `repo:reference` as `c` into an OCI layout under `sb`.
 fn skopeo_copy(sb: &Sandbox, c: &Customer, repo: &str, reference: &str) -> Run {
     let layout = sb.path(&format!("layout-{reference}"));
@@ -125,6 +136,7 @@ fn keep_released_serves_what_was_pushed_before_expiry_and_nothing_newer() {
         .tags_list(&repo, "")
         .expect_error(404, "NAME_UNKNOWN");
     assert!(!revoked.catalog().contains(&repo));
+    assert!(!lists(&revoked, &repo));
 
     // A version pushed after the expiry, sharing v1's base layer.
     let v2 = push_on(reg, &repo, "v2", &base);
@@ -134,6 +146,7 @@ fn keep_released_serves_what_was_pushed_before_expiry_and_nothing_newer() {
         assert_hidden(c, &v2, "v2", &[v1.layers[0].digest.as_str()]);
         assert_eq!(c.all_tags(&repo), ["v1"], "{}", c.id);
         assert!(c.catalog().contains(&repo));
+        assert!(lists(c, &repo), "{}", c.id);
     }
     assert_hidden(&revoked, &v2, "v2", &[]);
 
