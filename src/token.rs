@@ -85,7 +85,7 @@ pub async fn handle(mut req: Request, app: &App) -> Result<Response> {
     respond(app, &identity, granted, &service, refresh)
 }
 
-/// Of the repositories asked for, those a customer holds a live license for (none
+/// Of the repositories asked for, those a customer holds a license in force for (none
 /// for vendor staff, whose role decides).
 async fn licensed_repositories(
     app: &App,

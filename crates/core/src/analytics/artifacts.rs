@@ -389,7 +389,8 @@ impl<'a, S: Sql> Artifacts<'a, S> {
 
     /// A page of the artifacts `query` asks for, with their kind (that of the
     /// most recently tagged manifest that refers to no other) and pull figures;
-    /// for a `customer`, only those it holds a live license for, with its own
+    /// for a `customer`, only those it holds a license in force for (an unexpired
+    /// one, or an expired one keeping versions: `license_in_force_sql!`), with its own
     /// pulls, and the kind and last push (and the order by it) worked out over the
     /// versions it may read: nothing of an unlicensed version shows. Every order but by name puts the largest first, then names in order;
     /// the cursor carries the sort key and the name, so pages never skip or repeat.
@@ -477,7 +478,7 @@ impl<'a, S: Sql> Artifacts<'a, S> {
     }
 
     /// `{artifact: [set at, digest]}` of the newest version `customer` may read of
-    /// each artifact it holds a live license for: what its artifact list shows.
+    /// each artifact it holds a license in force for: what its artifact list shows.
     async fn newest_readable(&self, customer: &str, now: i64) -> Result<String> {
         let newest = Licenses::new(self.sql)
             .newest_readable(customer, usize::MAX, now)
@@ -492,7 +493,7 @@ impl<'a, S: Sql> Artifacts<'a, S> {
         Ok(serde_json::Value::Object(map).to_string())
     }
 
-    /// For each artifact `customer` holds a live license for: its last pull, the
+    /// For each artifact `customer` holds a license in force for: its last pull, the
     /// newest version it may read (the most recently set of its readable tags),
     /// and its status, where a last pull before `since` counts as none. Three
     /// round trips however many artifacts, two of them at once.
