@@ -11,6 +11,11 @@
 //! `keep_released` with versions of the artifact pushed before; once expired it
 //! grants only those: a manifest whose `created_at` is before the expiry, and what
 //! is reached from one.
+//!
+//! Where a closure drives lookups, it is joined with `CROSS JOIN`, whose order
+//! SQLite keeps: left alone, the planner may scan every tag, reference or
+//! manifest of the repository once per closure row (natively, the tag list of
+//! 2,000 kept versions took 850 ms instead of 8).
 
 /// SQL over a license `l` and its item `i`: whether the license gives anything of
 /// the item's artifact at time `$now` (a parameter) — it is unexpired, or expired
@@ -109,14 +114,14 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
              UNION SELECT m.subject FROM up JOIN manifests m
                ON m.repo = ?5 AND m.digest = up.d WHERE m.subject IS NOT NULL)
          SELECT kind, value, NULL AS tag, expires_at, expiry_policy,
-             (SELECT MIN(m.created_at) FROM up JOIN manifests m
+             (SELECT MIN(m.created_at) FROM up CROSS JOIN manifests m
                ON m.repo = ?5 AND m.digest = up.d) AS pushed
            FROM items WHERE kind = 'all' AND EXISTS (SELECT 1 FROM up)
          UNION ALL SELECT i.kind, i.value, NULL, i.expires_at, i.expiry_policy, m.created_at
            FROM items i JOIN up ON i.kind = 'digest' AND i.value = up.d
            LEFT JOIN manifests m ON m.repo = ?5 AND m.digest = up.d
          UNION ALL SELECT i.kind, i.value, t.tag, i.expires_at, i.expiry_policy, m.created_at
-           FROM items i JOIN up JOIN tags t ON t.repo = ?5 AND t.digest = up.d
+           FROM items i CROSS JOIN up CROSS JOIN tags t ON t.repo = ?5 AND t.digest = up.d
            LEFT JOIN manifests m ON m.repo = ?5 AND m.digest = up.d
            WHERE i.kind = 'pattern'"
         ),
@@ -450,9 +455,9 @@ impl<'a, S: Sql> Licenses<'a, S> {
                 "WITH RECURSIVE down(d) AS (
                    SELECT value FROM json_each(?2)
                    UNION SELECT digest FROM manifests WHERE repo = ?1 AND created_at < ?6
-                   UNION SELECT r.target FROM down JOIN manifest_refs r
+                   UNION SELECT r.target FROM down CROSS JOIN manifest_refs r
                      ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'child'
-                   UNION SELECT m.digest FROM down JOIN manifests m
+                   UNION SELECT m.digest FROM down CROSS JOIN manifests m
                      ON m.repo = ?1 AND m.subject = down.d)
                  SELECT tag, digest, updated_at FROM tags
                  WHERE repo = ?1 AND tag > ?3 AND (?5 OR digest IN (SELECT d FROM down))
@@ -538,9 +543,9 @@ impl<'a, S: Sql> Licenses<'a, S> {
                    UNION SELECT m.repo, m.digest FROM json_each(?4) j JOIN manifests m
                      ON m.repo = json_extract(j.value, '$[0]')
                      AND m.created_at < json_extract(j.value, '$[1]')
-                   UNION SELECT r.repo, r.target FROM down JOIN manifest_refs r
+                   UNION SELECT r.repo, r.target FROM down CROSS JOIN manifest_refs r
                      ON r.repo = down.repo AND r.manifest = down.d AND r.kind = 'child'
-                   UNION SELECT m.repo, m.digest FROM down JOIN manifests m
+                   UNION SELECT m.repo, m.digest FROM down CROSS JOIN manifests m
                      ON m.repo = down.repo AND m.subject = down.d),
                  readable AS (
                    SELECT t.repo, t.tag, t.digest, t.updated_at, ROW_NUMBER() OVER (
