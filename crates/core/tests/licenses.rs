@@ -15,6 +15,7 @@ use tollgate_core::licensing::license::{grants, ExpiryPolicy, Grant, GrantRow, I
 use tollgate_core::licensing::license_store::{
     grant_query, LicenseFilter, Licensee, Licenses, NewLicense, Target,
 };
+use tollgate_core::licensing::newest;
 use tollgate_core::stmt;
 use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
@@ -640,8 +641,10 @@ fn the_newest_readable_version_of_every_artifact_agrees_with_the_readable_tags()
     for tag in ["v1.0", "v1.1", "v2.0", "latest"] {
         app_digests.push(push_image(&store, &app, tag, None, "t"));
     }
-    for tag in ["1.0.0", "1.2.0", "2.0.0"] {
-        push_image(&store, &chart, tag, None, "c");
+    // 1.3.0 is a patch to the old line, set after 2.0.0.
+    for (at, tag) in ["1.0.0", "1.2.0", "2.0.0", "1.3.0"].into_iter().enumerate() {
+        let d = push_image(&store, &chart, tag, None, "c");
+        pushed_at(&db, &chart, &d, at as i64);
     }
     let amd = push_image(&store, &multi, "amd64", None, "t");
     let index = push_index(&store, &multi, Some("v1"), std::slice::from_ref(&amd));
@@ -679,11 +682,7 @@ fn the_newest_readable_version_of_every_artifact_agrees_with_the_readable_tags()
                 .map(|name| {
                     let r: RepoName = name.parse().unwrap();
                     let tags = block_on(licenses.readable_tags(customer, &r, None, 100, NOW));
-                    let newest = tags
-                        .unwrap()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .max_by(|x, y| (x.updated_at, &x.tag).cmp(&(y.updated_at, &y.tag)));
+                    let newest = newest::newest(tags.unwrap().unwrap_or_default());
                     (name, newest.map(|t| t.tag))
                 })
                 .collect();
@@ -700,7 +699,12 @@ fn the_newest_readable_version_of_every_artifact_agrees_with_the_readable_tags()
         .collect();
     // Pattern-matched, range-matched, and the licensed index's tag (its child's
     // tag is readable too, and loses the tie by name).
-    assert_eq!(tags, [Some("v1.1"), Some("1.2.0"), Some("v1")], "{a:?}");
+    assert_eq!(tags, [Some("v1.1"), Some("1.3.0"), Some("v1")], "{a:?}");
+    // Licensed for every chart version: the highest, not the one set last.
+    let b = block_on(licenses.newest_readable("b", 10, NOW)).unwrap();
+    let chart_newest = b.iter().find(|(name, _)| *name == chart.as_str());
+    let chart_newest = chart_newest.and_then(|(_, t)| t.as_ref()).map(|t| &t.tag);
+    assert_eq!(chart_newest.map(String::as_str), Some("2.0.0"), "{b:?}");
     assert_eq!(
         block_on(licenses.newest_readable("a", 2, NOW))
             .unwrap()

@@ -494,8 +494,9 @@ impl<'a, S: Sql> Artifacts<'a, S> {
     }
 
     /// For each artifact `customer` holds a license in force for: its last pull, the
-    /// newest version it may read (the most recently set of its readable tags),
-    /// and its status, where a last pull before `since` counts as none. Three
+    /// newest version it may read (`licensing::newest`: by semver precedence when
+    /// it has semver-looking tags, else the most recently set), and its status,
+    /// where a last pull before `since` counts as none. Three
     /// round trips however many artifacts, two of them at once.
     pub async fn dashboard(
         &self,

@@ -39,6 +39,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::licensing::license::{ExpiryPolicy, Grant, GrantRow, Item, ItemJson, License, Versions};
+use crate::licensing::newest;
 use crate::licensing::pattern::TagPattern;
 use crate::oci::digest::Digest;
 use crate::oci::name::RepoName;
@@ -473,10 +474,11 @@ impl<'a, S: Sql> Licenses<'a, S> {
     }
 
     /// The first `n` artifacts (by name) `customer` holds a license in force for, each
-    /// with the newest version it may read: the most recently set tag of a manifest
-    /// that refers to no other (a signature's tag is not a version), the larger tag
-    /// on a tie. Two round trips however many artifacts: the license items with the
-    /// tags patterns are matched against, then the readable tags of them all.
+    /// with the newest version it may read ([`newest`]) among the tags of manifests
+    /// that refer to no other (a signature's tag is not a version). Two round trips
+    /// however many artifacts: the license items with the tags patterns are matched
+    /// against, then the candidates of them all — each artifact's most recently set
+    /// readable tag and its semver-looking ones.
     pub async fn newest_readable(
         &self,
         customer: &str,
@@ -534,7 +536,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
                     .map(|d| serde_json::json!([repo, d])),
             );
         }
-        let newest: Vec<OfRepo<TagRow>> = self
+        let rows: Vec<OfRepo<TagRow>> = self
             .sql
             .query(stmt!(
                 "WITH RECURSIVE down(repo, d) AS (
@@ -556,19 +558,19 @@ impl<'a, S: Sql> Licenses<'a, S> {
                        AND m.digest = t.digest AND m.subject IS NOT NULL)
                      AND (t.repo IN (SELECT value FROM json_each(?2))
                        OR (t.repo, t.digest) IN (SELECT repo, d FROM down)))
-                 SELECT repo, tag, digest, updated_at FROM readable WHERE rank = 1",
+                 SELECT repo, tag, digest, updated_at FROM readable WHERE rank = 1
+                   OR tag GLOB '[0-9]*.[0-9]*.[0-9]*' OR tag GLOB 'v[0-9]*.[0-9]*.[0-9]*'",
                 serde_json::to_string(&starts).expect("strings"),
                 names_json(&everything),
                 names_json(&items.iter().map(|(repo, _)| repo).collect::<Vec<_>>()),
                 serde_json::Value::from(released).to_string()
             ))
             .await?;
-        let mut newest: BTreeMap<String, TagRow> =
-            newest.into_iter().map(|r| (r.repo, r.row)).collect();
+        let mut candidates = by_repo(rows);
         Ok(items
             .into_iter()
             .map(|(repo, _)| {
-                let tag = newest.remove(&repo);
+                let tag = candidates.remove(&repo).and_then(newest::newest);
                 (repo, tag)
             })
             .collect())

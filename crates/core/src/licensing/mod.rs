@@ -1,6 +1,7 @@
 //! What customers may pull and what may be deleted (docs/licensing.md): licenses
 //! (`license` for the rules and types, `license_store` for their SQL and the grant
-//! queries), the tag patterns licenses name versions by, the deletion rules
+//! queries), the tag patterns licenses name versions by, which readable version
+//! is the newest, the deletion rules
 //! that keep every license's versions in place, and immutable tags, which keep
 //! the tags an artifact's setting names where they were first pushed.
 
@@ -8,4 +9,5 @@ pub mod deletion;
 pub mod immutable;
 pub mod license;
 pub mod license_store;
+pub mod newest;
 pub mod pattern;

@@ -129,12 +129,34 @@ fn glob_matches(glob: &[u8], tag: &[u8]) -> bool {
 /// hold semver's `+`, so build metadata follows `_` (as Helm writes `1.2.3+b1` in
 /// a tag: `1.2.3_b1`); `+` is read the same way should it ever arrive.
 pub fn is_semver_tag(tag: &str) -> bool {
+    tag_version(tag).is_some()
+}
+
+/// The version a semver-looking tag ([`is_semver_tag`]) names, ordered by semver
+/// precedence; build metadata plays no part, so `1.2.3` and `v1.2.3_b7` are equal.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TagVersion(Version);
+
+impl TagVersion {
+    /// Not a pre-release.
+    pub fn is_release(&self) -> bool {
+        self.0.pre.is_empty()
+    }
+}
+
+/// The version `tag` names when it is semver-looking.
+pub fn tag_version(tag: &str) -> Option<TagVersion> {
     let (version, build) = match tag.split_once(['_', '+']) {
         Some((version, build)) => (version, Some(build)),
         None => (tag, None),
     };
-    let build_ok = build.is_none_or(|b| parse_pre(b).is_ok());
-    build_ok && parse_version(version).is_ok_and(|w| w.given == 3)
+    if build.is_some_and(|b| parse_pre(b).is_err()) {
+        return None;
+    }
+    match parse_version(version) {
+        Ok(Written { version, given: 3 }) => Some(TagVersion(version)),
+        _ => None,
+    }
 }
 
 fn range_matches(bounds: &[Bound], tag: &str) -> bool {
