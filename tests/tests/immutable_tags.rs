@@ -80,6 +80,12 @@ fn crane_cannot_move_a_released_tag_and_nothing_deletes_it() {
     assert!(copy("a", "latest").status.success());
     assert!(copy("b", "latest").status.success());
     reg.assert_manifest_digest(&repo, "latest", second.digest());
+    // Under the default the edge knows `latest` is free: moving it is one D1 trip.
+    let moved = reg.put_manifest(&repo, "latest", OCI_MANIFEST, &first.manifest);
+    moved.expect(201);
+    let timing = moved.header("Server-Timing").unwrap_or_default();
+    assert!(timing.starts_with("d1;count=1;"), "{timing}");
+    reg.assert_manifest_digest(&repo, "latest", first.digest());
 
     let oci_delete = reg.req("DELETE", &manifest_path(&repo, "v1.0.0")).call();
     assert_immutable(&oci_delete, "v1.0.0");

@@ -6,6 +6,8 @@ mod fixtures;
 mod memory;
 mod sqlite;
 
+use std::cell::Cell;
+
 use fixtures::{digest, image_json, repo, upload};
 use futures::executor::block_on;
 use memory::{platform, Memory};
@@ -19,12 +21,14 @@ use tollgate_core::{stmt, Digest, Error, Reference, RepoName, Result, Tag};
 
 /// Pushes an image made from `seed` to `tag` in `r` under the rule, with
 /// `guards` (a credential check) ahead of the rule's guard; the blobs first.
+/// `writes` counts the batches the push sent.
 fn push_with(
     db: &Sqlite,
     r: &RepoName,
     seed: &str,
     tag: &str,
     guards: Vec<tollgate_core::storage::sql::Statement>,
+    writes: &Cell<usize>,
 ) -> Result<Digest> {
     let store = Store::new(db);
     let (config, layer) = (digest(&format!("c-{seed}")), digest(&format!("l-{seed}")));
@@ -45,6 +49,7 @@ fn push_with(
         now: 2,
     };
     block_on(Immutability::new(db).push(r, &tag, &d, |guard| {
+        writes.set(writes.get() + 1);
         let mut all = guards.clone();
         all.push(guard);
         store.put_manifest(all, new())
@@ -53,7 +58,7 @@ fn push_with(
 }
 
 fn push(db: &Sqlite, r: &RepoName, seed: &str, tag: &str) -> Result<Digest> {
-    push_with(db, r, seed, tag, Vec::new())
+    push_with(db, r, seed, tag, Vec::new(), &Cell::new(0))
 }
 
 fn tagged(db: &Sqlite, r: &RepoName, tag: &str) -> Option<String> {
@@ -130,18 +135,41 @@ fn an_uncovered_tag_moves_and_an_emptied_setting_turns_the_rule_off() {
 }
 
 #[test]
+fn moving_a_tag_the_default_does_not_cover_takes_one_write() {
+    let db = Sqlite::migrated();
+    let r = repo("app");
+    push(&db, &r, "a", "latest").unwrap();
+    let writes = Cell::new(0);
+    let b = push_with(&db, &r, "b", "latest", Vec::new(), &writes).unwrap();
+    assert_eq!(tagged(&db, &r, "latest").as_deref(), Some(b.as_str()));
+    assert_eq!(writes.get(), 1, "no abort, no read of the setting");
+    // Another setting is read before an uncovered tag moves.
+    set(&db, &r, &["stable"]);
+    writes.set(0);
+    push_with(&db, &r, "a", "latest", Vec::new(), &writes).unwrap();
+    assert_eq!(writes.get(), 2);
+}
+
+#[test]
 fn an_abort_that_is_not_the_rules_is_the_writes_own_error() {
     let db = Sqlite::migrated();
     let r = repo("app");
     let refusing = stmt!("SELECT json('no credential') AS guard");
     assert!(matches!(
-        push_with(&db, &r, "a", "v1.0.0", vec![refusing.clone()]),
+        push_with(
+            &db,
+            &r,
+            "a",
+            "v1.0.0",
+            vec![refusing.clone()],
+            &Cell::new(0)
+        ),
         Err(Error::Internal(_))
     ));
     push(&db, &r, "a", "latest").unwrap();
     assert!(
         matches!(
-            push_with(&db, &r, "b", "latest", vec![refusing]),
+            push_with(&db, &r, "b", "latest", vec![refusing], &Cell::new(0)),
             Err(Error::Internal(_))
         ),
         "a refused credential moving a mutable tag is not a conflict"

@@ -9,7 +9,8 @@
 //! A push carries a guard in its own write batch, so two pushes of one tag cannot
 //! both pass a check made before either writes. SQL cannot match patterns, so the
 //! first guard is coarse: it aborts the batch when the tag points at another
-//! digest and the artifact has any pattern. The push then reads the patterns: a
+//! digest and the artifact has any pattern (but the default, for a tag the edge
+//! sees is not semver-looking). The push then reads the patterns: a
 //! covered tag is refused; an uncovered one is written again, fenced on the
 //! patterns it was judged by.
 
@@ -106,15 +107,23 @@ impl Serialize for ImmutableTags {
 }
 
 /// The guard a tagged push starts with: aborts its batch when `tag` points at
-/// another digest and the artifact has any immutable-tag pattern.
+/// another digest and the artifact has any immutable-tag pattern — unless the
+/// setting is the default and `tag` is not semver-looking, which the edge can
+/// tell without the patterns: moving `latest` in a new artifact takes one write.
 pub fn push_guard(repo: &RepoName, tag: &Tag, digest: &Digest) -> Statement {
+    let free = if is_semver_tag(tag.as_str()) {
+        "[]"
+    } else {
+        NEW_ARTIFACT_DEFAULT
+    };
     stmt!(
         "SELECT CASE WHEN EXISTS (SELECT 1 FROM tags WHERE repo = ?1 AND tag = ?2 AND digest <> ?3)
-           AND (SELECT immutable_tags FROM repositories WHERE name = ?1) <> '[]'
+           AND (SELECT immutable_tags FROM repositories WHERE name = ?1) NOT IN ('[]', ?4)
          THEN json('immutable tag') END AS guard",
         repo.as_str(),
         tag.as_str(),
-        digest.as_str()
+        digest.as_str(),
+        free
     )
 }
 
