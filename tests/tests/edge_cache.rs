@@ -204,6 +204,9 @@ fn seen_within_the_bound(
     until(filled + TTL + SLACK, "the change", || changed(&pull()));
 }
 
+/// A GET as one caller or another.
+type Get<'a> = &'a dyn Fn(&str) -> Resp;
+
 /// On a quiet server: warm pulls make no round trip, a blob's second pull reads
 /// nothing from R2, and writes made behind the isolate's back — a tag moved, a
 /// token revoked, a license emptied — are seen within the bound.
@@ -217,7 +220,7 @@ fn warm_pulls_are_free_and_writes_elsewhere_are_seen_within_the_bound() {
     let customer = Licensee::new(reg, &repo);
     let as_vendor = |p: &str| reg.get(p).header("Accept", MANIFEST_ACCEPT).call();
     let as_customer = |p: &str| customer.get(reg, p);
-    let callers: [(&str, &dyn Fn(&str) -> Resp); 2] =
+    let callers: [(&str, Get); 2] =
         [("vendor", &as_vendor), ("customer", &as_customer)];
     let layer = &img.layers[0];
     let blob = blob_path(&repo, &layer.digest);

@@ -187,7 +187,7 @@ fn racing_pushes_of_one_new_tag_leave_exactly_one_winner() {
             .iter()
             .map(|img| {
                 s.spawn(move || {
-                    let r = reg.put_manifest(&repo, "v3.0.0", OCI_MANIFEST, &img.manifest);
+                    let r = reg.put_manifest(repo, "v3.0.0", OCI_MANIFEST, &img.manifest);
                     (r.status, r.text())
                 })
             })
