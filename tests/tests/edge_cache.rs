@@ -220,8 +220,7 @@ fn warm_pulls_are_free_and_writes_elsewhere_are_seen_within_the_bound() {
     let customer = Licensee::new(reg, &repo);
     let as_vendor = |p: &str| reg.get(p).header("Accept", MANIFEST_ACCEPT).call();
     let as_customer = |p: &str| customer.get(reg, p);
-    let callers: [(&str, Get); 2] =
-        [("vendor", &as_vendor), ("customer", &as_customer)];
+    let callers: [(&str, Get); 2] = [("vendor", &as_vendor), ("customer", &as_customer)];
     let layer = &img.layers[0];
     let blob = blob_path(&repo, &layer.digest);
     for (who, get) in callers {

@@ -756,10 +756,20 @@ fn keep_released_keeps_what_was_pushed_before_expiry_for_every_item_kind() {
     let app = repo("app");
     let old = push_image(&store, &app, "v1.0", None, "t");
     let old_amd = push_image_as(&store, &app, "amd-old", None, None, "t");
-    let old_index = push_index(&store, &app, Some("v1.0-multi"), &[old_amd.clone()]);
+    let old_index = push_index(
+        &store,
+        &app,
+        Some("v1.0-multi"),
+        std::slice::from_ref(&old_amd),
+    );
     let new = push_image(&store, &app, "v1.1", None, "t");
     let new_amd = push_image_as(&store, &app, "amd-new", None, None, "t");
-    let new_index = push_index(&store, &app, Some("v1.1-multi"), &[new_amd.clone()]);
+    let new_index = push_index(
+        &store,
+        &app,
+        Some("v1.1-multi"),
+        std::slice::from_ref(&new_amd),
+    );
     // A signature of the old version, made after the expiry: a referrer of a
     // readable manifest.
     let sig = push_image_as(&store, &app, "sig", None, Some(&old), "application/sig");
