@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: installs what the tests need (Chromium included), checks the core's
-# modules import each other without a cycle (scripts/core-cycles.sh), runs its tests,
+# `make test`: installs what the tests need (Chromium included), checks formatting
+# and clippy's lints over every crate, checks the core's modules import each other
+# without a cycle (scripts/core-cycles.sh), runs its tests,
 # builds the workers and the dashboard, runs the dashboard's component tests, then,
 # side by side and each against a throwaway wrangler dev of its own, the end-to-end
 # suite (real clients included; its large-blob and garbage-collection tests apart),
@@ -26,6 +27,15 @@ tools_rc=0
 wait "$tools" || tools_rc=$?
 cat "$logs/tools.log"
 ((tools_rc == 0)) || { echo "test: scripts/install-test-tools.sh failed" >&2; exit 1; }
+
+step "lints"
+# Format and clippy, warnings as errors, over every crate: the workers for wasm,
+# where they run, the core, the test suite and the rest natively.
+rustup component add rustfmt clippy
+cargo fmt --all --check
+cargo clippy --release --target wasm32-unknown-unknown -p tollgate -p tollgate-analytics \
+  -p tollgate-bench-trivial -- -D warnings
+cargo clippy -p tollgate-core -p tollgate-d1 -p tollgate-e2e --all-targets -- -D warnings
 
 step "core tests"
 scripts/core-cycles.sh
