@@ -13,6 +13,7 @@ pub mod licensing;
 pub mod oci;
 pub mod storage;
 pub mod time;
+pub mod upstream;
 
 pub use error::{Error, Result};
 pub use oci::digest::{Algorithm, Digest, Hasher};

@@ -32,10 +32,14 @@ pub enum Action {
     /// the setting that keeps released versions from being moved or deleted, so
     /// those who may push and delete may not lift it.
     SetImmutableTags,
+    /// Set, read or remove an artifact's upstream (docs/pull-through.md): it
+    /// decides what content customers receive under the artifact's name and holds
+    /// credentials to another registry.
+    ConfigureUpstream,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::Pull,
         Action::Push,
         Action::Delete,
@@ -45,6 +49,7 @@ impl Action {
         Action::OwnTokens,
         Action::ManageLicenses,
         Action::SetImmutableTags,
+        Action::ConfigureUpstream,
     ];
 }
 
@@ -65,7 +70,7 @@ pub fn decide(role: Role, action: Action) -> Decision {
     use Decision::*;
     match (role, action) {
         (Role::Admin, _) => Allow,
-        (_, SetImmutableTags) => Deny,
+        (_, SetImmutableTags | ConfigureUpstream) => Deny,
         (Role::ReadWrite, ManageAccounts) => Deny,
         (Role::ReadWrite, _) => Allow,
         (Role::ReadOnly, Push | Delete | ManageAccounts | ManageLicenses) => Deny,
@@ -103,12 +108,12 @@ mod tests {
 
     /// Every (role, action) pair, written out so a change to the policy shows here.
     #[rustfmt::skip]
-    const TABLE: [(Role, [Decision; 9]); 4] = [
-        //               Pull      Push   Delete Catalog   View   Manage OwnTokens Licenses Immutable
-        (Role::Admin,     [Allow,    Allow, Allow, Allow,    Allow, Allow, Allow, Allow, Allow]),
-        (Role::ReadWrite, [Allow,    Allow, Allow, Allow,    Allow, Deny,  Allow, Allow, Deny]),
-        (Role::ReadOnly,  [Allow,    Deny,  Deny,  Allow,    Allow, Deny,  Allow, Deny,  Deny]),
-        (Role::Customer,  [Licensed, Deny,  Deny,  Licensed, Deny,  Deny,  Allow, Deny,  Deny]),
+    const TABLE: [(Role, [Decision; 10]); 4] = [
+        //               Pull      Push   Delete Catalog   View   Manage OwnTokens Licenses Immutable Upstream
+        (Role::Admin,     [Allow,    Allow, Allow, Allow,    Allow, Allow, Allow, Allow, Allow, Allow]),
+        (Role::ReadWrite, [Allow,    Allow, Allow, Allow,    Allow, Deny,  Allow, Allow, Deny,  Deny]),
+        (Role::ReadOnly,  [Allow,    Deny,  Deny,  Allow,    Allow, Deny,  Allow, Deny,  Deny,  Deny]),
+        (Role::Customer,  [Licensed, Deny,  Deny,  Licensed, Deny,  Deny,  Allow, Deny,  Deny,  Deny]),
     ];
 
     #[test]

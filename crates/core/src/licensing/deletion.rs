@@ -350,6 +350,8 @@ impl<'a, S: Sql> Deletions<'a, S> {
             // The artifact's download history (docs/analytics.md) goes with it.
             stmt!("DELETE FROM downloads WHERE repo = ?1", name),
             stmt!("DELETE FROM pulls_daily WHERE repo = ?1", name),
+            // Its upstream setting too: a new artifact of the same name starts bare.
+            stmt!("DELETE FROM upstreams WHERE repo = ?1", name),
             stmt!("DELETE FROM repositories WHERE name = ?1", name),
         ];
         match self.sql.batch(batch).await {
