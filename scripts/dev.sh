@@ -12,7 +12,8 @@ scripts/build-worker.sh
 scripts/build-frontend.sh
 
 # Secrets live in .dev.vars (git-ignored): the first admin's email and password,
-# and the key bearer tokens are signed with. TOLLGATE_ADMIN_USER and
+# the key bearer tokens are signed with, and the key upstream credentials are
+# encrypted with (docs/pull-through.md). TOLLGATE_ADMIN_USER and
 # TOLLGATE_ADMIN_PASSWORD in the environment set the admin; otherwise a password is
 # generated once and kept. The admin account is created on its first sign-in.
 random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
@@ -23,6 +24,7 @@ if [ -n "${TOLLGATE_ADMIN_PASSWORD:-}" ] || [ ! -f .dev.vars ]; then
   printf 'TOLLGATE_ADMIN_USER=%s\nTOLLGATE_ADMIN_PASSWORD=%s\n' "$user" "$password" > .dev.vars
 fi
 grep -q '^TOLLGATE_JWT_KEY=' .dev.vars || printf 'TOLLGATE_JWT_KEY=%s\n' "$(random_hex 32)" >> .dev.vars
+grep -q '^TOLLGATE_UPSTREAM_KEY=' .dev.vars || printf 'TOLLGATE_UPSTREAM_KEY=%s\n' "$(random_hex 32)" >> .dev.vars
 user=$(sed -n 's/^TOLLGATE_ADMIN_USER=//p' .dev.vars)
 password=$(sed -n 's/^TOLLGATE_ADMIN_PASSWORD=//p' .dev.vars)
 case $user in

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a throwaway Tollgate under wrangler dev for tests and benchmarks: a free
 # loopback port, a fresh state directory with migrations applied, a random admin
-# password and token-signing key, idle uploads expiring after
+# password, token-signing key and upstream-credential key, idle uploads expiring after
 # $TOLLGATE_TEST_UPLOAD_TTL seconds (60), and a garbage-collection grace period of
 # $TOLLGATE_TEST_GC_GRACE seconds (4), read-path caches living
 # $TOLLGATE_TEST_CACHE_TTL seconds (5, as deployed; 0 turns them off); the collection job runs only when a test asks
@@ -33,6 +33,7 @@ port=$(scripts/free-port.sh)
 backend=$(scripts/free-port.sh)
 password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 jwt_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+upstream_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 user=e2e@tollgate.test
 ttl=${TOLLGATE_TEST_UPLOAD_TTL:-60}
 # Not the deployed default, so a test can tell the variable is read.
@@ -96,7 +97,8 @@ VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
   npx wrangler dev -c "$config" "${analytics[@]}" --port "$backend" --ip 127.0.0.1 --persist-to "$state/data" \
   "${scheduled[@]}" --var "GC_GRACE_SECONDS:$gc_grace" \
   --var "TOLLGATE_ADMIN_USER:$user" --var "TOLLGATE_ADMIN_PASSWORD:$password" \
-  --var "TOLLGATE_JWT_KEY:$jwt_key" --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
+  --var "TOLLGATE_JWT_KEY:$jwt_key" --var "TOLLGATE_UPSTREAM_KEY:$upstream_key" \
+  --var "AUTH_FAILURES_PER_ACCOUNT:$per_account" \
   --var "AUTH_FAILURES_PER_ADDRESS:$per_address" \
   --var "UPLOAD_TTL_SECONDS:$ttl" --var "UPLOAD_CHUNK_MAX_BYTES:$chunk_max" \
   --var "CACHE_TTL_SECONDS:$cache_ttl" > "$state/wrangler.log" 2>&1 < /dev/null &

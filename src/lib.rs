@@ -19,6 +19,7 @@ mod listing;
 mod manifests;
 mod r2;
 mod referrers;
+mod sealing;
 mod token;
 mod uploads;
 

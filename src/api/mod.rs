@@ -16,6 +16,7 @@ mod routes;
 mod session;
 mod sessions;
 mod tokens;
+mod upstream;
 mod users;
 
 use serde::de::DeserializeOwned;
@@ -113,6 +114,9 @@ async fn serve(req: Request, app: &mut App) -> Result<Response> {
         (Route::ArtifactTag(name, tag), Method::Delete) => {
             artifacts::delete_tag(app, &name, &tag).await
         }
+        (Route::ArtifactUpstream(name), Method::Get) => upstream::show(app, &name).await,
+        (Route::ArtifactUpstream(name), Method::Put) => upstream::set(req, app, &name).await,
+        (Route::ArtifactUpstream(name), Method::Delete) => upstream::remove(app, &name).await,
         // A path the table knows (an unknown one is 404 above), with another method.
         _ => Err(Error::MethodNotAllowed),
     }

@@ -3,7 +3,7 @@
 //! before sign-in and are matched there, ahead of this table.
 //!
 //! An artifact's name keeps its slashes in the path (`/artifacts/acme/app/tags`);
-//! a name that itself ends in a `tags` component is written escaped
+//! a name that itself ends in a `tags` or `upstream` component is written escaped
 //! (`acme%2Ftags`).
 
 use percent_encoding::percent_decode_str;
@@ -34,6 +34,7 @@ pub(super) enum Route<'a> {
     Artifact(RepoName),
     ArtifactTags(RepoName),
     ArtifactTag(RepoName, Tag),
+    ArtifactUpstream(RepoName),
 }
 
 impl<'a> Route<'a> {
@@ -67,8 +68,8 @@ impl<'a> Route<'a> {
     }
 }
 
-/// `parts` is the raw path after `artifacts/`: `tags` is a marker only where it
-/// is written unescaped.
+/// `parts` is the raw path after `artifacts/`: `tags` and `upstream` are markers
+/// only where they are written unescaped.
 fn artifact<'a>(parts: &[&str]) -> Result<Route<'a>> {
     let name = |parts: &[&str]| -> Result<RepoName> {
         let raw = parts.join("/");
@@ -83,6 +84,7 @@ fn artifact<'a>(parts: &[&str]) -> Result<Route<'a>> {
             name(rest)?,
             tag.parse().map_err(|_| Error::NotFound("tag"))?,
         )),
+        [rest @ .., "upstream"] if !rest.is_empty() => Ok(Route::ArtifactUpstream(name(rest)?)),
         _ => Ok(Route::Artifact(name(parts)?)),
     }
 }
@@ -142,6 +144,15 @@ mod tests {
             route("artifacts/acme%2Ftags").unwrap(),
             Route::Artifact(name("acme/tags")),
             "an escaped `tags` is part of the name"
+        );
+        assert_eq!(
+            route("artifacts/acme/app/upstream").unwrap(),
+            Route::ArtifactUpstream(name("acme/app"))
+        );
+        assert_eq!(
+            route("artifacts/acme%2Fupstream").unwrap(),
+            Route::Artifact(name("acme/upstream")),
+            "an escaped `upstream` is part of the name"
         );
         assert_eq!(
             route("artifacts/tags").unwrap(),

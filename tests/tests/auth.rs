@@ -668,6 +668,12 @@ fn d1_holds_no_secret_in_plain_text() {
         .unwrap()
         .to_string();
     let session = cookie.split_once('=').unwrap().1.to_string();
+    // An upstream registry's password (docs/pull-through.md), stored encrypted.
+    let upstream = format!("upstream-{}", random_hex(16));
+    let setting = json!({"url": "https://registry.example", "repository": "a/b",
+        "auth": "token", "username": "robot", "password": upstream});
+    let path = format!("/api/v1/artifacts/{}/upstream", unique_repo("d1-upstream"));
+    send(api("PUT", &path), Some(&setting)).expect(200);
     let dir = std::path::Path::new(&state).join("data/v3/d1");
     let mut files = Vec::new();
     let mut stack = vec![dir.clone()];
@@ -700,6 +706,7 @@ fn d1_holds_no_secret_in_plain_text() {
         &reg.password,
         &admin_password,
         &session,
+        &upstream,
     ] {
         assert!(
             !contains(&bytes, secret.as_bytes()),
