@@ -669,9 +669,12 @@ fn d1_holds_no_secret_in_plain_text() {
         .to_string();
     let session = cookie.split_once('=').unwrap().1.to_string();
     // An upstream registry's password (docs/pull-through.md), stored encrypted.
-    let upstream = format!("upstream-{}", random_hex(16));
+    let (robot, upstream) = (
+        format!("robot-{}", random_hex(16)),
+        format!("upstream-{}", random_hex(16)),
+    );
     let setting = json!({"url": "https://registry.example", "repository": "a/b",
-        "auth": "token", "username": "robot", "password": upstream});
+        "auth": "token", "username": robot, "password": upstream});
     let path = format!("/api/v1/artifacts/{}/upstream", unique_repo("d1-upstream"));
     send(api("PUT", &path), Some(&setting)).expect(200);
     let dir = std::path::Path::new(&state).join("data/v3/d1");
@@ -699,6 +702,10 @@ fn d1_holds_no_secret_in_plain_text() {
     assert!(
         contains(&bytes, user.email.as_bytes()),
         "the user is stored: the search works"
+    );
+    assert!(
+        contains(&bytes, robot.as_bytes()),
+        "the upstream is stored beside its sealed password"
     );
     for secret in [
         &user.password,
