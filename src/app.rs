@@ -11,6 +11,7 @@ use tollgate_core::auth::sessions::Sessions;
 use tollgate_core::cache::read_path::TargetKey;
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::immutable::Immutability;
+use tollgate_core::licensing::license::Access;
 use tollgate_core::licensing::license_store::{Licenses, Target};
 use tollgate_core::storage::store::Store;
 use tollgate_core::storage::uploads::{Platform, Uploads};
@@ -163,27 +164,28 @@ impl App {
         Immutability::new(&self.db)
     }
 
-    /// Whether the caller may read `target` in `repo`: vendor staff always (the
-    /// policy has let them this far); a customer when a live license covers it.
-    /// `granted` is that answer when it already came with an earlier round trip.
-    pub async fn may_read(
+    /// What the caller's read of `target` in `repo` is: granted to vendor staff
+    /// always (the policy has let them this far); for a customer, what its
+    /// licenses and their caps say (`licensing::license::access`). `known` is that
+    /// answer when it already came with an earlier round trip.
+    pub async fn access(
         &self,
         repo: &RepoName,
         target: Target<'_>,
-        granted: Option<bool>,
-    ) -> Result<bool> {
-        match (self.caller()?.customer(), granted) {
-            (None, _) => Ok(true),
-            (Some(_), Some(granted)) => Ok(granted),
+        known: Option<Access>,
+    ) -> Result<Access> {
+        match (self.caller()?.customer(), known) {
+            (None, _) => Ok(Access::Granted { license: None }),
+            (Some(_), Some(verdict)) => Ok(verdict),
             (Some(customer), None) => {
                 let key = TargetKey::new(repo, target);
-                if let Some(granted) = self.cache.verdict(customer, &key) {
-                    return Ok(granted);
+                if let Some(verdict) = self.cache.verdict(customer, &key) {
+                    return Ok(verdict);
                 }
                 let licenses = self.licenses();
-                let grant = licenses.grant(customer, repo, target, self.now).await?;
-                self.cache.keep_verdict(customer, key, grant);
-                Ok(grant.granted())
+                let found = licenses.access(customer, repo, target, self.now).await?;
+                self.cache.keep_verdict(customer, key, found.clone());
+                Ok(found.0)
             }
         }
     }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use tollgate_core::auth::account::Identity;
 use tollgate_core::cache::read_path::{CredentialKey, ReadCache, TargetKey, Ticket, Written};
-use tollgate_core::licensing::license::Grant;
+use tollgate_core::licensing::license::Access;
 use tollgate_core::licensing::license_store::Readable;
 use tollgate_core::storage::store::{BlobRow, ManifestRow};
 use tollgate_core::{Digest, RepoName, Result};
@@ -88,12 +88,12 @@ impl RequestCache {
         self.keep(|reads, ticket| reads.keep_identity(ticket, key, identity, expires_at));
     }
 
-    pub fn verdict(&self, customer: &str, target: &TargetKey) -> Option<bool> {
+    pub fn verdict(&self, customer: &str, target: &TargetKey) -> Option<Access> {
         self.ask("verdict", |reads, now| reads.verdict(customer, target, now))
     }
 
-    pub fn keep_verdict(&self, customer: &str, target: TargetKey, grant: Grant) {
-        self.keep(|reads, ticket| reads.keep_verdict(ticket, customer, target, grant));
+    pub fn keep_verdict(&self, customer: &str, target: TargetKey, found: (Access, Option<i64>)) {
+        self.keep(|reads, ticket| reads.keep_verdict(ticket, customer, target, found));
     }
 
     pub fn readable(&self, customer: &str, repo: &RepoName) -> Option<Readable> {

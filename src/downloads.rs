@@ -1,5 +1,6 @@
 //! Download events: each successful manifest GET is described as a core
-//! [`Event`] and sent to the `DOWNLOADS` queue once the response is on its way
+//! [`Event`], each customer blob GET as a [`BlobRead`] (the bytes a usage cap
+//! counts), and sent to the `DOWNLOADS` queue once the response is on its way
 //! (`wait_until`), so no pull waits for analytics and a failing Queue never fails
 //! a pull. The events of the pulls an isolate answers within [`BATCH_WINDOW`] go
 //! in one batch: a send costs the isolate far more than an event. The analytics
@@ -8,10 +9,10 @@
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use tollgate_core::analytics::downloads::Event;
+use tollgate_core::analytics::downloads::{BlobRead, Event, Message};
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Reference, RepoName, Result};
-use worker::{console_error, Context, Delay, Queue, Request};
+use worker::{console_error, Context, Delay, Queue, Request, Response};
 
 use crate::app::{random, App};
 use crate::http::header;
@@ -30,18 +31,17 @@ thread_local! {
     /// Whether this isolate has logged that the Queue binding is missing.
     static MISSING_REPORTED: Cell<bool> = const { Cell::new(false) };
     /// Events waiting for their batch to be sent; a send is pending when not empty.
-    static OUTBOX: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+    static OUTBOX: RefCell<Vec<Message>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Sends the event of `req`, a GET of `repo` by `reference` that answered the
-/// manifest `digest`.
+/// manifest `digest`, granted through `license` (`None` for vendor staff).
 pub fn send(
     req: &Request,
     app: &App,
     ctx: &Context,
-    repo: &RepoName,
-    reference: &Reference,
-    digest: &str,
+    (repo, reference, digest): (&RepoName, &Reference, &str),
+    license: Option<String>,
 ) -> Result<()> {
     let identity = &app.caller()?.identity;
     let cf = req.cf();
@@ -57,43 +57,57 @@ pub fn send(
         user_agent: header(req, "User-Agent"),
         country: cf.and_then(|cf| cf.country()).filter(|c| !c.is_empty()),
         colo: cf.map(|cf| cf.colo()).filter(|c| !c.is_empty()),
+        license_id: license,
     };
+    enqueue(app, ctx, Message::Download(event));
+    Ok(())
+}
+
+/// Sends the read of a blob `response` (its body's length) granted through
+/// `license`.
+pub fn send_read(app: &App, ctx: &Context, license: String, response: &Response) -> Result<()> {
+    let length = response.headers().get("Content-Length").ok().flatten();
+    let read = BlobRead {
+        id: new_id(app.now, &random()?),
+        at: app.now,
+        license_id: license,
+        bytes: length.and_then(|l| l.parse().ok()).unwrap_or(0),
+    };
+    enqueue(app, ctx, Message::BlobRead(read));
+    Ok(())
+}
+
+/// Puts `message` in the outbox, and sends the outbox after the batch window
+/// when it was empty.
+fn enqueue(app: &App, ctx: &Context, message: Message) {
     let queue = match crate::app::binding::<Queue>(&app.env, QUEUE) {
         Ok(queue) => queue,
         Err(e) => {
             // A deployment without the binding: said once per isolate, not on
             // every pull.
             if !MISSING_REPORTED.replace(true) {
-                console_error!(
-                    "download event {} not sent: no queue {QUEUE}: {e}",
-                    event.id
-                );
+                console_error!("download events not sent: no queue {QUEUE}: {e}");
             }
-            return Ok(());
+            return;
         }
     };
     let first = OUTBOX.with(|outbox| {
         let mut outbox = outbox.borrow_mut();
-        outbox.push(event);
+        outbox.push(message);
         outbox.len() == 1
     });
     if first {
         ctx.wait_until(send_batch(queue));
     }
-    Ok(())
 }
 
 /// Sends what the outbox holds once the batch window has passed.
 async fn send_batch(queue: Queue) {
     Delay::from(BATCH_WINDOW).await;
-    let events = OUTBOX.with(|outbox| std::mem::take(&mut *outbox.borrow_mut()));
-    for batch in events.chunks(BATCH_MAX) {
+    let messages = OUTBOX.with(|outbox| std::mem::take(&mut *outbox.borrow_mut()));
+    for batch in messages.chunks(BATCH_MAX) {
         if let Err(e) = queue.send_batch(batch.to_vec()).await {
-            let first = &batch[0].id;
-            console_error!(
-                "download event {first} and {} more not sent: {e}",
-                batch.len() - 1
-            );
+            console_error!("{} download events not sent: {e}", batch.len());
         }
     }
 }

@@ -35,6 +35,8 @@ fn answer(error: &Error) -> (&'static str, u16) {
         Error::MethodNotAllowed => ("UNSUPPORTED", 405),
         Error::UnknownEndpoint => ("UNSUPPORTED", 404),
         Error::TooManyRequests(_) => ("TOO_MANY_REQUESTS", 429),
+        // The code the distribution spec gives a registry's rate limits.
+        Error::CapReached { .. } => ("TOOMANYREQUESTS", 429),
         Error::Invalid(_) => ("UNSUPPORTED", 400),
         Error::UnsupportedMediaType(_) => ("UNSUPPORTED", 415),
         Error::NotFound(_) => ("UNSUPPORTED", 404),
@@ -99,7 +101,11 @@ pub fn response(error: &Error) -> Response {
         Error::RangeNotSatisfiable { size } => {
             let _ = headers.set("Content-Range", &format!("bytes */{size}"));
         }
-        Error::TooManyRequests(seconds) => {
+        Error::TooManyRequests(seconds)
+        | Error::CapReached {
+            retry_after: seconds,
+            ..
+        } => {
             let _ = headers.set("Retry-After", &seconds.to_string());
         }
         _ => {}

@@ -29,7 +29,7 @@ use tollgate_core::auth::policy::{self, Action};
 use tollgate_core::auth::scope;
 use tollgate_core::auth::verdict::Verdict;
 use tollgate_core::cache::read_path::{TargetKey, Written};
-use tollgate_core::licensing::license::{self, GrantRow};
+use tollgate_core::licensing::license::{self, Access, GrantRow};
 use tollgate_core::licensing::license_store::{grant_query, Licensee, Target};
 use tollgate_core::oci::route::Route;
 use tollgate_core::storage::sql::{decode, Sql, Statement};
@@ -42,14 +42,14 @@ use auth::{Caller, Credentials, Lookup, Surface};
 use cache::Row;
 
 /// A read fetched in the credential lookup's round trip: the row (`None` when
-/// there is no such manifest or blob) and whether a license grants it, which
-/// counts only if the caller turns out to be a customer. The three statements
+/// there is no such manifest or blob) and what the licenses and their caps say of
+/// it (`verdict`), which counts only if the caller turns out to be a customer. The three statements
 /// always run together, so the trip costs the same whether the thing exists or
 /// is licensed, and nothing of the row is used before the verdict. Without a
 /// prefetch the verdict comes first and the row is read only when it allows.
 struct Fetched<T> {
     row: Option<T>,
-    granted: bool,
+    verdict: Access,
 }
 
 enum Prefetched {
@@ -263,7 +263,7 @@ async fn authenticate(
 /// license limits).
 struct Known {
     caller: Option<Caller>,
-    granted: Option<bool>,
+    verdict: Option<Access>,
 }
 
 /// Where a read's row comes from. The row cache is asked only once the read is
@@ -278,17 +278,19 @@ enum RowFrom<T> {
 
 fn known(app: &App, lookup: &Lookup, key: &TargetKey) -> Known {
     let caller = lookup.cached(app);
-    let granted = caller.as_ref().and_then(|c| match c.customer() {
-        None => Some(true),
+    let verdict = caller.as_ref().and_then(|c| match c.customer() {
+        None => Some(Access::Granted { license: None }),
         Some(customer) => app.cache.verdict(customer, key),
     });
-    Known { caller, granted }
+    Known { caller, verdict }
 }
 
-fn row_from<T: Row>(app: &App, granted: Option<bool>, key: &TargetKey) -> RowFrom<T> {
-    match granted {
-        Some(false) => RowFrom::Unneeded,
-        Some(true) => T::cached(&app.cache, key).map_or(RowFrom::Database, RowFrom::Cache),
+fn row_from<T: Row>(app: &App, verdict: Option<&Access>, key: &TargetKey) -> RowFrom<T> {
+    match verdict {
+        Some(Access::Refused | Access::OverCap(_)) => RowFrom::Unneeded,
+        Some(Access::Granted { .. }) => {
+            T::cached(&app.cache, key).map_or(RowFrom::Database, RowFrom::Cache)
+        }
         None => RowFrom::Database,
     }
 }
@@ -303,7 +305,7 @@ async fn with_lookup<T: Row + DeserializeOwned>(
 ) -> Result<(Caller, Fetched<T>)> {
     let key = TargetKey::new(repo, target);
     let known = known(app, &lookup, &key);
-    let row_from = row_from::<T>(app, known.granted, &key);
+    let row_from = row_from::<T>(app, known.verdict.as_ref(), &key);
     let licensee = match known.caller.as_ref().and_then(Caller::customer) {
         Some(customer) => Licensee::Customer(customer.to_owned()),
         None => lookup.licensee.clone(),
@@ -312,7 +314,7 @@ async fn with_lookup<T: Row + DeserializeOwned>(
         known.caller.is_none().then(|| lookup.statement.clone()),
         matches!(row_from, RowFrom::Database).then_some(query),
         known
-            .granted
+            .verdict
             .is_none()
             .then(|| grant_query(&licensee, repo, target, app.now)),
     ];
@@ -341,17 +343,17 @@ async fn with_lookup<T: Row + DeserializeOwned>(
             row
         }
     };
-    let granted = match known.granted {
-        Some(granted) => granted,
+    let verdict = match known.verdict {
+        Some(verdict) => verdict,
         None => {
-            let grant = license::granted_until(&decode::<GrantRow>(next())?, app.now);
+            let found = license::access(&decode::<GrantRow>(next())?, app.now);
             if let Some(customer) = caller.customer() {
-                app.cache.keep_verdict(customer, key, grant);
+                app.cache.keep_verdict(customer, key, found.clone());
             }
-            grant.granted()
+            found.0
         }
     };
-    Ok((caller, Fetched { row, granted }))
+    Ok((caller, Fetched { row, verdict }))
 }
 
 async fn dispatch(
@@ -368,14 +370,13 @@ async fn dispatch(
         (Route::Catalog, Method::Get) => listing::catalog(&req, app).await,
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
         (Route::Manifest(name, reference), Method::Get | Method::Head) => {
-            let (row, granted) = match prefetched {
-                Some(Prefetched::Manifest(f)) => (Some(f.row), Some(f.granted)),
+            let (row, verdict) = match prefetched {
+                Some(Prefetched::Manifest(f)) => (Some(f.row), Some(f.verdict)),
                 _ => (None, None),
             };
             let target = Target::Manifest(&reference);
-            if !app.may_read(&name, target, granted).await? {
-                return Err(Error::ManifestUnknown);
-            }
+            let verdict = app.access(&name, target, verdict).await?;
+            let license = verdict.allow(Error::ManifestUnknown, app.now)?;
             let row = match row {
                 Some(row) => row,
                 None => app.store().manifest(&name, &reference).await?,
@@ -383,7 +384,7 @@ async fn dispatch(
             let digest = row.as_ref().map(|r| r.digest.clone());
             let response = manifests::get(app, row, read_body).await?;
             if let (true, Some(digest)) = (read_body, digest) {
-                downloads::send(&req, app, ctx, &name, &reference, &digest)?;
+                downloads::send(&req, app, ctx, (&name, &reference, &digest), license)?;
             }
             Ok(response)
         }
@@ -403,18 +404,21 @@ async fn dispatch(
             Err(Error::ManifestUnknown)
         }
         (Route::Blob(name, digest), Method::Get | Method::Head) => {
-            let (row, granted) = match prefetched {
-                Some(Prefetched::Blob(f)) => (Some(f.row), Some(f.granted)),
+            let (row, verdict) = match prefetched {
+                Some(Prefetched::Blob(f)) => (Some(f.row), Some(f.verdict)),
                 _ => (None, None),
             };
-            if !app.may_read(&name, Target::Blob(&digest), granted).await? {
-                return Err(Error::BlobUnknown);
-            }
+            let verdict = app.access(&name, Target::Blob(&digest), verdict).await?;
+            let license = verdict.allow(Error::BlobUnknown, app.now)?;
             let row = match row {
                 Some(row) => row,
                 None => app.store().blob(&name, &digest).await?,
             };
-            blobs::get(&req, app, ctx, &digest, row, read_body).await
+            let response = blobs::get(&req, app, ctx, &digest, row, read_body).await?;
+            if let (true, Some(license)) = (read_body, license) {
+                downloads::send_read(app, ctx, license, &response)?;
+            }
+            Ok(response)
         }
         (Route::Blob(name, digest), Method::Delete) => blobs::delete(app, &name, &digest).await,
         (Route::UploadStart(name), Method::Post) => uploads::start(req, app, &name).await,

@@ -1,9 +1,11 @@
 //! `/v2/<name>/referrers/<digest>`: the manifests whose `subject` is a digest, as an
 //! OCI image index, optionally filtered by `artifactType`. A customer sees the
-//! referrers of a manifest it may read; of any other, an empty index, as for a
-//! digest nothing refers to.
+//! referrers of a manifest it may read, whether or not its licenses are over a
+//! usage cap (a listing is no pull); of any other, an empty index, as for a digest
+//! nothing refers to.
 
 use serde_json::{json, Value};
+use tollgate_core::licensing::license::Access;
 use tollgate_core::licensing::license_store::Target;
 use tollgate_core::oci::manifest::OCI_INDEX;
 use tollgate_core::{Digest, Reference, RepoName, Result};
@@ -20,7 +22,8 @@ pub async fn list(
 ) -> Result<worker::Response> {
     let filter = query(req, "artifactType").filter(|t| !t.is_empty());
     let subject = Reference::Digest(digest.clone());
-    let rows = if app.may_read(name, Target::Manifest(&subject), None).await? {
+    let access = app.access(name, Target::Manifest(&subject), None).await?;
+    let rows = if access != Access::Refused {
         app.store()
             .referrers(name, digest, filter.as_deref())
             .await?

@@ -77,12 +77,14 @@ async fn checked(app: &App, id: String, input: LicenseInput) -> Result<NewLicens
             }
         });
     }
+    let caps = input.checked_caps()?;
     Ok(NewLicense {
         id,
         name: input.checked_name()?,
         customer_id: input.customer_id,
         expires_at: input.expires_at,
         expiry_policy: input.expiry_policy,
+        caps,
         created_at: app.now,
         items,
     })

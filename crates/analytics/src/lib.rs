@@ -1,5 +1,6 @@
-//! The analytics worker: consumes the download events the registry sends to the
-//! `tollgate-downloads` queue and writes them to D1 (`tollgate_core::analytics::downloads`), and
+//! The analytics worker: consumes the download events and blob reads the registry
+//! sends to the `tollgate-downloads` queue and writes them to D1, with the pull
+//! counts and license usage they add to (`tollgate_core::analytics::downloads`), and
 //! once a day prunes raw events older than `RETENTION_DAYS`.
 //!
 //! Delivery is at least once and recording is idempotent (events carry an id), so a
@@ -7,7 +8,7 @@
 //! the dead-letter queue `tollgate-downloads-dlq`. A message whose body is not an
 //! event can never succeed: it is logged and acknowledged, not retried.
 
-use tollgate_core::analytics::downloads::{Downloads, Event, MAX_BATCH};
+use tollgate_core::analytics::downloads::{Downloads, Message, MAX_BATCH};
 use tollgate_d1::D1;
 use worker::{
     console_error, console_log, event, js_sys, Context, Date, Env, MessageBatch, MessageExt,
@@ -24,13 +25,13 @@ const PRUNE_ROUNDS: u32 = 100;
 const DEFAULT_RETENTION_DAYS: i64 = 365;
 
 /// An event from a message body; `None` (logged) when it is not one.
-fn parse(message: &RawMessage) -> Option<Event> {
+fn parse(message: &RawMessage) -> Option<Message> {
     let body = message.body();
     let parsed = js_sys::JSON::stringify(&body)
         .ok()
         .and_then(|json| json.as_string())
         .ok_or_else(|| "not JSON".to_string())
-        .and_then(|json| serde_json::from_str::<Event>(&json).map_err(|e| e.to_string()));
+        .and_then(|json| serde_json::from_str::<Message>(&json).map_err(|e| e.to_string()));
     match parsed {
         Ok(event) => Some(event),
         Err(e) => {
@@ -44,7 +45,7 @@ fn parse(message: &RawMessage) -> Option<Event> {
 }
 
 #[event(queue)]
-async fn consume(batch: MessageBatch<Event>, env: Env, _ctx: Context) -> Result<()> {
+async fn consume(batch: MessageBatch<Message>, env: Env, _ctx: Context) -> Result<()> {
     console_error_panic_hook::set_once();
     let mut events = Vec::new();
     let mut kept = Vec::new();

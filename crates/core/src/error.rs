@@ -38,6 +38,12 @@ pub enum Error {
     UnknownEndpoint,
     /// Too many failed credential checks; try again after this many seconds.
     TooManyRequests(u64),
+    /// A read that every license granting it refuses for a usage cap reached
+    /// (licensing/caps.rs): what the message says, again after this many seconds.
+    CapReached {
+        message: String,
+        retry_after: u64,
+    },
     /// A management request with a field that breaks a rule (the message says which).
     Invalid(String),
     /// A management request whose body is not of the media type the endpoint reads.
@@ -91,7 +97,8 @@ impl fmt::Display for Error {
             | Error::Unsupported(m)
             | Error::Invalid(m)
             | Error::Conflict(m)
-            | Error::Internal(m) => f.write_str(m),
+            | Error::Internal(m)
+            | Error::CapReached { message: m, .. } => f.write_str(m),
         }
     }
 }

@@ -37,6 +37,7 @@ fn event(id: &str, at: i64, repo: &str, reference: &str, digest: &Digest, user: 
         user_agent: Some("skopeo/1.18".into()),
         country: None,
         colo: None,
+        license_id: None,
     }
 }
 
@@ -521,6 +522,7 @@ fn license(db: &Sqlite, id: &str, customer: &str, artifact: &RepoName, versions:
         customer_id: customer.into(),
         expires_at: None,
         expiry_policy: Default::default(),
+        caps: Default::default(),
         created_at: 1,
         items: vec![Item {
             artifact: artifact.clone(),

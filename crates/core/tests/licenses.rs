@@ -11,7 +11,9 @@ use tollgate_core::auth::account::{Email, Role};
 use tollgate_core::auth::account_store::{new_user, Accounts, Customer, Token};
 use tollgate_core::error::Refusal;
 use tollgate_core::licensing::deletion::Deletions;
-use tollgate_core::licensing::license::{grants, ExpiryPolicy, Grant, GrantRow, Item, Versions};
+use tollgate_core::licensing::license::{
+    grants, Access, ExpiryPolicy, Grant, GrantRow, Item, Versions,
+};
 use tollgate_core::licensing::license_store::{
     grant_query, LicenseFilter, Licensee, Licenses, NewLicense, Target,
 };
@@ -43,6 +45,7 @@ fn license(id: &str, customer: &str, expires_at: Option<i64>, items: Vec<Item>) 
         customer_id: customer.into(),
         expires_at,
         expiry_policy: Default::default(),
+        caps: Default::default(),
         created_at: 1,
         items,
     }
@@ -61,15 +64,11 @@ fn pattern(p: &str) -> Versions {
 
 fn manifest(db: &Sqlite, customer: &str, r: &RepoName, reference: &str, now: i64) -> bool {
     let reference: Reference = reference.parse().unwrap();
-    let licenses = Licenses::new(db);
-    let grant = licenses.grant(customer, r, Target::Manifest(&reference), now);
-    block_on(grant).unwrap().granted()
+    grant_at(db, customer, r, Target::Manifest(&reference), now) != Grant::Refused
 }
 
 fn blob(db: &Sqlite, customer: &str, r: &RepoName, d: &Digest) -> bool {
-    block_on(Licenses::new(db).grant(customer, r, Target::Blob(d), NOW))
-        .unwrap()
-        .granted()
+    grant_at(db, customer, r, Target::Blob(d), NOW) != Grant::Refused
 }
 
 #[test]
@@ -181,7 +180,7 @@ fn patterns_cover_later_tags_and_expiry_is_checked_at_request_time() {
     assert!(!manifest(&db, "a", &app, "v1.0.0", NOW + 10), "expired");
     // The grant says until when, so a cache of it never outlives the license.
     let v1: Reference = "v1.0.0".parse().unwrap();
-    let grant = block_on(licenses.grant("a", &app, Target::Manifest(&v1), NOW)).unwrap();
+    let grant = grant_at(&db, "a", &app, Target::Manifest(&v1), NOW);
     assert_eq!(grant, Grant::Until(Some(NOW + 10)));
     let readable = block_on(licenses.readable("a", &app, NOW))
         .unwrap()
@@ -745,8 +744,14 @@ fn expiring(id: &str, customer: &str, policy: ExpiryPolicy, items: Vec<Item>) ->
     }
 }
 
+/// Whether and until when `customer`'s licenses (none of them capped) grant
+/// `target`.
 fn grant_at(db: &Sqlite, customer: &str, r: &RepoName, target: Target, now: i64) -> Grant {
-    block_on(Licenses::new(db).grant(customer, r, target, now)).unwrap()
+    match block_on(Licenses::new(db).access(customer, r, target, now)).unwrap() {
+        (Access::Granted { .. }, until) => Grant::Until(until),
+        (Access::Refused, _) => Grant::Refused,
+        (over, _) => panic!("no license is capped: {over:?}"),
+    }
 }
 
 #[test]

@@ -1,8 +1,14 @@
 //! Download events and what is kept of them: the registry worker describes each
-//! successful manifest GET as an [`Event`] and sends it to the Queue; the analytics
-//! worker stores batches of them here, exactly once however often the Queue
-//! delivers a batch, and keeps daily pull counts. The log and the counts are read
-//! back here for the management API.
+//! successful manifest GET as an [`Event`], and each customer blob GET as a
+//! [`BlobRead`], and sends them to the Queue; the analytics worker stores batches
+//! of them here, exactly once however often the Queue delivers a batch, and keeps
+//! daily pull counts and each license's monthly usage (what its caps are checked
+//! against, `licensing::caps`). The log and the counts are read back here for the
+//! management API.
+//!
+//! What counts against a license: each pull (below) and the bytes of each blob
+//! body a customer was answered, under the license the read was granted through
+//! (the registry names it in the event), in the UTC month of the event.
 //!
 //! What counts as one pull: a manifest GET, except the GET of a platform manifest
 //! of an index the same user pulled from the same artifact within
@@ -42,6 +48,36 @@ pub struct Event {
     /// The edge's country and data center (`request.cf`); absent under wrangler dev.
     pub country: Option<String>,
     pub colo: Option<String>,
+    /// The license a customer's GET was granted through, which the pull counts
+    /// against; absent for vendor staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_id: Option<String>,
+}
+
+/// One customer blob GET: the bytes of the body it was answered (a range's
+/// length for a partial answer), counted against the license that granted it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlobRead {
+    /// Unique per read, time-ordered, as an [`Event`]'s.
+    pub id: String,
+    pub at: i64,
+    pub license_id: String,
+    pub bytes: u64,
+}
+
+/// What the registry sends on the Queue. Untagged, so the download events already
+/// queued when blob reads were added still read as such.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Message {
+    Download(Event),
+    BlobRead(BlobRead),
+}
+
+impl From<Event> for Message {
+    fn from(event: Event) -> Self {
+        Message::Download(event)
+    }
 }
 
 /// An event as the download log shows it.
@@ -77,9 +113,8 @@ pub struct DayCount {
     pub pulls: i64,
 }
 
-fn ids_json(events: &[Event]) -> String {
-    serde_json::to_string(&events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
-        .expect("strings")
+fn ids_json<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    serde_json::to_string(&ids.collect::<Vec<_>>()).expect("strings")
 }
 
 /// Stores one event unless it is stored already, marking it a child when the
@@ -87,8 +122,8 @@ fn ids_json(events: &[Event]) -> String {
 fn insert(e: &Event) -> Statement {
     stmt!(
         "INSERT OR IGNORE INTO downloads (id, at, repo, reference, digest, user_id, customer_id,
-           ip, user_agent, country, colo, child)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, EXISTS (
+           ip, user_agent, country, colo, license_id, child)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, EXISTS (
            SELECT 1 FROM downloads d JOIN manifest_refs r
              ON r.repo = d.repo AND r.manifest = d.digest AND r.kind = 'child'
            WHERE d.user_id = ?6 AND d.repo = ?3 AND r.target = ?5
@@ -104,8 +139,43 @@ fn insert(e: &Event) -> Statement {
         e.user_agent.as_deref(),
         e.country.as_deref(),
         e.colo.as_deref(),
-        CHILD_WINDOW
+        CHILD_WINDOW,
+        e.license_id.as_deref()
     )
+}
+
+/// Stores one blob read unless it is stored already.
+fn insert_read(r: &BlobRead) -> Statement {
+    stmt!(
+        "INSERT OR IGNORE INTO blob_reads (id, at, license_id, bytes) VALUES (?1, ?2, ?3, ?4)",
+        r.id.as_str(),
+        r.at,
+        r.license_id.as_str(),
+        r.bytes
+    )
+}
+
+/// Adds the new (uncounted) events among `ids` to their licenses' monthly usage.
+fn count_usage(ids: &str) -> [Statement; 2] {
+    [
+        stmt!(
+            "INSERT INTO license_usage (license_id, month, pulls)
+             SELECT license_id, strftime('%Y%m', at, 'unixepoch'), COUNT(*) FROM downloads
+             WHERE id IN (SELECT value FROM json_each(?1)) AND counted = 0 AND child = 0
+               AND license_id IS NOT NULL
+             GROUP BY 1, 2
+             ON CONFLICT (license_id, month) DO UPDATE SET pulls = pulls + excluded.pulls",
+            ids
+        ),
+        stmt!(
+            "INSERT INTO license_usage (license_id, month, bytes)
+             SELECT license_id, strftime('%Y%m', at, 'unixepoch'), SUM(bytes) FROM blob_reads
+             WHERE id IN (SELECT value FROM json_each(?1)) AND counted = 0
+             GROUP BY 1, 2
+             ON CONFLICT (license_id, month) DO UPDATE SET bytes = bytes + excluded.bytes",
+            ids
+        ),
+    ]
 }
 
 pub struct Downloads<'a, S> {
@@ -117,14 +187,24 @@ impl<'a, S: Sql> Downloads<'a, S> {
         Downloads { sql }
     }
 
-    /// Stores `events` (at most [`MAX_BATCH`]) and counts the new ones, in one
-    /// atomic batch: an event delivered again is neither stored nor counted twice.
-    pub async fn record(&self, events: &[Event]) -> Result<()> {
-        if events.is_empty() {
+    /// Stores `messages` (at most [`MAX_BATCH`]) and counts the new ones, in one
+    /// atomic batch: a message delivered again is neither stored nor counted twice.
+    pub async fn record<M: Clone + Into<Message>>(&self, messages: &[M]) -> Result<()> {
+        if messages.is_empty() {
             return Ok(());
         }
-        let mut batch: Vec<Statement> = events.iter().map(insert).collect();
-        let ids = ids_json(events);
+        let messages: Vec<Message> = messages.iter().cloned().map(Into::into).collect();
+        let mut batch: Vec<Statement> = messages
+            .iter()
+            .map(|m| match m {
+                Message::Download(e) => insert(e),
+                Message::BlobRead(r) => insert_read(r),
+            })
+            .collect();
+        let ids = ids_json(messages.iter().map(|m| match m {
+            Message::Download(e) => e.id.as_str(),
+            Message::BlobRead(r) => r.id.as_str(),
+        }));
         batch.push(stmt!(
             "INSERT INTO pulls_daily (day, repo, digest, tag, customer_id, pulls)
              SELECT at / 86400, repo, digest,
@@ -137,8 +217,14 @@ impl<'a, S: Sql> Downloads<'a, S> {
                DO UPDATE SET pulls = pulls + excluded.pulls",
             ids.as_str()
         ));
+        batch.extend(count_usage(&ids));
         batch.push(stmt!(
             "UPDATE downloads SET counted = 1
+             WHERE id IN (SELECT value FROM json_each(?1)) AND counted = 0",
+            ids.as_str()
+        ));
+        batch.push(stmt!(
+            "UPDATE blob_reads SET counted = 1
              WHERE id IN (SELECT value FROM json_each(?1)) AND counted = 0",
             ids.as_str()
         ));
@@ -146,17 +232,26 @@ impl<'a, S: Sql> Downloads<'a, S> {
         Ok(())
     }
 
-    /// Deletes events older than `before` (Unix seconds), at most `limit` of them;
-    /// returns how many went. Daily counts stay.
+    /// Deletes events and blob reads older than `before` (Unix seconds), at most
+    /// `limit` of each; returns how many events went. Daily counts and monthly
+    /// usage stay.
     pub async fn prune(&self, before: i64, limit: u64) -> Result<u64> {
         let changes = self
             .sql
-            .batch(vec![stmt!(
-                "DELETE FROM downloads WHERE id IN (
-                   SELECT id FROM downloads WHERE at < ?1 AND counted = 1 LIMIT ?2)",
-                before,
-                limit
-            )])
+            .batch(vec![
+                stmt!(
+                    "DELETE FROM downloads WHERE id IN (
+                       SELECT id FROM downloads WHERE at < ?1 AND counted = 1 LIMIT ?2)",
+                    before,
+                    limit
+                ),
+                stmt!(
+                    "DELETE FROM blob_reads WHERE id IN (
+                       SELECT id FROM blob_reads WHERE at < ?1 AND counted = 1 LIMIT ?2)",
+                    before,
+                    limit
+                ),
+            ])
             .await?;
         Ok(changes.first().copied().unwrap_or(0))
     }
@@ -276,6 +371,7 @@ mod tests {
                 user_agent: Some("curl/8, \"quoted\"".into()),
                 country: None,
                 colo: None,
+                license_id: None,
             },
             child: false,
             user_email: None,

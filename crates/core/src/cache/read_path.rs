@@ -13,7 +13,7 @@
 //! counted) every time, and a missing manifest or blob is asked for again.
 
 use crate::auth::account::Identity;
-use crate::licensing::license::Grant;
+use crate::licensing::license::Access;
 use crate::licensing::license_store::{Readable, Target};
 use crate::oci::name::RepoName;
 use crate::oci::reference::Reference;
@@ -109,7 +109,7 @@ pub struct ReadCache {
     generation: u64,
     ttl_ms: u64,
     credentials: Bounded<CredentialKey, Identity>,
-    verdicts: Bounded<(String, TargetKey), bool>,
+    verdicts: Bounded<(String, TargetKey), Access>,
     manifests: Bounded<TargetKey, ManifestRow>,
     blobs: Bounded<TargetKey, BlobRow>,
     readable: Bounded<(String, String), Readable>,
@@ -205,30 +205,28 @@ impl ReadCache {
     }
 
     /// Whether `customer`'s licenses grant `target`, as last read.
-    pub fn verdict(&mut self, customer: &str, target: &TargetKey, now_ms: u64) -> Option<bool> {
+    pub fn verdict(&mut self, customer: &str, target: &TargetKey, now_ms: u64) -> Option<Access> {
         let key = (customer.to_owned(), target.clone());
         self.verdicts.get(&key, now_ms)
     }
 
-    /// Keeps a license check's answer, which lasts until the last license
-    /// granting it stops granting it: its expiry, or never for a version a
-    /// `keep_released` license keeps (see `licensing::license::granted_until`).
+    /// Keeps a license check's answer until `not_after` (see
+    /// `licensing::license::access`): a grant until the last license granting it
+    /// stops granting it — its expiry, or never for a version a `keep_released`
+    /// license keeps; a cap until it resets. Within the TTL all the same, so usage
+    /// counted since is seen that late at most.
     pub fn keep_verdict(
         &mut self,
         ticket: Ticket,
         customer: &str,
         target: TargetKey,
-        grant: Grant,
+        (verdict, not_after): (Access, Option<i64>),
     ) {
-        let weight = target.weight() + customer.len();
-        let not_after = match grant {
-            Grant::Refused => None,
-            Grant::Until(expiry) => expiry,
-        };
+        let weight = target.weight() + customer.len() + ENTRY_OVERHEAD;
         if let Some(until) = self.expiry(ticket, not_after) {
             let key = (customer.to_owned(), target);
             self.verdicts
-                .put(key, grant.granted(), weight, until, ticket.started_ms);
+                .put(key, verdict, weight, until, ticket.started_ms);
         }
     }
 
@@ -315,6 +313,14 @@ mod tests {
         Reference::Tag(name.parse().unwrap())
     }
 
+    fn granted(until: Option<i64>) -> (Access, Option<i64>) {
+        (Access::Granted { license: None }, until)
+    }
+
+    fn yes() -> Option<Access> {
+        Some(Access::Granted { license: None })
+    }
+
     fn cache(ttl_seconds: u64) -> ReadCache {
         let mut cache = ReadCache::default();
         cache.set_ttl(ttl_seconds);
@@ -336,7 +342,7 @@ mod tests {
         let ticket = cache.ticket(0);
         let latest = TargetKey::new(&repo(), Target::Manifest(&tag("latest")));
         cache.keep_identity(ticket, token(), identity(Some("c1")), None);
-        cache.keep_verdict(ticket, "c1", latest.clone(), Grant::Until(None));
+        cache.keep_verdict(ticket, "c1", latest.clone(), granted(None));
         cache.written(&Written::Everything);
         assert_eq!(cache.identity(&token(), 1), None);
         assert_eq!(cache.verdict("c1", &latest, 1), None);
@@ -351,7 +357,7 @@ mod tests {
         let theirs = TargetKey::new(&other, Target::Manifest(&tag("latest")));
         cache.keep_identity(ticket, token(), identity(Some("c1")), None);
         for key in [&mine, &theirs] {
-            cache.keep_verdict(ticket, "c1", key.clone(), Grant::Until(None));
+            cache.keep_verdict(ticket, "c1", key.clone(), granted(None));
         }
         let push = Written::of("/v2/acme/app/manifests/latest", Method::Put);
         assert_eq!(push, Written::Repository(repo()));
@@ -372,13 +378,13 @@ mod tests {
             "past the license's expiry"
         );
         assert_eq!(cache.verdict("c1", &mine, 1), None);
-        assert_eq!(cache.verdict("c1", &theirs, 1), Some(true));
+        assert_eq!(cache.verdict("c1", &theirs, 1), yes());
         assert!(
             cache.identity(&token(), 1).is_some(),
             "accounts are not the registry's"
         );
         // A read that began before the push keeps nothing, whatever it read.
-        cache.keep_verdict(ticket, "c1", mine.clone(), Grant::Until(None));
+        cache.keep_verdict(ticket, "c1", mine.clone(), granted(None));
         assert_eq!(cache.verdict("c1", &mine, 1), None);
     }
 
@@ -435,10 +441,10 @@ mod tests {
         let ticket = cache.ticket(10_000);
         cache.keep_identity(ticket, token(), identity(None), Some(12));
         let latest = TargetKey::new(&repo(), Target::Manifest(&tag("latest")));
-        cache.keep_verdict(ticket, "c1", latest.clone(), Grant::Until(Some(13)));
+        cache.keep_verdict(ticket, "c1", latest.clone(), granted(Some(13)));
         assert!(cache.identity(&token(), 11_999).is_some());
         assert_eq!(cache.identity(&token(), 12_000), None);
-        assert_eq!(cache.verdict("c1", &latest, 12_999), Some(true));
+        assert_eq!(cache.verdict("c1", &latest, 12_999), yes());
         assert_eq!(cache.verdict("c1", &latest, 13_000), None);
         // Already expired when read: not kept at all.
         cache.keep_identity(cache.ticket(20_000), token(), identity(None), Some(12));
@@ -447,7 +453,8 @@ mod tests {
 
     #[test]
     fn a_kept_version_is_served_past_the_expiry_and_a_newer_one_is_not() {
-        use crate::licensing::license::{granted_until, ExpiryPolicy, GrantRow};
+        use crate::licensing::license::access;
+        use crate::licensing::license::{ExpiryPolicy, GrantRow};
         let mut cache = cache(5);
         let ticket = cache.ticket(10_000);
         let row = |pushed| GrantRow {
@@ -461,15 +468,11 @@ mod tests {
             TargetKey::new(&repo(), Target::Manifest(&tag("v1"))),
             TargetKey::new(&repo(), Target::Manifest(&tag("v2"))),
         );
-        cache.keep_verdict(ticket, "c1", old.clone(), granted_until(&[row(11)], 10));
-        cache.keep_verdict(ticket, "c1", new.clone(), granted_until(&[row(12)], 10));
-        assert_eq!(
-            cache.verdict("c1", &old, 14_999),
-            Some(true),
-            "until the TTL"
-        );
+        cache.keep_verdict(ticket, "c1", old.clone(), access(&[row(11)], 10));
+        cache.keep_verdict(ticket, "c1", new.clone(), access(&[row(12)], 10));
+        assert_eq!(cache.verdict("c1", &old, 14_999), yes(), "until the TTL");
         assert_eq!(cache.verdict("c1", &old, 15_000), None);
-        assert_eq!(cache.verdict("c1", &new, 11_999), Some(true));
+        assert_eq!(cache.verdict("c1", &new, 11_999), yes());
         assert_eq!(cache.verdict("c1", &new, 12_000), None, "at the expiry");
     }
 
@@ -486,11 +489,11 @@ mod tests {
             &repo(),
             Target::Manifest(&Reference::Digest(digest.clone())),
         );
-        cache.keep_verdict(ticket, "c1", latest.clone(), Grant::Refused);
-        cache.keep_verdict(ticket, "c1", blob.clone(), Grant::Until(None));
-        assert_eq!(cache.verdict("c1", &latest, 1), Some(false));
+        cache.keep_verdict(ticket, "c1", latest.clone(), (Access::Refused, None));
+        cache.keep_verdict(ticket, "c1", blob.clone(), granted(None));
+        assert_eq!(cache.verdict("c1", &latest, 1), Some(Access::Refused));
         assert_eq!(cache.verdict("c2", &latest, 1), None);
-        assert_eq!(cache.verdict("c1", &blob, 1), Some(true));
+        assert_eq!(cache.verdict("c1", &blob, 1), yes());
         assert_eq!(
             cache.verdict("c1", &by_digest, 1),
             None,

@@ -2,7 +2,8 @@
 //! its [`ExpiryPolicy`] and items, each covering one artifact at all versions, at a
 //! set of manifest digests, or at every tag a [`TagPattern`] matches (tags pushed
 //! later too). Also the rule that turns the license items touching a manifest into
-//! a yes or no and an end ([`granted_until`]).
+//! a yes or no and an end ([`granted_until`]), and with the licenses' usage caps
+//! into an [`Access`]: granted through one license, over a cap, or refused.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::account::text_field;
 use crate::error::{Error, Result};
+use crate::licensing::caps::{over_cap, Caps, OverCap, Usage, Used};
 use crate::licensing::pattern::TagPattern;
 use crate::oci::digest::Digest;
 use crate::oci::name::RepoName;
@@ -78,6 +80,9 @@ pub struct License {
     pub customer_id: String,
     pub expires_at: Option<i64>,
     pub expiry_policy: ExpiryPolicy,
+    #[serde(flatten)]
+    pub caps: Caps,
+    pub usage: Usage,
     pub created_at: i64,
     pub items: Vec<ItemJson>,
 }
@@ -92,6 +97,10 @@ pub struct LicenseInput {
     pub expires_at: Option<i64>,
     #[serde(default)]
     pub expiry_policy: ExpiryPolicy,
+    #[serde(default)]
+    pub max_pulls_per_month: Option<i64>,
+    #[serde(default)]
+    pub max_bytes_per_month: Option<i64>,
     pub items: Vec<ItemJson>,
 }
 
@@ -181,6 +190,15 @@ impl LicenseInput {
         text_field("name", &self.name, 200, true)
     }
 
+    /// The license's usage caps, checked.
+    pub fn checked_caps(&self) -> Result<Caps> {
+        Caps {
+            max_pulls_per_month: self.max_pulls_per_month,
+            max_bytes_per_month: self.max_bytes_per_month,
+        }
+        .checked()
+    }
+
     pub fn checked_item_count(&self) -> Result<()> {
         if self.items.is_empty() || self.items.len() > MAX_ITEMS {
             return Err(Error::Invalid(format!(
@@ -210,6 +228,14 @@ pub struct GrantRow {
     pub expiry_policy: ExpiryPolicy,
     #[serde(default)]
     pub pushed: Option<i64>,
+    /// The item's license, its caps and what it used this month, where the query
+    /// reads them: the grant query does, for [`access`].
+    #[serde(default)]
+    pub license_id: Option<String>,
+    #[serde(flatten)]
+    pub caps: Caps,
+    #[serde(flatten)]
+    pub used: Used,
 }
 
 impl GrantRow {
@@ -230,6 +256,11 @@ impl GrantRow {
             }
             _ => Some(None),
         }
+    }
+
+    /// Whether the row grants what it covers at `now`.
+    pub(crate) fn grants_at(&self, now: i64) -> bool {
+        self.grants_until(now).is_some()
     }
 
     /// Until when the row grants what it covers, if it grants it at `now`:
@@ -308,6 +339,55 @@ pub fn granted_until(rows: &[GrantRow], now: i64) -> Grant {
         .map_or(Grant::Refused, Grant::Until)
 }
 
+/// What a customer's read is (usage caps, `licensing::caps`, included): a read is
+/// attributed to one license that grants it and has room, an uncapped one first,
+/// so capped allowance is spent only when nothing else grants. It is granted, and counted against `license` (the
+/// license it is attributed to; `None` for vendor staff); refused because every
+/// license granting it is over a cap; or not granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    Granted { license: Option<String> },
+    OverCap(OverCap),
+    Refused,
+}
+
+impl Access {
+    /// The license a granted read counts against; `unknown` (the error a read of
+    /// something missing answers, so a refusal says nothing more) when refused, the
+    /// cap's error at `now` when over a cap.
+    pub fn allow(self, unknown: Error, now: i64) -> Result<Option<String>> {
+        match self {
+            Access::Granted { license } => Ok(license),
+            Access::OverCap(over) => Err(over.error(now)),
+            Access::Refused => Err(unknown),
+        }
+    }
+}
+
+/// The verdict of grant `rows` at `now`, and until when it holds (`None`: until
+/// something changes): a grant until its licenses expire, a cap until it resets.
+pub fn access(rows: &[GrantRow], now: i64) -> (Access, Option<i64>) {
+    let (room, full): (Vec<&GrantRow>, Vec<&GrantRow>) = rows
+        .iter()
+        .partition(|row| over_cap(row.caps, row.used, now).is_none());
+    let owned = |rows: &[&GrantRow]| rows.iter().map(|&r| r.clone()).collect::<Vec<_>>();
+    if let Grant::Until(until) = granted_until(&owned(&room), now) {
+        let granting = room.iter().filter(|row| row.grants_at(now));
+        let license = granting
+            .min_by_key(|row| row.caps.any())
+            .and_then(|row| row.license_id.clone());
+        return (Access::Granted { license }, until);
+    }
+    let capped = full
+        .iter()
+        .filter(|row| row.grants_at(now))
+        .find_map(|row| over_cap(row.caps, row.used, now));
+    match capped {
+        Some(over) => (Access::OverCap(over), Some(over.resets_at)),
+        None => (Access::Refused, None),
+    }
+}
+
 /// Whether a stored pattern matches `tag`. Patterns are checked when a license
 /// is written, so one that no longer parses matches nothing.
 pub fn pattern_matches(pattern: &str, tag: &str) -> bool {
@@ -330,6 +410,7 @@ mod tests {
             expires_at,
             expiry_policy: ExpiryPolicy::Revoke,
             pushed: Some(1),
+            ..Default::default()
         }
     }
 
@@ -461,6 +542,7 @@ mod tests {
             expires_at: None,
             expiry_policy: ExpiryPolicy::Revoke,
             pushed: None,
+            ..Default::default()
         };
         assert!(!grants(&[]));
         assert!(grants(&[row("all", "", None)]));

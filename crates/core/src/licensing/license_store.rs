@@ -38,7 +38,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::licensing::license::{ExpiryPolicy, Grant, GrantRow, Item, ItemJson, License, Versions};
+use crate::licensing::caps::{Caps, Usage};
+use crate::licensing::license::{
+    Access, ExpiryPolicy, GrantRow, Item, ItemJson, License, Versions,
+};
 use crate::licensing::newest;
 use crate::licensing::pattern::TagPattern;
 use crate::oci::digest::Digest;
@@ -70,7 +73,8 @@ pub enum Target<'a> {
 /// The items of `licensee`'s licenses in force at `now` that cover `target` in
 /// `repo`, with what [`crate::licensing::license::granted_until`] needs to decide
 /// whether and until when they grant it: expiry, policy, and when the covered
-/// version was pushed. A blob is granted only
+/// version was pushed; and for [`crate::licensing::license::access`], each item's
+/// license with its caps and, when it has any, its usage in `now`'s UTC month. A blob is granted only
 /// through a manifest of `repo` that references it and that the licensee may read,
 /// whatever the item's kind: an all-versions license does not open upload
 /// leftovers, mounts, or the blobs of deleted manifests. For a user that is not a
@@ -98,9 +102,14 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
                WHERE t.secret_hash = ?3
              UNION ALL SELECT u.customer_id FROM sessions s JOIN users u ON u.id = s.user_id
                WHERE s.id_hash = ?4),
-           items(kind, value, expires_at, expiry_policy) AS (
-             SELECT i.kind, i.value, l.expires_at, l.expiry_policy
+           items(kind, value, expires_at, expiry_policy, license_id, max_pulls_per_month,
+             max_bytes_per_month, pulls, bytes) AS (
+             SELECT i.kind, i.value, l.expires_at, l.expiry_policy, l.id, l.max_pulls_per_month,
+               l.max_bytes_per_month, COALESCE(u.pulls, 0), COALESCE(u.bytes, 0)
              FROM licenses l JOIN license_items i ON i.license_id = l.id
+               LEFT JOIN license_usage u ON u.license_id = l.id
+                 AND (l.max_pulls_per_month IS NOT NULL OR l.max_bytes_per_month IS NOT NULL)
+                 AND u.month = strftime('%Y%m', ?6, 'unixepoch')
              WHERE l.customer_id IN (SELECT customer_id FROM who) AND i.repo = ?5
                AND ",
             license_in_force_sql!("?6"),
@@ -116,12 +125,15 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
                ON m.repo = ?5 AND m.digest = up.d WHERE m.subject IS NOT NULL)
          SELECT kind, value, NULL AS tag, expires_at, expiry_policy,
              (SELECT MIN(m.created_at) FROM up CROSS JOIN manifests m
-               ON m.repo = ?5 AND m.digest = up.d) AS pushed
+               ON m.repo = ?5 AND m.digest = up.d) AS pushed,
+             license_id, max_pulls_per_month, max_bytes_per_month, pulls, bytes
            FROM items WHERE kind = 'all' AND EXISTS (SELECT 1 FROM up)
-         UNION ALL SELECT i.kind, i.value, NULL, i.expires_at, i.expiry_policy, m.created_at
+         UNION ALL SELECT i.kind, i.value, NULL, i.expires_at, i.expiry_policy, m.created_at,
+             i.license_id, i.max_pulls_per_month, i.max_bytes_per_month, i.pulls, i.bytes
            FROM items i JOIN up ON i.kind = 'digest' AND i.value = up.d
            LEFT JOIN manifests m ON m.repo = ?5 AND m.digest = up.d
-         UNION ALL SELECT i.kind, i.value, t.tag, i.expires_at, i.expiry_policy, m.created_at
+         UNION ALL SELECT i.kind, i.value, t.tag, i.expires_at, i.expiry_policy, m.created_at,
+             i.license_id, i.max_pulls_per_month, i.max_bytes_per_month, i.pulls, i.bytes
            FROM items i CROSS JOIN up CROSS JOIN tags t ON t.repo = ?5 AND t.digest = up.d
            LEFT JOIN manifests m ON m.repo = ?5 AND m.digest = up.d
            WHERE i.kind = 'pattern'"
@@ -177,6 +189,7 @@ pub struct NewLicense {
     pub customer_id: String,
     pub expires_at: Option<i64>,
     pub expiry_policy: ExpiryPolicy,
+    pub caps: Caps,
     pub created_at: i64,
     pub items: Vec<Item>,
 }
@@ -188,6 +201,10 @@ struct LicenseRow {
     customer_id: String,
     expires_at: Option<i64>,
     expiry_policy: ExpiryPolicy,
+    #[serde(flatten)]
+    caps: Caps,
+    #[serde(flatten)]
+    usage: Usage,
     created_at: i64,
 }
 
@@ -305,20 +322,21 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Licenses { sql }
     }
 
-    /// Whether `target` in `repo` is readable for `customer` now, and until when.
-    pub async fn grant(
+    /// What `customer`'s read of `target` in `repo` is now, caps included, and
+    /// until when that holds (see [`crate::licensing::license::access`]).
+    pub async fn access(
         &self,
         customer: &str,
         repo: &RepoName,
         target: Target<'_>,
         now: i64,
-    ) -> Result<Grant> {
+    ) -> Result<(Access, Option<i64>)> {
         let licensee = Licensee::Customer(customer.to_owned());
         let rows: Vec<GrantRow> = self
             .sql
             .query(grant_query(&licensee, repo, target, now))
             .await?;
-        Ok(crate::licensing::license::granted_until(&rows, now))
+        Ok(crate::licensing::license::access(&rows, now))
     }
 
     /// Whether any license covers `target` (see [`protection_query`]).
@@ -684,20 +702,23 @@ impl<'a, S: Sql> Licenses<'a, S> {
     pub async fn create(&self, license: &NewLicense) -> Result<()> {
         self.check(license).await?;
         let mut statements = vec![stmt!(
-            "INSERT INTO licenses (id, customer_id, name, expires_at, created_at, expiry_policy)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO licenses (id, customer_id, name, expires_at, created_at, expiry_policy,
+               max_pulls_per_month, max_bytes_per_month)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             license.id.as_str(),
             license.customer_id.as_str(),
             license.name.as_str(),
             license.expires_at,
             license.created_at,
-            license.expiry_policy.as_str()
+            license.expiry_policy.as_str(),
+            license.caps.max_pulls_per_month,
+            license.caps.max_bytes_per_month
         )];
         statements.extend(Self::item_statements(license));
         self.write(statements, license).await
     }
 
-    /// Replaces a license's name, customer, expiry, policy and items; false if there is no
+    /// Replaces a license's name, customer, expiry, policy, caps and items; false if there is no
     /// such license.
     pub async fn replace(&self, license: &NewLicense) -> Result<bool> {
         if self.show(&license.id).await?.is_none() {
@@ -706,13 +727,16 @@ impl<'a, S: Sql> Licenses<'a, S> {
         self.check(license).await?;
         let mut statements = vec![
             stmt!(
-                "UPDATE licenses SET customer_id = ?2, name = ?3, expires_at = ?4, expiry_policy = ?5
+                "UPDATE licenses SET customer_id = ?2, name = ?3, expires_at = ?4, expiry_policy = ?5,
+                   max_pulls_per_month = ?6, max_bytes_per_month = ?7
                  WHERE id = ?1",
                 license.id.as_str(),
                 license.customer_id.as_str(),
                 license.name.as_str(),
                 license.expires_at,
-                license.expiry_policy.as_str()
+                license.expiry_policy.as_str(),
+                license.caps.max_pulls_per_month,
+                license.caps.max_bytes_per_month
             ),
             stmt!(
                 "DELETE FROM license_items WHERE license_id = ?1",
@@ -750,8 +774,9 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Ok(self.list(&filter, None, 1).await?.items.into_iter().next())
     }
 
-    /// A page of the licenses matching `filter`, in id order after `cursor`. One
-    /// round trip: the licenses and their items.
+    /// A page of the licenses matching `filter`, in id order after `cursor`, each
+    /// with its usage this month (by the database's clock: it is shown, not
+    /// enforced). One round trip: the licenses and their items.
     pub async fn list(
         &self,
         filter: &LicenseFilter<'_>,
@@ -772,7 +797,11 @@ impl<'a, S: Sql> Licenses<'a, S> {
             .sql
             .query_both(
                 params(
-                    "SELECT id, name, customer_id, expires_at, expiry_policy, created_at FROM licenses
+                    "SELECT id, name, customer_id, expires_at, expiry_policy, created_at,
+                       max_pulls_per_month, max_bytes_per_month, strftime('%Y-%m', 'now') AS month,
+                       COALESCE(u.pulls, 0) AS pulls, COALESCE(u.bytes, 0) AS bytes
+                     FROM licenses LEFT JOIN license_usage u
+                       ON u.license_id = id AND u.month = strftime('%Y%m', 'now')
                      WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR customer_id = ?2)
                        AND (?3 IS NULL OR id IN (SELECT license_id FROM license_items WHERE repo = ?3))
                        AND id > ?4
@@ -799,6 +828,8 @@ impl<'a, S: Sql> Licenses<'a, S> {
                 customer_id: l.customer_id,
                 expires_at: l.expires_at,
                 expiry_policy: l.expiry_policy,
+                caps: l.caps,
+                usage: l.usage,
                 created_at: l.created_at,
             })
             .collect();
