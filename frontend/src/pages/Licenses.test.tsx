@@ -172,3 +172,28 @@ test("the license list says which licenses keep released versions after expiry",
   expect(perpetual.textContent).toMatch(/Expired .* keeps versions released before/);
   expect(screen.getByText("Acme production").closest("tr")!.textContent).not.toMatch(/keeps versions/);
 });
+
+test("caps are entered in the editor and sent; empty means no cap", async () => {
+  const calls = server(() => ({ status: 201, body: { ...stored, items: [] } }));
+  await fillNewLicense();
+  fireEvent.change(screen.getByLabelText("Pulls per month"), { target: { value: "3" } });
+  fireEvent.click(screen.getByRole("button", { name: "Save license" }));
+  await waitFor(() => expect(calls.find((c) => c.method === "POST")?.body).toMatchObject({ max_pulls_per_month: 3, max_bytes_per_month: null }));
+});
+
+test("an edited license shows this month's usage against its caps and keeps the caps when saved", async () => {
+  const capped = { ...stored, max_pulls_per_month: 3, max_bytes_per_month: 2048, usage: { month: "2026-12", pulls: 3, bytes: 1024 } };
+  const calls = mockApi((call) => {
+    if (call.method === "PUT") return { body: capped };
+    if (call.path === "/api/v1/licenses/l1") return { body: capped };
+    if (call.path === "/api/v1/customers") return page([acme]);
+    if (call.path === "/api/v1/artifacts") return page([app]);
+    if (call.path === "/api/v1/artifacts/acme/app/tags") return page([v100]);
+  });
+  renderAs(admin, <LicenseEditPage id="l1" />);
+  const usage = await screen.findByLabelText("Usage this month");
+  expect(usage.textContent).toBe("Usage in 2026-12: 3 of 3 pulls, 1.0 KiB of 2.0 KiB Cap reached");
+  expect((screen.getByLabelText("Pulls per month") as HTMLInputElement).value).toBe("3");
+  fireEvent.click(screen.getByRole("button", { name: "Save license" }));
+  await waitFor(() => expect(calls.find((c) => c.method === "PUT")?.body).toMatchObject({ max_pulls_per_month: 3, max_bytes_per_month: 2048 }));
+});

@@ -1,5 +1,6 @@
 // Licenses: the list (filtered by customer) and the editor — name, customer,
-// expiry, what it grants after (its expiry policy) and 1–100 items, each an artifact with all versions, a tag pattern, or
+// expiry, what it grants after (its expiry policy), monthly usage caps (with this
+// month's usage against them) and 1–100 items, each an artifact with all versions, a tag pattern, or
 // versions chosen by tag (the server resolves tags to digests; digests already in
 // the license can be kept as they are).
 import { useRef, useState, type FormEvent } from "react";
@@ -8,7 +9,7 @@ import { customerHref, Link, navigate, setQuery, useLocation } from "../router";
 import { canWrite, useMe } from "../session";
 import { useAction, useLoad, useMore, usePaged } from "../ui/async";
 import { shortDigest } from "../ui/format";
-import { EXPIRY_POLICIES, LicenseTable } from "../ui/licenses";
+import { capInput, capValue, EXPIRY_POLICIES, LicenseTable, UsageNote } from "../ui/licenses";
 import { ConfirmAction, Empty, ErrorNote, Loading, Pager, SearchBox, Show } from "../ui/parts";
 import { CustomerSelect, MoreSelect, useCustomers } from "../ui/pickers";
 
@@ -135,6 +136,8 @@ function LicenseForm({ license }: { license?: License }) {
   const [customerId, setCustomerId] = useState(license?.customer_id ?? preset);
   const [day, setDay] = useState(initialDay);
   const [policy, setPolicy] = useState<License["expiry_policy"]>(license?.expiry_policy ?? "revoke");
+  const [maxPulls, setMaxPulls] = useState(capInput(license?.max_pulls_per_month));
+  const [maxBytes, setMaxBytes] = useState(capInput(license?.max_bytes_per_month));
   const [drafts, setDrafts] = useState<Draft[]>(() => (license ? draftsOf(license.items) : [draft()]));
   const customers = useCustomers();
   const findArtifacts = useFindArtifacts();
@@ -145,6 +148,8 @@ function LicenseForm({ license }: { license?: License }) {
     customer_id: customerId,
     expires_at: day === initialDay ? (license?.expires_at ?? null) : day ? endOfUtcDay(day) : null,
     expiry_policy: policy,
+    max_pulls_per_month: capValue(maxPulls),
+    max_bytes_per_month: capValue(maxBytes),
     items: drafts.flatMap(itemsOf),
   });
   const save = async (event: FormEvent) => {
@@ -190,6 +195,19 @@ function LicenseForm({ license }: { license?: License }) {
           A version is released when its manifest was pushed; kept versions stay pullable for ever, with their platforms, signatures and
           SBOMs.
         </p>
+        <label>
+          Pulls per month
+          <input type="number" min={1} step={1} value={maxPulls} onChange={(e) => setMaxPulls(e.target.value)} aria-describedby="caps-hint" />
+        </label>
+        <label>
+          Bytes per month
+          <input type="number" min={1} step={1} value={maxBytes} onChange={(e) => setMaxBytes(e.target.value)} aria-describedby="caps-hint" />
+        </label>
+        <p className="hint" id="caps-hint">
+          Optional caps per UTC calendar month; leave empty for none. Over a cap, pulls under this license are refused until the month
+          ends. Counting lags pulls by a few seconds.
+        </p>
+        {license && <UsageNote license={license} />}
         <h2>Artifacts</h2>
         {drafts.map((d, index) => (
           <ItemEditor

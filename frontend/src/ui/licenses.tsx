@@ -1,9 +1,33 @@
 // How a license reads in a list — name, customer, expiry (expired ones say so) and
 // what it grants after it, what it covers — shared by the licenses page, each
-// customer's page and the customer portal.
+// customer's page and the customer portal; and its usage this month against its caps.
 import type { ReactNode } from "react";
 import type { License, LicenseItem } from "../api/client";
 import { Link } from "../router";
+import { bytes, count } from "./format";
+
+/** A cap as the editor's input holds it: empty for none. */
+export const capInput = (cap: number | null | undefined) => (cap == null ? "" : String(cap));
+
+/** The editor's input as the API takes a cap: null for none. */
+export const capValue = (input: string) => (input.trim() === "" ? null : Number(input));
+
+/** One usage figure, against its cap when there is one. */
+function against(used: string, cap: string | null) {
+  return cap == null ? used : `${used} of ${cap}`;
+}
+
+/** This month's usage of a license against its caps. */
+export function UsageNote({ license: { usage, max_pulls_per_month: pulls, max_bytes_per_month: size } }: { license: License }) {
+  const over = (pulls != null && usage.pulls >= pulls) || (size != null && usage.bytes >= size);
+  return (
+    <p aria-label="Usage this month">
+      Usage in {usage.month}: {against(count(usage.pulls), pulls == null ? null : count(pulls))} pulls,{" "}
+      {against(bytes(usage.bytes), size == null ? null : bytes(size))}
+      {over && <span className="badge expired"> Cap reached</span>}
+    </p>
+  );
+}
 
 /** What a license covers, in a few words; digest items of one artifact are counted together. */
 function coverage(items: LicenseItem[]): string {
