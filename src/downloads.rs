@@ -86,7 +86,10 @@ fn enqueue(app: &App, ctx: &Context, message: Message) {
             // A deployment without the binding: said once per isolate, not on
             // every pull.
             if !MISSING_REPORTED.replace(true) {
-                console_error!("download events not sent: no queue {QUEUE}: {e}");
+                console_error!(
+                    "download event {} not sent: no queue {QUEUE}: {e}",
+                    message.id()
+                );
             }
             return;
         }
@@ -107,7 +110,11 @@ async fn send_batch(queue: Queue) {
     let messages = OUTBOX.with(|outbox| std::mem::take(&mut *outbox.borrow_mut()));
     for batch in messages.chunks(BATCH_MAX) {
         if let Err(e) = queue.send_batch(batch.to_vec()).await {
-            console_error!("{} download events not sent: {e}", batch.len());
+            let first = batch[0].id();
+            console_error!(
+                "download event {first} and {} more not sent: {e}",
+                batch.len() - 1
+            );
         }
     }
 }

@@ -18,7 +18,7 @@ use tollgate_core::licensing::license_store::{Licenses, NewLicense, Target};
 use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, Reference, RepoName};
 
-use fixtures::{push_image, repo};
+use fixtures::{push_image, push_image_as, push_index, repo};
 
 /// 2026-12-06T00:00:00Z, and the start of the next month.
 const NOW: i64 = 1_796_515_200;
@@ -224,4 +224,24 @@ fn a_license_shows_its_caps_and_this_months_usage() {
     let json = serde_json::to_value(&shown).unwrap();
     assert_eq!(json["max_pulls_per_month"], 5);
     assert_eq!(json["usage"]["pulls"], 2);
+}
+
+#[test]
+fn a_multi_arch_pull_counts_once_against_a_pulls_cap() {
+    let (db, app, _) = setup();
+    let store = Store::new(&db);
+    let amd = push_image_as(&store, &app, "amd", None, None, "t");
+    let index = push_index(&store, &app, Some("multi"), &[amd.clone()]);
+    let caps = Caps {
+        max_pulls_per_month: Some(2),
+        max_bytes_per_month: None,
+    };
+    license(&db, "capped", &app, caps);
+    // The index, then its platform's manifest, as a client pulls them: one pull.
+    let downloads = Downloads::new(&db);
+    block_on(downloads.record(&[pull("e1", NOW, &index, "capped")])).unwrap();
+    block_on(downloads.record(&[pull("e2", NOW + 1, &amd, "capped")])).unwrap();
+    assert_eq!(verdict(&db, &app, NOW + 2), granted("capped"));
+    block_on(downloads.record(&[pull("e3", NOW + 2, &index, "capped")])).unwrap();
+    assert!(matches!(verdict(&db, &app, NOW + 3), Access::OverCap(_)));
 }

@@ -74,6 +74,15 @@ pub enum Message {
     BlobRead(BlobRead),
 }
 
+impl Message {
+    pub fn id(&self) -> &str {
+        match self {
+            Message::Download(e) => &e.id,
+            Message::BlobRead(r) => &r.id,
+        }
+    }
+}
+
 impl From<Event> for Message {
     fn from(event: Event) -> Self {
         Message::Download(event)
@@ -201,10 +210,7 @@ impl<'a, S: Sql> Downloads<'a, S> {
                 Message::BlobRead(r) => insert_read(r),
             })
             .collect();
-        let ids = ids_json(messages.iter().map(|m| match m {
-            Message::Download(e) => e.id.as_str(),
-            Message::BlobRead(r) => r.id.as_str(),
-        }));
+        let ids = ids_json(messages.iter().map(Message::id));
         batch.push(stmt!(
             "INSERT INTO pulls_daily (day, repo, digest, tag, customer_id, pulls)
              SELECT at / 86400, repo, digest,
