@@ -339,11 +339,11 @@ pub fn granted_until(rows: &[GrantRow], now: i64) -> Grant {
         .map_or(Grant::Refused, Grant::Until)
 }
 
-/// What a customer's read is (usage caps, `licensing::caps`, included): a read is
-/// attributed to one license that grants it and has room, an uncapped one first,
-/// so capped allowance is spent only when nothing else grants. It is granted, and counted against `license` (the
-/// license it is attributed to; `None` for vendor staff); refused because every
-/// license granting it is over a cap; or not granted.
+/// What a read is, usage caps (`licensing::caps`) included: granted and counted
+/// against `license` (`None` for vendor staff); refused because every license
+/// granting it is over a cap; or not granted. A granted read is attributed to one
+/// license that grants it and has room, an uncapped one first, so capped allowance
+/// is spent only when nothing else grants it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Access {
     Granted { license: Option<String> },
@@ -364,7 +364,7 @@ impl Access {
     }
 }
 
-/// The verdict of grant `rows` at `now`, and until when it holds (`None`: until
+/// The [`Access`] of grant `rows` at `now`, and until when it holds (`None`: until
 /// something changes): a grant until its licenses expire, a cap until it resets.
 pub fn access(rows: &[GrantRow], now: i64) -> (Access, Option<i64>) {
     let (room, full): (Vec<&GrantRow>, Vec<&GrantRow>) = rows
