@@ -45,6 +45,9 @@ export const problem = (status: number, detail: string): Answer => ({
   body: { type: "about:blank", title: status === 400 ? "Bad Request" : "Error", status, detail },
 });
 
+/** The fields of a license without usage caps that has not been pulled this month. */
+export const uncapped = { max_pulls_per_month: null, max_bytes_per_month: null, usage: { month: "2026-12", pulls: 0, bytes: 0 } };
+
 export const admin: Me = { id: "u-admin", email: "admin@vendor.example", role: "admin", customer_id: null };
 
 export function renderAs(me: Me, ui: ReactNode) {

@@ -3,24 +3,13 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, expect, test, vi } from "vitest";
 import type { Customer, License } from "../api/client";
-import { admin, mockApi, page, problem, renderAs } from "../test-api";
+import { admin, mockApi, page, problem, renderAs, uncapped } from "../test-api";
 import { CustomerPage, CustomersPage } from "./Customers";
 
 afterEach(() => vi.restoreAllMocks());
 
 const acme: Customer = { id: "c1", name: "Acme", contact: "ops@acme.example", notes: "", created_at: 1 };
-const license: License = {
-  id: "l1",
-  name: "Acme production",
-  customer_id: "c1",
-  expires_at: null,
-  expiry_policy: "revoke",
-  max_pulls_per_month: null,
-  max_bytes_per_month: null,
-  usage: { month: "2026-12", pulls: 0, bytes: 0 },
-  created_at: 1,
-  items: [{ artifact: "acme/app", all_versions: true }],
-};
+const license: License = { id: "l1", name: "Acme production", customer_id: "c1", expires_at: null, expiry_policy: "revoke", ...uncapped, created_at: 1, items: [{ artifact: "acme/app", all_versions: true }] };
 
 function server() {
   return mockApi((call) => {

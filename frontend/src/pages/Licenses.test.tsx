@@ -2,7 +2,7 @@
 // digests already licensed are kept as `digests`, and refusals are shown.
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { afterEach, expect, test, vi } from "vitest";
-import { admin, mockApi, page, problem, renderAs, type Answer, type Call } from "../test-api";
+import { admin, mockApi, page, problem, renderAs, type Answer, type Call, uncapped } from "../test-api";
 import { LicenseEditPage, LicensesPage } from "./Licenses";
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -10,18 +10,7 @@ const acme = { id: "c1", name: "Acme", contact: "", notes: "", created_at: 1 };
 const app = { name: "acme/app", type: "container_image", created_at: 1, last_push: 1, last_pull: null, pulls: 0, users: 0, customers: 0 };
 const v100 = { tag: "v1.0.0", digest: digest("a"), updated_at: 1 };
 const v110 = { tag: "v1.1.0", digest: digest("b"), updated_at: 2 };
-const stored = {
-  id: "l1",
-  name: "Acme production",
-  customer_id: "c1",
-  expires_at: null,
-  expiry_policy: "revoke",
-  max_pulls_per_month: null,
-  max_bytes_per_month: null,
-  usage: { month: "2026-12", pulls: 0, bytes: 0 },
-  created_at: 1,
-  items: [{ artifact: "acme/app", digests: [digest("a")] }],
-};
+const stored = { id: "l1", name: "Acme production", customer_id: "c1", expires_at: null, expiry_policy: "revoke", ...uncapped, created_at: 1, items: [{ artifact: "acme/app", digests: [digest("a")] }] };
 
 /** The server: one customer, one artifact with two tags on two pages; `write` answers POST and PUT. */
 function server(write: (call: Call) => Answer) {

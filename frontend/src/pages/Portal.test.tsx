@@ -4,7 +4,7 @@
 import { screen, within } from "@testing-library/react";
 import { afterEach, expect, test, vi } from "vitest";
 import type { License } from "../api/client";
-import { admin, mockApi, page, renderAs } from "../test-api";
+import { admin, mockApi, page, renderAs, uncapped } from "../test-api";
 import { PortalPage } from "./Portal";
 
 afterEach(() => vi.restoreAllMocks());
@@ -16,9 +16,7 @@ const expired: License = {
   customer_id: "c1",
   expires_at: Date.UTC(2029, 11, 31, 23, 59, 59) / 1000,
   expiry_policy: "keep_released",
-  max_pulls_per_month: null,
-  max_bytes_per_month: null,
-  usage: { month: "2029-12", pulls: 0, bytes: 0 },
+  ...uncapped,
   created_at: 1,
   items: [{ artifact: "acme/app", all_versions: true }],
 };
