@@ -59,7 +59,7 @@ pub fn send(
         colo: cf.map(|cf| cf.colo()).filter(|c| !c.is_empty()),
         license_id: license,
     };
-    enqueue(app, ctx, Message::Download(event));
+    enqueue(app, ctx, Message::from(event));
     Ok(())
 }
 

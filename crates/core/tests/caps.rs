@@ -53,7 +53,7 @@ fn license(db: &Sqlite, id: &str, artifact: &RepoName, caps: Caps) {
 }
 
 fn pull(id: &str, at: i64, digest: &Digest, license: &str) -> Message {
-    Message::Download(Event {
+    Message::from(Event {
         id: id.into(),
         at,
         repo: "app".into(),
@@ -231,7 +231,7 @@ fn a_multi_arch_pull_counts_once_against_a_pulls_cap() {
     let (db, app, _) = setup();
     let store = Store::new(&db);
     let amd = push_image_as(&store, &app, "amd", None, None, "t");
-    let index = push_index(&store, &app, Some("multi"), &[amd.clone()]);
+    let index = push_index(&store, &app, Some("multi"), std::slice::from_ref(&amd));
     let caps = Caps {
         max_pulls_per_month: Some(2),
         max_bytes_per_month: None,

@@ -66,11 +66,12 @@ pub struct BlobRead {
 }
 
 /// What the registry sends on the Queue. Untagged, so the download events already
-/// queued when blob reads were added still read as such.
+/// queued when blob reads were added still read as such. The larger event is boxed
+/// so a batch of small blob reads does not take its size each.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Message {
-    Download(Event),
+    Download(Box<Event>),
     BlobRead(BlobRead),
 }
 
@@ -85,7 +86,7 @@ impl Message {
 
 impl From<Event> for Message {
     fn from(event: Event) -> Self {
-        Message::Download(event)
+        Message::Download(Box::new(event))
     }
 }
 
