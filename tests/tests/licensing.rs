@@ -1602,7 +1602,7 @@ fn a_customer_sees_the_last_push_of_its_licensed_versions_only() {
         theirs, vendor,
         "v2's push shows to a customer licensed for v1 only"
     );
-    assert!(theirs.as_str() < vendor.as_str(), "{theirs} {vendor}");
+    assert!(theirs.as_i64() < vendor.as_i64(), "{theirs} {vendor}");
     // The details of an artifact it holds no license for answer like a missing one.
     let hidden = unique_repo("lic-details-hidden");
     reg.push_random_image(&hidden, "v1");
