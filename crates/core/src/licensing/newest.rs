@@ -13,21 +13,20 @@ use crate::licensing::pattern::tag_version;
 use crate::storage::store::TagRow;
 
 /// The newest of `tags`, the readable tags of one artifact (signature and other
-/// referrer tags left out by the caller).
+/// referrer tags left out by the caller). A tag that is no version ranks below
+/// every one that is, so it is newest only among tags none of which is.
 pub fn newest(tags: Vec<TagRow>) -> Option<TagRow> {
-    let versioned = tags.iter().any(|t| tag_version(&t.tag).is_some());
     tags.into_iter()
-        .filter(|t| !versioned || tag_version(&t.tag).is_some())
+        .map(|t| (tag_version(&t.tag).map(|v| (v.is_release(), v)), t))
         .max_by(newer)
+        .map(|(_, t)| t)
 }
 
 /// Semver precedence first (releases above pre-releases), then when the tag was
 /// set, then the tag: `1.2.3` and `v1.2.3` name one version, and the one set
 /// last wins.
-fn newer(a: &TagRow, b: &TagRow) -> Ordering {
-    let key = |t: &TagRow| tag_version(&t.tag).map(|v| (v.is_release(), v));
-    key(a)
-        .cmp(&key(b))
+fn newer<K: Ord>((ka, a): &(K, TagRow), (kb, b): &(K, TagRow)) -> Ordering {
+    ka.cmp(kb)
         .then(a.updated_at.cmp(&b.updated_at))
         .then_with(|| a.tag.cmp(&b.tag))
 }
