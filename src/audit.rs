@@ -7,11 +7,12 @@ use tollgate_core::audit::{self, AuditEvent};
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::storage::sql::Sql;
 use tollgate_core::Result;
-use worker::{console_error, Method, Request, Response};
+use worker::{console_error, Method, Response};
 
 use crate::app::{random, App};
 use crate::error;
 use crate::http::header;
+use crate::request::Request;
 
 /// A request that changes something, as the log records it.
 pub struct Change {

@@ -20,10 +20,11 @@ use tollgate_core::licensing::license_store::Licensee;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::storage::sql::Statement;
 use tollgate_core::{Error, RepoName, Result};
-use worker::{Request, Url};
+use worker::Url;
 
 use crate::app::{random, App};
 use crate::http::{basic_credentials, cookie, header};
+use crate::request::Request;
 
 /// The dashboard's session cookie.
 pub const SESSION_COOKIE: &str = "tollgate_session";

@@ -5,12 +5,13 @@
 use tollgate_core::oci::range::{self, ByteRange, Wanted};
 use tollgate_core::storage::store::BlobRow;
 use tollgate_core::{Digest, Error, RepoName, Result};
-use worker::{Context, Range, Request, Response, ResponseBody};
+use worker::{Context, Range, Response, ResponseBody};
 
 use crate::app::App;
 use crate::cache::BlobBytes;
 use crate::error::internal;
 use crate::http::{empty, header, headers};
+use crate::request::Request;
 
 /// `GET`/`HEAD` of the blob `digest`, `found` linked into the repository.
 pub async fn get(

@@ -12,10 +12,11 @@ use std::time::Duration;
 use tollgate_core::analytics::downloads::{BlobRead, Event, Message};
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Reference, RepoName, Result};
-use worker::{console_error, Context, Delay, Queue, Request, Response};
+use worker::{console_error, Context, Delay, Queue, Response};
 
 use crate::app::{random, App};
-use crate::http::header;
+use crate::http::{self, header};
+use crate::request::Request;
 
 /// The Queue binding events go to.
 const QUEUE: &str = "DOWNLOADS";
@@ -44,7 +45,6 @@ pub fn send(
     license: Option<String>,
 ) -> Result<()> {
     let identity = &app.caller()?.identity;
-    let cf = req.cf();
     let event = Event {
         id: new_id(app.now, &random()?),
         at: app.now,
@@ -55,8 +55,8 @@ pub fn send(
         customer_id: identity.customer_id.clone(),
         ip: header(req, "CF-Connecting-IP"),
         user_agent: header(req, "User-Agent"),
-        country: cf.and_then(|cf| cf.country()).filter(|c| !c.is_empty()),
-        colo: cf.map(|cf| cf.colo()).filter(|c| !c.is_empty()),
+        country: http::country(req),
+        colo: http::colo(req),
         license_id: license,
     };
     enqueue(app, ctx, Message::from(event));

@@ -1,10 +1,11 @@
 //! Small helpers for building responses and reading request headers (HTTP Basic
 //! credentials among them) and queries.
 
+use crate::request::Request;
 use serde::Serialize;
 use tollgate_core::oci::route;
 use tollgate_core::{Error, Result};
-use worker::{Headers, Method, Request, Response};
+use worker::{Headers, Method, Response};
 
 /// Every registry response names the API version, as Docker clients expect.
 pub fn with_api_version(mut response: Response) -> Response {
@@ -60,6 +61,30 @@ pub fn received(offset: u64) -> String {
 
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
+}
+
+/// The client's country as Cloudflare's edge names it in `CF-IPCountry` (ISO
+/// 3166-1 alpha-2, or `T1` for Tor): `None` when the zone adds no location headers,
+/// as under `wrangler dev`, or the country is unknown (`XX`).
+pub fn country(req: &Request) -> Option<String> {
+    country_of(&header(req, "CF-IPCountry")?)
+}
+
+fn country_of(value: &str) -> Option<String> {
+    let valid = value.len() == 2 && value.bytes().all(|b| b.is_ascii_alphanumeric());
+    (valid && value != "XX").then(|| value.to_ascii_uppercase())
+}
+
+/// The data center that answered, the IATA code ending the `CF-Ray` id Cloudflare's
+/// edge gives every request (`8d1c2b3a4f5e6d7c-FRA`); `None` without one.
+pub fn colo(req: &Request) -> Option<String> {
+    colo_of(&header(req, "CF-Ray")?)
+}
+
+fn colo_of(ray: &str) -> Option<String> {
+    let (_, code) = ray.rsplit_once('-')?;
+    let valid = code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic());
+    valid.then(|| code.to_ascii_uppercase())
 }
 
 /// `Content-Length` when the client sent a valid one.
@@ -135,6 +160,19 @@ fn base64_decode(input: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_edge_location_headers() {
+        assert_eq!(country_of("DE"), Some("DE".into()));
+        assert_eq!(country_of("T1"), Some("T1".into()));
+        assert_eq!(country_of("XX"), None, "unknown");
+        assert_eq!(country_of("DEU"), None);
+        assert_eq!(country_of(""), None);
+        assert_eq!(colo_of("8d1c2b3a4f5e6d7c-FRA"), Some("FRA".into()));
+        assert_eq!(colo_of("8d1c2b3a4f5e6d7c-sjc"), Some("SJC".into()));
+        assert_eq!(colo_of("8d1c2b3a4f5e6d7c"), None, "no data center");
+        assert_eq!(colo_of("8d1c2b3a4f5e6d7c-F1A"), None);
+    }
 
     #[test]
     fn parses_basic_headers() {

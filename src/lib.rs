@@ -19,6 +19,7 @@ mod listing;
 mod manifests;
 mod r2;
 mod referrers;
+mod request;
 mod sealing;
 mod token;
 mod uploads;
@@ -35,8 +36,9 @@ use tollgate_core::oci::route::Route;
 use tollgate_core::storage::sql::{decode, Sql, Statement};
 use tollgate_core::storage::store::{blob_query, manifest_query, BlobRow, ManifestRow};
 use tollgate_core::{Error, RepoName, Result};
-use worker::{event, web_sys, Context, Env, Method, Request, Response, Url};
+use worker::{event, web_sys, Context, Env, Method, Response, Url};
 
+use crate::request::Request;
 use app::App;
 use auth::{Caller, Credentials, Lookup, Surface};
 use cache::Row;

@@ -6,10 +6,11 @@ use serde_json::json;
 use tollgate_core::licensing::license_store::Readable;
 use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, RepoName, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use crate::app::App;
 use crate::http::{json, query};
+use crate::request::Request;
 
 /// The most names one response carries, also when the client asks for all.
 const MAX_PAGE: u64 = 10_000;

@@ -9,11 +9,12 @@ use tollgate_core::storage::object_store::ObjectStore;
 use tollgate_core::storage::sql::Statement;
 use tollgate_core::storage::store::{ManifestBytes, ManifestRow, NewManifest};
 use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use crate::app::{self, App};
 use crate::error::internal;
 use crate::http::{content_length, empty, header, headers};
+use crate::request::Request;
 
 /// `GET`/`HEAD` of the manifest `found` by its tag or digest.
 pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Result<Response> {

@@ -4,12 +4,12 @@
 //! usage cap (a listing is no pull); of any other, an empty index, as for a digest
 //! nothing refers to.
 
+use crate::request::Request;
 use serde_json::{json, Value};
 use tollgate_core::licensing::license::Access;
 use tollgate_core::licensing::license_store::Target;
 use tollgate_core::oci::manifest::OCI_INDEX;
 use tollgate_core::{Digest, Reference, RepoName, Result};
-use worker::Request;
 
 use crate::app::App;
 use crate::http::{headers, json, query};

@@ -15,11 +15,12 @@ use tollgate_core::auth::sessions::{NewSession, SessionKind};
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::time::rfc3339;
 use tollgate_core::{Error, Result};
-use worker::{Method, Request, Response};
+use worker::{Method, Response};
 
 use crate::app::{random, App};
 use crate::auth::{check_basic, client_address, service, user_agent};
 use crate::http::{basic_credentials, header, json};
+use crate::request::Request;
 
 /// Form bodies larger than this are refused.
 const MAX_FORM: usize = 64 * 1024;

@@ -6,11 +6,12 @@ use tollgate_core::oci::range::ByteRange;
 use tollgate_core::oci::upload_session::{UploadId, UploadSession};
 use tollgate_core::storage::uploads::Chunk;
 use tollgate_core::{Digest, Error, RepoName, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use crate::app::App;
 use crate::http::{content_length, empty, header, query, received};
 use crate::r2::RequestBody;
+use crate::request::Request;
 
 /// 202 (or the status's 204) with where the upload stands and how large a chunk the
 /// platform lets through.

@@ -9,12 +9,13 @@ use tollgate_core::auth::policy::Action;
 use tollgate_core::licensing::immutable::ImmutableTags;
 use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, RepoName, Result, Tag};
-use worker::{Request, Response};
+use worker::Response;
 
 use super::{json, no_content, page_params, read_json, require};
 use crate::app::App;
 use crate::auth::service;
 use crate::http;
+use crate::request::Request;
 
 /// `DELETE /artifacts/{name}/tags/{tag}`: the tag, under the deletion rules.
 pub async fn delete_tag(app: &App, name: &RepoName, tag: &Tag) -> Result<Response> {

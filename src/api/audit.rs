@@ -6,7 +6,7 @@ use tollgate_core::audit::{Audit, AuditFilter, CSV_HEADER};
 use tollgate_core::auth::policy::Action;
 use tollgate_core::Result;
 use tollgate_d1::D1;
-use worker::{Request, Response};
+use worker::Response;
 
 use super::csv::Lines;
 use super::downloads::seconds;
@@ -14,6 +14,7 @@ use super::{json, page_params, require};
 use crate::app::App;
 use crate::error::internal;
 use crate::http::query;
+use crate::request::Request;
 
 /// Rows one CSV chunk reads from D1.
 const CSV_PAGE: u32 = 500;

@@ -8,11 +8,12 @@ use serde::Serialize;
 use tollgate_core::analytics::artifacts::{Artifacts, CustomerArtifact};
 use tollgate_core::storage::paging::Page;
 use tollgate_core::{Error, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use super::{customer_filter, json, page_params};
 use crate::app::App;
 use crate::http::query;
+use crate::request::Request;
 
 /// "No pulls lately" means none in this many days, unless `days` says otherwise.
 const DEFAULT_DAYS: i64 = 30;

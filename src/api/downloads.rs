@@ -6,13 +6,14 @@
 use tollgate_core::analytics::downloads::{Downloads, LogFilter, CSV_HEADER};
 use tollgate_core::{Error, Result};
 use tollgate_d1::D1;
-use worker::{Request, Response};
+use worker::Response;
 
 use super::csv::Lines;
 use super::{customer_filter, json, page_params};
 use crate::app::App;
 use crate::error::internal;
 use crate::http::query;
+use crate::request::Request;
 
 /// Rows one CSV chunk reads from D1.
 const CSV_PAGE: u32 = 500;

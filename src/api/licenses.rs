@@ -7,11 +7,12 @@ use tollgate_core::licensing::license::{Item, LicenseInput, Versions, Wanted};
 use tollgate_core::licensing::license_store::{LicenseFilter, NewLicense};
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use super::{customer_filter, deleted, json, own_customer, page_params, read_json, require};
 use crate::app::{random, App};
 use crate::http::query;
+use crate::request::Request;
 
 pub async fn list(req: &Request, app: &App) -> Result<Response> {
     let customer_id = customer_filter(req, app)?;

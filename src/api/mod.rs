@@ -23,12 +23,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tollgate_core::auth::policy::{decide, Action, Decision};
 use tollgate_core::{Error, Result};
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Method, Response};
 
 use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{self, Caller, Surface};
 use crate::http::{header, query};
+use crate::request::Request;
 use routes::Route;
 
 const OPENAPI: &str = include_str!("openapi.json");

@@ -10,12 +10,13 @@ use tollgate_core::auth::secret::{hash_secret, is_token, new_secret, SESSION_PRE
 use tollgate_core::auth::sessions::{NewSession, SessionKind};
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use super::{json, read_json};
 use crate::app::{random, App};
 use crate::auth::{bearer, check_basic, client_address, service, user_agent, SESSION_COOKIE};
 use crate::http::{cookie, header};
+use crate::request::Request;
 
 const SESSION_TTL_SECONDS: i64 = 12 * 60 * 60;
 

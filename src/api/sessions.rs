@@ -6,13 +6,14 @@
 use tollgate_core::auth::policy::{decide, Action, Decision};
 use tollgate_core::auth::secret::hash_secret;
 use tollgate_core::Result;
-use worker::{Request, Response};
+use worker::Response;
 
 use super::tokens::owner;
 use super::{deleted, json, page_params, require};
 use crate::app::App;
 use crate::auth::SESSION_COOKIE;
 use crate::http::{cookie, query};
+use crate::request::Request;
 
 /// The live sessions of the caller (or, for admins, of `user_id`), the one the
 /// request was made with marked `current`.

@@ -9,11 +9,12 @@ use tollgate_core::auth::policy::{decide, Action, Decision};
 use tollgate_core::auth::secret::{hash_secret, new_secret, TOKEN_PREFIX};
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use super::{json, no_content, page_params, read_json, require};
 use crate::app::{random, App};
 use crate::http::query;
+use crate::request::Request;
 
 /// The longest a token may be valid for: five years.
 const MAX_LIFETIME_SECONDS: i64 = 5 * 366 * 86_400;

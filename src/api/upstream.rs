@@ -7,10 +7,11 @@ use tollgate_core::auth::policy::Action;
 use tollgate_core::upstream::setting::{Upstream, UpstreamRequest};
 use tollgate_core::upstream::store::Upstreams;
 use tollgate_core::{Error, RepoName, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use super::{found, json, no_content, read_json, require};
 use crate::app::App;
+use crate::request::Request;
 use crate::sealing::Sealer;
 
 /// `PUT`: validates the setting, seals its secret and stores it, creating the

@@ -8,10 +8,11 @@ use tollgate_core::auth::policy::Action;
 use tollgate_core::auth::secret::hash_password;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
-use worker::{Request, Response};
+use worker::Response;
 
 use super::{deleted, found, json, page_params, read_json, require};
 use crate::app::{random, App};
+use crate::request::Request;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

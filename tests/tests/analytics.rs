@@ -292,6 +292,29 @@ fn a_formula_in_a_pulls_user_agent_is_exported_as_text() {
     assert_eq!(rows[0]["user_agent"], format!("'{formula}"));
 }
 
+/// The country and data center come from the headers Cloudflare's edge adds
+/// (`CF-IPCountry`, the `CF-Ray` suffix); without them (as under `wrangler dev`)
+/// both are empty.
+#[test]
+fn the_country_and_data_center_come_from_the_edge_headers() {
+    let reg = registry();
+    let repo = unique_repo("analytics-location");
+    reg.push_random_image(&repo, "v1");
+    reg.get(&manifest_path(&repo, "v1"))
+        .header("Accept", MANIFEST_ACCEPT)
+        .header("CF-IPCountry", "DE")
+        .header("CF-Ray", "8d1c2b3a4f5e6d7c-FRA")
+        .call()
+        .expect(200);
+    downloads_of(&repo, 1);
+    reg.get_manifest(&repo, "v1").expect(200);
+    downloads_of(&repo, 2);
+    let rows = csv_rows(&repo);
+    let located: Vec<_> = rows.iter().map(|r| (&r["country"], &r["colo"])).collect();
+    assert!(located.contains(&(&"DE".into(), &"FRA".into())), "{rows:?}");
+    assert!(located.contains(&(&"".into(), &"".into())), "{rows:?}");
+}
+
 #[test]
 fn the_csv_export_parses_with_the_right_columns() {
     let reg = registry();
