@@ -262,6 +262,41 @@ fn warm_pulls_are_free_and_writes_elsewhere_are_seen_within_the_bound() {
         let t = timing(&get(&manifest_path(&repo, "v1")));
         assert_eq!(t.d1, 0, "{who}'s manifest GET after refused writes: {t:?}");
     }
+    // Nor do a customer's own writes that change nothing a cache holds: a token
+    // created, a bearer token and a session from `POST /token`.
+    let service = format!("service={}", reg.host);
+    let email = customer.email.replace('@', "%40");
+    let grant = format!(
+        "grant_type=password&username={email}&password={}",
+        customer.token
+    );
+    let writes = [
+        (
+            "/api/v1/tokens",
+            "application/json",
+            r#"{"name":"mine"}"#.to_string(),
+        ),
+        (
+            "/token",
+            "application/x-www-form-urlencoded",
+            format!("{grant}&access_type=offline&{service}"),
+        ),
+    ];
+    for (path, content_type, body) in writes {
+        let made = reg
+            .post(path)
+            .basic(&customer.email, &customer.token)
+            .header("Content-Type", content_type)
+            .bytes(body.as_bytes());
+        assert!((200..300).contains(&made.status), "{path}: {}", made.text());
+    }
+    for (who, get) in callers {
+        let t = timing(&get(&manifest_path(&repo, "v1")));
+        assert_eq!(
+            t.d1, 0,
+            "{who}'s manifest GET after the customer's writes: {t:?}"
+        );
+    }
     // A customer without a license learns nothing from the caches: a cached manifest
     // or blob answers as one that never existed, Server-Timing included.
     let elsewhere = unique_repo("edge-elsewhere");

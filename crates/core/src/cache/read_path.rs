@@ -5,7 +5,8 @@
 //!
 //! The consistency model (docs/edge.md): a write made through this isolate — any
 //! request that is not a GET or HEAD, unless it was refused — empties what it may
-//! have changed when it finishes (see [`Written`]), so the isolate's next read sees it; a write made elsewhere (another isolate,
+//! have changed when it finishes (see [`Written`]), so the isolate's next read
+//! sees it; a write made elsewhere (another isolate,
 //! another colo, a direct database change) is seen once the entries read before it
 //! expire, at most `ttl` after the read that cached them began. Expiry is exact
 //! all the same: an entry about a token or license lives no longer than it does.
@@ -51,15 +52,41 @@ pub enum Written {
     /// manifests, tags and blobs, and with them which of its versions a license
     /// grants; never an account or a license.
     Repository(RepoName),
-    /// Anything else that is not a read (the management API, token exchanges):
-    /// it may change accounts, tokens and licenses.
+    /// A personal access token revoked: its account's cached credentials may name
+    /// it, and no license, row or verdict changes.
+    Credentials,
+    /// Anything else that is not a read (the rest of the management API): it may
+    /// change accounts, tokens and licenses.
     Everything,
 }
 
+/// Writes that change nothing the caches hold, so that any account — a customer
+/// user included — may make them at will without sending every following pull
+/// of the isolate to the database: a bearer token issued at `/token`, a dashboard
+/// session opened, closed or revoked (sessions are never cached), a personal
+/// access token created (only credentials that exist are cached).
+const CHANGING_NOTHING_CACHED: [(&str, Method); 4] = [
+    ("/token", Method::Post),
+    ("/api/v1/session", Method::Post),
+    ("/api/v1/session", Method::Delete),
+    ("/api/v1/tokens", Method::Post),
+];
+
 impl Written {
     pub fn of(path: &str, method: Method) -> Written {
-        if matches!(method, Method::Get | Method::Head) {
+        if matches!(method, Method::Get | Method::Head)
+            || CHANGING_NOTHING_CACHED.contains(&(path, method))
+        {
             return Written::Nothing;
+        }
+        if method == Method::Delete {
+            if let Some(id) = path.strip_prefix("/api/v1/") {
+                match id.split_once('/') {
+                    Some(("sessions", id)) if !id.contains('/') => return Written::Nothing,
+                    Some(("tokens", id)) if !id.contains('/') => return Written::Credentials,
+                    _ => {}
+                }
+            }
         }
         let route = Route::parse(path).ok().flatten();
         match route.as_ref().and_then(Route::repository) {
@@ -160,6 +187,7 @@ impl ReadCache {
                 self.blobs.retain(|target| target.repo != repo);
                 self.readable.retain(|(_, of)| of != repo);
             }
+            Written::Credentials => self.credentials.clear(),
             Written::Everything => {
                 self.credentials.clear();
                 self.verdicts.clear();
@@ -400,12 +428,44 @@ mod tests {
         );
         for (path, method) in [
             ("/api/v1/licenses", Method::Post),
-            ("/api/v1/tokens/t1", Method::Delete),
-            ("/token", Method::Post),
+            ("/api/v1/tokens/t1/x", Method::Delete),
+            ("/api/v1/sessions", Method::Delete),
+            ("/api/v1/session", Method::Put),
+            ("/api/v1/users/u1", Method::Delete),
+            ("/token", Method::Put),
             ("/v2/", Method::Post),
         ] {
             assert_eq!(Written::of(path, method), Written::Everything, "{path}");
         }
+    }
+
+    #[test]
+    fn signing_in_and_out_and_making_tokens_change_nothing_cached() {
+        for (path, method) in [
+            ("/token", Method::Post),
+            ("/api/v1/session", Method::Post),
+            ("/api/v1/session", Method::Delete),
+            ("/api/v1/tokens", Method::Post),
+            ("/api/v1/sessions/s1", Method::Delete),
+        ] {
+            assert_eq!(Written::of(path, method), Written::Nothing, "{path}");
+        }
+        assert_eq!(
+            Written::of("/api/v1/tokens/t1", Method::Delete),
+            Written::Credentials
+        );
+    }
+
+    #[test]
+    fn a_revoked_token_empties_only_the_credentials() {
+        let mut cache = cache(5);
+        let ticket = cache.ticket(0);
+        let mine = TargetKey::new(&repo(), Target::Manifest(&tag("1.0")));
+        cache.keep_identity(ticket, token(), identity(None), None);
+        cache.keep_verdict(ticket, "c1", mine.clone(), granted(None));
+        cache.written(&Written::Credentials);
+        assert_eq!(cache.identity(&token(), 1), None);
+        assert_eq!(cache.verdict("c1", &mine, 1), yes());
     }
 
     #[test]
