@@ -1,6 +1,7 @@
 //! Immutable tags (docs/immutable-tags.md): a new artifact's semver-looking tags,
 //! once pushed, are never moved or deleted — not by crane, a raw manifest PUT, an
-//! OCI DELETE of the tag or of its manifest, nor the management API; the same
+//! OCI DELETE of the tag or of its manifest, nor the management API, whose
+//! deletion of the whole artifact waits until the rule is off; the same
 //! digest pushed again is fine; only an admin changes the setting, which is in the
 //! audit log and takes effect at once; racing pushes of one new tag leave exactly
 //! one winner.
@@ -96,8 +97,16 @@ fn crane_cannot_move_a_released_tag_and_nothing_deletes_it() {
     let api_delete = send(api("DELETE", &artifact_tag_path(&repo, "v1.0.0")), None);
     let detail = expect_problem(&api_delete, 403);
     assert!(detail.contains("tag v1.0.0 is immutable"), "{detail}");
+    // Deleting the whole artifact would take the tag with it.
+    let whole = send(api("DELETE", &artifact_path(&repo)), None);
+    let detail = expect_problem(&whole, 403);
+    assert!(detail.contains("tag v1.0.0 is immutable"), "{detail}");
     reg.assert_manifest_digest(&repo, "v1.0.0", first.digest());
     assert_eq!(reg.all_tags(&repo), ["latest", "v1.0.0"]);
+    // Once an admin turns the rule off (an audited change), the artifact goes.
+    let off = serde_json::json!({"immutable_tags": []});
+    send(api("PATCH", &artifact_path(&repo)), Some(&off)).expect(200);
+    send(api("DELETE", &artifact_path(&repo)), None).expect(204);
 }
 
 #[test]

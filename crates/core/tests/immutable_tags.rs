@@ -3,19 +3,23 @@
 //! tag, and deletions of such tags and of the manifests they point at.
 
 mod fixtures;
+mod interleave;
 mod memory;
 mod sqlite;
 
 use std::cell::Cell;
+use std::rc::Rc;
 
 use fixtures::{digest, image_json, repo, upload};
 use futures::executor::block_on;
+use interleave::{every_interleaving, run, turn, Request, Scheduler, StepSql};
 use memory::{platform, Memory};
 use sqlite::Sqlite;
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::immutable::{Immutability, ImmutableTags, NEW_ARTIFACT_DEFAULT};
 use tollgate_core::oci::manifest;
 use tollgate_core::storage::manifest_objects;
+use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::{stmt, Digest, Error, Reference, RepoName, Result, Tag};
 
@@ -30,10 +34,24 @@ fn push_with(
     guards: Vec<tollgate_core::storage::sql::Statement>,
     writes: &Cell<usize>,
 ) -> Result<Digest> {
+    block_on(push_async(db, r, seed, tag, guards, writes))
+}
+
+/// [`push_with`], awaitable, on any database.
+async fn push_async<S: Sql>(
+    db: &S,
+    r: &RepoName,
+    seed: &str,
+    tag: &str,
+    guards: Vec<tollgate_core::storage::sql::Statement>,
+    writes: &Cell<usize>,
+) -> Result<Digest> {
     let store = Store::new(db);
     let (config, layer) = (digest(&format!("c-{seed}")), digest(&format!("l-{seed}")));
     for (i, d) in [&config, &layer].into_iter().enumerate() {
-        block_on(store.commit_blob(r, d, 1, &format!("blobs/{d}"), &upload(i as u8), 1)).unwrap();
+        store
+            .commit_blob(r, d, 1, &format!("blobs/{d}"), &upload(i as u8), 1)
+            .await?;
     }
     let json = image_json(&config, &layer, None, "t");
     let parsed = manifest::parse(json.as_bytes(), None).unwrap();
@@ -48,12 +66,14 @@ fn push_with(
         tag: Some(&tag),
         now: 2,
     };
-    block_on(Immutability::new(db).push(r, &tag, &d, |guard| {
-        writes.set(writes.get() + 1);
-        let mut all = guards.clone();
-        all.push(guard);
-        store.put_manifest(all, new())
-    }))?;
+    Immutability::new(db)
+        .push(r, &tag, &d, |guard| {
+            writes.set(writes.get() + 1);
+            let mut all = guards.clone();
+            all.push(guard);
+            store.put_manifest(all, new())
+        })
+        .await?;
     Ok(d)
 }
 
@@ -239,4 +259,65 @@ fn a_refused_large_manifest_leaves_no_object() {
     }));
     assert_eq!(pushed, immutable("v1.0.0"));
     assert_eq!(objects.keys(), Vec::<String>::new());
+}
+
+#[test]
+fn an_artifact_with_a_covered_tag_is_not_deleted() {
+    let db = Sqlite::migrated();
+    let r = repo("app");
+    let release = push(&db, &r, "a", "v1.0.0").unwrap();
+    push(&db, &r, "b", "latest").unwrap();
+    let delete = || block_on(Deletions::new(&db).artifact(&r, 10));
+    assert_eq!(delete(), immutable("v1.0.0"));
+    assert_eq!(tagged(&db, &r, "v1.0.0").as_deref(), Some(release.as_str()));
+    set(&db, &r, &[]);
+    assert_eq!(delete(), Ok(()));
+    assert_eq!(tagged(&db, &r, "v1.0.0"), None);
+}
+
+/// A covered tag pushed while the artifact is being deleted: whichever order the
+/// two requests' database calls take, a push that succeeded leaves its tag.
+#[test]
+fn a_covered_tag_pushed_during_the_artifacts_deletion_stays() {
+    let runs = every_interleaving(usize::MAX, |prefix| {
+        let db = Sqlite::migrated();
+        let r = repo("app");
+        push(&db, &r, "a", "latest").unwrap();
+        let scheduler = Rc::new(Scheduler::default());
+        let deleter = StepSql {
+            inner: &db,
+            turn: turn(&scheduler, 0),
+        };
+        let pusher = StepSql {
+            inner: &db,
+            turn: turn(&scheduler, 1),
+        };
+        let writes = Cell::new(0);
+        let deletions = Deletions::new(&deleter);
+        let requests: Vec<Request<'_, Result<()>>> = vec![
+            Box::pin(deletions.artifact(&r, 10)),
+            Box::pin(async {
+                push_async(&pusher, &r, "b", "v1.0.0", Vec::new(), &writes)
+                    .await
+                    .map(drop)
+            }),
+        ];
+        let (results, steps) = run(&scheduler, requests, prefix);
+        let schedule: Vec<usize> = steps.iter().map(|s| s.who).collect();
+        if results[1].is_ok() {
+            assert!(
+                tagged(&db, &r, "v1.0.0").is_some(),
+                "schedule {schedule:?}: {results:?}"
+            );
+        }
+        assert!(
+            matches!(
+                results[0],
+                Ok(()) | Err(Error::ImmutableTag(_) | Error::Conflict(_))
+            ),
+            "schedule {schedule:?}: {results:?}"
+        );
+        steps
+    });
+    assert!(runs > 5, "{runs}");
 }

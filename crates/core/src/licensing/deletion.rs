@@ -17,7 +17,7 @@
 //! names it (unexpired, or expired under `keep_released` with versions it keeps);
 //! other expired licenses lose their item for it. Before all of these, a tag the
 //! artifact's immutable-tag setting covers is never deleted, nor a manifest such a
-//! tag points at (licensing/immutable.rs).
+//! tag points at, nor an artifact with such a tag (licensing/immutable.rs).
 
 use std::collections::BTreeSet;
 
@@ -30,7 +30,7 @@ use crate::licensing::license_store::{protection_query, Licenses, Target};
 use crate::oci::digest::Digest;
 use crate::oci::name::RepoName;
 use crate::oci::reference::{is_digest_shaped, Reference, Tag};
-use crate::storage::sql::Sql;
+use crate::storage::sql::{Sql, Statement};
 use crate::storage::store::Store;
 use crate::{license_in_force_sql, named_tag_sql, stmt};
 
@@ -99,7 +99,7 @@ impl TagsRow {
     }
 }
 
-/// How often a tag deletion re-reads its facts when the tags changed under it.
+/// How often a deletion reads its facts again when they changed under it.
 const TAG_ATTEMPTS: usize = 3;
 
 /// The tags of the digest `?2` and the artifact's named tags and license items,
@@ -322,47 +322,106 @@ impl<'a, S: Sql> Deletions<'a, S> {
 
     /// Deletes an artifact with all its manifests, tags, blob links and download
     /// history, unless a license in force at `now` names it — unexpired, or
-    /// expired but still granting the versions it kept; other expired licenses
-    /// keep their record, without their items for it. Blob bytes go with garbage
-    /// collection.
+    /// expired but still granting the versions it kept — or its immutable-tag
+    /// setting covers one of its tags: deleting the artifact would delete that tag
+    /// too. Other expired licenses keep their record, without their items for it.
+    /// Blob bytes go with garbage collection. The deleting batch repeats both
+    /// checks as its guard: a license in force, the setting changed, or a tag not
+    /// among those read (a push since) aborts it, and the rules are read again.
     pub async fn artifact(&self, repo: &RepoName, now: i64) -> Result<()> {
         let licenses = Licenses::new(self.sql);
-        if licenses.references_artifact(repo, now).await? {
-            return Err(Error::Refused(Refusal::LicensedArtifact));
-        }
-        let name = repo.as_str();
-        let batch = vec![
-            stmt!(
-                concat!(
-                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items i
-                       JOIN licenses l ON l.id = i.license_id WHERE i.repo = ?1 AND ",
-                    license_in_force_sql!("?2"),
-                    ") THEN json('licensed') END AS guard"
-                ),
-                name,
-                now
-            ),
-            stmt!("DELETE FROM license_items WHERE repo = ?1", name),
-            stmt!("DELETE FROM tags WHERE repo = ?1", name),
-            stmt!("DELETE FROM manifest_refs WHERE repo = ?1", name),
-            stmt!("DELETE FROM manifests WHERE repo = ?1", name),
-            stmt!("DELETE FROM repo_blobs WHERE repo = ?1", name),
-            // The artifact's download history (docs/analytics.md) goes with it.
-            stmt!("DELETE FROM downloads WHERE repo = ?1", name),
-            stmt!("DELETE FROM pulls_daily WHERE repo = ?1", name),
-            // Its upstream setting too: a new artifact of the same name starts bare.
-            stmt!("DELETE FROM upstreams WHERE repo = ?1", name),
-            stmt!("DELETE FROM repositories WHERE name = ?1", name),
-        ];
-        match self.sql.batch(batch).await {
-            Ok(changes) if changes.last().is_some_and(|&n| n > 0) => Ok(()),
-            Ok(_) => Err(Error::NotFound("artifact")),
-            Err(_) if licenses.references_artifact(repo, now).await? => {
-                Err(Error::Refused(Refusal::LicensedArtifact))
+        for _ in 0..TAG_ATTEMPTS {
+            if licenses.references_artifact(repo, now).await? {
+                return Err(Error::Refused(Refusal::LicensedArtifact));
             }
-            Err(e) => Err(e),
+            let read = self.artifact_tags(repo).await?;
+            read.immutable()?;
+            match self.sql.batch(artifact_batch(repo, now, &read)).await {
+                Ok(changes) if changes.last().is_some_and(|&n| n > 0) => return Ok(()),
+                Ok(_) => return Err(Error::NotFound("artifact")),
+                // An abort by the guard is a change since the read: read again.
+                Err(_) if self.artifact_tags(repo).await? != read => {}
+                Err(_) if licenses.references_artifact(repo, now).await? => {
+                    return Err(Error::Refused(Refusal::LicensedArtifact))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict(format!(
+            "artifact {repo} changed while it was being deleted; try again"
+        )))
+    }
+
+    /// The artifact's immutable-tag setting and its tags, as one read.
+    async fn artifact_tags(&self, repo: &RepoName) -> Result<ArtifactTags> {
+        self.sql
+            .one(stmt!(
+                "SELECT immutable_tags,
+                        (SELECT json_group_array(tag) FROM tags WHERE repo = ?1) AS tags
+                   FROM repositories WHERE name = ?1",
+                repo.as_str()
+            ))
+            .await?
+            .ok_or(Error::NotFound("artifact"))
+    }
+}
+
+/// What an artifact's deletion is judged by: its stored immutable-tag setting and
+/// the JSON array of its tags.
+#[derive(Deserialize, PartialEq)]
+struct ArtifactTags {
+    immutable_tags: String,
+    tags: String,
+}
+
+impl ArtifactTags {
+    /// The first tag the setting covers, as the refusal.
+    fn immutable(&self) -> Result<()> {
+        let setting = ImmutableTags::from_stored(&self.immutable_tags)?;
+        let tags: Vec<String> =
+            serde_json::from_str(&self.tags).map_err(|e| Error::Internal(e.to_string()))?;
+        match tags.into_iter().find(|t| setting.covers(t)) {
+            Some(tag) => Err(Error::ImmutableTag(tag)),
+            None => Ok(()),
         }
     }
+}
+
+/// The batch deleting an artifact judged by `read`, its guard first.
+fn artifact_batch(repo: &RepoName, now: i64, read: &ArtifactTags) -> Vec<Statement> {
+    let name = repo.as_str();
+    vec![
+        stmt!(
+            concat!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items i
+                   JOIN licenses l ON l.id = i.license_id WHERE i.repo = ?1 AND ",
+                license_in_force_sql!("?2"),
+                ") THEN json('licensed') END AS guard"
+            ),
+            name,
+            now
+        ),
+        stmt!(
+            "SELECT CASE WHEN (SELECT immutable_tags FROM repositories WHERE name = ?1) IS NOT ?2
+                 OR EXISTS (SELECT 1 FROM tags WHERE repo = ?1
+                              AND tag NOT IN (SELECT value FROM json_each(?3)))
+               THEN json('changed') END AS guard",
+            name,
+            read.immutable_tags.as_str(),
+            read.tags.as_str()
+        ),
+        stmt!("DELETE FROM license_items WHERE repo = ?1", name),
+        stmt!("DELETE FROM tags WHERE repo = ?1", name),
+        stmt!("DELETE FROM manifest_refs WHERE repo = ?1", name),
+        stmt!("DELETE FROM manifests WHERE repo = ?1", name),
+        stmt!("DELETE FROM repo_blobs WHERE repo = ?1", name),
+        // The artifact's download history (docs/analytics.md) goes with it.
+        stmt!("DELETE FROM downloads WHERE repo = ?1", name),
+        stmt!("DELETE FROM pulls_daily WHERE repo = ?1", name),
+        // Its upstream setting too: a new artifact of the same name starts bare.
+        stmt!("DELETE FROM upstreams WHERE repo = ?1", name),
+        stmt!("DELETE FROM repositories WHERE name = ?1", name),
+    ]
 }
 
 #[cfg(test)]

@@ -3,6 +3,9 @@
 //! which request makes its next call; [`every_interleaving`] walks every schedule
 //! (or every one with at most a few preemptions).
 
+// Each test file uses a different part of it.
+#![allow(dead_code)]
+
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
