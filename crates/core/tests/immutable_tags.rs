@@ -321,3 +321,42 @@ fn a_covered_tag_pushed_during_the_artifacts_deletion_stays() {
     });
     assert!(runs > 5, "{runs}");
 }
+
+/// A manifest deleted by digest while an uncovered tag is pushed onto it: the
+/// deletion either goes, refuses, or asks to be tried again, never fails.
+#[test]
+fn a_tag_pushed_onto_a_manifest_being_deleted_is_no_failure() {
+    let runs = every_interleaving(usize::MAX, |prefix| {
+        let db = Sqlite::migrated();
+        let r = repo("app");
+        let doomed = push(&db, &r, "a", "nightly").unwrap();
+        push(&db, &r, "b", "stable").unwrap();
+        let scheduler = Rc::new(Scheduler::default());
+        let deleter = StepSql {
+            inner: &db,
+            turn: turn(&scheduler, 0),
+        };
+        let pusher = StepSql {
+            inner: &db,
+            turn: turn(&scheduler, 1),
+        };
+        let writes = Cell::new(0);
+        let deletions = Deletions::new(&deleter);
+        let requests: Vec<Request<'_, Result<()>>> = vec![
+            Box::pin(deletions.manifest(&r, &doomed)),
+            Box::pin(async {
+                push_async(&pusher, &r, "a", "latest", Vec::new(), &writes)
+                    .await
+                    .map(drop)
+            }),
+        ];
+        let (results, steps) = run(&scheduler, requests, prefix);
+        let schedule: Vec<usize> = steps.iter().map(|s| s.who).collect();
+        assert!(
+            matches!(results[0], Ok(()) | Err(Error::Conflict(_))),
+            "schedule {schedule:?}: {results:?}"
+        );
+        steps
+    });
+    assert!(runs > 5, "{runs}");
+}

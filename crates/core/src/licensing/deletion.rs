@@ -81,7 +81,7 @@ pub fn manifest_deletion(
 
 /// The tags of one digest and the count of the artifact's named tags, as the
 /// rules read them.
-#[derive(Deserialize)]
+#[derive(Deserialize, PartialEq)]
 struct TagsRow {
     digest: String,
     /// The digest's tags joined by `,` in name order (tags cannot hold a comma):
@@ -124,7 +124,7 @@ macro_rules! tags_of_digest {
 /// [`TagsRow`] plus the count of the artifact's license items and its
 /// immutable-tag setting: a change to any of them between the read and the
 /// delete sends the deletion round again.
-#[derive(Deserialize)]
+#[derive(Deserialize, PartialEq)]
 struct Fenced {
     #[serde(flatten)]
     tags: TagsRow,
@@ -255,54 +255,28 @@ impl<'a, S: Sql> Deletions<'a, S> {
     /// covers it, one of its tags is immutable, or its tags are the artifact's last
     /// named ones. Licenses naming the digest or all versions, and the last-tag
     /// rule, are checked again in the deleting batch itself, which also aborts
-    /// when the digest's tags or the immutable-tag setting changed since the read.
+    /// when the digest's tags or the immutable-tag setting changed since the read;
+    /// then the rules are read again (three rounds, then `409`).
     pub async fn manifest(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
-        let read = self.manifest_facts(repo, digest).await?;
-        let (tags, setting) = match &read {
-            Some(row) => (row.tags.digest_tags.clone(), row.immutable_tags.clone()),
-            None => (None, None),
-        };
-        let batch = vec![
-            stmt!(
-                concat!(
-                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1
-                       AND (kind = 'all' OR (kind = 'digest' AND value = ?2)))
-                     OR (EXISTS (SELECT 1 FROM tags WHERE repo = ?1 AND digest = ?2 AND ",
-                    named_tag_sql!("tag"),
-                    ") AND NOT EXISTS (SELECT 1 FROM tags WHERE repo = ?1 AND digest <> ?2 AND ",
-                    named_tag_sql!("tag"),
-                    "))
-                     OR (SELECT immutable_tags FROM repositories WHERE name = ?1) IS NOT ?3
-                     OR (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags
-                         WHERE repo = ?1 AND digest = ?2 ORDER BY tag)) IS NOT ?4
-                     THEN json('refused') END AS guard"
-                ),
-                repo.as_str(),
-                digest.as_str(),
-                setting,
-                tags
-            ),
-            stmt!(
-                "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
-                repo.as_str(),
-                digest.as_str()
-            ),
-            stmt!(
-                "DELETE FROM manifest_refs WHERE repo = ?1 AND manifest = ?2",
-                repo.as_str(),
-                digest.as_str()
-            ),
-            stmt!(
-                "DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
-                repo.as_str(),
-                digest.as_str()
-            ),
-        ];
-        match self.sql.batch(batch).await {
-            Ok(changes) if changes.get(1).is_some_and(|&n| n > 0) => Ok(()),
-            Ok(_) => Err(Error::ManifestUnknown),
-            Err(e) => self.manifest_facts(repo, digest).await.and(Err(e)),
+        let mut read = self.manifest_facts(repo, digest).await?;
+        for _ in 0..TAG_ATTEMPTS {
+            match self.sql.batch(manifest_batch(repo, digest, &read)).await {
+                Ok(changes) if changes.get(1).is_some_and(|&n| n > 0) => return Ok(()),
+                Ok(_) => return Err(Error::ManifestUnknown),
+                // The guard aborted: a refusal now, or what it read changed —
+                // read again — or the batch failed on its own.
+                Err(e) => {
+                    let again = self.manifest_facts(repo, digest).await?;
+                    if again == read {
+                        return Err(e);
+                    }
+                    read = again;
+                }
+            }
         }
+        Err(Error::Conflict(format!(
+            "manifest {digest} changed while it was being deleted; try again"
+        )))
     }
 
     /// Unlinks a blob from a repository unless a license covers a manifest of the
@@ -385,6 +359,52 @@ impl ArtifactTags {
             None => Ok(()),
         }
     }
+}
+
+/// The batch deleting the manifest `digest` judged by `read` (`None`: it has no
+/// tag), its guard first: the licenses and the last-tag rule checked again, the
+/// setting and the digest's tags as they were read.
+fn manifest_batch(repo: &RepoName, digest: &Digest, read: &Option<Fenced>) -> Vec<Statement> {
+    let (tags, setting) = match read {
+        Some(row) => (row.tags.digest_tags.clone(), row.immutable_tags.clone()),
+        None => (None, None),
+    };
+    vec![
+        stmt!(
+            concat!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM license_items WHERE repo = ?1
+                   AND (kind = 'all' OR (kind = 'digest' AND value = ?2)))
+                 OR (EXISTS (SELECT 1 FROM tags WHERE repo = ?1 AND digest = ?2 AND ",
+                named_tag_sql!("tag"),
+                ") AND NOT EXISTS (SELECT 1 FROM tags WHERE repo = ?1 AND digest <> ?2 AND ",
+                named_tag_sql!("tag"),
+                "))
+                 OR (SELECT immutable_tags FROM repositories WHERE name = ?1) IS NOT ?3
+                 OR (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags
+                     WHERE repo = ?1 AND digest = ?2 ORDER BY tag)) IS NOT ?4
+                 THEN json('refused') END AS guard"
+            ),
+            repo.as_str(),
+            digest.as_str(),
+            setting,
+            tags
+        ),
+        stmt!(
+            "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
+            repo.as_str(),
+            digest.as_str()
+        ),
+        stmt!(
+            "DELETE FROM manifest_refs WHERE repo = ?1 AND manifest = ?2",
+            repo.as_str(),
+            digest.as_str()
+        ),
+        stmt!(
+            "DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
+            repo.as_str(),
+            digest.as_str()
+        ),
+    ]
 }
 
 /// The batch deleting an artifact judged by `read`, its guard first.
