@@ -46,6 +46,9 @@ fn answer(error: &Error) -> (&'static str, u16) {
         Error::Refused(_) => ("UNSUPPORTED", 400),
         // On `/api` too: a tag pushed as immutable is refused, not in conflict.
         Error::ImmutableTag(_) => ("DENIED", 403),
+        // Distribution's code for a registry that cannot serve for now; 502: the
+        // failure is the upstream's, behind this gateway.
+        Error::Upstream(_) => ("UNAVAILABLE", 502),
         Error::Internal(_) => ("UNKNOWN", 500),
     }
 }
@@ -67,6 +70,7 @@ fn title(status: u16) -> &'static str {
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
         429 => "Too Many Requests",
+        502 => "Bad Gateway",
         _ => "Internal Server Error",
     }
 }

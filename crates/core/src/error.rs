@@ -57,6 +57,10 @@ pub enum Error {
     /// A push that would move, or a deletion that would remove, this tag, which
     /// the artifact's immutable-tag setting covers (licensing/immutable.rs).
     ImmutableTag(String),
+    /// An artifact's upstream registry (docs/pull-through.md) failed what a pull
+    /// needed from it: unreachable, too slow, a 5xx, credentials it refused, or
+    /// content that does not match its digest. The message says which.
+    Upstream(String),
     /// A failure of a store (D1, R2, SQLite); never the client's fault.
     Internal(String),
 }
@@ -81,6 +85,7 @@ impl fmt::Display for Error {
                 "tag {tag} is immutable for this artifact: it cannot be moved to another \
                  digest or deleted, nor the manifest it points at (docs/immutable-tags.md)"
             ),
+            Error::Upstream(why) => write!(f, "the upstream registry failed: {why}"),
             Error::ManifestBlobUnknown(d) => write!(f, "manifest references unknown blob {d}"),
             Error::ManifestTooLarge(limit) => write!(f, "manifest exceeds the {limit}-byte limit"),
             Error::ChunkOutOfOrder { offset } => {
