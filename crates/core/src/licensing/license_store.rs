@@ -77,7 +77,10 @@ pub enum Target<'a> {
 /// license with its caps and, when it has any, its usage in `now`'s UTC month. A blob is granted only
 /// through a manifest of `repo` that references it and that the licensee may read,
 /// whatever the item's kind: an all-versions license does not open upload
-/// leftovers, mounts, or the blobs of deleted manifests. For a user that is not a
+/// leftovers, mounts, or the blobs of deleted manifests. A tag not stored in an
+/// artifact backed by an upstream (docs/pull-through.md) is granted by an
+/// all-versions item or a pattern matching it, as a version not pushed yet, so
+/// a licensed pull may fetch it and any other finds nothing to fetch. For a user that is not a
 /// customer the answer is empty, so the query can be sent before the caller is
 /// known.
 pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i64) -> Statement {
@@ -136,7 +139,13 @@ pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i6
              i.license_id, i.max_pulls_per_month, i.max_bytes_per_month, i.pulls, i.bytes
            FROM items i CROSS JOIN up CROSS JOIN tags t ON t.repo = ?5 AND t.digest = up.d
            LEFT JOIN manifests m ON m.repo = ?5 AND m.digest = up.d
-           WHERE i.kind = 'pattern'"
+           WHERE i.kind = 'pattern'
+         UNION ALL SELECT i.kind, i.value, ?8, i.expires_at, i.expiry_policy, NULL,
+             i.license_id, i.max_pulls_per_month, i.max_bytes_per_month, i.pulls, i.bytes
+           FROM items i
+           WHERE ?8 IS NOT NULL AND i.kind IN ('all', 'pattern')
+             AND NOT EXISTS (SELECT 1 FROM tags WHERE repo = ?5 AND tag = ?8)
+             AND EXISTS (SELECT 1 FROM upstreams WHERE repo = ?5)"
         ),
         customer,
         user,

@@ -104,10 +104,37 @@ pub struct NewManifest<'a> {
     pub now: i64,
 }
 
+/// A manifest's references as a JSON array, for `json_each`.
+fn targets(ds: &[Digest]) -> String {
+    serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>()).expect("strings")
+}
+
 /// The batch behind [`Store::put_manifest`]: it aborts, storing nothing, when
 /// `repo` lacks a blob or child the manifest references. For sending behind
 /// other statements (a credential guard) in the same round trip.
 pub fn manifest_batch(new: &NewManifest<'_>) -> Vec<Statement> {
+    let manifest = new.manifest;
+    let mut statements = vec![
+        // Aborts the batch (json() of a non-JSON string raises an error) when a
+        // reference is missing; [`Store::put_manifest`] then asks which.
+        stmt!(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(?2)
+                 WHERE NOT EXISTS (SELECT 1 FROM repo_blobs WHERE repo = ?1 AND digest = value))
+               OR EXISTS (SELECT 1 FROM json_each(?3)
+                 WHERE NOT EXISTS (SELECT 1 FROM manifests WHERE repo = ?1 AND digest = value))
+             THEN json('missing reference') END AS guard",
+            new.repo.as_str(),
+            targets(&manifest.blobs),
+            targets(&manifest.children)
+        ),
+    ];
+    statements.extend(manifest_writes(new));
+    statements
+}
+
+/// The writes of a manifest: the repository, its row, its references (what the
+/// license checks of its blobs and children follow) and its tag.
+fn manifest_writes(new: &NewManifest<'_>) -> Vec<Statement> {
     let NewManifest {
         repo,
         digest,
@@ -121,22 +148,7 @@ pub fn manifest_batch(new: &NewManifest<'_>) -> Vec<Statement> {
         ManifestBytes::Inline(text) => (Some(text), None),
         ManifestBytes::Object(key) => (None, Some(key)),
     };
-    let targets = |ds: &[Digest]| {
-        serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>()).expect("strings")
-    };
     let mut statements = vec![
-        // Aborts the batch (json() of a non-JSON string raises an error) when a
-        // reference is missing; [`Store::put_manifest`] then asks which.
-        stmt!(
-            "SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(?2)
-                 WHERE NOT EXISTS (SELECT 1 FROM repo_blobs WHERE repo = ?1 AND digest = value))
-               OR EXISTS (SELECT 1 FROM json_each(?3)
-                 WHERE NOT EXISTS (SELECT 1 FROM manifests WHERE repo = ?1 AND digest = value))
-             THEN json('missing reference') END AS guard",
-            repo.as_str(),
-            targets(&manifest.blobs),
-            targets(&manifest.children)
-        ),
         stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
         stmt!(
             "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, annotations, size,
@@ -174,6 +186,36 @@ pub fn manifest_batch(new: &NewManifest<'_>) -> Vec<Statement> {
         ));
     }
     statements
+}
+
+/// The writes that record the blob `digest` (kept under `object_key`) as linked
+/// into `repo`; the first inserts the blob row, and changes nothing when the
+/// content is stored already.
+fn blob_links(
+    repo: &RepoName,
+    digest: &Digest,
+    size: u64,
+    object_key: &str,
+    now: i64,
+) -> Vec<Statement> {
+    vec![
+        stmt!(
+            "INSERT OR IGNORE INTO blobs (digest, size, object_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+            digest.as_str(),
+            size,
+            object_key,
+            now
+        ),
+        stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
+        // A link made again restarts its grace period before garbage collection.
+        stmt!(
+            "INSERT INTO repo_blobs (repo, digest, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (repo, digest) DO UPDATE SET created_at = excluded.created_at",
+            repo.as_str(),
+            digest.as_str(),
+            now
+        ),
+    ]
 }
 
 pub struct Store<'a, S> {
@@ -247,29 +289,52 @@ impl<'a, S: Sql> Store<'a, S> {
         upload: &UploadId,
         now: i64,
     ) -> Result<bool> {
-        let changes = self
-            .sql
-            .batch(vec![
-                stmt!(
-                    "INSERT OR IGNORE INTO blobs (digest, size, object_key, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    digest.as_str(),
-                    size,
-                    object_key,
-                    now
-                ),
-                stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
-                // A link made again restarts its grace period before garbage collection.
-                stmt!(
-                    "INSERT INTO repo_blobs (repo, digest, created_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (repo, digest) DO UPDATE SET created_at = excluded.created_at",
-                    repo.as_str(),
-                    digest.as_str(),
-                    now
-                ),
-                stmt!("DELETE FROM uploads WHERE id = ?1", upload.as_str()),
-            ])
-            .await?;
+        let mut statements = blob_links(repo, digest, size, object_key, now);
+        statements.push(stmt!("DELETE FROM uploads WHERE id = ?1", upload.as_str()));
+        let changes = self.sql.batch(statements).await?;
         Ok(changes.first() == Some(&1))
+    }
+
+    /// Records the blob `digest`, fetched from `repo`'s upstream into
+    /// `object_key` and verified by the object store, as linked into `repo`.
+    /// Returns false when the content was already stored under another object
+    /// (a concurrent first pull won): the caller's object is a duplicate to delete.
+    pub async fn link_fetched_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        size: u64,
+        object_key: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let statements = blob_links(repo, digest, size, object_key, now);
+        let changes = self.sql.batch(statements).await?;
+        Ok(changes.first() == Some(&1))
+    }
+
+    /// Queues `object_key`, about to be written by a fetch, for garbage
+    /// collection at `due`: should the fetch die before its row is written, the
+    /// object is deleted then; once a row names it, collection leaves it.
+    pub async fn queue_unlinked(&self, object_key: &str, due: i64) -> Result<()> {
+        self.sql
+            .batch(vec![stmt!(
+                "INSERT OR REPLACE INTO gc_objects (object_key, kind, multipart_id, queued_at)
+                 VALUES (?1, 'blob', NULL, ?2)",
+                object_key,
+                due
+            )])
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a manifest fetched from `repo`'s upstream "as if pushed": its row,
+    /// references and tag, without the push's demand that its blobs and children
+    /// be stored here already — they are fetched when pulled. Returns false when
+    /// `repo` held the manifest already.
+    pub async fn put_fetched_manifest(&self, new: NewManifest<'_>) -> Result<bool> {
+        let changes = self.sql.batch(manifest_writes(&new)).await?;
+        // The second statement inserts the manifest row.
+        Ok(changes.get(1).is_some_and(|&n| n > 0))
     }
 
     /// Removes a blob from a repository; the bytes stay until garbage collection.
@@ -381,10 +446,6 @@ impl<'a, S: Sql> Store<'a, S> {
         struct Row {
             digest: String,
         }
-        let json = |ds: &[Digest]| {
-            serde_json::to_string(&ds.iter().map(Digest::as_str).collect::<Vec<_>>())
-                .expect("strings")
-        };
         let rows: Vec<Row> = self
             .sql
             .query(stmt!(
@@ -394,8 +455,8 @@ impl<'a, S: Sql> Store<'a, S> {
                  SELECT value AS digest FROM json_each(?3)
                    WHERE NOT EXISTS (SELECT 1 FROM manifests WHERE repo = ?1 AND digest = value)",
                 repo.as_str(),
-                json(&manifest.blobs),
-                json(&manifest.children)
+                targets(&manifest.blobs),
+                targets(&manifest.children)
             ))
             .await?;
         Ok(rows.into_iter().map(|r| r.digest).collect())

@@ -1,0 +1,198 @@
+//! Content fetched from an artifact's upstream (docs/pull-through.md) against
+//! real SQLite built from `migrations/`: which unstored tags a customer's
+//! licenses let Tollgate fetch, a fetched manifest stored as if pushed without
+//! its blobs, its blobs then licensed through it, garbage collection at ease
+//! with references not stored yet, and a fetched blob linked once.
+
+mod fixtures;
+mod sqlite;
+
+use futures::executor::block_on;
+use sqlite::Sqlite;
+use tollgate_core::auth::account_store::{Accounts, Customer};
+use tollgate_core::licensing::license::{Access, ExpiryPolicy, Item, Versions};
+use tollgate_core::licensing::license_store::{Licenses, NewLicense, Target};
+use tollgate_core::oci::manifest::OCI_INDEX;
+use tollgate_core::storage::gc::{Gc, Settings};
+use tollgate_core::storage::sql::Sql;
+use tollgate_core::storage::store::Store;
+use tollgate_core::upstream::setting::{AuthKind, Upstream};
+use tollgate_core::upstream::store::Upstreams;
+use tollgate_core::{stmt, Digest, Error, Reference, RepoName, Result};
+
+use fixtures::{digest, image_json, repo, writing};
+
+const NOW: i64 = 1_000_000;
+
+struct Plain;
+
+impl tollgate_core::upstream::setting::Cipher for Plain {
+    async fn seal(&self, plaintext: &[u8], _: &[u8]) -> Result<Vec<u8>> {
+        Ok(plaintext.to_vec())
+    }
+    async fn open(&self, sealed: &[u8], _: &[u8]) -> Result<Vec<u8>> {
+        Ok(sealed.to_vec())
+    }
+}
+
+fn with_upstream(db: &Sqlite, r: &RepoName) {
+    let upstream = Upstream {
+        url: "http://127.0.0.1:5000".parse().unwrap(),
+        repository: "mirror/app".parse().unwrap(),
+        auth: AuthKind::None,
+        login: None,
+    };
+    block_on(Upstreams::new(db).set(r, &upstream, &Plain, 1)).unwrap();
+}
+
+fn licensed(db: &Sqlite, customer: &str, r: &RepoName, versions: Versions, expiry: Option<i64>) {
+    let accounts = Accounts::new(db);
+    let new = Customer {
+        id: customer.into(),
+        name: customer.into(),
+        contact: String::new(),
+        notes: String::new(),
+        created_at: 1,
+    };
+    block_on(accounts.create_customer(&new)).unwrap();
+    let license = NewLicense {
+        id: format!("l-{customer}"),
+        name: customer.into(),
+        customer_id: customer.into(),
+        expires_at: expiry,
+        expiry_policy: ExpiryPolicy::KeepReleased,
+        caps: Default::default(),
+        created_at: 1,
+        items: vec![Item {
+            artifact: r.clone(),
+            versions,
+        }],
+    };
+    block_on(Licenses::new(db).create(&license)).unwrap();
+}
+
+fn granted(db: &Sqlite, customer: &str, r: &RepoName, target: Target) -> bool {
+    let (access, _) = block_on(Licenses::new(db).access(customer, r, target, NOW)).unwrap();
+    matches!(access, Access::Granted { .. })
+}
+
+fn tag_granted(db: &Sqlite, customer: &str, r: &RepoName, tag: &str) -> bool {
+    let reference: Reference = tag.parse().unwrap();
+    granted(db, customer, r, Target::Manifest(&reference))
+}
+
+/// Stores `json` as fetched from the upstream, tagged `tag`: where it names
+/// blobs, a push of it would be refused for want of them.
+fn fetched(store: &Store<Sqlite>, r: &RepoName, json: &str, tag: Option<&str>) -> Digest {
+    writing(r, json, tag, NOW, |new| {
+        if !new.manifest.blobs.is_empty() {
+            let pushed = block_on(store.put_manifest(Vec::new(), new));
+            assert!(matches!(pushed, Err(Error::ManifestBlobUnknown(_))));
+        }
+        assert!(block_on(store.put_fetched_manifest(new)).unwrap());
+        assert!(!block_on(store.put_fetched_manifest(new)).unwrap());
+    })
+}
+
+#[test]
+fn an_unstored_tag_is_granted_only_as_a_license_covers_it_and_only_with_an_upstream() {
+    let db = Sqlite::migrated();
+    let (mirrored, plain) = (repo("acme/mirrored"), repo("acme/plain"));
+    with_upstream(&db, &mirrored);
+    licensed(
+        &db,
+        "pat",
+        &mirrored,
+        Versions::Pattern("v1.*".parse().unwrap()),
+        None,
+    );
+    assert!(tag_granted(&db, "pat", &mirrored, "v1.4"));
+    assert!(!tag_granted(&db, "pat", &mirrored, "v2.0"));
+    block_on(db.batch(vec![stmt!(
+        "INSERT INTO repositories (name, created_at) VALUES (?1, 1)",
+        plain.as_str()
+    )]))
+    .unwrap();
+    licensed(&db, "all", &plain, Versions::All, None);
+    assert!(
+        !tag_granted(&db, "all", &plain, "v1.4"),
+        "no upstream: nothing to fetch"
+    );
+    with_upstream(&db, &plain);
+    assert!(tag_granted(&db, "all", &plain, "v1.4"));
+    assert!(
+        !tag_granted(&db, "pat", &plain, "v1.4"),
+        "another artifact's license"
+    );
+    licensed(&db, "expired", &mirrored, Versions::All, Some(NOW - 10));
+    assert!(
+        !tag_granted(&db, "expired", &mirrored, "v1.4"),
+        "an expired license keeps what was released, not what is fetched after"
+    );
+}
+
+#[test]
+fn a_fetched_manifest_is_stored_without_its_blobs_and_licenses_them() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let r = repo("acme/app");
+    with_upstream(&db, &r);
+    licensed(
+        &db,
+        "c",
+        &r,
+        Versions::Pattern("v1.*".parse().unwrap()),
+        None,
+    );
+    let (config, layer) = (digest("config"), digest("layer"));
+    let child = fetched(&store, &r, &image_json(&config, &layer, None, "t"), None);
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"m","digest":"{child}","size":1}}]}}"#
+    );
+    let index = fetched(&store, &r, &index, Some("v1.0"));
+    let by_tag: Reference = "v1.0".parse().unwrap();
+    let row = block_on(store.manifest(&r, &by_tag)).unwrap().unwrap();
+    assert_eq!(row.digest, index.as_str());
+    let child_ref = Reference::Digest(child.clone());
+    assert!(granted(&db, "c", &r, Target::Manifest(&child_ref)));
+    assert!(granted(&db, "c", &r, Target::Blob(&layer)));
+    assert!(!granted(&db, "c", &r, Target::Blob(&digest("elsewhere"))));
+    assert_eq!(block_on(store.blob(&r, &layer)).unwrap(), None);
+
+    let settings = Settings::new(0, 10);
+    block_on(Gc::new(&db).collect(NOW + 100, &settings)).unwrap();
+    assert!(block_on(store.manifest(&r, &child_ref)).unwrap().is_some());
+}
+
+#[test]
+fn a_fetched_blob_is_linked_once_and_its_object_collected_only_if_unlinked() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let r = repo("acme/app");
+    let d = digest("layer");
+    for key in ["blobs/fetch-a", "blobs/fetch-b", "blobs/fetch-dead"] {
+        block_on(store.queue_unlinked(key, NOW + 60)).unwrap();
+    }
+    assert!(block_on(store.link_fetched_blob(&r, &d, 5, "blobs/fetch-a", NOW)).unwrap());
+    assert!(!block_on(store.link_fetched_blob(&r, &d, 5, "blobs/fetch-b", NOW)).unwrap());
+    let row = block_on(store.blob(&r, &d)).unwrap().unwrap();
+    assert_eq!(row.object_key, "blobs/fetch-a");
+    let gc = Gc::new(&db);
+    assert!(
+        block_on(gc.queued(NOW, 10)).unwrap().is_empty(),
+        "not due yet"
+    );
+    let due = block_on(gc.queued(NOW + 60, 10)).unwrap();
+    let in_use: Vec<(&str, bool)> = due
+        .iter()
+        .map(|q| (q.object_key.as_str(), q.in_use))
+        .collect();
+    assert_eq!(
+        in_use,
+        [
+            ("blobs/fetch-a", true),
+            ("blobs/fetch-b", false),
+            ("blobs/fetch-dead", false)
+        ]
+    );
+}
