@@ -8,7 +8,9 @@
 #
 # DATADIR holds config.yml, htpasswd, registry.log and storage/ (blobs); it is
 # created if missing and reused if present (delete it for an empty registry).
-# Prints only the PID on stdout, once the registry answers on /v2/.
+# Prints only the PID on stdout, once the registry answers on /v2/. With
+# REGISTRY_ACCESS_LOG=1 every request is logged to registry.log (tests count
+# what reached the registry: tests/tests/pull_through.rs).
 # Installed by scripts/install-test-tools.sh. Note: distribution 2.8 has no
 # referrers API and no sha512 support; it is a baseline, not an oracle.
 set -euo pipefail
@@ -18,6 +20,10 @@ if (($# != 4)); then
   exit 2
 fi
 port=$1 user=$2 password=$3 data=$4
+access_log_disabled=true
+if [[ ${REGISTRY_ACCESS_LOG:-} == 1 ]]; then
+  access_log_disabled=false
+fi
 
 if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
   echo "docker-registry/htpasswd missing: run scripts/install-test-tools.sh" >&2
@@ -37,7 +43,7 @@ version: 0.1
 log:
   level: warn
   accesslog:
-    disabled: true
+    disabled: $access_log_disabled
 storage:
   filesystem:
     rootdirectory: $data/storage

@@ -242,7 +242,12 @@ impl App {
 
 /// Unix seconds now.
 pub fn now() -> i64 {
-    (Date::now().as_millis() / 1000) as i64
+    (now_ms() / 1000) as i64
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> u64 {
+    Date::now().as_millis()
 }
 
 /// `N` bytes from the platform's cryptographic random source.

@@ -23,6 +23,7 @@ mod request;
 mod sealing;
 mod token;
 mod uploads;
+mod upstream;
 
 use serde::de::DeserializeOwned;
 use tollgate_core::auth::account_store::CredentialRow;
@@ -383,6 +384,12 @@ async fn dispatch(
                 Some(row) => row,
                 None => app.store().manifest(&name, &reference).await?,
             };
+            // Only now, with the license check passed: a read it refuses never
+            // reaches the upstream.
+            let row = match row {
+                Some(row) => Some(row),
+                None => upstream::manifest(app, &name, &reference).await?,
+            };
             let digest = row.as_ref().map(|r| r.digest.clone());
             let response = manifests::get(app, row, read_body).await?;
             if let (true, Some(digest)) = (read_body, digest) {
@@ -416,7 +423,10 @@ async fn dispatch(
                 Some(row) => row,
                 None => app.store().blob(&name, &digest).await?,
             };
-            let response = blobs::get(&req, app, ctx, &digest, row, read_body).await?;
+            let response = match row {
+                Some(row) => blobs::get(&req, app, ctx, &digest, Some(row), read_body).await?,
+                None => upstream::blob(app, ctx, &name, &digest, read_body).await?,
+            };
             if let (true, Some(license)) = (read_body, license) {
                 downloads::send_read(app, ctx, license, &response)?;
             }

@@ -87,7 +87,17 @@ pub fn inline_sized(req: &Request) -> bool {
 /// Reads and validates the manifest a `PUT` to `reference` carries.
 pub async fn read(req: &mut Request, reference: &Reference) -> Result<Pushed> {
     let body = read_capped(req).await?;
-    let parsed = manifest::parse(&body, header(req, "Content-Type").as_deref())?;
+    validate(body, header(req, "Content-Type").as_deref(), reference)
+}
+
+/// Validates `body`, of `content_type`, as the manifest `reference` names: one
+/// pushed, or one fetched from an upstream.
+pub fn validate(
+    body: Vec<u8>,
+    content_type: Option<&str>,
+    reference: &Reference,
+) -> Result<Pushed> {
+    let parsed = manifest::parse(&body, content_type)?;
     let (digest, tag) = match reference {
         Reference::Digest(claimed) => {
             let actual = Digest::of(claimed.algorithm(), &body);
@@ -111,6 +121,10 @@ pub async fn read(req: &mut Request, reference: &Reference) -> Result<Pushed> {
 }
 
 impl Pushed {
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
     /// Whether the manifest is small enough to be kept inline in D1.
     pub fn inline(&self) -> bool {
         self.text.len() <= INLINE_LIMIT
@@ -174,6 +188,21 @@ async fn store(app: &App, name: &RepoName, pushed: &Pushed, guards: Vec<Statemen
         manifest_objects::put(&app.store(), &app.objects, guards, new, text, attempt).await?;
     }
     Ok(())
+}
+
+/// Stores an inline manifest fetched from `name`'s upstream as if pushed (its
+/// blobs are fetched when pulled) and answers its row, as a pull reads it.
+pub async fn keep_fetched(app: &App, name: &RepoName, fetched: &Pushed) -> Result<ManifestRow> {
+    let text = fetched.text.as_str();
+    let new = fetched.new_manifest(app, name, ManifestBytes::Inline(text));
+    app.store().put_fetched_manifest(new).await?;
+    Ok(ManifestRow {
+        digest: fetched.digest.to_string(),
+        media_type: fetched.parsed.media_type.clone(),
+        size: text.len() as u64,
+        content: Some(fetched.text.clone()),
+        object_key: None,
+    })
 }
 
 fn created(name: &RepoName, pushed: &Pushed) -> Result<Response> {

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use crate::accounts::{self, api, send, Account};
 use crate::{
-    blob_path, manifest_path, random_hex, registry, sha256_digest, Desc, Image, Req, Resp, Sandbox,
-    MANIFEST_ACCEPT, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST,
+    blob_path, manifest_path, random_hex, registry, sha256_digest, Desc, Image, Registry, Req,
+    Resp, Sandbox, MANIFEST_ACCEPT, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -393,6 +393,16 @@ pub fn unknown_digest() -> String {
 /// Pushes an OCI index of `children` (each with its platform architecture) tagged `tag`
 /// (by digest when empty); returns its descriptor.
 pub fn push_index(repo: &str, tag: &str, children: &[(&Image, &str)]) -> Desc {
+    push_index_to(registry(), repo, tag, children)
+}
+
+/// [`push_index`] to another registry (an upstream, tests/tests/pull_through.rs).
+pub fn push_index_to(
+    registry: &Registry,
+    repo: &str,
+    tag: &str,
+    children: &[(&Image, &str)],
+) -> Desc {
     let manifests: Vec<Value> = children
         .iter()
         .map(|(img, arch)| {
@@ -406,7 +416,7 @@ pub fn push_index(repo: &str, tag: &str, children: &[(&Image, &str)]) -> Desc {
     .unwrap();
     let desc = Desc::of(OCI_INDEX, &body);
     let reference = if tag.is_empty() { &desc.digest } else { tag };
-    let r = registry().push_manifest(repo, reference, OCI_INDEX, &body);
+    let r = registry.push_manifest(repo, reference, OCI_INDEX, &body);
     assert_eq!(
         r.header("Docker-Content-Digest"),
         Some(desc.digest.as_str())

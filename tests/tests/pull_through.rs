@@ -3,11 +3,17 @@
 //! stored encrypted and never comes back, not even in the audit log; bad URLs
 //! (plain http to a host that is not loopback) and credentials that do not fit
 //! the auth kind are refused; setting an upstream creates the artifact, and
-//! deleting the artifact takes its upstream with it.
+//! deleting the artifact takes its upstream with it. Pulling through, against
+//! CNCF distribution with htpasswd: crane and skopeo get byte-identical content
+//! as a licensed customer; an unlicensed pull is a 404 that never reaches the
+//! upstream; a corrupted upstream blob fails the pull and is not stored; with
+//! the upstream stopped, what was pulled still pulls and the rest is a 502.
 
 use serde_json::{json, Value};
 use tollgate_e2e::accounts::*;
-use tollgate_e2e::licenses::{artifact_path, expect_problem, list_all, new_customer};
+use tollgate_e2e::licenses::{
+    artifact_path, expect_problem, list_all, new_customer, push_index_to,
+};
 use tollgate_e2e::*;
 
 fn upstream_path(repo: &str) -> String {
@@ -155,4 +161,227 @@ fn deleting_the_artifact_takes_its_upstream_with_it() {
     upstream("PUT", &repo, Some(&basic("pw")), None).expect(200);
     send(api("DELETE", &artifact_path(&repo)), None).expect(204);
     expect_problem(&upstream("GET", &repo, None, None), 404);
+}
+
+/// The reference registry (CNCF distribution, htpasswd auth, its access log on)
+/// on a free loopback port, stopped when dropped.
+struct Upstream {
+    registry: Registry,
+    pid: String,
+    data: std::path::PathBuf,
+    port: u16,
+    password: String,
+}
+
+impl Upstream {
+    fn start(data: &std::path::Path) -> Upstream {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let password = random_hex(12);
+        let mut upstream = Upstream {
+            registry: Registry::new(&format!("http://127.0.0.1:{port}"), "up", &password),
+            pid: String::new(),
+            data: data.to_path_buf(),
+            port,
+            password,
+        };
+        upstream.run();
+        upstream
+    }
+
+    fn run(&mut self) {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/start-reference-registry.sh"
+        );
+        let out = std::process::Command::new(script)
+            .args([
+                &self.port.to_string(),
+                "up",
+                &self.password,
+                &self.data.display().to_string(),
+            ])
+            .env("REGISTRY_ACCESS_LOG", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        self.pid = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    }
+
+    fn stop(&self) {
+        std::process::Command::new("kill")
+            .arg(&self.pid)
+            .status()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
+    /// How many requests the access log shows for paths containing `part`.
+    fn requests_for(&self, part: &str) -> usize {
+        let log = std::fs::read_to_string(self.data.join("registry.log")).unwrap_or_default();
+        log.lines().filter(|l| l.contains(part)).count()
+    }
+
+    fn setting(&self, repository: &str) -> Value {
+        json!({"url": self.registry.url, "repository": repository, "auth": "basic",
+            "username": "up", "password": self.password})
+    }
+
+    /// The blob file of `digest` in distribution's storage.
+    fn blob_file(&self, digest: &str) -> std::path::PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.data.join(format!(
+            "storage/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        ))
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn three_layers(registry: &Registry, repo: &str, tag: &str) -> Image {
+    let layers: Vec<(&str, Vec<u8>, String)> = (0..3)
+        .map(|i| {
+            let data = random_bytes(100_000 + i * 1000);
+            let digest = sha256_digest(&data);
+            (OCI_LAYER_TAR, data, digest)
+        })
+        .collect();
+    registry.push_image_layers(repo, tag, "amd64", &layers)
+}
+
+#[test]
+fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
+    let sb = Sandbox::new("pull-through");
+    let up = Upstream::start(&sb.path("upstream"));
+    let mirror = unique_repo("mirror");
+    let image = three_layers(&up.registry, &mirror, "v1.0");
+    let amd = up.registry.push_random_image(&mirror, "");
+    let arm = up.registry.push_random_image(&mirror, "");
+    let children = [(&amd, "amd64"), (&arm, "arm64")];
+    let index = push_index_to(&up.registry, &mirror, "v1.1", &children).digest;
+    up.registry.push_random_image(&mirror, "v2-secret");
+    let spare = three_layers(&up.registry, &mirror, "v1.2");
+
+    let repo = unique_repo("pulled-through");
+    upstream("PUT", &repo, Some(&up.setting(&mirror)), None).expect(200);
+    let licensed = new_customer("pt-licensed");
+    tollgate_e2e::licenses::create(
+        &licensed.id,
+        &[tollgate_e2e::licenses::pattern(&repo, "v1.*")],
+    );
+    let other = new_customer("pt-other");
+
+    // Unlicensed: 404 like a missing tag, and not one request upstream.
+    let before = up.requests_for(&format!("/v2/{mirror}/"));
+    other
+        .get_manifest(&repo, "v1.0")
+        .expect_error(404, "MANIFEST_UNKNOWN");
+    licensed
+        .get_manifest(&repo, "v2-secret")
+        .expect_error(404, "MANIFEST_UNKNOWN");
+    other
+        .get_blob(&repo, &image.layers[0].digest)
+        .expect_error(404, "BLOB_UNKNOWN");
+    assert_eq!(up.requests_for(&format!("/v2/{mirror}/")), before);
+
+    // crane, as the licensed customer: byte-identical manifest and layers.
+    let csb = licensed.sandbox("pt-crane");
+    let reference = image_ref(&repo, "v1.0");
+    let run = csb.run("crane", &["--insecure", "digest", &reference]);
+    assert_eq!(run.stdout.trim(), image.digest(), "{run:?}");
+    let out = csb.path("image.tar");
+    csb.run(
+        "crane",
+        &[
+            "--insecure",
+            "pull",
+            "--format=oci",
+            &reference,
+            &out.display().to_string(),
+        ],
+    );
+    for layer in &image.layers {
+        let (d, _) = sha256_file(
+            &out.join("blobs/sha256")
+                .join(layer.digest.trim_start_matches("sha256:")),
+        );
+        assert_eq!(d, layer.digest);
+    }
+    // skopeo: the whole index and both platforms, digests preserved.
+    let layout = csb.path("layout");
+    csb.run(
+        "skopeo",
+        &[
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--src-creds",
+            &licensed.creds(),
+            &format!("docker://{}", image_ref(&repo, "v1.1")),
+            &format!("oci:{}:v1.1", layout.display()),
+        ],
+    );
+    let pulled = OciLayout::open(&layout);
+    assert_eq!(pulled.index()["manifests"][0]["digest"], index.as_str());
+    for img in [&amd, &arm] {
+        let (d, _) = sha256_file(&pulled.blob_path(img.digest()));
+        assert_eq!(d, img.digest());
+        let (d, _) = sha256_file(&pulled.blob_path(&img.layers[0].digest));
+        assert_eq!(d, img.layers[0].digest);
+    }
+
+    // A corrupted blob upstream: the pull fails and nothing is stored.
+    let bad = &spare.layers[1];
+    let file = up.blob_file(&bad.digest);
+    let good = std::fs::read(&file).unwrap();
+    let mut corrupt = good.clone();
+    corrupt[10] ^= 0xff;
+    std::fs::write(&file, &corrupt).unwrap();
+    let failed = csb.try_run(
+        "crane",
+        &[
+            "--insecure",
+            "pull",
+            &image_ref(&repo, "v1.2"),
+            &csb.path("bad.tar").display().to_string(),
+        ],
+    );
+    assert!(
+        !failed.status.success() && failed.stderr.contains(&bad.digest),
+        "{failed:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+
+    // The upstream stopped: what was pulled still pulls; what was not (the
+    // corrupted blob, never stored) answers the upstream error.
+    up.stop();
+    licensed.get_manifest(&repo, "v1.0").expect(200);
+    for layer in &image.layers {
+        let r = licensed.get_blob(&repo, &layer.digest);
+        r.expect(200);
+        assert_eq!(sha256_digest(&r.body), layer.digest);
+    }
+    licensed
+        .get_blob(&repo, &bad.digest)
+        .expect_error(502, "UNAVAILABLE");
+    licensed
+        .get_manifest(&repo, "v1.9")
+        .expect_error(502, "UNAVAILABLE");
+
+    // Fixed and back: the blob pulls and is stored.
+    std::fs::write(&file, &good).unwrap();
+    let mut up = up;
+    up.run();
+    let r = licensed.get_blob(&repo, &bad.digest);
+    r.expect(200);
+    assert_eq!(sha256_digest(&r.body), bad.digest);
 }

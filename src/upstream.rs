@@ -1,0 +1,310 @@
+//! Pull-through (docs/pull-through.md): fetching from an artifact's upstream what
+//! a pull the licenses allowed asks for and Tollgate does not hold. A manifest
+//! is fetched, checked and stored as if pushed, then answered as a stored one; a
+//! blob streams to the client and into R2 at once, R2 checking its digest, and
+//! is linked only once R2 has stored it. The rules (URLs, login, what an answer
+//! means) are the core's (`tollgate_core::upstream`); this module speaks HTTP.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::future::{select, Either};
+use tollgate_core::cache::read_path::Written;
+use tollgate_core::oci::manifest::MAX_MANIFEST_SIZE;
+use tollgate_core::storage::manifest_objects::INLINE_LIMIT;
+use tollgate_core::storage::object_store::ObjectStore;
+use tollgate_core::storage::store::ManifestRow;
+use tollgate_core::upstream::fetch::{self, HEADERS_TIMEOUT_MS, MANIFEST_ACCEPT, MAX_REDIRECTS};
+use tollgate_core::upstream::login::{self, Bearer, Challenge};
+use tollgate_core::upstream::setting::{AuthKind, Upstream};
+use tollgate_core::upstream::store::Upstreams;
+use tollgate_core::{Digest, Error, Reference, RepoName, Result};
+use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::FixedLengthStream;
+use worker::{
+    web_sys, AbortController, Context, Delay, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect, Response, ResponseBody,
+};
+
+use crate::app::{self, App};
+use crate::cache;
+use crate::error::internal;
+use crate::http::{empty, headers};
+use crate::manifests;
+use crate::r2::RequestBody;
+use crate::sealing::Sealer;
+
+/// How long an unlinked fetched blob's object may take to be stored and linked
+/// before garbage collection deletes it.
+const UNLINKED_GRACE_SECONDS: i64 = 60 * 60;
+
+thread_local! {
+    /// Bearer tokens per upstream login, kept per isolate until they expire.
+    static BEARERS: RefCell<HashMap<String, Bearer>> = RefCell::new(HashMap::new());
+}
+
+/// A connection to one artifact's upstream, its secret opened.
+pub struct Client {
+    upstream: Upstream,
+}
+
+/// `repo`'s upstream client, `None` when the artifact has no upstream.
+async fn client(app: &App, repo: &RepoName) -> Result<Option<Client>> {
+    let upstreams = Upstreams::new(&app.db);
+    if upstreams.view(repo).await?.is_none() {
+        return Ok(None);
+    }
+    let sealer = Sealer::new(&app.secret("TOLLGATE_UPSTREAM_KEY")).await?;
+    let upstream = upstreams.open(repo, &sealer).await?;
+    Ok(upstream.map(|upstream| Client { upstream }))
+}
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response.headers().get(name).ok().flatten()
+}
+
+impl Client {
+    fn bearer_key(&self) -> String {
+        let user = self.upstream.login.as_ref().map(|l| l.username.as_str());
+        format!(
+            "{} {} {}",
+            self.upstream.url,
+            self.upstream.repository,
+            user.unwrap_or("")
+        )
+    }
+
+    /// The `Authorization` to send first: Basic, or a bearer token still fresh.
+    fn authorization(&self) -> Option<String> {
+        if self.upstream.auth == AuthKind::Basic {
+            return self.upstream.login.as_ref().map(login::basic);
+        }
+        let now = app::now_ms();
+        BEARERS.with_borrow(|b| {
+            b.get(&self.bearer_key())
+                .filter(|bearer| bearer.fresh(now))
+                .map(Bearer::authorization)
+        })
+    }
+
+    /// Exchanges the login (if any) at the challenge's realm for a bearer token.
+    async fn bearer(&self, challenge: &Challenge) -> Result<String> {
+        let url = challenge.token_url(&self.upstream.repository);
+        let basic = self.upstream.login.as_ref().map(login::basic);
+        let mut answer = timed(&url, Method::Get, basic.as_deref(), None).await?;
+        fetch::outcome(
+            answer.status_code(),
+            Error::Upstream("no token realm".into()),
+        )?;
+        let body = answer
+            .bytes()
+            .await
+            .map_err(|e| fetch::unreachable(&e.to_string()))?;
+        let bearer = Bearer::from_answer(&body, app::now_ms())?;
+        let authorization = bearer.authorization();
+        BEARERS.with_borrow_mut(|b| b.insert(self.bearer_key(), bearer));
+        Ok(authorization)
+    }
+
+    /// Sends `method` to `url` on the upstream, logging in when challenged. A
+    /// manifest request (one that `accept`s manifest types) follows no redirect;
+    /// a blob request follows up to [`MAX_REDIRECTS`] (to the upstream's
+    /// storage), sending the credentials only to the upstream itself.
+    async fn send(&self, method: Method, url: &str, accept: Option<&str>) -> Result<Response> {
+        let follow = accept.is_none();
+        let mut authorization = self.authorization();
+        let mut response = timed(url, method.clone(), authorization.as_deref(), accept).await?;
+        if response.status_code() == 401 {
+            let challenge = header(&response, "WWW-Authenticate").unwrap_or_default();
+            if let Some(challenge) = Challenge::parse(&challenge)? {
+                authorization = Some(self.bearer(&challenge).await?);
+                response = timed(url, method.clone(), authorization.as_deref(), accept).await?;
+            }
+        }
+        let mut at = url.to_owned();
+        for _ in 0..MAX_REDIRECTS {
+            let location = header(&response, "Location");
+            let (true, 300..=399, Some(location)) = (follow, response.status_code(), location)
+            else {
+                break;
+            };
+            at = worker::Url::parse(&at)
+                .and_then(|base| base.join(&location))
+                .map_err(|e| Error::Upstream(format!("a bad redirect ({e})")))?
+                .to_string();
+            let carried = authorization
+                .as_deref()
+                .filter(|_| fetch::carries_credentials(&self.upstream, &at));
+            response = timed(&at, method.clone(), carried, None).await?;
+        }
+        Ok(response)
+    }
+}
+
+/// One request to the upstream, failing when its headers do not arrive within
+/// [`HEADERS_TIMEOUT_MS`]. Redirects are never followed by the runtime, so no
+/// credential goes anywhere but where [`Client::send`] decides.
+async fn timed(
+    url: &str,
+    method: Method,
+    authorization: Option<&str>,
+    accept: Option<&str>,
+) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in [("Authorization", authorization), ("Accept", accept)] {
+        if let Some(value) = value {
+            headers.set(name, value).map_err(internal)?;
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method)
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(internal)?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sent = Box::pin(fetch.send_with_signal(&signal));
+    let timeout = Delay::from(Duration::from_millis(HEADERS_TIMEOUT_MS.into()));
+    let answered = match select(sent, timeout).await {
+        Either::Left((answer, _)) => Some(answer),
+        Either::Right(_) => None,
+    };
+    match answered {
+        Some(Ok(response)) => Ok(response),
+        Some(Err(e)) => Err(fetch::unreachable(&e.to_string())),
+        None => {
+            controller.abort();
+            Err(fetch::unreachable("no answer within the timeout"))
+        }
+    }
+}
+
+/// The manifest `reference` of `repo` fetched from its upstream and stored as if
+/// pushed; `None` when the artifact has no upstream or the upstream has no such
+/// manifest. Call only after the license check allowed the read.
+pub async fn manifest(
+    app: &App,
+    repo: &RepoName,
+    reference: &Reference,
+) -> Result<Option<ManifestRow>> {
+    let Some(client) = client(app, repo).await? else {
+        return Ok(None);
+    };
+    let url = fetch::manifest_url(&client.upstream, reference);
+    let mut response = client
+        .send(Method::Get, &url, Some(MANIFEST_ACCEPT))
+        .await?;
+    match fetch::outcome(response.status_code(), Error::ManifestUnknown) {
+        Err(Error::ManifestUnknown) => return Ok(None),
+        other => other?,
+    }
+    let length = header(&response, "Content-Length").and_then(|n| n.parse::<usize>().ok());
+    if length.is_some_and(|n| n > MAX_MANIFEST_SIZE) {
+        return Err(Error::Upstream(
+            "its manifest is over the size limit".into(),
+        ));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| fetch::unreachable(&e.to_string()))?;
+    let content_type = header(&response, "Content-Type");
+    let fetched = manifests::validate(body, content_type.as_deref(), reference)
+        .map_err(|e| Error::Upstream(format!("its manifest is refused: {e}")))?;
+    let announced = header(&response, "Docker-Content-Digest");
+    fetch::check_manifest(reference, fetched.digest(), announced.as_deref())?;
+    if !fetched.inline() {
+        return Err(Error::Upstream(format!(
+            "its manifest is over {INLINE_LIMIT} bytes, more than Tollgate mirrors"
+        )));
+    }
+    let row = manifests::keep_fetched(app, repo, &fetched).await?;
+    cache::written(&Written::Repository(repo.clone()));
+    Ok(Some(row))
+}
+
+/// `GET`/`HEAD` of the blob `digest` of `repo` from its upstream: the body
+/// streams to the client and, for a `GET`, into R2 at the same time. Call only
+/// after the license check allowed the read; `BLOB_UNKNOWN` when the artifact
+/// has no upstream or the upstream has no such blob.
+pub async fn blob(
+    app: &App,
+    ctx: &Context,
+    repo: &RepoName,
+    digest: &Digest,
+    with_body: bool,
+) -> Result<Response> {
+    let client = client(app, repo).await?.ok_or(Error::BlobUnknown)?;
+    let url = fetch::blob_url(&client.upstream, digest);
+    let method = if with_body { Method::Get } else { Method::Head };
+    let response = client.send(method, &url, None).await?;
+    fetch::outcome(response.status_code(), Error::BlobUnknown)?;
+    let size = header(&response, "Content-Length")
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or_else(|| Error::Upstream("its blob has no Content-Length".into()))?;
+    let length = size.to_string();
+    let pairs = [
+        ("Content-Type", "application/octet-stream"),
+        ("Docker-Content-Digest", digest.as_str()),
+        ("Content-Length", length.as_str()),
+        ("ETag", digest.as_str()),
+    ];
+    if !with_body {
+        return empty(200, &pairs);
+    }
+    let ResponseBody::Stream(body) = response.body() else {
+        return Err(Error::Upstream("its blob has no body".into()));
+    };
+    let branches = body.tee();
+    let to_client: web_sys::ReadableStream = branches.get(0).unchecked_into();
+    let to_store: web_sys::ReadableStream = branches.get(1).unchecked_into();
+    let env = app.env.clone();
+    let (repo, digest_owned) = (repo.clone(), digest.clone());
+    ctx.wait_until(async move {
+        if let Err(e) = store_blob(&env, &repo, &digest_owned, size, to_store).await {
+            worker::console_error!("storing {digest_owned} fetched for {repo}: {e}");
+        }
+    });
+    let response = Response::from_body(ResponseBody::Stream(to_client)).map_err(internal)?;
+    Ok(response.with_headers(headers(&pairs)))
+}
+
+/// Streams a fetched blob into R2, which checks it hashes to `digest`, then
+/// links it. A blob whose bytes do not match is never stored; the object of a
+/// fetch that dies before its link is queued for garbage collection first.
+async fn store_blob(
+    env: &worker::Env,
+    repo: &RepoName,
+    digest: &Digest,
+    size: u64,
+    body: web_sys::ReadableStream,
+) -> Result<()> {
+    let app = App::new(env)?;
+    let key = format!("blobs/fetched-{}", hex::encode(app::random::<16>()?));
+    let store = app.store();
+    store
+        .queue_unlinked(&key, app.now + UNLINKED_GRACE_SECONDS)
+        .await?;
+    let length = u32::try_from(size).map_err(|_| {
+        Error::Upstream("its blob is over 4 GiB, more than Tollgate mirrors".into())
+    })?;
+    let fixed = FixedLengthStream::new(length).map_err(|e| Error::Internal(format!("{e:?}")))?;
+    let piped = body.pipe_to(&fixed.writable());
+    let readable = RequestBody::new(Some(fixed.readable())).expect("a stream");
+    let (stored, _) = futures::join!(
+        app.objects.put_verified(&key, readable, digest),
+        JsFuture::from(piped)
+    );
+    stored?;
+    if !store
+        .link_fetched_blob(repo, digest, size, &key, app::now())
+        .await?
+    {
+        app.objects.delete(&key).await?;
+    }
+    cache::written(&Written::Repository(repo.clone()));
+    Ok(())
+}
