@@ -19,7 +19,7 @@ use tollgate_core::upstream::fetch::{self, HEADERS_TIMEOUT_MS, MANIFEST_ACCEPT, 
 use tollgate_core::upstream::login::{self, Bearer, Challenge};
 use tollgate_core::upstream::setting::{AuthKind, Upstream};
 use tollgate_core::upstream::store::Upstreams;
-use tollgate_core::{Digest, Error, Reference, RepoName, Result};
+use tollgate_core::{Algorithm, Digest, Error, Reference, RepoName, Result};
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::FixedLengthStream;
@@ -66,13 +66,18 @@ fn header(response: &Response, name: &str) -> Option<String> {
 }
 
 impl Client {
+    /// Whose bearer token this is: the upstream and the whole login (its secret
+    /// hashed), so a changed password is not answered by the old one's token.
     fn bearer_key(&self) -> String {
-        let user = self.upstream.login.as_ref().map(|l| l.username.as_str());
+        let login = self.upstream.login.as_ref().map(|l| {
+            let secret = Digest::of(Algorithm::Sha256, l.secret.as_bytes());
+            format!("{} {secret}", l.username)
+        });
         format!(
             "{} {} {}",
             self.upstream.url,
             self.upstream.repository,
-            user.unwrap_or("")
+            login.unwrap_or_default()
         )
     }
 

@@ -385,3 +385,40 @@ fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
     r.expect(200);
     assert_eq!(sha256_digest(&r.body), bad.digest);
 }
+
+/// The Docker token flow, with this Tollgate as the upstream of one of its own
+/// artifacts: its `401` names its `/token` realm, where Tollgate exchanges the
+/// admin's login for a bearer token, and pulls with it.
+#[test]
+fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
+    let reg = registry();
+    let source = unique_repo("token-source");
+    let image = reg.push_random_image(&source, "v1.0");
+    let repo = unique_repo("token-mirror");
+    let setting = json!({"url": reg.url, "repository": source, "auth": "token",
+        "username": reg.user, "password": reg.password});
+    upstream("PUT", &repo, Some(&setting), None).expect(200);
+    let customer = new_customer("pt-token");
+    tollgate_e2e::licenses::create(
+        &customer.id,
+        &[tollgate_e2e::licenses::pattern(&repo, "v1.*")],
+    );
+    let pulled = customer.get_manifest(&repo, "v1.0");
+    pulled.expect(200);
+    assert_eq!(pulled.body, image.manifest);
+    assert_eq!(pulled.must_header("Docker-Content-Digest"), image.digest());
+    let layer = customer.get_blob(&repo, &image.layers[0].digest);
+    layer.expect(200);
+    assert_eq!(sha256_digest(&layer.body), image.layers[0].digest);
+
+    let wrong = json!({"url": reg.url, "repository": source, "auth": "token",
+        "username": reg.user, "password": "not-the-password"});
+    let refused = unique_repo("token-refused");
+    upstream("PUT", &refused, Some(&wrong), None).expect(200);
+    let failed = reg.get_manifest(&refused, "v1.0");
+    failed.expect_error(502, "UNAVAILABLE");
+    assert!(
+        failed.text().contains("refused Tollgate's credentials"),
+        "{failed:?}"
+    );
+}
