@@ -385,9 +385,10 @@ async fn dispatch(
                 None => app.store().manifest(&name, &reference).await?,
             };
             // Only now, with the license check passed: a read it refuses never
-            // reaches the upstream.
+            // reaches the upstream. A stored tag fetched from it may be due for
+            // re-resolving there.
             let row = match row {
-                Some(row) => Some(row),
+                Some(row) => Some(upstream::fresh(app, &name, &reference, row).await?),
                 None => upstream::manifest(app, &name, &reference).await?,
             };
             let digest = row.as_ref().map(|r| r.digest.clone());

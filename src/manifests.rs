@@ -191,17 +191,36 @@ async fn store(app: &App, name: &RepoName, pushed: &Pushed, guards: Vec<Statemen
 }
 
 /// Stores an inline manifest fetched from `name`'s upstream as if pushed (its
-/// blobs are fetched when pulled) and answers its row, as a pull reads it.
-pub async fn keep_fetched(app: &App, name: &RepoName, fetched: &Pushed) -> Result<ManifestRow> {
+/// blobs are fetched when pulled; a tag under the immutable-tag rule, as a push
+/// would) and answers its row, as a pull reads it. A tag is re-resolved
+/// upstream from `refresh_at` on.
+pub async fn keep_fetched(
+    app: &App,
+    name: &RepoName,
+    fetched: &Pushed,
+    refresh_at: i64,
+) -> Result<ManifestRow> {
     let text = fetched.text.as_str();
     let new = fetched.new_manifest(app, name, ManifestBytes::Inline(text));
-    app.store().put_fetched_manifest(new).await?;
+    let store = app.store();
+    let store = &store;
+    let write = move |guards| store.put_fetched_manifest(guards, new, refresh_at);
+    match &fetched.tag {
+        Some(tag) => {
+            let immutability = app.immutability();
+            immutability
+                .push(name, tag, &fetched.digest, |guard| write(vec![guard]))
+                .await?
+        }
+        None => write(Vec::new()).await?,
+    };
     Ok(ManifestRow {
         digest: fetched.digest.to_string(),
         media_type: fetched.parsed.media_type.clone(),
         size: text.len() as u64,
         content: Some(fetched.text.clone()),
         object_key: None,
+        refresh_at: fetched.tag.as_ref().map(|_| refresh_at),
     })
 }
 

@@ -148,6 +148,14 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `method` of the manifest `reference` upstream.
+    async fn manifest(&self, method: Method, reference: &Reference) -> Result<Response> {
+        let url = fetch::manifest_url(&self.upstream, reference);
+        self.send(method, &url, Some(MANIFEST_ACCEPT)).await
+    }
+}
+
 /// One request to the upstream, failing when its headers do not arrive within
 /// [`HEADERS_TIMEOUT_MS`]. Redirects are never followed by the runtime, so no
 /// credential goes anywhere but where [`Client::send`] decides.
@@ -195,13 +203,19 @@ pub async fn manifest(
     repo: &RepoName,
     reference: &Reference,
 ) -> Result<Option<ManifestRow>> {
-    let Some(client) = client(app, repo).await? else {
-        return Ok(None);
-    };
-    let url = fetch::manifest_url(&client.upstream, reference);
-    let mut response = client
-        .send(Method::Get, &url, Some(MANIFEST_ACCEPT))
-        .await?;
+    match client(app, repo).await? {
+        Some(client) => fetch_manifest(app, &client, repo, reference).await,
+        None => Ok(None),
+    }
+}
+
+async fn fetch_manifest(
+    app: &App,
+    client: &Client,
+    repo: &RepoName,
+    reference: &Reference,
+) -> Result<Option<ManifestRow>> {
+    let mut response = client.manifest(Method::Get, reference).await?;
     match fetch::outcome(response.status_code(), Error::ManifestUnknown) {
         Err(Error::ManifestUnknown) => return Ok(None),
         other => other?,
@@ -226,9 +240,78 @@ pub async fn manifest(
             "its manifest is over {INLINE_LIMIT} bytes, more than Tollgate mirrors"
         )));
     }
-    let row = manifests::keep_fetched(app, repo, &fetched).await?;
+    let refresh_at = fetch::next_refresh(&client.upstream, app.now);
+    let row = manifests::keep_fetched(app, repo, &fetched, refresh_at).await?;
     cache::written(&Written::Repository(repo.clone()));
     Ok(Some(row))
+}
+
+/// `row`, what the tag `reference` of `repo` names here, re-resolved upstream
+/// when it was fetched and its refresh interval has passed: a `HEAD` there,
+/// and a fetch only when the tag moved. When the upstream fails (or the tag
+/// would move under the immutable-tag rule) the cached row is served
+/// (stale-if-error), the failure recorded on the upstream setting, and the tag
+/// not tried again before another interval.
+pub async fn fresh(
+    app: &App,
+    repo: &RepoName,
+    reference: &Reference,
+    row: ManifestRow,
+) -> Result<ManifestRow> {
+    let Reference::Tag(tag) = reference else {
+        return Ok(row);
+    };
+    if !fetch::due(row.refresh_at, app.now) {
+        return Ok(row);
+    }
+    let Some(client) = client(app, repo).await? else {
+        return Ok(row);
+    };
+    let digest: Digest = row
+        .digest
+        .parse()
+        .map_err(|_| Error::Internal(format!("stored digest {}", row.digest)))?;
+    let next = fetch::next_refresh(&client.upstream, app.now);
+    let failure = match resolve(app, &client, repo, reference, &digest).await {
+        Ok(Some(moved)) => return Ok(moved),
+        Ok(None) => None,
+        Err(e @ (Error::Upstream(_) | Error::ImmutableTag(_))) => Some(e.to_string()),
+        Err(e) => return Err(e),
+    };
+    if let Some(why) = failure {
+        Upstreams::new(&app.db)
+            .record_failure(repo, &why, app.now)
+            .await?;
+    }
+    app.store().tag_resolved(repo, tag, &digest, next).await?;
+    cache::written(&Written::Repository(repo.clone()));
+    Ok(ManifestRow {
+        refresh_at: Some(next),
+        ..row
+    })
+}
+
+/// Asks the upstream where the tag `reference` points: `None` when still at
+/// `digest`, else the manifest it moved to, fetched and stored.
+async fn resolve(
+    app: &App,
+    client: &Client,
+    repo: &RepoName,
+    reference: &Reference,
+    digest: &Digest,
+) -> Result<Option<ManifestRow>> {
+    let head = client.manifest(Method::Head, reference).await?;
+    let gone = || Error::Upstream(format!("tag {reference} is gone from it"));
+    fetch::outcome(head.status_code(), gone())?;
+    if header(&head, "Docker-Content-Digest").as_deref() == Some(digest.as_str()) {
+        return Ok(None);
+    }
+    let moved = fetch_manifest(app, client, repo, reference).await?;
+    match moved {
+        Some(row) if row.digest == digest.as_str() => Ok(None),
+        Some(row) => Ok(Some(row)),
+        None => Err(gone()),
+    }
 }
 
 /// `GET`/`HEAD` of the blob `digest` of `repo` from its upstream: the body

@@ -12,7 +12,7 @@
 use serde_json::{json, Value};
 use tollgate_e2e::accounts::*;
 use tollgate_e2e::licenses::{
-    artifact_path, expect_problem, list_all, new_customer, push_index_to,
+    artifact_path, expect_problem, list_all, new_customer, push_index_to, Customer,
 };
 use tollgate_e2e::*;
 
@@ -147,6 +147,8 @@ fn bad_settings_are_refused_and_store_nothing() {
         with("auth", json!("aws")),
         with("username", json!("c:i")),
         with("extra", json!(1)),
+        with("refresh_seconds", json!(0)),
+        with("refresh_seconds", json!(86_401)),
         no_password,
     ] {
         expect_problem(&upstream("PUT", &repo, Some(&bad), None), 400);
@@ -246,6 +248,17 @@ impl Drop for Upstream {
     }
 }
 
+/// A new customer licensed to the tags of `repo` that `patterns` match.
+fn licensed_for(repo: &str, label: &str, patterns: &[&str]) -> Customer {
+    let customer = new_customer(label);
+    let items: Vec<Value> = patterns
+        .iter()
+        .map(|p| tollgate_e2e::licenses::pattern(repo, p))
+        .collect();
+    tollgate_e2e::licenses::create(&customer.id, &items);
+    customer
+}
+
 fn three_layers(registry: &Registry, repo: &str, tag: &str) -> Image {
     let layers: Vec<(&str, Vec<u8>, String)> = (0..3)
         .map(|i| {
@@ -272,11 +285,7 @@ fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
 
     let repo = unique_repo("pulled-through");
     upstream("PUT", &repo, Some(&up.setting(&mirror)), None).expect(200);
-    let licensed = new_customer("pt-licensed");
-    tollgate_e2e::licenses::create(
-        &licensed.id,
-        &[tollgate_e2e::licenses::pattern(&repo, "v1.*")],
-    );
+    let licensed = licensed_for(&repo, "pt-licensed", &["v1.*"]);
     let other = new_customer("pt-other");
 
     // Unlicensed: 404 like a missing tag, and not one request upstream.
@@ -398,11 +407,7 @@ fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
     let setting = json!({"url": reg.url, "repository": source, "auth": "token",
         "username": reg.user, "password": reg.password});
     upstream("PUT", &repo, Some(&setting), None).expect(200);
-    let customer = new_customer("pt-token");
-    tollgate_e2e::licenses::create(
-        &customer.id,
-        &[tollgate_e2e::licenses::pattern(&repo, "v1.*")],
-    );
+    let customer = licensed_for(&repo, "pt-token", &["v1.*"]);
     let pulled = customer.get_manifest(&repo, "v1.0");
     pulled.expect(200);
     assert_eq!(pulled.body, image.manifest);
@@ -421,4 +426,55 @@ fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
         failed.text().contains("refused Tollgate's credentials"),
         "{failed:?}"
     );
+}
+
+/// A fetched tag is re-resolved upstream once its refresh interval passed: a
+/// moved `latest` is seen, a moved `v1.0.0` (semver, immutable by default) is
+/// not; while the upstream is down the cached tag is served and the outage
+/// shown on the setting.
+#[test]
+fn tags_are_re_resolved_after_the_interval_and_served_stale_when_the_upstream_fails() {
+    let sb = Sandbox::new("pt-fresh");
+    let up = Upstream::start(&sb.path("upstream"));
+    let mirror = unique_repo("fresh-mirror");
+    let latest = up.registry.push_random_image(&mirror, "latest");
+    let v1 = up.registry.push_random_image(&mirror, "v1.0.0");
+    let repo = unique_repo("fresh");
+    let mut setting = up.setting(&mirror);
+    setting["refresh_seconds"] = json!(3);
+    upstream("PUT", &repo, Some(&setting), None).expect(200);
+    let customer = licensed_for(&repo, "pt-fresh", &["latest", "v1.*"]);
+    let digest_of = |tag: &str| {
+        let r = customer.get_manifest(&repo, tag);
+        r.expect(200);
+        r.must_header("Docker-Content-Digest").to_string()
+    };
+    assert_eq!(digest_of("latest"), latest.digest());
+    assert_eq!(digest_of("v1.0.0"), v1.digest());
+    let moved = up.registry.push_random_image(&mirror, "latest");
+    up.registry.push_random_image(&mirror, "v1.0.0");
+    assert_eq!(digest_of("latest"), latest.digest(), "within the interval");
+    let pause = std::time::Duration::from_millis(3500);
+    std::thread::sleep(pause);
+    assert_eq!(digest_of("latest"), moved.digest());
+    assert_eq!(digest_of("v1.0.0"), v1.digest(), "immutable here");
+    let shown = upstream("GET", &repo, None, None).json();
+    assert!(
+        shown["last_error"].as_str().unwrap().contains("immutable"),
+        "{shown}"
+    );
+
+    up.stop();
+    std::thread::sleep(pause);
+    assert_eq!(digest_of("latest"), moved.digest(), "stale while down");
+    let shown = upstream("GET", &repo, None, None).json();
+    assert!(
+        shown["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached"),
+        "{shown}"
+    );
+    assert!(shown["last_error_at"].as_i64().is_some(), "{shown}");
+    assert_eq!(shown["refresh_seconds"], 3);
 }

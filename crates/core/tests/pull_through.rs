@@ -18,7 +18,7 @@ use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
 use tollgate_core::upstream::setting::{AuthKind, Upstream};
 use tollgate_core::upstream::store::Upstreams;
-use tollgate_core::{stmt, Digest, Error, Reference, RepoName, Result};
+use tollgate_core::{stmt, Digest, Error, Reference, RepoName, Result, Tag};
 
 use fixtures::{digest, image_json, repo, writing};
 
@@ -41,6 +41,7 @@ fn with_upstream(db: &Sqlite, r: &RepoName) {
         repository: "mirror/app".parse().unwrap(),
         auth: AuthKind::None,
         login: None,
+        refresh_seconds: 300,
     };
     block_on(Upstreams::new(db).set(r, &upstream, &Plain, 1)).unwrap();
 }
@@ -89,8 +90,8 @@ fn fetched(store: &Store<Sqlite>, r: &RepoName, json: &str, tag: Option<&str>) -
             let pushed = block_on(store.put_manifest(Vec::new(), new));
             assert!(matches!(pushed, Err(Error::ManifestBlobUnknown(_))));
         }
-        assert!(block_on(store.put_fetched_manifest(new)).unwrap());
-        assert!(!block_on(store.put_fetched_manifest(new)).unwrap());
+        assert!(block_on(store.put_fetched_manifest(Vec::new(), new, NOW + 300)).unwrap());
+        assert!(!block_on(store.put_fetched_manifest(Vec::new(), new, NOW + 300)).unwrap());
     })
 }
 
@@ -195,4 +196,56 @@ fn a_fetched_blob_is_linked_once_and_its_object_collected_only_if_unlinked() {
             ("blobs/fetch-dead", false)
         ]
     );
+}
+
+#[test]
+fn a_fetched_tag_is_due_for_refresh_a_pushed_one_never_and_failures_are_shown() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let r = repo("acme/app");
+    with_upstream(&db, &r);
+    let v1: Reference = "v1".parse().unwrap();
+    let tag: Tag = "v1".parse().unwrap();
+    let refresh_at = || {
+        block_on(store.manifest(&r, &v1))
+            .unwrap()
+            .unwrap()
+            .refresh_at
+    };
+    let first = fetched(
+        &store,
+        &r,
+        &image_json(&digest("c"), &digest("l"), None, "t"),
+        Some("v1"),
+    );
+    assert_eq!(refresh_at(), Some(NOW + 300));
+    block_on(store.tag_resolved(&r, &tag, &first, NOW + 900)).unwrap();
+    assert_eq!(refresh_at(), Some(NOW + 900));
+    block_on(store.tag_resolved(&r, &tag, &digest("moved since"), NOW + 5000)).unwrap();
+    assert_eq!(
+        refresh_at(),
+        Some(NOW + 900),
+        "only for the digest it names"
+    );
+    let pushed = fixtures::push_image(&store, &r, "v1", None, "t");
+    let row = block_on(store.manifest(&r, &v1)).unwrap().unwrap();
+    assert_eq!(
+        (row.digest.as_str(), row.refresh_at),
+        (pushed.as_str(), None)
+    );
+
+    let upstreams = Upstreams::new(&db);
+    block_on(upstreams.record_failure(&r, "it answered 503", NOW)).unwrap();
+    let view = block_on(upstreams.view(&r)).unwrap().unwrap();
+    assert_eq!(
+        (
+            view.last_error.as_deref(),
+            view.last_error_at,
+            view.refresh_seconds
+        ),
+        (Some("it answered 503"), Some(NOW), 300)
+    );
+    with_upstream(&db, &r);
+    let view = block_on(upstreams.view(&r)).unwrap().unwrap();
+    assert_eq!((view.last_error, view.last_error_at), (None, None));
 }

@@ -46,6 +46,7 @@ fn basic(password: &str) -> Upstream {
         auth: AuthKind::Basic,
         username: Some("ci".into()),
         password: Some(password.into()),
+        refresh_seconds: None,
     })
     .unwrap()
 }

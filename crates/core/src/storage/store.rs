@@ -30,6 +30,10 @@ pub struct ManifestRow {
     pub size: u64,
     pub content: Option<String>,
     pub object_key: Option<String>,
+    /// For a tag fetched from the artifact's upstream, when it is to be
+    /// re-resolved there (Unix seconds); `None` for a pushed tag or a digest.
+    #[serde(default)]
+    pub refresh_at: Option<i64>,
 }
 
 /// A manifest whose `subject` is the digest asked about.
@@ -77,7 +81,7 @@ pub fn blob_query(repo: &RepoName, digest: &Digest) -> Statement {
 pub fn manifest_query(repo: &RepoName, reference: &Reference) -> Statement {
     match reference {
         Reference::Tag(tag) => stmt!(
-            "SELECT m.digest, m.media_type, m.size, m.content, m.object_key
+            "SELECT m.digest, m.media_type, m.size, m.content, m.object_key, t.refresh_at
              FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
              WHERE t.repo = ?1 AND t.tag = ?2",
             repo.as_str(),
@@ -178,7 +182,8 @@ fn manifest_writes(new: &NewManifest<'_>) -> Vec<Statement> {
     if let Some(tag) = tag {
         statements.push(stmt!(
             "INSERT INTO tags (repo, tag, digest, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+             ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at,
+               refresh_at = NULL",
             repo.as_str(),
             tag.as_str(),
             digest.as_str(),
@@ -186,6 +191,17 @@ fn manifest_writes(new: &NewManifest<'_>) -> Vec<Statement> {
         ));
     }
     statements
+}
+
+/// Sets when the tag `tag`, still naming `digest`, is next re-resolved upstream.
+fn refresh_statement(repo: &RepoName, tag: &Tag, digest: &Digest, refresh_at: i64) -> Statement {
+    stmt!(
+        "UPDATE tags SET refresh_at = ?4 WHERE repo = ?1 AND tag = ?2 AND digest = ?3",
+        repo.as_str(),
+        tag.as_str(),
+        digest.as_str(),
+        refresh_at
+    )
 }
 
 /// The writes that record the blob `digest` (kept under `object_key`) as linked
@@ -327,14 +343,39 @@ impl<'a, S: Sql> Store<'a, S> {
         Ok(())
     }
 
-    /// Stores a manifest fetched from `repo`'s upstream "as if pushed": its row,
-    /// references and tag, without the push's demand that its blobs and children
-    /// be stored here already — they are fetched when pulled. Returns false when
-    /// `repo` held the manifest already.
-    pub async fn put_fetched_manifest(&self, new: NewManifest<'_>) -> Result<bool> {
-        let changes = self.sql.batch(manifest_writes(&new)).await?;
-        // The second statement inserts the manifest row.
-        Ok(changes.get(1).is_some_and(|&n| n > 0))
+    /// Stores a manifest fetched from `repo`'s upstream "as if pushed", behind
+    /// `guards` (the immutable-tag rule): its row, references and tag, without
+    /// the push's demand that its blobs and children be stored here already —
+    /// they are fetched when pulled. The tag is re-resolved upstream from
+    /// `refresh_at` on. Returns false when `repo` held the manifest already.
+    pub async fn put_fetched_manifest(
+        &self,
+        guards: Vec<Statement>,
+        new: NewManifest<'_>,
+        refresh_at: i64,
+    ) -> Result<bool> {
+        let inserted_by = guards.len() + 1;
+        let mut statements = guards;
+        statements.extend(manifest_writes(&new));
+        if let Some(tag) = new.tag {
+            statements.push(refresh_statement(new.repo, tag, new.digest, refresh_at));
+        }
+        let changes = self.sql.batch(statements).await?;
+        Ok(changes.get(inserted_by).is_some_and(|&n| n > 0))
+    }
+
+    /// Records that the fetched tag still names `digest` upstream: it is next
+    /// re-resolved at `refresh_at`.
+    pub async fn tag_resolved(
+        &self,
+        repo: &RepoName,
+        tag: &Tag,
+        digest: &Digest,
+        refresh_at: i64,
+    ) -> Result<()> {
+        let statement = refresh_statement(repo, tag, digest, refresh_at);
+        self.sql.batch(vec![statement]).await?;
+        Ok(())
     }
 
     /// Removes a blob from a repository; the bytes stay until garbage collection.

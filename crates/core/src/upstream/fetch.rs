@@ -23,6 +23,17 @@ pub const HEADERS_TIMEOUT_MS: u32 = 10_000;
 /// The most redirects a blob fetch follows (to the upstream's storage).
 pub const MAX_REDIRECTS: usize = 3;
 
+/// Whether a tag fetched from the upstream, to be re-resolved at
+/// `refresh_at`, is due at `now`; a pushed tag (`None`) never is.
+pub fn due(refresh_at: Option<i64>, now: i64) -> bool {
+    refresh_at.is_some_and(|at| now >= at)
+}
+
+/// When a tag fetched or re-resolved at `now` is next due.
+pub fn next_refresh(upstream: &Upstream, now: i64) -> i64 {
+    now + i64::from(upstream.refresh_seconds)
+}
+
 /// The upstream URL of `reference` in the upstream repository.
 pub fn manifest_url(upstream: &Upstream, reference: &Reference) -> String {
     format!(
@@ -97,6 +108,7 @@ mod tests {
             repository: "acme/app".parse().unwrap(),
             auth: AuthKind::None,
             login: None,
+            refresh_seconds: 300,
         }
     }
 
@@ -115,6 +127,14 @@ mod tests {
         for media_type in [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST] {
             assert!(MANIFEST_ACCEPT.contains(media_type), "{media_type}");
         }
+    }
+
+    #[test]
+    fn a_fetched_tag_is_due_after_its_interval_and_a_pushed_one_never() {
+        assert_eq!(next_refresh(&upstream(), 100), 400);
+        assert!(!due(Some(400), 399));
+        assert!(due(Some(400), 400));
+        assert!(!due(None, i64::MAX));
     }
 
     #[test]

@@ -18,6 +18,11 @@ use crate::oci::name::RepoName;
 const MAX_SECRET_LEN: usize = 4096;
 const MAX_USERNAME_LEN: usize = 256;
 
+/// How long a fetched tag is served before it is re-resolved upstream, unless
+/// the setting says otherwise; and the longest a setting may say (a day).
+pub const DEFAULT_REFRESH_SECONDS: u32 = 300;
+pub const MAX_REFRESH_SECONDS: u32 = 86_400;
+
 /// Seals and opens credentials; the worker implements it with AES-GCM under the
 /// `TOLLGATE_UPSTREAM_KEY` secret, so the key stays outside the core and D1.
 /// `context` is bound to the sealed bytes (AES-GCM's associated data): a sealed
@@ -160,10 +165,12 @@ pub struct Upstream {
     pub auth: AuthKind,
     /// `None` exactly when `auth` is [`AuthKind::None`].
     pub login: Option<Login>,
+    /// Seconds a fetched tag is served before it is re-resolved upstream.
+    pub refresh_seconds: u32,
 }
 
 /// `PUT /api/v1/artifacts/{name}/upstream`'s body, before validation.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamRequest {
     pub url: String,
@@ -171,6 +178,7 @@ pub struct UpstreamRequest {
     pub auth: AuthKind,
     pub username: Option<String>,
     pub password: Option<String>,
+    pub refresh_seconds: Option<u32>,
 }
 
 impl TryFrom<UpstreamRequest> for Upstream {
@@ -197,11 +205,18 @@ impl TryFrom<UpstreamRequest> for Upstream {
                 ))
             }
         };
+        let refresh_seconds = r.refresh_seconds.unwrap_or(DEFAULT_REFRESH_SECONDS);
+        if !(1..=MAX_REFRESH_SECONDS).contains(&refresh_seconds) {
+            return Err(Error::Invalid(format!(
+                "refresh_seconds must be 1 to {MAX_REFRESH_SECONDS}"
+            )));
+        }
         Ok(Upstream {
             url: r.url.parse()?,
             repository,
             auth: r.auth,
             login,
+            refresh_seconds,
         })
     }
 }
@@ -231,6 +246,11 @@ pub struct UpstreamView {
     pub auth: String,
     pub username: Option<String>,
     pub password_set: bool,
+    pub refresh_seconds: u32,
+    /// The upstream's last failure and when (Unix seconds), while pulls were
+    /// served what was cached; `None` until one, and again after a new setting.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
     pub updated_at: i64,
 }
 
@@ -283,6 +303,7 @@ mod tests {
             auth,
             username: username.map(Into::into),
             password: password.map(Into::into),
+            refresh_seconds: None,
         }
     }
 
@@ -306,6 +327,20 @@ mod tests {
                 matches!(refused, Err(Error::Invalid(_))),
                 "{auth:?} {user:?} {pw:?}"
             );
+        }
+        let mut refresh = request(AuthKind::None, None, None);
+        assert_eq!(
+            Upstream::try_from(request(AuthKind::None, None, None))
+                .unwrap()
+                .refresh_seconds,
+            DEFAULT_REFRESH_SECONDS
+        );
+        for bad in [0, MAX_REFRESH_SECONDS + 1] {
+            refresh.refresh_seconds = Some(bad);
+            assert!(matches!(
+                Upstream::try_from(refresh.clone()),
+                Err(Error::Invalid(_))
+            ));
         }
         let mut bad_repo = request(AuthKind::None, None, None);
         bad_repo.repository = "Acme/App".into();

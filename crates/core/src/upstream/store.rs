@@ -18,6 +18,9 @@ struct Row {
     auth: String,
     username: Option<String>,
     secret: Option<String>,
+    refresh_seconds: u32,
+    last_error: Option<String>,
+    last_error_at: Option<i64>,
     updated_at: i64,
 }
 
@@ -29,6 +32,9 @@ impl Row {
             auth: self.auth,
             username: self.username,
             password_set: self.secret.is_some(),
+            refresh_seconds: self.refresh_seconds,
+            last_error: self.last_error,
+            last_error_at: self.last_error_at,
             updated_at: self.updated_at,
         }
     }
@@ -65,18 +71,21 @@ impl<'a, S: Sql> Upstreams<'a, S> {
             .batch(vec![
                 stmt!("INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?1, ?2)", repo.as_str(), now),
                 stmt!(
-                    "INSERT INTO upstreams (repo, url, repository, auth, username, secret, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO upstreams (repo, url, repository, auth, username, secret, updated_at,
+                       refresh_seconds)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (repo) DO UPDATE SET url = excluded.url, repository = excluded.repository,
                        auth = excluded.auth, username = excluded.username, secret = excluded.secret,
-                       updated_at = excluded.updated_at",
+                       updated_at = excluded.updated_at, refresh_seconds = excluded.refresh_seconds,
+                       last_error = NULL, last_error_at = NULL",
                     repo.as_str(),
                     upstream.url.as_str(),
                     upstream.repository.as_str(),
                     upstream.auth.as_str(),
                     username,
                     secret,
-                    now
+                    now,
+                    i64::from(upstream.refresh_seconds)
                 ),
             ])
             .await?;
@@ -88,7 +97,9 @@ impl<'a, S: Sql> Upstreams<'a, S> {
     async fn row(&self, repo: &RepoName) -> Result<Option<Row>> {
         self.sql
             .one(stmt!(
-                "SELECT url, repository, auth, username, secret, updated_at FROM upstreams WHERE repo = ?1",
+                "SELECT url, repository, auth, username, secret, refresh_seconds, last_error, last_error_at,
+                   updated_at
+                 FROM upstreams WHERE repo = ?1",
                 repo.as_str()
             ))
             .await
@@ -119,7 +130,22 @@ impl<'a, S: Sql> Upstreams<'a, S> {
             repository: row.repository.parse()?,
             auth: AuthKind::parse(&row.auth)?,
             login,
+            refresh_seconds: row.refresh_seconds,
         }))
+    }
+
+    /// Records that `repo`'s upstream failed at `now`, and why: pulls were
+    /// served what was cached (stale-if-error), and the API shows the outage.
+    pub async fn record_failure(&self, repo: &RepoName, why: &str, now: i64) -> Result<()> {
+        self.sql
+            .batch(vec![stmt!(
+                "UPDATE upstreams SET last_error = ?2, last_error_at = ?3 WHERE repo = ?1",
+                repo.as_str(),
+                why,
+                now
+            )])
+            .await?;
+        Ok(())
     }
 
     /// Removes `repo`'s upstream; false when it had none. What was fetched
