@@ -20,6 +20,7 @@ use tollgate_core::upstream::login::{self, Bearer, Challenge};
 use tollgate_core::upstream::setting::{AuthKind, Upstream};
 use tollgate_core::upstream::store::Upstreams;
 use tollgate_core::{Algorithm, Digest, Error, Reference, RepoName, Result};
+use worker::js_sys::BigInt;
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::FixedLengthStream;
@@ -352,7 +353,9 @@ pub async fn blob(
     let env = app.env.clone();
     let (repo, digest_owned) = (repo.clone(), digest.clone());
     ctx.wait_until(async move {
-        if let Err(e) = store_blob(&env, &repo, &digest_owned, size, to_store).await {
+        if let Err(e) = store_blob(&env, &repo, &digest_owned, size, to_store.clone()).await {
+            // Unread, the tee would keep every byte the client reads for it.
+            let _ = to_store.cancel();
             worker::console_error!("storing {digest_owned} fetched for {repo}: {e}");
         }
     });
@@ -376,10 +379,8 @@ async fn store_blob(
     store
         .queue_unlinked(&key, app.now + UNLINKED_GRACE_SECONDS)
         .await?;
-    let length = u32::try_from(size).map_err(|_| {
-        Error::Upstream("its blob is over 4 GiB, more than Tollgate mirrors".into())
-    })?;
-    let fixed = FixedLengthStream::new(length).map_err(|e| Error::Internal(format!("{e:?}")))?;
+    let fixed = FixedLengthStream::new_big_int(BigInt::from(size))
+        .map_err(|e| Error::Internal(format!("{e:?}")))?;
     let piped = body.pipe_to(&fixed.writable());
     let readable = RequestBody::new(Some(fixed.readable())).expect("a stream");
     let (stored, _) = futures::join!(

@@ -6,8 +6,11 @@
 //! deleting the artifact takes its upstream with it. Pulling through, against
 //! CNCF distribution with htpasswd: crane and skopeo get byte-identical content
 //! as a licensed customer; an unlicensed pull is a 404 that never reaches the
-//! upstream; a corrupted upstream blob fails the pull and is not stored; with
-//! the upstream stopped, what was pulled still pulls and the rest is a 502.
+//! upstream; a corrupted upstream blob fails the pull and is not stored;
+//! concurrent first pulls of a blob all succeed and keep it; with the upstream
+//! stopped, what was pulled still pulls and the rest is a 502; tags are
+//! re-resolved after their interval and served stale while the upstream is
+//! down; the token flow logs in at the upstream's realm.
 
 use serde_json::{json, Value};
 use tollgate_e2e::accounts::*;
@@ -282,6 +285,7 @@ fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
     let index = push_index_to(&up.registry, &mirror, "v1.1", &children).digest;
     up.registry.push_random_image(&mirror, "v2-secret");
     let spare = three_layers(&up.registry, &mirror, "v1.2");
+    let raced = three_layers(&up.registry, &mirror, "v1.3");
 
     let repo = unique_repo("pulled-through");
     upstream("PUT", &repo, Some(&up.setting(&mirror)), None).expect(200);
@@ -370,6 +374,21 @@ fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
     );
     std::thread::sleep(std::time::Duration::from_secs(2));
 
+    // Concurrent first pulls of one blob: each answers the right bytes, and
+    // one copy is kept (below, it pulls with the upstream stopped).
+    licensed.get_manifest(&repo, "v1.3").expect(200);
+    let first = &raced.layers[0];
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let r = licensed.get_blob(&repo, &first.digest);
+                r.expect(200);
+                assert_eq!(sha256_digest(&r.body), first.digest);
+            });
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+
     // The upstream stopped: what was pulled still pulls; what was not (the
     // corrupted blob, never stored) answers the upstream error.
     up.stop();
@@ -379,6 +398,9 @@ fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
         r.expect(200);
         assert_eq!(sha256_digest(&r.body), layer.digest);
     }
+    let kept = licensed.get_blob(&repo, &first.digest);
+    kept.expect(200);
+    assert_eq!(sha256_digest(&kept.body), first.digest);
     licensed
         .get_blob(&repo, &bad.digest)
         .expect_error(502, "UNAVAILABLE");
