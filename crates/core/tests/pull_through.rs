@@ -10,6 +10,7 @@ mod sqlite;
 use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::auth::account_store::{Accounts, Customer};
+use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::license::{Access, ExpiryPolicy, Item, Versions};
 use tollgate_core::licensing::license_store::{Licenses, NewLicense, Target};
 use tollgate_core::oci::manifest::OCI_INDEX;
@@ -248,4 +249,41 @@ fn a_fetched_tag_is_due_for_refresh_a_pushed_one_never_and_failures_are_shown() 
     with_upstream(&db, &r);
     let view = block_on(upstreams.view(&r)).unwrap().unwrap();
     assert_eq!((view.last_error, view.last_error_at), (None, None));
+}
+
+#[test]
+fn fetched_content_is_deleted_under_the_rules_blobs_stored_or_not() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let r = repo("acme/app");
+    with_upstream(&db, &r);
+    let (config, layer) = (digest("config"), digest("layer"));
+    let json = image_json(&config, &layer, None, "t");
+    let image = fetched(&store, &r, &json, Some("v1"));
+    let other = fetched(
+        &store,
+        &r,
+        &image_json(&config, &digest("l2"), None, "t"),
+        Some("v2"),
+    );
+    assert!(block_on(store.link_fetched_blob(&r, &config, 1, "blobs/fetched-c", NOW)).unwrap());
+    let deletions = Deletions::new(&db);
+    assert_eq!(
+        block_on(deletions.blob(&r, &layer)),
+        Err(Error::BlobUnknown),
+        "referenced, never fetched"
+    );
+    licensed(&db, "c", &r, Versions::Pattern("v1".parse().unwrap()), None);
+    assert!(matches!(
+        block_on(deletions.manifest(&r, &image)),
+        Err(Error::Refused(_))
+    ));
+    block_on(deletions.manifest(&r, &other)).unwrap();
+    let gone = Reference::Digest(other);
+    assert_eq!(block_on(store.manifest(&r, &gone)).unwrap(), None);
+    block_on(Gc::new(&db).collect(NOW + 100, &Settings::new(0, 10))).unwrap();
+    assert!(
+        block_on(store.blob(&r, &config)).unwrap().is_some(),
+        "v1 references it"
+    );
 }
