@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::future::{select, Either};
+use futures::StreamExt;
 use tollgate_core::cache::read_path::Written;
 use tollgate_core::oci::manifest::MAX_MANIFEST_SIZE;
 use tollgate_core::storage::manifest_objects::INLINE_LIMIT;
@@ -40,6 +41,9 @@ use crate::sealing::Sealer;
 /// How long an unlinked fetched blob's object may take to be stored and linked
 /// before garbage collection deletes it.
 const UNLINKED_GRACE_SECONDS: i64 = 60 * 60;
+
+/// The most of a token realm's answer Tollgate reads.
+const TOKEN_ANSWER_LIMIT: usize = 64 * 1024;
 
 thread_local! {
     /// Bearer tokens per upstream login, kept per isolate until they expire.
@@ -102,16 +106,19 @@ impl Client {
         let mut answer = timed(&url, Method::Get, basic.as_deref(), None).await?;
         fetch::outcome(
             answer.status_code(),
-            Error::Upstream("no token realm".into()),
+            Error::Upstream("its token realm answered 404".into()),
         )?;
-        let body = answer
-            .bytes()
-            .await
-            .map_err(|e| fetch::unreachable(&e.to_string()))?;
+        let body = capped(&mut answer, TOKEN_ANSWER_LIMIT, "token answer").await?;
         let bearer = Bearer::from_answer(&body, app::now_ms())?;
         let authorization = bearer.authorization();
         BEARERS.with_borrow_mut(|b| b.insert(self.bearer_key(), bearer));
         Ok(authorization)
+    }
+
+    /// `method` of the manifest `reference` upstream.
+    async fn manifest(&self, method: Method, reference: &Reference) -> Result<Response> {
+        let url = fetch::manifest_url(&self.upstream, reference);
+        self.send(method, &url, Some(MANIFEST_ACCEPT)).await
     }
 
     /// Sends `method` to `url` on the upstream, logging in when challenged. A
@@ -146,14 +153,6 @@ impl Client {
             response = timed(&at, method.clone(), carried, None).await?;
         }
         Ok(response)
-    }
-}
-
-impl Client {
-    /// `method` of the manifest `reference` upstream.
-    async fn manifest(&self, method: Method, reference: &Reference) -> Result<Response> {
-        let url = fetch::manifest_url(&self.upstream, reference);
-        self.send(method, &url, Some(MANIFEST_ACCEPT)).await
     }
 }
 
@@ -196,6 +195,26 @@ async fn timed(
     }
 }
 
+/// The body of an upstream answer, refused (as the upstream's failure) once it
+/// passes `limit` bytes: a hostile upstream cannot make Tollgate hold more.
+async fn capped(response: &mut Response, limit: usize, what: &str) -> Result<Vec<u8>> {
+    let too_large = || Error::Upstream(format!("its {what} is over {limit} bytes"));
+    let declared = header(response, "Content-Length").and_then(|n| n.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut stream = response.stream().map_err(internal)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| fetch::unreachable(&e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The manifest `reference` of `repo` fetched from its upstream and stored as if
 /// pushed; `None` when the artifact has no upstream or the upstream has no such
 /// manifest. Call only after the license check allowed the read.
@@ -221,16 +240,7 @@ async fn fetch_manifest(
         Err(Error::ManifestUnknown) => return Ok(None),
         other => other?,
     }
-    let length = header(&response, "Content-Length").and_then(|n| n.parse::<usize>().ok());
-    if length.is_some_and(|n| n > MAX_MANIFEST_SIZE) {
-        return Err(Error::Upstream(
-            "its manifest is over the size limit".into(),
-        ));
-    }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| fetch::unreachable(&e.to_string()))?;
+    let body = capped(&mut response, MAX_MANIFEST_SIZE, "manifest").await?;
     let content_type = header(&response, "Content-Type");
     let fetched = manifests::validate(body, content_type.as_deref(), reference)
         .map_err(|e| Error::Upstream(format!("its manifest is refused: {e}")))?;

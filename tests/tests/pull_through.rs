@@ -10,7 +10,8 @@
 //! concurrent first pulls of a blob all succeed and keep it; with the upstream
 //! stopped, what was pulled still pulls and the rest is a 502; tags are
 //! re-resolved after their interval and served stale while the upstream is
-//! down; the token flow logs in at the upstream's realm.
+//! down; the token flow logs in at the upstream's realm; a hostile upstream
+//! gets no credentials off its origin and no more than the size and time limits.
 
 use serde_json::{json, Value};
 use tollgate_e2e::accounts::*;
@@ -499,4 +500,130 @@ fn tags_are_re_resolved_after_the_interval_and_served_stale_when_the_upstream_fa
     );
     assert!(shown["last_error_at"].as_i64().is_some(), "{shown}");
     assert_eq!(shown["refresh_seconds"], 3);
+}
+
+/// What a hostile upstream's listener saw: each request line and its
+/// `Authorization` header.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
+
+/// A tiny upstream on a loopback port that answers each request with
+/// `answer(request line)`, raw, and records it.
+fn hostile(seen: &Seen, answer: fn(&str) -> Vec<u8>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap_or_default();
+                let mut authorization = None;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':') {
+                        if name.eq_ignore_ascii_case("authorization") {
+                            authorization = Some(value.trim().to_string());
+                        }
+                    }
+                }
+                seen.lock()
+                    .unwrap()
+                    .push((line.trim().to_string(), authorization));
+                let _ = (&stream).write_all(&answer(&line));
+            });
+        }
+    });
+    port
+}
+
+const STORED_BYTES: &[u8] = b"the blob the storage serves";
+
+fn storage(_: &str) -> Vec<u8> {
+    let mut answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        STORED_BYTES.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(STORED_BYTES);
+    answer
+}
+
+fn registry_side(line: &str) -> Vec<u8> {
+    if line.contains("/manifests/huge") {
+        // 5 MiB in chunks, no Content-Length: over the 4 MiB manifest limit.
+        let mut answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+        let chunk = vec![b' '; 64 * 1024];
+        for _ in 0..80 {
+            answer.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            answer.extend_from_slice(&chunk);
+            answer.extend_from_slice(b"\r\n");
+        }
+        answer.extend_from_slice(b"0\r\n\r\n");
+        return answer;
+    }
+    if line.contains("/manifests/slow") {
+        std::thread::sleep(std::time::Duration::from_secs(13));
+        return Vec::new();
+    }
+    let storage_port = STORAGE_PORT.load(std::sync::atomic::Ordering::SeqCst);
+    format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{storage_port}/storage/blob\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+static STORAGE_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+/// An upstream that redirects blobs to storage on another origin, serves an
+/// endless manifest and never answers another: the credentials stay with the
+/// upstream, the manifest is refused at the size limit, the silent one at the
+/// timeout — each a 502 that says why, none stored.
+#[test]
+fn a_hostile_upstream_gets_no_credentials_off_its_origin_nor_more_than_the_limits() {
+    let seen: Seen = Default::default();
+    let storage_seen: Seen = Default::default();
+    STORAGE_PORT.store(
+        hostile(&storage_seen, storage),
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    let port = hostile(&seen, registry_side);
+    let repo = unique_repo("hostile");
+    let setting = json!({"url": format!("http://127.0.0.1:{port}"), "repository": "evil/app",
+        "auth": "basic", "username": "ci", "password": "secret-pw"});
+    upstream("PUT", &repo, Some(&setting), None).expect(200);
+    let reg = registry();
+
+    let digest = sha256_digest(STORED_BYTES);
+    let blob = reg.get(&blob_path(&repo, &digest)).call();
+    blob.expect(200);
+    assert_eq!(blob.body, STORED_BYTES);
+    let to_upstream = seen.lock().unwrap().clone();
+    assert!(
+        to_upstream
+            .iter()
+            .any(|(line, auth)| line.contains("/blobs/")
+                && auth.as_deref().is_some_and(|a| a.starts_with("Basic "))),
+        "{to_upstream:?}"
+    );
+    let to_storage = storage_seen.lock().unwrap().clone();
+    assert_eq!(to_storage.len(), 1, "{to_storage:?}");
+    assert_eq!(to_storage[0].1, None, "no credentials to another origin");
+
+    let huge = reg.get_manifest(&repo, "huge");
+    huge.expect_error(502, "UNAVAILABLE");
+    assert!(huge.text().contains("over 4194304 bytes"), "{huge:?}");
+    let started = std::time::Instant::now();
+    let slow = reg.get_manifest(&repo, "slow");
+    slow.expect_error(502, "UNAVAILABLE");
+    assert!(slow.text().contains("timeout"), "{slow:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(13),
+        "the 10 s timeout"
+    );
 }
