@@ -420,7 +420,8 @@ fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
 
 /// The Docker token flow, with this Tollgate as the upstream of one of its own
 /// artifacts: its `401` names its `/token` realm, where Tollgate exchanges the
-/// admin's login for a bearer token, and pulls with it.
+/// admin's login for a bearer token, and pulls with it; the customer's pull is
+/// in the download log.
 #[test]
 fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
     let reg = registry();
@@ -438,6 +439,20 @@ fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
     let layer = customer.get_blob(&repo, &image.layers[0].digest);
     layer.expect(200);
     assert_eq!(sha256_digest(&layer.body), image.layers[0].digest);
+    // The pull through counts in the download log like any other.
+    let started = std::time::Instant::now();
+    let downloads = loop {
+        let path = format!("/api/v1/downloads?artifact={repo}&limit=10");
+        let items = send(api("GET", &path), None).json()["items"].clone();
+        if !items.as_array().unwrap().is_empty() {
+            break items;
+        }
+        assert!(started.elapsed().as_secs() < 30, "no download arrived");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert_eq!(downloads[0]["customer_id"], customer.id.as_str());
+    assert_eq!(downloads[0]["reference"], "v1.0");
+    assert_eq!(downloads[0]["digest"], image.digest());
 
     let wrong = json!({"url": reg.url, "repository": source, "auth": "token",
         "username": reg.user, "password": "not-the-password"});
