@@ -9,55 +9,88 @@
 
 use worker::{ByteStream, FromRequest, Headers, Method, Url};
 
-pub struct Request(web_sys::Request);
+pub struct Request {
+    inner: web_sys::Request,
+    /// Read once, as every request needs them: each read of a property of the
+    /// runtime's request is a call into it, and a pull reads the headers several
+    /// times.
+    method: Method,
+    path: String,
+    headers: Headers,
+}
 
 impl FromRequest for Request {
     fn from_raw(
-        request: web_sys::Request,
+        inner: web_sys::Request,
     ) -> std::result::Result<Self, impl Into<Box<dyn std::error::Error>>> {
-        Ok::<_, worker::Error>(Request(request))
+        Ok::<_, worker::Error>(Request {
+            method: Method::from(inner.method()),
+            path: path_of(&inner.url()),
+            headers: Headers(inner.headers()),
+            inner,
+        })
     }
 }
 
 impl Request {
     pub fn inner(&self) -> &web_sys::Request {
-        &self.0
+        &self.inner
     }
 
     pub fn method(&self) -> Method {
-        Method::from(self.0.method())
+        self.method.clone()
     }
 
     pub fn url(&self) -> worker::Result<Url> {
-        Ok(Url::parse(&self.0.url())?)
+        Ok(Url::parse(&self.inner.url())?)
     }
 
-    /// The URL's path, percent-encoded as it arrived. The runtime serializes the
-    /// URL (WHATWG), which never has an empty path: the first `/` after the host
-    /// starts it, and `?` and `#` within it are always encoded.
+    /// The URL's path, percent-encoded as it arrived.
     pub fn path(&self) -> String {
-        let url = self.0.url();
-        let after_scheme = url.find("://").map_or(0, |i| i + 3);
-        let rest = &url[after_scheme..];
-        let path = rest.find('/').map_or("/", |i| &rest[i..]);
-        let end = path.find(['?', '#']).unwrap_or(path.len());
-        path[..end].to_owned()
+        self.path.clone()
     }
 
-    pub fn headers(&self) -> Headers {
-        Headers(self.0.headers())
+    pub fn headers(&self) -> &Headers {
+        &self.headers
     }
 
     pub async fn bytes(&mut self) -> worker::Result<Vec<u8>> {
-        let buffer = worker::wasm_bindgen_futures::JsFuture::from(self.0.array_buffer()?).await?;
+        let buffer =
+            worker::wasm_bindgen_futures::JsFuture::from(self.inner.array_buffer()?).await?;
         Ok(worker::js_sys::Uint8Array::new(&buffer).to_vec())
     }
 
     pub fn stream(&mut self) -> worker::Result<ByteStream> {
         let body = self
-            .0
+            .inner
             .body()
             .ok_or_else(|| worker::Error::RustError("no body for request".into()))?;
         Ok(ByteStream::from(body))
+    }
+}
+
+/// The path of `url`, as the runtime serializes it (WHATWG), which never has an
+/// empty path: the first `/` after the host starts it, and `?` and `#` within it
+/// are always encoded.
+fn path_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    path[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_of;
+
+    #[test]
+    fn the_path_ends_before_the_query_and_keeps_its_escapes() {
+        assert_eq!(
+            path_of("http://h:8787/v2/a%2Fb/tags/list?n=1"),
+            "/v2/a%2Fb/tags/list"
+        );
+        assert_eq!(path_of("https://h/api/v1/x#frag"), "/api/v1/x");
+        assert_eq!(path_of("https://h"), "/");
     }
 }
