@@ -7,6 +7,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod bundles;
 pub mod cache;
 pub mod error;
 pub mod licensing;

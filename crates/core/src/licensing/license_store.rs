@@ -348,6 +348,35 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Ok(crate::licensing::license::access(&rows, now))
     }
 
+    /// Whether `customer` may read each of `manifests` (artifact and digest) now:
+    /// [`Licenses::grant`] for many, in one round trip.
+    pub async fn grant_each(
+        &self,
+        customer: &str,
+        manifests: &[(RepoName, Digest)],
+        now: i64,
+    ) -> Result<Vec<bool>> {
+        if manifests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let licensee = Licensee::Customer(customer.to_owned());
+        let queries = manifests
+            .iter()
+            .map(|(repo, digest)| {
+                let reference = Reference::Digest(digest.clone());
+                grant_query(&licensee, repo, Target::Manifest(&reference), now)
+            })
+            .collect();
+        let results = self.sql.query_all(queries).await?;
+        results
+            .into_iter()
+            .map(|rows| {
+                let rows: Vec<GrantRow> = decode(rows)?;
+                Ok(crate::licensing::license::granted_until(&rows, now).granted())
+            })
+            .collect()
+    }
+
     /// Whether any license covers `target` (see [`protection_query`]).
     pub async fn protects(&self, repo: &RepoName, target: Target<'_>) -> Result<bool> {
         let rows: Vec<GrantRow> = self.sql.query(protection_query(repo, target)).await?;

@@ -1,0 +1,8 @@
+//! Air-gap bundles (docs/bundles.md): a customer's licensed versions, fixed as a
+//! plan when asked for (`plan`, `bundle_store`), then served as an uncompressed
+//! tar in OCI image-layout form whose bytes are the same on every download
+//! (`tar`), so a download can resume at any offset.
+
+pub mod bundle_store;
+pub mod plan;
+pub mod tar;
