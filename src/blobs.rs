@@ -58,7 +58,7 @@ pub async fn get(
 /// whole blob: no header, or a form not served partially, such as several ranges,
 /// which RFC 9110 lets a server ignore. A malformed `bytes=` range is not
 /// satisfiable.
-fn byte_range(header: Option<&str>, size: u64) -> Result<Option<ByteRange>> {
+pub(crate) fn byte_range(header: Option<&str>, size: u64) -> Result<Option<ByteRange>> {
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return Ok(None);
     };

@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod blobs;
 mod body;
+mod bundle_stream;
 mod cache;
 mod downloads;
 mod error;

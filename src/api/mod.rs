@@ -7,6 +7,7 @@
 
 mod artifacts;
 mod audit;
+mod bundles;
 mod csv;
 mod customers;
 mod dashboard;
@@ -102,6 +103,9 @@ async fn serve(req: Request, app: &mut App) -> Result<Response> {
         (Route::DownloadsDaily, Method::Get) => downloads::daily(&req, app).await,
         (Route::Audit, Method::Get) => audit::list(&req, app).await,
         (Route::AuditCsv, Method::Get) => audit::csv(&req, app).await,
+        (Route::Bundles, Method::Post) => bundles::create(req, app).await,
+        (Route::Bundle(id), Method::Get) => bundles::download(&req, app, id, true).await,
+        (Route::Bundle(id), Method::Head) => bundles::download(&req, app, id, false).await,
         (Route::Licenses, Method::Get) => licenses::list(&req, app).await,
         (Route::Licenses, Method::Post) => licenses::create(req, app).await,
         (Route::License(id), Method::Get) => licenses::show(app, id).await,

@@ -28,6 +28,8 @@ pub(super) enum Route<'a> {
     DownloadsDaily,
     Audit,
     AuditCsv,
+    Bundles,
+    Bundle(&'a str),
     Licenses,
     License(&'a str),
     Artifacts,
@@ -59,6 +61,8 @@ impl<'a> Route<'a> {
             ["downloads", "daily"] => Self::DownloadsDaily,
             ["audit"] => Self::Audit,
             ["audit.csv"] => Self::AuditCsv,
+            ["bundles"] => Self::Bundles,
+            ["bundles", id] => Self::Bundle(id),
             ["licenses"] => Self::Licenses,
             ["licenses", id] => Self::License(id),
             ["artifacts"] | ["artifacts", ""] => Self::Artifacts,
@@ -111,6 +115,8 @@ mod tests {
         );
         assert_eq!(route("downloads/daily").unwrap(), Route::DownloadsDaily);
         assert_eq!(route("audit.csv").unwrap(), Route::AuditCsv);
+        assert_eq!(route("bundles").unwrap(), Route::Bundles);
+        assert_eq!(route("bundles/b1").unwrap(), Route::Bundle("b1"));
         assert_eq!(route("users/").unwrap(), Route::User(""));
         for unknown in ["", "nope", "me/x", "customers/c1/tokens", "users/a/b"] {
             assert!(

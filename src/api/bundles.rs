@@ -1,0 +1,153 @@
+//! Air-gap bundles (`/api/v1/bundles`, docs/bundles.md). `POST` fixes a plan of a
+//! customer's licensed versions; `GET /bundles/{id}` streams it as an OCI
+//! image-layout tar, whole or from a `Range`, licenses checked again on each
+//! download. A customer's users bundle for their own customer only; vendor users
+//! for any. The plan and the tar arithmetic are the core's
+//! (crates/core/src/bundles/); this module only answers and streams.
+
+use serde::Deserialize;
+use tollgate_core::auth::policy::Action;
+use tollgate_core::bundles::bundle_store::{Body, Bundle, Bundles};
+use tollgate_core::bundles::plan::{Member, Selection, SelectionItem, OCI_LAYOUT};
+use tollgate_core::bundles::tar::Source;
+use tollgate_core::oci::range::ByteRange;
+use tollgate_core::storage::paging::new_id;
+use tollgate_core::{Error, Result};
+use worker::{Request, Response};
+
+use super::{json, read_json, require};
+use crate::app::{random, App};
+use crate::http::{header, headers};
+
+/// What `POST /bundles` reads.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewBundle {
+    customer_id: Option<String>,
+    #[serde(default)]
+    all: bool,
+    #[serde(default)]
+    items: Vec<SelectionItem>,
+}
+
+/// The customer a bundle is for: a customer's own (naming another is answered
+/// as if it did not exist), or the one a vendor user names.
+fn for_customer(app: &App, asked: Option<String>) -> Result<String> {
+    let caller = require(app, Action::Pull)?;
+    match (caller.customer(), asked) {
+        (Some(own), Some(asked)) if asked != own => Err(Error::NotFound("customer")),
+        (Some(own), _) => Ok(own.to_owned()),
+        (None, Some(asked)) => Ok(asked),
+        (None, None) => Err(Error::Invalid("customer_id is required".into())),
+    }
+}
+
+/// `POST /bundles`: the plan of the selection, stored; refused whole (404) when
+/// anything named is missing or not licensed to the customer.
+pub async fn create(req: Request, app: &App) -> Result<Response> {
+    let asked: NewBundle = read_json(req).await?;
+    let customer = for_customer(app, asked.customer_id)?;
+    let selection = Selection {
+        all: asked.all,
+        items: asked.items,
+    };
+    let bundles = Bundles::new(&app.db);
+    let plan = bundles.plan(&customer, &selection, app.now).await?;
+    let id = new_id(app.now, &random()?);
+    let created_by = &app.caller()?.identity.user_id;
+    bundles
+        .save(&id, &customer, created_by, &plan, app.now)
+        .await?;
+    let versions: Vec<serde_json::Value> = plan
+        .versions
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "artifact": v.artifact, "tag": v.tag, "digest": v.digest,
+                "ref_name": v.ref_name(),
+            })
+        })
+        .collect();
+    json(
+        201,
+        &serde_json::json!({
+            "id": id,
+            "customer_id": customer,
+            "created_at": app.now,
+            "size": plan.layout().len(),
+            "versions": versions,
+            "download": format!("/api/v1/bundles/{id}"),
+        }),
+    )
+}
+
+/// The bundle `id` if the caller may download it now: its customer's users or
+/// vendor users, while every version is still licensed to the customer.
+async fn downloadable(app: &App, id: &str) -> Result<Bundle> {
+    let caller = require(app, Action::Pull)?;
+    let bundles = Bundles::new(&app.db);
+    let bundle = bundles
+        .show(id)
+        .await?
+        .filter(|b| caller.customer().is_none_or(|c| c == b.customer_id))
+        .ok_or(Error::NotFound("bundle"))?;
+    if !bundles
+        .still_licensed(&bundle.customer_id, &bundle.plan, app.now)
+        .await?
+    {
+        return Err(Error::NotFound("bundle"));
+    }
+    Ok(bundle)
+}
+
+/// `GET`/`HEAD /bundles/{id}`: the archive, or the part a `Range` asks for.
+pub async fn download(req: &Request, app: &App, id: &str, with_body: bool) -> Result<Response> {
+    let bundle = downloadable(app, id).await?;
+    let plan = &bundle.plan;
+    let layout = plan.layout();
+    let size = layout.len();
+    let range = crate::blobs::byte_range(header(req, "Range").as_deref(), size)?;
+    let whole = ByteRange {
+        start: 0,
+        end: size - 1,
+    };
+    let span = range.unwrap_or(whole);
+    let length = span.len().to_string();
+    let content_range = range.map(|r| format!("bytes {}-{}/{size}", r.start, r.end));
+    let disposition = format!("attachment; filename=\"bundle-{id}.tar\"");
+    let etag = format!("\"{id}\"");
+    let mut pairs = vec![
+        ("Content-Type", "application/x-tar"),
+        ("Content-Length", length.as_str()),
+        ("Accept-Ranges", "bytes"),
+        ("Content-Disposition", disposition.as_str()),
+        ("ETag", etag.as_str()),
+    ];
+    if let Some(content_range) = content_range.as_deref() {
+        pairs.push(("Content-Range", content_range));
+    }
+    let status = if range.is_some() { 206 } else { 200 };
+    if !with_body {
+        return crate::http::empty(status, &pairs);
+    }
+    let bodies = Bundles::new(&app.db).bodies(plan).await?;
+    let index = plan.index_json();
+    let members = plan.members();
+    let mut sources = Vec::with_capacity(members.len());
+    for (_, member) in &members {
+        sources.push(match member {
+            Member::OciLayout => Source::Bytes(OCI_LAYOUT),
+            Member::Index => Source::Bytes(&index),
+            Member::Directory => Source::Bytes(&[]),
+            Member::Content(c) => match bodies.get(&c.digest) {
+                Some(Body::Inline(text)) => Source::Bytes(text.as_bytes()),
+                Some(Body::Object(key)) => Source::Object(key),
+                None => return Err(Error::NotFound("bundle")),
+            },
+        });
+    }
+    let pieces = layout.pieces(span, |i| sources[i]);
+    let body = crate::bundle_stream::body(app.objects.bucket(), pieces, span.len())?;
+    let response = Response::from_body(body).map_err(crate::error::internal)?;
+    Ok(response.with_status(status).with_headers(headers(&pairs)))
+}
