@@ -1,0 +1,342 @@
+//! Air-gap bundles (docs/bundles.md): a customer bundles its licensed versions — a
+//! two-platform index with a cosign signature and an SBOM, and an image of another
+//! artifact — downloads the archive, and imports it with skopeo (`oci-archive:`),
+//! regctl and oras (the layout after untar) into other repositories, where every
+//! digest is the same and cosign verifies the signature that travelled in the
+//! bundle.
+//! Downloads are byte-identical and resume from any offset; what the customer may
+//! not read is refused whole, and a revoked license stops the download.
+
+use std::fs;
+use std::process::Command;
+
+use tollgate_e2e::accounts::*;
+use tollgate_e2e::licenses::{self, *};
+use tollgate_e2e::*;
+
+const COSIGN_PASSWORD: &str = "e2e-cosign-password";
+const COSIGN_FLAGS: [&str; 2] = ["--allow-http-registry", "--allow-insecure-registry"];
+const SBOM_TYPE: &str = "application/spdx+json";
+
+/// `app`: index `1.0` over two platforms, signed with cosign (the key in `sb`)
+/// and with an SBOM referrer; an unlicensed `0.9`. `tool`: image `2.0`.
+struct Content {
+    app: String,
+    index: Desc,
+    platforms: Vec<Image>,
+    sbom: Desc,
+    unlicensed: Image,
+    tool: String,
+    tool_image: Image,
+}
+
+fn cosign_sandbox() -> Sandbox {
+    let mut sb = Sandbox::new("bundles-cosign");
+    sb.write_registry_auth();
+    sb.env("COSIGN_PASSWORD", COSIGN_PASSWORD);
+    sb.env("TUF_ROOT", sb.path("home/.sigstore/root"));
+    sb.run("cosign", &["generate-key-pair"]);
+    sb
+}
+
+fn cosign_sign(sb: &Sandbox, target: &str) {
+    let help = sb.run("cosign", &["sign", "--help"]).stdout;
+    let mut args = vec![
+        "sign",
+        "--key",
+        "cosign.key",
+        "--tlog-upload=false",
+        "--yes",
+    ];
+    args.extend(COSIGN_FLAGS);
+    if help.contains("--use-signing-config") {
+        args.push("--use-signing-config=false");
+    }
+    args.push(target);
+    sb.run("cosign", &args);
+}
+
+fn content(sb: &Sandbox) -> Content {
+    let reg = registry();
+    let app = mutable_repo("bundle-app");
+    let platforms = vec![
+        reg.push_random_image(&app, "amd64-build"),
+        reg.push_random_image(&app, "arm64-build"),
+    ];
+    let index = push_index(
+        &app,
+        "1.0",
+        &[(&platforms[0], "amd64"), (&platforms[1], "arm64")],
+    );
+    cosign_sign(sb, &image_ref(&app, &index.digest));
+    let (sbom, _) = push_referrer(&app, &index, SBOM_TYPE, br#"{"spdxVersion":"SPDX-2.3"}"#);
+    let unlicensed = reg.push_random_image(&app, "0.9");
+    let tool = mutable_repo("bundle-tool");
+    let tool_image = reg.push_random_image(&tool, "2.0");
+    Content {
+        app,
+        index,
+        platforms,
+        sbom,
+        unlicensed,
+        tool,
+        tool_image,
+    }
+}
+
+fn create(as_user: &Account, body: &Value) -> Resp {
+    send(
+        api("POST", "/api/v1/bundles").basic(&as_user.email, &as_user.token),
+        Some(body),
+    )
+}
+
+fn download(as_user: &Account, path: &str, range: Option<&str>) -> Resp {
+    let mut req = api("GET", path).basic(&as_user.email, &as_user.token);
+    if let Some(range) = range {
+        req = req.header("Range", range);
+    }
+    let resp = req.call();
+    tollgate_e2e::openapi::check(&resp);
+    resp
+}
+
+fn referrer_digests(repo: &str, digest: &str) -> Vec<String> {
+    let r = registry().get(&referrers_path(repo, digest)).call();
+    r.expect(200);
+    let mut out: Vec<String> = r.json()["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The digests of `repo:reference`'s manifest and, for an index, of its children.
+fn tree(repo: &str, reference: &str) -> Vec<String> {
+    let reg = registry();
+    let r = reg.get_manifest(repo, reference);
+    r.expect(200);
+    let mut out = vec![r.must_header("Docker-Content-Digest").to_string()];
+    if let Some(children) = r.json()["manifests"].as_array() {
+        for c in children {
+            let d = c["digest"].as_str().unwrap();
+            reg.get_manifest(repo, d).expect(200);
+            out.push(d.to_string());
+        }
+    }
+    out
+}
+
+fn untar(file: &std::path::Path, dir: &std::path::Path) {
+    fs::create_dir_all(dir).unwrap();
+    let ok = Command::new("tar")
+        .arg("-xf")
+        .arg(file)
+        .arg("-C")
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn regctl_sandbox() -> Sandbox {
+    let reg = registry();
+    let sb = Sandbox::new("bundles-regctl");
+    sb.run(
+        "regctl",
+        &[
+            "registry",
+            "set",
+            "--tls",
+            "disabled",
+            "--skip-check",
+            &reg.host,
+        ],
+    );
+    let login = [
+        "registry",
+        "login",
+        &reg.host,
+        "-u",
+        &reg.user,
+        "--pass-stdin",
+    ];
+    sb.run_with_stdin("regctl", &login, reg.password.as_bytes());
+    sb
+}
+
+#[test]
+fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
+    let signer = cosign_sandbox();
+    let c = content(&signer);
+    let customer = new_customer("bundles");
+    let license = licenses::create(
+        &customer.id,
+        &[pattern(&c.app, "1.*"), tags(&c.tool, &["2.0"])],
+    );
+    let user = &customer.user;
+
+    // Anything unlicensed in the selection refuses it whole, as "not found".
+    for items in [
+        json!([{"artifact": c.app, "tags": ["1.0", "0.9"]}]),
+        json!([{"artifact": c.app, "digests": [c.unlicensed.digest()]}]),
+        json!([{"artifact": c.app, "tags": ["nope"]}]),
+        json!([{"artifact": "e2e/none-such", "tags": ["1.0"]}]),
+    ] {
+        let r = create(user, &json!({ "items": items }));
+        expect_problem(&r, 404);
+    }
+    let other = new_customer("bundles-other");
+    let r = create(user, &json!({"customer_id": other.id, "all": true}));
+    expect_problem(&r, 404);
+
+    let r = create(
+        user,
+        &json!({"items": [
+            {"artifact": c.app, "tags": ["1.0"]},
+            {"artifact": c.tool, "tags": ["2.0"]},
+        ]}),
+    );
+    r.expect(201);
+    let bundle = r.json();
+    let path = bundle["download"].as_str().unwrap().to_string();
+    let size = bundle["size"].as_u64().unwrap();
+    let app_ref = format!("{}:1.0", c.app);
+    let tool_ref = format!("{}:2.0", c.tool);
+    let names: Vec<&str> = bundle["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["ref_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [app_ref.as_str(), tool_ref.as_str()]);
+
+    // Two downloads are byte-identical; a resumed one is the same span.
+    let whole = download(user, &path, None);
+    whole.expect(200);
+    assert_eq!(whole.body.len() as u64, size);
+    assert_eq!(
+        whole.header("Content-Length"),
+        Some(size.to_string().as_str())
+    );
+    let again = download(user, &path, None);
+    assert!(again.body == whole.body, "two downloads differ");
+    let middle = size / 2 + 123;
+    let resumed = download(user, &path, Some(&format!("bytes={middle}-")));
+    resumed.expect(206);
+    let content_range = format!("bytes {middle}-{}/{size}", size - 1);
+    assert_eq!(
+        resumed.header("Content-Range"),
+        Some(content_range.as_str())
+    );
+    assert!(
+        resumed.body == whole.body[middle as usize..],
+        "resumed bytes differ"
+    );
+    let head = api("HEAD", &path).basic(&user.email, &user.token).call();
+    head.expect(200);
+    assert_eq!(
+        head.header("Content-Length"),
+        Some(size.to_string().as_str())
+    );
+
+    // Another customer, anonymous callers: nothing.
+    expect_problem(&download(&other.user, &path, None), 404);
+    api("GET", &path).no_auth().call().expect(401);
+
+    let sb = regctl_sandbox();
+    let file = sb.work().join("bundle.tar");
+    fs::write(&file, &whole.body).unwrap();
+    let listing = Command::new("tar").arg("-tf").arg(&file).output().unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    for d in [
+        &c.index.digest,
+        &c.sbom.digest,
+        c.platforms[1].digest(),
+        &c.platforms[0].layers[0].digest,
+    ] {
+        let hex = d.trim_start_matches("sha256:");
+        assert!(
+            listing.contains(&format!("blobs/sha256/{hex}")),
+            "{d} missing:\n{listing}"
+        );
+    }
+    assert!(!listing.contains(c.unlicensed.digest().trim_start_matches("sha256:")));
+
+    // skopeo: the index with every platform, and the other artifact, by ref name.
+    let reg = registry();
+    let by_skopeo = unique_repo("bundle-skopeo");
+    let creds = format!("{}:{}", reg.user, reg.password);
+    for (name, tag) in [(&app_ref, "1.0"), (&tool_ref, "2.0")] {
+        let src = format!("oci-archive:{}:{name}", file.display());
+        let dest = format!("docker://{}/{by_skopeo}:{tag}", reg.host);
+        sb.run(
+            "skopeo",
+            &[
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--dest-tls-verify=false",
+                "--dest-creds",
+                &creds,
+                &src,
+                &dest,
+            ],
+        );
+    }
+    assert_eq!(tree(&by_skopeo, "1.0"), tree(&c.app, "1.0"));
+    assert_eq!(tree(&by_skopeo, "2.0"), tree(&c.tool, "2.0"));
+    assert_eq!(tree(&by_skopeo, "2.0")[0], c.tool_image.digest());
+
+    // regctl: the untarred layout's index and platforms, picked by digest.
+    let dir = sb.work().join("layout");
+    untar(&file, &dir);
+    let by_regctl = unique_repo("bundle-regctl");
+    let src = format!("ocidir://{}@{}", dir.display(), c.index.digest);
+    let dest = format!("{}/{by_regctl}:1.0", reg.host);
+    sb.run("regctl", &["image", "copy", &src, &dest]);
+    assert_eq!(tree(&by_regctl, "1.0"), tree(&c.app, "1.0"));
+
+    // oras: the same with its referrers (listed unnamed in index.json).
+    sb.oras_login();
+    let by_oras = unique_repo("bundle-oras");
+    let src = format!("{}@{}", dir.display(), c.index.digest);
+    let dest = format!("{}/{by_oras}:1.0", reg.host);
+    sb.run(
+        "oras",
+        &[
+            "cp",
+            "-r",
+            "--from-oci-layout",
+            "--to-plain-http",
+            &src,
+            &dest,
+        ],
+    );
+    assert_eq!(tree(&by_oras, "1.0"), tree(&c.app, "1.0"));
+    let referrers = referrer_digests(&c.app, &c.index.digest);
+    assert_eq!(referrers.len(), 2, "the signature and the SBOM");
+    assert!(referrers.contains(&c.sbom.digest));
+    assert_eq!(referrer_digests(&by_oras, &c.index.digest), referrers);
+
+    // cosign verifies the signature that travelled in the bundle.
+    let mut args = vec![
+        "verify",
+        "--key",
+        "cosign.pub",
+        "--insecure-ignore-tlog=true",
+    ];
+    args.extend(COSIGN_FLAGS);
+    let target = image_ref(&by_oras, &c.index.digest);
+    args.push(&target);
+    let run = signer.try_run("cosign", &args);
+    assert!(run.status.success(), "{run:?}");
+
+    // A revoked license stops the download.
+    licenses::delete(&license);
+    let gone = download(user, &path, None);
+    expect_problem(&gone, 404);
+}
