@@ -54,19 +54,14 @@ struct BodyRow {
     object_key: Option<String>,
 }
 
+/// A manifest (with its media type) or blob (without) of a closure.
 #[derive(Deserialize)]
-struct ManifestRow {
+struct ClosureRow {
     digest: String,
-    media_type: String,
     size: u64,
+    media_type: Option<String>,
     subject: Option<String>,
     artifact_type: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct BlobRow {
-    digest: String,
-    size: u64,
 }
 
 /// A version asked for: artifact, tag if named by one, digest.
@@ -182,20 +177,21 @@ impl<'a, S: Sql> Bundles<'a, S> {
         let artifacts: Vec<&str> = roots.keys().copied().collect();
         let queries = roots
             .iter()
-            .flat_map(|(artifact, digests)| closure_queries(artifact, digests))
+            .map(|(artifact, digests)| closure_query(artifact, digests))
             .collect();
         let mut results = self.sql.query_all(queries).await?.into_iter();
-        let mut manifests: BTreeMap<(String, String), ManifestRow> = BTreeMap::new();
+        let mut manifests: BTreeMap<(String, String), ClosureRow> = BTreeMap::new();
         let mut contents = Vec::new();
         let mut referrers = Vec::new();
         for artifact in artifacts {
-            let found: Vec<ManifestRow> = decode(results.next().unwrap_or_default())?;
-            let blobs: Vec<BlobRow> = decode(results.next().unwrap_or_default())?;
+            let rows: Vec<ClosureRow> = decode(results.next().unwrap_or_default())?;
+            let (found, blobs): (Vec<_>, Vec<_>) =
+                rows.into_iter().partition(|r| r.media_type.is_some());
             for m in found {
                 if m.subject.is_some() {
                     referrers.push(Referrer {
                         digest: m.digest.clone(),
-                        media_type: m.media_type.clone(),
+                        media_type: m.media_type.clone().unwrap_or_default(),
                         size: m.size,
                         artifact_type: m.artifact_type.clone(),
                     });
@@ -222,7 +218,7 @@ impl<'a, S: Sql> Bundles<'a, S> {
                     artifact: key.0,
                     tag,
                     digest: key.1,
-                    media_type: m.media_type.clone(),
+                    media_type: m.media_type.clone().unwrap_or_default(),
                     size: m.size,
                 })
             })
@@ -326,34 +322,21 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 
 /// The manifests and blobs reached from `digests` of `artifact`: down through
 /// index entries and to every manifest whose `subject` is one reached (the
-/// referrers: signatures, SBOMs, attestations).
-fn closure_queries(artifact: &str, digests: &[&str]) -> [Statement; 2] {
-    let roots = json(&digests);
-    [
-        stmt!(
-            "WITH RECURSIVE down(d) AS (
-               SELECT value FROM json_each(?2)
-               UNION SELECT r.target FROM down JOIN manifest_refs r
-                 ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'child'
-               UNION SELECT m.digest FROM down JOIN manifests m
-                 ON m.repo = ?1 AND m.subject = down.d)
-             SELECT m.digest, m.media_type, m.size, m.subject, m.artifact_type FROM down
-               JOIN manifests m ON m.repo = ?1 AND m.digest = down.d",
-            artifact,
-            roots.clone()
-        ),
-        stmt!(
-            "WITH RECURSIVE down(d) AS (
-               SELECT value FROM json_each(?2)
-               UNION SELECT r.target FROM down JOIN manifest_refs r
-                 ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'child'
-               UNION SELECT m.digest FROM down JOIN manifests m
-                 ON m.repo = ?1 AND m.subject = down.d)
-             SELECT DISTINCT b.digest, b.size FROM down
-               JOIN manifest_refs r ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'blob'
-               JOIN blobs b ON b.digest = r.target",
-            artifact,
-            roots
-        ),
-    ]
+/// referrers: signatures, SBOMs, attestations). Blobs come with no media type.
+fn closure_query(artifact: &str, digests: &[&str]) -> Statement {
+    stmt!(
+        "WITH RECURSIVE down(d) AS (
+           SELECT value FROM json_each(?2)
+           UNION SELECT r.target FROM down JOIN manifest_refs r
+             ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'child'
+           UNION SELECT m.digest FROM down JOIN manifests m
+             ON m.repo = ?1 AND m.subject = down.d)
+         SELECT m.digest, m.size, m.media_type, m.subject, m.artifact_type FROM down
+           JOIN manifests m ON m.repo = ?1 AND m.digest = down.d
+         UNION SELECT b.digest, b.size, NULL, NULL, NULL FROM down
+           JOIN manifest_refs r ON r.repo = ?1 AND r.manifest = down.d AND r.kind = 'blob'
+           JOIN blobs b ON b.digest = r.target",
+        artifact,
+        json(&digests)
+    )
 }
