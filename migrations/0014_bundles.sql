@@ -10,3 +10,6 @@ CREATE TABLE bundles (
   plan        TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX bundles_customer ON bundles (customer_id, created_at);
+
+-- A download event of a version that was part of a bundle's download.
+ALTER TABLE downloads ADD COLUMN bundle_id TEXT;

@@ -1,6 +1,6 @@
-//! Download events: each successful manifest GET is described as a core
-//! [`Event`], each customer blob GET as a [`BlobRead`] (the bytes a usage cap
-//! counts), and sent to the `DOWNLOADS` queue once the response is on its way
+//! Download events: each successful manifest GET, and each version of a bundle
+//! download (src/api/bundles.rs), is described as a core [`Event`], each customer
+//! blob GET as a [`BlobRead`] (the bytes a usage cap counts), and sent to the `DOWNLOADS` queue once the response is on its way
 //! (`wait_until`), so no pull waits for analytics and a failing Queue never fails
 //! a pull. The events of the pulls an isolate answers within [`BATCH_WINDOW`] go
 //! in one batch: a send costs the isolate far more than an event. The analytics
@@ -10,6 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use tollgate_core::analytics::downloads::{BlobRead, Event, Message};
+use tollgate_core::bundles::plan::Version;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Reference, RepoName, Result};
 use worker::{console_error, Context, Delay, Queue, Response};
@@ -44,23 +45,69 @@ pub fn send(
     (repo, reference, digest): (&RepoName, &Reference, &str),
     license: Option<String>,
 ) -> Result<()> {
-    let identity = &app.caller()?.identity;
-    let event = Event {
-        id: new_id(app.now, &random()?),
-        at: app.now,
+    let pulled = Pulled {
         repo: repo.to_string(),
         reference: reference.to_string(),
         digest: digest.to_owned(),
+        license_id: license,
+        bundle_id: None,
+    };
+    enqueue(app, ctx, vec![event(req, app, pulled)?.into()]);
+    Ok(())
+}
+
+/// Sends one event per version of the bundle `bundle_id` that `req` downloads,
+/// each marked with the bundle.
+pub fn send_bundle(
+    req: &Request,
+    app: &App,
+    ctx: &Context,
+    bundle_id: &str,
+    versions: &[Version],
+) -> Result<()> {
+    let events = versions
+        .iter()
+        .map(|v| {
+            let pulled = Pulled {
+                repo: v.artifact.clone(),
+                reference: v.tag.clone().unwrap_or_else(|| v.digest.clone()),
+                digest: v.digest.clone(),
+                license_id: None,
+                bundle_id: Some(bundle_id.to_owned()),
+            };
+            event(req, app, pulled).map(Message::from)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    enqueue(app, ctx, events);
+    Ok(())
+}
+
+/// What an event is about.
+struct Pulled {
+    repo: String,
+    reference: String,
+    digest: String,
+    license_id: Option<String>,
+    bundle_id: Option<String>,
+}
+
+fn event(req: &Request, app: &App, pulled: Pulled) -> Result<Event> {
+    let identity = &app.caller()?.identity;
+    Ok(Event {
+        id: new_id(app.now, &random()?),
+        at: app.now,
+        repo: pulled.repo,
+        reference: pulled.reference,
+        digest: pulled.digest,
         user_id: identity.user_id.clone(),
         customer_id: identity.customer_id.clone(),
         ip: header(req, "CF-Connecting-IP"),
         user_agent: header(req, "User-Agent"),
         country: http::country(req),
         colo: http::colo(req),
-        license_id: license,
-    };
-    enqueue(app, ctx, Message::from(event));
-    Ok(())
+        license_id: pulled.license_id,
+        bundle_id: pulled.bundle_id,
+    })
 }
 
 /// Sends the read of a blob `response` (its body's length) granted through
@@ -73,31 +120,30 @@ pub fn send_read(app: &App, ctx: &Context, license: String, response: &Response)
         license_id: license,
         bytes: length.and_then(|l| l.parse().ok()).unwrap_or(0),
     };
-    enqueue(app, ctx, Message::BlobRead(read));
+    enqueue(app, ctx, vec![Message::BlobRead(read)]);
     Ok(())
 }
 
-/// Puts `message` in the outbox, and sends the outbox after the batch window
+/// Puts `messages` in the outbox, and sends the outbox after the batch window
 /// when it was empty.
-fn enqueue(app: &App, ctx: &Context, message: Message) {
+fn enqueue(app: &App, ctx: &Context, messages: Vec<Message>) {
     let queue = match crate::app::binding::<Queue>(&app.env, QUEUE) {
         Ok(queue) => queue,
         Err(e) => {
             // A deployment without the binding: said once per isolate, not on
             // every pull.
             if !MISSING_REPORTED.replace(true) {
-                console_error!(
-                    "download event {} not sent: no queue {QUEUE}: {e}",
-                    message.id()
-                );
+                let first = messages.first().map_or("none", Message::id);
+                console_error!("download event {first} not sent: no queue {QUEUE}: {e}");
             }
             return;
         }
     };
     let first = OUTBOX.with(|outbox| {
         let mut outbox = outbox.borrow_mut();
-        outbox.push(message);
-        outbox.len() == 1
+        let first = outbox.is_empty();
+        outbox.extend(messages);
+        first
     });
     if first {
         ctx.wait_until(send_batch(queue));

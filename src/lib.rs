@@ -78,7 +78,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let path = req.path();
     let written = Written::of(&path, http::method(&req.method()));
     let response = if path == "/api" || path.starts_with("/api/") {
-        api::handle(req, &env).await
+        api::handle(req, &env, &ctx).await
     } else {
         registry_or_token(req, &env, &ctx, path == "/token").await
     };

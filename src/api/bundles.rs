@@ -13,11 +13,12 @@ use tollgate_core::bundles::tar::Source;
 use tollgate_core::oci::range::ByteRange;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Error, Result};
-use worker::{Request, Response};
+use worker::{Context, Response};
 
 use super::{json, read_json, require};
 use crate::app::{random, App};
 use crate::http::{header, headers};
+use crate::request::Request;
 
 /// What `POST /bundles` reads.
 #[derive(Deserialize)]
@@ -100,8 +101,16 @@ async fn downloadable(app: &App, id: &str) -> Result<Bundle> {
     Ok(bundle)
 }
 
-/// `GET`/`HEAD /bundles/{id}`: the archive, or the part a `Range` asks for.
-pub async fn download(req: &Request, app: &App, id: &str, with_body: bool) -> Result<Response> {
+/// `GET`/`HEAD /bundles/{id}`: the archive, or the part a `Range` asks for. A
+/// GET from byte 0 counts each version as a download marked with the bundle;
+/// a resume (a range from further on) does not count again.
+pub async fn download(
+    req: &Request,
+    app: &App,
+    ctx: &Context,
+    id: &str,
+    with_body: bool,
+) -> Result<Response> {
     let bundle = downloadable(app, id).await?;
     let plan = &bundle.plan;
     let layout = plan.layout();
@@ -148,6 +157,9 @@ pub async fn download(req: &Request, app: &App, id: &str, with_body: bool) -> Re
     }
     let pieces = layout.pieces(span, |i| sources[i]);
     let body = crate::bundle_stream::body(app.objects.bucket(), pieces, span.len())?;
+    if span.start == 0 {
+        crate::downloads::send_bundle(req, app, ctx, id, &plan.versions)?;
+    }
     let response = Response::from_body(body).map_err(crate::error::internal)?;
     Ok(response.with_status(status).with_headers(headers(&pairs)))
 }

@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tollgate_core::auth::policy::{decide, Action, Decision};
 use tollgate_core::{Error, Result};
-use worker::{Env, Method, Response};
+use worker::{Context, Env, Method, Response};
 
 use crate::app::App;
 use crate::audit::Change;
@@ -42,20 +42,20 @@ const MAX_LIMIT: u32 = 200;
 
 /// Answers an `/api` request; every change is recorded in the audit log with its
 /// caller and the answer's status, refusals too.
-pub async fn handle(req: Request, env: &Env) -> Response {
+pub async fn handle(req: Request, env: &Env, ctx: &Context) -> Response {
     let mut app = match App::new(env) {
         Ok(app) => app,
         Err(e) => return crate::error::problem(&e),
     };
     let change = Change::of(&req);
-    let result = serve(req, &mut app).await;
+    let result = serve(req, &mut app, ctx).await;
     if let Some(change) = change {
         change.record(&app, &result).await;
     }
     result.unwrap_or_else(|e| crate::error::problem(&e))
 }
 
-async fn serve(req: Request, app: &mut App) -> Result<Response> {
+async fn serve(req: Request, app: &mut App, ctx: &Context) -> Result<Response> {
     let path = req.path();
     let Some(rest) = path.strip_prefix("/api/v1/") else {
         return Err(Error::NotFound("endpoint"));
@@ -104,8 +104,8 @@ async fn serve(req: Request, app: &mut App) -> Result<Response> {
         (Route::Audit, Method::Get) => audit::list(&req, app).await,
         (Route::AuditCsv, Method::Get) => audit::csv(&req, app).await,
         (Route::Bundles, Method::Post) => bundles::create(req, app).await,
-        (Route::Bundle(id), Method::Get) => bundles::download(&req, app, id, true).await,
-        (Route::Bundle(id), Method::Head) => bundles::download(&req, app, id, false).await,
+        (Route::Bundle(id), Method::Get) => bundles::download(&req, app, ctx, id, true).await,
+        (Route::Bundle(id), Method::Head) => bundles::download(&req, app, ctx, id, false).await,
         (Route::Licenses, Method::Get) => licenses::list(&req, app).await,
         (Route::Licenses, Method::Post) => licenses::create(req, app).await,
         (Route::License(id), Method::Get) => licenses::show(app, id).await,

@@ -9,6 +9,8 @@
 
 use std::fs;
 use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
 
 use tollgate_e2e::accounts::*;
 use tollgate_e2e::licenses::{self, *};
@@ -128,6 +130,28 @@ fn tree(repo: &str, reference: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The customer's download events, once `count` are there and a little longer
+/// (so that one too many would show).
+fn bundle_events(customer_id: &str, count: usize) -> Vec<Value> {
+    let start = Instant::now();
+    let path = format!("/api/v1/downloads?customer_id={customer_id}&limit=200");
+    loop {
+        let items = send(api("GET", &path), None).json()["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if items.len() >= count && start.elapsed() > Duration::from_secs(3) {
+            return items;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} of {count} download events arrived: {items:?}",
+            items.len()
+        );
+        sleep(Duration::from_millis(500));
+    }
 }
 
 fn untar(file: &std::path::Path, dir: &std::path::Path) {
@@ -334,6 +358,25 @@ fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
     args.push(&target);
     let run = signer.try_run("cosign", &args);
     assert!(run.status.success(), "{run:?}");
+
+    // Each whole download counted each version once, marked with the bundle;
+    // the resume and the HEAD did not count.
+    let events = bundle_events(&customer.id, 4);
+    let id = bundle["id"].as_str().unwrap();
+    let mut seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["bundle_id"].as_str(), Some(id), "{e}");
+            (
+                e["repo"].as_str().unwrap(),
+                e["reference"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut expected = [(c.app.as_str(), "1.0"), (c.tool.as_str(), "2.0")].repeat(2);
+    expected.sort();
+    assert_eq!(seen, expected);
 
     // A revoked license stops the download.
     licenses::delete(&license);

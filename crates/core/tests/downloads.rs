@@ -38,6 +38,7 @@ fn event(id: &str, at: i64, repo: &str, reference: &str, digest: &Digest, user: 
         country: None,
         colo: None,
         license_id: None,
+        bundle_id: None,
     }
 }
 
@@ -104,6 +105,37 @@ fn a_multi_arch_pull_counts_once() {
     assert_eq!(
         children,
         [("e4", false), ("e3", false), ("e2", true), ("e1", false)]
+    );
+}
+
+#[test]
+fn each_version_of_a_bundle_is_a_pull_marked_with_the_bundle() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let app = repo("app");
+    let (amd, _, index) = multi_arch(&store, &app);
+    let downloads = Downloads::new(&db);
+    let bundled = |id: &str, at: i64, reference: &str, digest: &Digest| Event {
+        bundle_id: Some("b1".into()),
+        ..event(id, at, "app", reference, digest, "cust-a")
+    };
+    // The index and one of its platforms, both chosen for the bundle: two
+    // versions, so two pulls, neither part of the other's.
+    block_on(downloads.record(&[
+        bundled("e1", T0, "multi", &index),
+        bundled("e2", T0, amd.as_str(), &amd),
+    ]))
+    .unwrap();
+    assert_eq!(daily(&db, Some("app"), None), [(0, 2)]);
+    let page = block_on(downloads.log(&LogFilter::default(), None, 10)).unwrap();
+    let marked: Vec<(&str, Option<&str>, bool)> = page
+        .items
+        .iter()
+        .map(|d| (d.event.id.as_str(), d.event.bundle_id.as_deref(), d.child))
+        .collect();
+    assert_eq!(
+        marked,
+        [("e2", Some("b1"), false), ("e1", Some("b1"), false)]
     );
 }
 

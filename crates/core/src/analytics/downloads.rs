@@ -14,7 +14,8 @@
 //! of an index the same user pulled from the same artifact within
 //! [`CHILD_WINDOW`] seconds before — a client pulling a multi-arch image fetches
 //! the index and then its platform's manifest, and that is one pull (of the
-//! index). Such events stay in the log, marked `child`.
+//! index). Such events stay in the log, marked `child`. Each version of a
+//! downloaded bundle is a pull too, marked with the bundle's id.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,10 @@ pub struct Event {
     /// against; absent for vendor staff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_id: Option<String>,
+    /// The bundle (docs/bundles.md) whose download this version was part of;
+    /// absent for a pull. Events queued before the field existed have none.
+    #[serde(default)]
+    pub bundle_id: Option<String>,
 }
 
 /// One customer blob GET: the bytes of the body it was answered (a range's
@@ -132,8 +137,8 @@ fn ids_json<'a>(ids: impl Iterator<Item = &'a str>) -> String {
 fn insert(e: &Event) -> Statement {
     stmt!(
         "INSERT OR IGNORE INTO downloads (id, at, repo, reference, digest, user_id, customer_id,
-           ip, user_agent, country, colo, license_id, child)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, EXISTS (
+           ip, user_agent, country, colo, license_id, bundle_id, child)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?14 IS NULL AND EXISTS (
            SELECT 1 FROM downloads d JOIN manifest_refs r
              ON r.repo = d.repo AND r.manifest = d.digest AND r.kind = 'child'
            WHERE d.user_id = ?6 AND d.repo = ?3 AND r.target = ?5
@@ -150,7 +155,8 @@ fn insert(e: &Event) -> Statement {
         e.country.as_deref(),
         e.colo.as_deref(),
         CHILD_WINDOW,
-        e.license_id.as_deref()
+        e.license_id.as_deref(),
+        e.bundle_id.as_deref()
     )
 }
 
@@ -274,7 +280,7 @@ impl<'a, S: Sql> Downloads<'a, S> {
             .sql
             .query(stmt!(
                 "SELECT id, at, repo, reference, digest, user_id, customer_id, ip, user_agent,
-                   country, colo, child, (SELECT email FROM users WHERE id = user_id) AS user_email
+                   country, colo, bundle_id, child, (SELECT email FROM users WHERE id = user_id) AS user_email
                  FROM downloads
                  WHERE (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR customer_id = ?2)
                    AND (?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR at >= ?4)
@@ -379,6 +385,7 @@ mod tests {
                 country: None,
                 colo: None,
                 license_id: None,
+                bundle_id: None,
             },
             child: false,
             user_email: None,
