@@ -9,6 +9,7 @@ export type Schemas = components["schemas"];
 export type Artifact = Schemas["Artifact"];
 export type ArtifactDetails = Schemas["ArtifactDetails"];
 export type AuditEvent = Schemas["AuditEvent"];
+export type Bundle = Schemas["Bundle"];
 export type Customer = Schemas["Customer"];
 export type CustomerDashboard = Schemas["CustomerDashboard"];
 export type Download = Schemas["Download"];

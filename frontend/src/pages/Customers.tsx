@@ -1,5 +1,6 @@
 // Customers: the list (admins create and delete them) and one customer's page —
-// its facts, its users, its licenses, and links to its downloads and dashboard.
+// its facts, its users, its licenses, links to its downloads and dashboard, and
+// a bundle of its licensed versions to download for it.
 import { api, ok, type Customer, type NewUser } from "../api/client";
 import { customerHref, Link, navigate } from "../router";
 import { canWrite, isAdmin, useMe } from "../session";
@@ -9,6 +10,7 @@ import { date } from "../ui/format";
 import { LicenseTable } from "../ui/licenses";
 import { ConfirmAction, Empty, Pager, Show } from "../ui/parts";
 import { UsersSection } from "../ui/users";
+import { BundleForm } from "../ui/bundles";
 
 function DeleteCustomer({ customer, label, done }: { customer: Customer; label: string; done: () => void }) {
   return (
@@ -114,6 +116,7 @@ export function CustomerPage({ id }: { id: string }) {
         roles={["customer"]}
       />
       <CustomerLicenses id={id} />
+      <BundleForm customerId={id} />
     </section>
   );
 }

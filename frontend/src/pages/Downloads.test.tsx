@@ -22,6 +22,7 @@ const event: Download = {
   country: "DE",
   colo: "FRA",
   child: false,
+  bundle_id: null,
 };
 
 test("the URL's filters go to the server and into the CSV link", async () => {
@@ -46,4 +47,14 @@ test("the URL's filters go to the server and into the CSV link", async () => {
   const csv = new URL(screen.getByRole("link", { name: "Export CSV" }).getAttribute("href")!, location.origin);
   expect(csv.pathname).toBe("/api/v1/downloads.csv");
   expect(Object.fromEntries(csv.searchParams)).toEqual({ artifact: "acme/app", customer_id: "c1", from: String(from), to: String(to) });
+});
+
+test("a version downloaded in a bundle is marked so", async () => {
+  history.replaceState(null, "", "/downloads");
+  mockApi((call) => {
+    if (call.path === "/api/v1/downloads") return page([{ ...event, bundle_id: "b1" }]);
+    if (call.path === "/api/v1/customers") return page([]);
+  });
+  renderAs(admin, <DownloadsPage />);
+  expect((await screen.findByTitle("bundle b1")).textContent).toBe(" (bundle)");
 });

@@ -130,6 +130,7 @@ function DownloadTable({ items, customers, busy }: { items: Download[]; customer
               <td className="mono hide-narrow" title={d.digest}>
                 {shortDigest(d.digest)}
                 {d.child && <span className="muted"> (platform)</span>}
+                {d.bundle_id && <span className="muted" title={`bundle ${d.bundle_id}`}> (bundle)</span>}
               </td>
               <td>{customerName(customers, d.customer_id)}</td>
               <td className="hide-narrow" title={d.user_id}>

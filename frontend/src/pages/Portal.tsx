@@ -1,6 +1,7 @@
 // The customer portal: the artifacts and versions the customer's licenses
 // cover — the server answers with nothing else — with the commands to pull them,
-// and the licenses themselves: when each expires and what it keeps after.
+// the licenses themselves: when each expires and what it keeps after, and a
+// bundle of the licensed versions to download for sites that cannot pull.
 import { api, ok, type ArtifactDetails } from "../api/client";
 import { useMe } from "../session";
 import { useLoad, usePaged } from "../ui/async";
@@ -11,12 +12,14 @@ import { newestTag, PullCommands } from "../ui/pull";
 import { Link } from "../router";
 import { ArtifactFacts, TagsTable, VersionsTable } from "../ui/versions";
 import { ArtifactsPage } from "./Artifacts";
+import { BundleForm } from "../ui/bundles";
 
 export function PortalPage() {
   return (
     <>
       <ArtifactsPage base="/portal" title="My artifacts" />
       <MyLicenses />
+      <BundleForm />
     </>
   );
 }
