@@ -1721,6 +1721,35 @@ pub fn crane_logged_in(label: &str) -> Sandbox {
     sb
 }
 
+/// A sandbox where regctl talks plain HTTP to the registry and is logged in as the
+/// admin. `registry set` pings the registry and fails on its 401 unless told not
+/// to check: credentials only come with the login that follows.
+pub fn regctl_logged_in(label: &str) -> Sandbox {
+    let reg = registry();
+    let sb = Sandbox::new(label);
+    sb.run(
+        "regctl",
+        &[
+            "registry",
+            "set",
+            "--tls",
+            "disabled",
+            "--skip-check",
+            &reg.host,
+        ],
+    );
+    let login = [
+        "registry",
+        "login",
+        &reg.host,
+        "-u",
+        &reg.user,
+        "--pass-stdin",
+    ];
+    sb.run_with_stdin("regctl", &login, reg.password.as_bytes());
+    sb
+}
+
 /// `host:port/<repo>:<tag>` (or `@digest` when `reference` starts with `sha256:`).
 pub fn image_ref(repo: &str, reference: &str) -> String {
     let sep = if reference.contains(':') { '@' } else { ':' };

@@ -166,32 +166,6 @@ fn untar(file: &std::path::Path, dir: &std::path::Path) {
     assert!(ok.success());
 }
 
-fn regctl_sandbox() -> Sandbox {
-    let reg = registry();
-    let sb = Sandbox::new("bundles-regctl");
-    sb.run(
-        "regctl",
-        &[
-            "registry",
-            "set",
-            "--tls",
-            "disabled",
-            "--skip-check",
-            &reg.host,
-        ],
-    );
-    let login = [
-        "registry",
-        "login",
-        &reg.host,
-        "-u",
-        &reg.user,
-        "--pass-stdin",
-    ];
-    sb.run_with_stdin("regctl", &login, reg.password.as_bytes());
-    sb
-}
-
 #[test]
 fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
     let signer = cosign_sandbox();
@@ -271,7 +245,7 @@ fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
     expect_problem(&download(&other.user, &path, None), 404);
     api("GET", &path).no_auth().call().expect(401);
 
-    let sb = regctl_sandbox();
+    let sb = regctl_logged_in("bundles-import");
     let file = sb.work().join("bundle.tar");
     fs::write(&file, &whole.body).unwrap();
     let listing = Command::new("tar").arg("-tf").arg(&file).output().unwrap();
@@ -382,4 +356,44 @@ fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
     licenses::delete(&license);
     let gone = download(user, &path, None);
     expect_problem(&gone, 404);
+}
+
+#[test]
+fn vendor_users_bundle_for_a_named_customer_and_customers_only_for_themselves() {
+    let reg = registry();
+    let repo = mutable_repo("bundle-roles");
+    reg.push_random_image(&repo, "1.0");
+    let customer = new_customer("bundle-roles");
+    licenses::create(&customer.id, &[all_versions(&repo)]);
+    let items = json!([{"artifact": repo, "tags": ["1.0"]}]);
+    for role in ["admin", "read_write", "read_only"] {
+        let vendor = vendor_user(role);
+        let r = create(
+            &vendor,
+            &json!({"customer_id": customer.id, "items": items}),
+        );
+        r.expect(201);
+        assert_eq!(r.json()["customer_id"], customer.id.as_str());
+        let path = r.json()["download"].as_str().unwrap().to_string();
+        download(&vendor, &path, None).expect(200);
+        download(&customer.user, &path, None).expect(200);
+        let unnamed = create(&vendor, &json!({ "items": items }));
+        expect_problem(&unnamed, 400);
+    }
+    // A customer without a license for it, or for anything, gets nothing.
+    let stranger = new_customer("bundle-stranger");
+    expect_problem(&create(&stranger.user, &json!({ "items": items })), 404);
+    expect_problem(&create(&stranger.user, &json!({"all": true})), 404);
+    let admin = vendor_user("admin");
+    let for_stranger = json!({"customer_id": stranger.id, "items": items});
+    expect_problem(&create(&admin, &for_stranger), 404);
+    // Malformed selections.
+    for bad in [
+        json!({"all": true, "items": items}),
+        json!({"items": []}),
+        json!({"items": items, "extra": 1}),
+    ] {
+        expect_problem(&create(&customer.user, &bad), 400);
+    }
+    expect_problem(&download(&customer.user, "/api/v1/bundles/nope", None), 404);
 }

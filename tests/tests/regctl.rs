@@ -5,34 +5,6 @@ use std::fs;
 
 use tollgate_e2e::*;
 
-fn setup(label: &str) -> Sandbox {
-    let reg = registry();
-    let sb = Sandbox::new(label);
-    // `registry set` pings the registry and fails on its 401 unless told not to check:
-    // credentials only come with the login that follows.
-    sb.run(
-        "regctl",
-        &[
-            "registry",
-            "set",
-            "--tls",
-            "disabled",
-            "--skip-check",
-            &reg.host,
-        ],
-    );
-    let login = [
-        "registry",
-        "login",
-        &reg.host,
-        "-u",
-        &reg.user,
-        "--pass-stdin",
-    ];
-    sb.run_with_stdin("regctl", &login, reg.password.as_bytes());
-    sb
-}
-
 fn tag_ls(sb: &Sandbox, repo: &str, extra: &[&str]) -> Vec<String> {
     let target = format!("{}/{repo}", registry().host);
     let mut args = vec!["tag", "ls"];
@@ -66,7 +38,7 @@ fn find_all(v: &Value, key: &str, out: &mut Vec<String>) {
 #[test]
 fn regctl_copy_artifacts_and_tree() {
     let reg = registry();
-    let sb = setup("regctl");
+    let sb = regctl_logged_in("regctl");
     let a = unique_repo("regctl-a");
     let b = unique_repo("regctl-b");
     let img = reg.push_image_files(&a, "v1", "amd64", &[("etc/regctl.txt", b"regctl")]);
@@ -184,7 +156,7 @@ fn push_many_tags(repo: &str, n: usize) -> Vec<String> {
 
 #[test]
 fn regctl_tag_ls_lists_every_tag() {
-    let sb = setup("regctl-tags");
+    let sb = regctl_logged_in("regctl-tags");
     let repo = unique_repo("regctl-tags");
     let want = push_many_tags(&repo, 130);
     let mut got = tag_ls(&sb, &repo, &[]);
@@ -194,7 +166,7 @@ fn regctl_tag_ls_lists_every_tag() {
 
 #[test]
 fn regctl_tag_ls_paginated() {
-    let sb = setup("regctl-pages");
+    let sb = regctl_logged_in("regctl-pages");
     let repo = unique_repo("regctl-pages");
     let want = push_many_tags(&repo, 130);
     let mut all: Vec<String> = Vec::new();
