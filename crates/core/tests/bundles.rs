@@ -9,7 +9,6 @@ use std::process::Command;
 
 use futures::executor::block_on;
 use sqlite::Sqlite;
-use tollgate_core::auth::account_store::{Accounts, Customer};
 use tollgate_core::bundles::bundle_store::{Body, Bundles};
 use tollgate_core::bundles::plan::{Member, Plan, Selection};
 use tollgate_core::bundles::tar::{Entry, Layout, Piece, Source};
@@ -19,7 +18,7 @@ use tollgate_core::oci::range::ByteRange;
 use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, Error};
 
-use fixtures::{digest, mutable_repo, push_image, push_image_as, push_index};
+use fixtures::{add_customer, digest, mutable_repo, push_image, push_image_as, push_index};
 
 const NOW: i64 = 1_000_000;
 
@@ -180,17 +179,6 @@ fn sizes_of_8_gib_and_more_use_the_base_256_form() {
     assert_eq!(&big[128..136], &(1u64 << 33).to_be_bytes());
     let layout = Layout::new(vec![Entry::file("a", 1 << 33)]);
     assert_eq!(layout.len(), 512 + (1 << 33) + 1024);
-}
-
-fn add_customer(db: &Sqlite, id: &str) {
-    let customer = Customer {
-        id: id.into(),
-        name: format!("customer {id}"),
-        contact: String::new(),
-        notes: String::new(),
-        created_at: 1,
-    };
-    block_on(Accounts::new(db).create_customer(&customer)).unwrap();
 }
 
 fn grant(db: &Sqlite, id: &str, customer: &str, items: Vec<Item>) {

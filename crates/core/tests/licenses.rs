@@ -8,7 +8,7 @@ mod sqlite;
 use futures::executor::block_on;
 use sqlite::Sqlite;
 use tollgate_core::auth::account::{Email, Role};
-use tollgate_core::auth::account_store::{new_user, Accounts, Customer, Token};
+use tollgate_core::auth::account_store::{new_user, Accounts, Token};
 use tollgate_core::error::Refusal;
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::license::{
@@ -23,20 +23,9 @@ use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, Error, Reference, RepoName};
 
-use fixtures::{digest, mutable_repo, push_image, push_image_as, push_index, repo};
+use fixtures::{add_customer, digest, mutable_repo, push_image, push_image_as, push_index, repo};
 
 const NOW: i64 = 1_000_000;
-
-fn add_customer(db: &Sqlite, id: &str) {
-    let customer = Customer {
-        id: id.into(),
-        name: format!("customer {id}"),
-        contact: String::new(),
-        notes: String::new(),
-        created_at: 1,
-    };
-    block_on(Accounts::new(db).create_customer(&customer)).unwrap();
-}
 
 fn license(id: &str, customer: &str, expires_at: Option<i64>, items: Vec<Item>) -> NewLicense {
     NewLicense {
