@@ -15,6 +15,7 @@ use tollgate_core::bundles::tar::{Entry, Layout, Piece, Source};
 use tollgate_core::licensing::license::{Item, Versions};
 use tollgate_core::licensing::license_store::{Licenses, NewLicense};
 use tollgate_core::oci::range::ByteRange;
+use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
 use tollgate_core::{Digest, Error};
 
@@ -405,4 +406,27 @@ fn everything_licensed_is_every_readable_tag_and_a_revoked_license_stops_it() {
         block_on(bundles.plan("c1", &all, NOW)),
         Err(Error::NotFound("version"))
     );
+}
+
+#[test]
+fn a_bundle_holds_at_most_500_versions_however_they_are_chosen() {
+    let w = world();
+    let bundles = Bundles::new(&w.db);
+    let tags: Vec<String> = (0..501).map(|i| format!("1.{i}-rc")).collect();
+    for tag in &tags {
+        block_on(w.db.batch(vec![tollgate_core::stmt!(
+            "INSERT INTO tags (repo, tag, digest, updated_at) VALUES ('acme/app', ?1, ?2, 3)",
+            tag.as_str(),
+            w.index.as_str()
+        )]))
+        .unwrap();
+    }
+    let named = selection(serde_json::json!({"items": [{"artifact": "acme/app", "tags": tags}]}));
+    let all = selection(serde_json::json!({"all": true}));
+    for too_many in [named, all] {
+        assert!(matches!(
+            block_on(bundles.plan("c1", &too_many, NOW)),
+            Err(Error::Invalid(_))
+        ));
+    }
 }

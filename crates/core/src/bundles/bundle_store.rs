@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::bundles::plan::{Content, Plan, Referrer, Selection, Version};
+use crate::bundles::plan::{Content, Plan, Referrer, Selection, Version, MAX_VERSIONS};
 use crate::error::{Error, Result};
 use crate::licensing::license_store::Licenses;
 use crate::oci::digest::Digest;
@@ -91,6 +91,11 @@ impl<'a, S: Sql> Bundles<'a, S> {
         };
         if wanted.is_empty() {
             return Err(Error::NotFound("version"));
+        }
+        if wanted.len() > MAX_VERSIONS {
+            return Err(Error::Invalid(format!(
+                "a bundle holds at most {MAX_VERSIONS} versions; name the ones to bundle"
+            )));
         }
         if !self.licensed(customer, &wanted, now).await? {
             return Err(Error::NotFound("version"));
