@@ -59,12 +59,14 @@ step "dashboard component tests"
 e2e_tests=()
 for file in tests/tests/*.rs; do
   name=$(basename "$file" .rs)
-  case $name in large_blobs | gc) ;; *) e2e_tests+=(--test "$name") ;; esac
+  case $name in large_blobs | gc | bundle_memory) ;; *) e2e_tests+=(--test "$name") ;; esac
 done
 declare -A suites=(
   [end-to-end]="cargo test -p tollgate-e2e --no-fail-fast --lib ${e2e_tests[*]} -- --test-threads=2"
   [large blobs]="cargo test -p tollgate-e2e --test large_blobs"
   [garbage collection]="cargo test -p tollgate-e2e --test gc"
+  # Measures its server's workerd memory: no other suite's requests on that server.
+  [bundle memory]="cargo test -p tollgate-e2e --test bundle_memory"
   [browser]="cd frontend && npm run e2e"
   [conformance]="CONFORMANCE_SKIP_INSTALL=1 scripts/conformance.sh"
 )
