@@ -189,6 +189,7 @@ fn grant(db: &Sqlite, id: &str, customer: &str, items: Vec<Item>) {
         customer_id: customer.into(),
         expires_at: None,
         expiry_policy: Default::default(),
+        caps: Default::default(),
         created_at: 1,
         items,
     };

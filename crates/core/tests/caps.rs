@@ -66,6 +66,7 @@ fn pull(id: &str, at: i64, digest: &Digest, license: &str) -> Message {
         country: None,
         colo: None,
         license_id: Some(license.into()),
+        bundle_id: None,
     })
 }
 
