@@ -1,6 +1,6 @@
 //! Download events: each successful manifest GET, and each version of a bundle
 //! download (src/api/bundles.rs), is described as a core [`Event`], each customer
-//! blob GET as a [`BlobRead`] (the bytes a usage cap counts), and sent to the `DOWNLOADS` queue once the response is on its way
+//! blob GET and bundle GET as a [`BlobRead`] (the bytes a usage cap counts), and sent to the `DOWNLOADS` queue once the response is on its way
 //! (`wait_until`), so no pull waits for analytics and a failing Queue never fails
 //! a pull. The events of the pulls an isolate answers within [`BATCH_WINDOW`] go
 //! in one batch: a send costs the isolate far more than an event. The analytics
@@ -57,22 +57,24 @@ pub fn send(
 }
 
 /// Sends one event per version of the bundle `bundle_id` that `req` downloads,
-/// each marked with the bundle.
+/// each marked with the bundle and counted against its license (`None` for
+/// vendor staff).
 pub fn send_bundle(
     req: &Request,
     app: &App,
     ctx: &Context,
     bundle_id: &str,
-    versions: &[Version],
+    (versions, licenses): (&[Version], &[Option<String>]),
 ) -> Result<()> {
     let events = versions
         .iter()
-        .map(|v| {
+        .zip(licenses)
+        .map(|(v, license)| {
             let pulled = Pulled {
                 repo: v.artifact.clone(),
                 reference: v.tag.clone().unwrap_or_else(|| v.digest.clone()),
                 digest: v.digest.clone(),
-                license_id: None,
+                license_id: license.clone(),
                 bundle_id: Some(bundle_id.to_owned()),
             };
             event(req, app, pulled).map(Message::from)
@@ -114,13 +116,26 @@ fn event(req: &Request, app: &App, pulled: Pulled) -> Result<Event> {
 /// `license`.
 pub fn send_read(app: &App, ctx: &Context, license: String, response: &Response) -> Result<()> {
     let length = response.headers().get("Content-Length").ok().flatten();
-    let read = BlobRead {
-        id: new_id(app.now, &random()?),
-        at: app.now,
-        license_id: license,
-        bytes: length.and_then(|l| l.parse().ok()).unwrap_or(0),
-    };
-    enqueue(app, ctx, vec![Message::BlobRead(read)]);
+    let bytes = length.and_then(|l| l.parse().ok()).unwrap_or(0);
+    send_reads(app, ctx, vec![(license, bytes)])
+}
+
+/// Sends reads of so many bytes, each counted against its license.
+pub fn send_reads(app: &App, ctx: &Context, reads: Vec<(String, u64)>) -> Result<()> {
+    let reads = reads
+        .into_iter()
+        .map(|(license_id, bytes)| {
+            Ok(Message::BlobRead(BlobRead {
+                id: new_id(app.now, &random()?),
+                at: app.now,
+                license_id,
+                bytes,
+            }))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if !reads.is_empty() {
+        enqueue(app, ctx, reads);
+    }
     Ok(())
 }
 

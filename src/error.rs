@@ -141,7 +141,12 @@ pub fn problem(error: &Error) -> Response {
     let body = json!({ "type": "about:blank", "title": title(status), "status": status, "detail": message(error) });
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/problem+json");
-    if let Error::TooManyRequests(seconds) = error {
+    if let Error::TooManyRequests(seconds)
+    | Error::CapReached {
+        retry_after: seconds,
+        ..
+    } = error
+    {
         let _ = headers.set("Retry-After", &seconds.to_string());
     }
     Response::from_bytes(body.to_string().into_bytes())

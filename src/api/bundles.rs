@@ -1,13 +1,14 @@
 //! Air-gap bundles (`/api/v1/bundles`, docs/bundles.md). `POST` fixes a plan of a
 //! customer's licensed versions; `GET /bundles/{id}` streams it as an OCI
 //! image-layout tar, whole or from a `Range`, licenses checked again on each
-//! download. A customer's users bundle for their own customer only; vendor users
-//! for any. The plan and the tar arithmetic are the core's
+//! download, and a customer's usage caps with them. A customer's users bundle for
+//! their own customer only; vendor users for any. The plan and the tar arithmetic are the core's
 //! (crates/core/src/bundles/); this module only answers and streams.
 
 use serde::Deserialize;
 use tollgate_core::auth::policy::Action;
 use tollgate_core::bundles::bundle_store::{Body, Bundle, Bundles};
+use tollgate_core::bundles::counting::{bytes_by_license, counted_against, Reader};
 use tollgate_core::bundles::plan::{Member, Selection, SelectionItem, OCI_LAYOUT};
 use tollgate_core::bundles::tar::Source;
 use tollgate_core::oci::range::ByteRange;
@@ -82,9 +83,11 @@ pub async fn create(req: Request, app: &App) -> Result<Response> {
     )
 }
 
-/// The bundle `id` if the caller may download it now: its customer's users or
-/// vendor users, while every version is still licensed to the customer.
-async fn downloadable(app: &App, id: &str) -> Result<Bundle> {
+/// The bundle `id` if the caller may download it now — its customer's users or
+/// vendor users, while every version is still licensed to the customer — with
+/// the license each version counts against (`bundles::counting`); a customer over
+/// a cap is refused here, before anything streams.
+async fn downloadable(app: &App, id: &str) -> Result<(Bundle, Vec<Option<String>>)> {
     let caller = require(app, Action::Pull)?;
     let bundles = Bundles::new(&app.db);
     let bundle = bundles
@@ -92,18 +95,21 @@ async fn downloadable(app: &App, id: &str) -> Result<Bundle> {
         .await?
         .filter(|b| caller.customer().is_none_or(|c| c == b.customer_id))
         .ok_or(Error::NotFound("bundle"))?;
-    if !bundles
-        .still_licensed(&bundle.customer_id, &bundle.plan, app.now)
-        .await?
-    {
-        return Err(Error::NotFound("bundle"));
-    }
-    Ok(bundle)
+    let access = bundles
+        .access(&bundle.customer_id, &bundle.plan, app.now)
+        .await?;
+    let reader = match caller.customer() {
+        Some(_) => Reader::Customer,
+        None => Reader::Vendor,
+    };
+    let licenses = counted_against(access, reader, app.now)?;
+    Ok((bundle, licenses))
 }
 
 /// `GET`/`HEAD /bundles/{id}`: the archive, or the part a `Range` asks for. A
 /// GET from byte 0 counts each version as a download marked with the bundle;
-/// a resume (a range from further on) does not count again.
+/// a resume (a range from further on) does not count again. The bytes of every
+/// GET count, as a blob GET's do.
 pub async fn download(
     req: &Request,
     app: &App,
@@ -111,7 +117,7 @@ pub async fn download(
     id: &str,
     with_body: bool,
 ) -> Result<Response> {
-    let bundle = downloadable(app, id).await?;
+    let (bundle, licenses) = downloadable(app, id).await?;
     let plan = &bundle.plan;
     let layout = plan.layout();
     let size = layout.len();
@@ -158,8 +164,9 @@ pub async fn download(
     let pieces = layout.pieces(span, |i| sources[i]);
     let body = crate::bundle_stream::body(app.objects.bucket(), pieces, span.len())?;
     if span.start == 0 {
-        crate::downloads::send_bundle(req, app, ctx, id, &plan.versions)?;
+        crate::downloads::send_bundle(req, app, ctx, id, (&plan.versions, &licenses))?;
     }
+    crate::downloads::send_reads(app, ctx, bytes_by_license(&licenses, span.len()))?;
     let response = Response::from_body(body).map_err(crate::error::internal)?;
     Ok(response.with_status(status).with_headers(headers(&pairs)))
 }

@@ -12,7 +12,7 @@ use sqlite::Sqlite;
 use tollgate_core::bundles::bundle_store::{Body, Bundles};
 use tollgate_core::bundles::plan::{Member, Plan, Selection};
 use tollgate_core::bundles::tar::{Entry, Layout, Piece, Source};
-use tollgate_core::licensing::license::{Item, Versions};
+use tollgate_core::licensing::license::{Access, Item, Versions};
 use tollgate_core::licensing::license_store::{Licenses, NewLicense};
 use tollgate_core::oci::range::ByteRange;
 use tollgate_core::storage::sql::Sql;
@@ -399,10 +399,14 @@ fn everything_licensed_is_every_readable_tag_and_a_revoked_license_stops_it() {
     let plan = block_on(bundles.plan("c1", &all, NOW)).unwrap();
     let names: Vec<String> = plan.versions.iter().map(|v| v.ref_name()).collect();
     assert_eq!(names, ["acme/app:1.0"]);
-    assert!(block_on(bundles.still_licensed("c1", &plan, NOW)).unwrap());
-    assert!(!block_on(bundles.still_licensed("c2", &plan, NOW)).unwrap());
+    let access = |customer| block_on(bundles.access(customer, &plan, NOW)).unwrap();
+    let granted = Access::Granted {
+        license: Some("l1".into()),
+    };
+    assert_eq!(access("c1"), [granted]);
+    assert_eq!(access("c2"), [Access::Refused]);
     assert!(block_on(Licenses::new(&w.db).delete("l1")).unwrap());
-    assert!(!block_on(bundles.still_licensed("c1", &plan, NOW)).unwrap());
+    assert_eq!(access("c1"), [Access::Refused]);
     assert_eq!(
         block_on(bundles.plan("c1", &all, NOW)),
         Err(Error::NotFound("version"))
@@ -430,4 +434,23 @@ fn a_bundle_holds_at_most_500_versions_however_they_are_chosen() {
             Err(Error::Invalid(_))
         ));
     }
+}
+
+#[test]
+fn a_bundle_over_its_licenses_cap_is_planned_but_its_access_is_the_cap() {
+    let w = world();
+    block_on(w.db.batch(vec![
+        tollgate_core::stmt!("UPDATE licenses SET max_pulls_per_month = 1 WHERE id = 'l1'"),
+        tollgate_core::stmt!(
+            "INSERT INTO license_usage (license_id, month, pulls)
+             VALUES ('l1', strftime('%Y%m', ?1, 'unixepoch'), 1)",
+            NOW
+        ),
+    ]))
+    .unwrap();
+    let bundles = Bundles::new(&w.db);
+    let all = selection(serde_json::json!({"all": true}));
+    let plan = block_on(bundles.plan("c1", &all, NOW)).unwrap();
+    let access = block_on(bundles.access("c1", &plan, NOW)).unwrap();
+    assert!(matches!(access[..], [Access::OverCap(_)]), "{access:?}");
 }

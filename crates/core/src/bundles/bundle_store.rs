@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::bundles::plan::{Content, Plan, Referrer, Selection, Version, MAX_VERSIONS};
 use crate::error::{Error, Result};
+use crate::licensing::license::Access;
 use crate::licensing::license_store::Licenses;
 use crate::oci::digest::Digest;
 use crate::oci::name::RepoName;
@@ -103,25 +104,37 @@ impl<'a, S: Sql> Bundles<'a, S> {
         self.closure(wanted).await
     }
 
-    /// Whether every version of `plan` is still licensed to `customer` at `now`.
-    pub async fn still_licensed(&self, customer: &str, plan: &Plan, now: i64) -> Result<bool> {
+    /// What `customer`'s read of each version of `plan` is at `now`, caps
+    /// included (`bundles::counting` judges a download by it).
+    pub async fn access(&self, customer: &str, plan: &Plan, now: i64) -> Result<Vec<Access>> {
         let wanted = plan
             .versions
             .iter()
             .map(|v| Ok((v.artifact.parse()?, None, v.digest.parse()?)))
             .collect::<Result<Vec<Wanted>>>()?;
-        self.licensed(customer, &wanted, now).await
+        self.access_each(customer, &wanted, now).await
     }
 
+    /// Whether every version of `wanted` is granted to `customer` at `now`,
+    /// whatever its caps: a bundle over a cap may be planned, not downloaded.
     async fn licensed(&self, customer: &str, wanted: &[Wanted], now: i64) -> Result<bool> {
+        let access = self.access_each(customer, wanted, now).await?;
+        Ok(!access.contains(&Access::Refused))
+    }
+
+    async fn access_each(
+        &self,
+        customer: &str,
+        wanted: &[Wanted],
+        now: i64,
+    ) -> Result<Vec<Access>> {
         let manifests: Vec<(RepoName, Digest)> = wanted
             .iter()
             .map(|(r, _, d)| (r.clone(), d.clone()))
             .collect();
-        let grants = Licenses::new(self.sql)
-            .grant_each(customer, &manifests, now)
-            .await?;
-        Ok(grants.into_iter().all(|g| g))
+        Licenses::new(self.sql)
+            .access_each(customer, &manifests, now)
+            .await
     }
 
     /// The versions a selection names, tags resolved now.

@@ -348,14 +348,14 @@ impl<'a, S: Sql> Licenses<'a, S> {
         Ok(crate::licensing::license::access(&rows, now))
     }
 
-    /// Whether `customer` may read each of `manifests` (artifact and digest) now:
-    /// [`Licenses::grant`] for many, in one round trip.
-    pub async fn grant_each(
+    /// What `customer`'s read of each of `manifests` (artifact and digest) is
+    /// now, caps included: [`Licenses::access`] for many, in one round trip.
+    pub async fn access_each(
         &self,
         customer: &str,
         manifests: &[(RepoName, Digest)],
         now: i64,
-    ) -> Result<Vec<bool>> {
+    ) -> Result<Vec<Access>> {
         if manifests.is_empty() {
             return Ok(Vec::new());
         }
@@ -372,7 +372,7 @@ impl<'a, S: Sql> Licenses<'a, S> {
             .into_iter()
             .map(|rows| {
                 let rows: Vec<GrantRow> = decode(rows)?;
-                Ok(crate::licensing::license::granted_until(&rows, now).granted())
+                Ok(crate::licensing::license::access(&rows, now).0)
             })
             .collect()
     }
