@@ -1722,32 +1722,48 @@ pub fn crane_logged_in(label: &str) -> Sandbox {
 }
 
 /// A sandbox where regctl talks plain HTTP to the registry and is logged in as the
-/// admin. `registry set` pings the registry and fails on its 401 unless told not
-/// to check: credentials only come with the login that follows.
+/// admin.
 pub fn regctl_logged_in(label: &str) -> Sandbox {
     let reg = registry();
     let sb = Sandbox::new(label);
-    sb.run(
-        "regctl",
-        &[
-            "registry",
-            "set",
-            "--tls",
-            "disabled",
-            "--skip-check",
-            &reg.host,
-        ],
-    );
-    let login = [
-        "registry",
-        "login",
-        &reg.host,
-        "-u",
-        &reg.user,
-        "--pass-stdin",
-    ];
-    sb.run_with_stdin("regctl", &login, reg.password.as_bytes());
+    regctl_login(&sb, &reg.user, reg.password.as_bytes());
     sb
+}
+
+/// Has regctl in `sb` talk plain HTTP to the registry and log in as `user` with
+/// `secret`. `registry set` pings the registry and fails on its 401 unless told not
+/// to check: credentials only come with the login that follows.
+pub fn regctl_login(sb: &Sandbox, user: &str, secret: &[u8]) {
+    let host = &registry().host;
+    let set = ["registry", "set", "--tls", "disabled", "--skip-check", host];
+    sb.run("regctl", &set);
+    let login = ["registry", "login", host, "-u", user, "--pass-stdin"];
+    sb.run_with_stdin("regctl", &login, secret);
+}
+
+/// The flags cosign needs against the test registry, which speaks plain HTTP.
+pub const COSIGN_REGISTRY_FLAGS: [&str; 2] = ["--allow-http-registry", "--allow-insecure-registry"];
+
+/// Signs `target` with the key pair in `sb`'s work directory (`cosign.key`), offline,
+/// with the flags only some cosign versions know chosen from `cosign sign --help`.
+pub fn cosign_sign(sb: &Sandbox, target: &str) {
+    let help = sb.run("cosign", &["sign", "--help"]).stdout;
+    let mut args = vec![
+        "sign",
+        "--key",
+        "cosign.key",
+        "--tlog-upload=false",
+        "--yes",
+    ];
+    args.extend(COSIGN_REGISTRY_FLAGS);
+    // cosign 3 fetches a signing config from Sigstore's TUF repository by default (no
+    // network here); without it, `--tlog-upload=false` keeps Rekor out (deprecated in 3,
+    // still honoured).
+    if help.contains("--use-signing-config") {
+        args.push("--use-signing-config=false");
+    }
+    args.push(target);
+    sb.run("cosign", &args);
 }
 
 /// `host:port/<repo>:<tag>` (or `@digest` when `reference` starts with `sha256:`).

@@ -17,7 +17,6 @@ use tollgate_e2e::licenses::{self, *};
 use tollgate_e2e::*;
 
 const COSIGN_PASSWORD: &str = "e2e-cosign-password";
-const COSIGN_FLAGS: [&str; 2] = ["--allow-http-registry", "--allow-insecure-registry"];
 const SBOM_TYPE: &str = "application/spdx+json";
 
 /// `app`: index `1.0` over two platforms, signed with cosign (the key in `sb`)
@@ -39,23 +38,6 @@ fn cosign_sandbox() -> Sandbox {
     sb.env("TUF_ROOT", sb.path("home/.sigstore/root"));
     sb.run("cosign", &["generate-key-pair"]);
     sb
-}
-
-fn cosign_sign(sb: &Sandbox, target: &str) {
-    let help = sb.run("cosign", &["sign", "--help"]).stdout;
-    let mut args = vec![
-        "sign",
-        "--key",
-        "cosign.key",
-        "--tlog-upload=false",
-        "--yes",
-    ];
-    args.extend(COSIGN_FLAGS);
-    if help.contains("--use-signing-config") {
-        args.push("--use-signing-config=false");
-    }
-    args.push(target);
-    sb.run("cosign", &args);
 }
 
 fn content(sb: &Sandbox) -> Content {
@@ -327,7 +309,7 @@ fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
         "cosign.pub",
         "--insecure-ignore-tlog=true",
     ];
-    args.extend(COSIGN_FLAGS);
+    args.extend(COSIGN_REGISTRY_FLAGS);
     let target = image_ref(&by_oras, &c.index.digest);
     args.push(&target);
     let run = signer.try_run("cosign", &args);

@@ -80,29 +80,7 @@ fn skopeo_crane_regctl_and_podman_log_in_with_a_token() {
     );
     reg.assert_manifest_digest(&c, "v1", img.digest());
 
-    sb.run(
-        "regctl",
-        &[
-            "registry",
-            "set",
-            "--tls",
-            "disabled",
-            "--skip-check",
-            &reg.host,
-        ],
-    );
-    sb.run_with_stdin(
-        "regctl",
-        &[
-            "registry",
-            "login",
-            &reg.host,
-            "-u",
-            &user.email,
-            "--pass-stdin",
-        ],
-        secret,
-    );
+    regctl_login(&sb, &user.email, secret);
     sb.run(
         "regctl",
         &["image", "copy", &image_ref(&c, "v1"), &image_ref(&d, "v1")],

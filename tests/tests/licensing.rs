@@ -461,7 +461,6 @@ fn a_license_on_an_index_covers_its_platform_images() {
 // ---------------------------------------------------------------------------------------
 
 const COSIGN_PASSWORD: &str = "e2e-cosign-password";
-const COSIGN_REGISTRY_FLAGS: [&str; 2] = ["--allow-http-registry", "--allow-insecure-registry"];
 
 fn cosign_env(sb: &mut Sandbox) {
     sb.env("COSIGN_PASSWORD", COSIGN_PASSWORD);
@@ -526,22 +525,8 @@ fn oras_and_cosign_read_the_referrers_of_a_licensed_image() {
     signer.write_registry_auth();
     cosign_env(&mut signer);
     signer.run("cosign", &["generate-key-pair"]);
-    let help = signer.run("cosign", &["sign", "--help"]).stdout;
     for digest in [img.digest(), hidden.digest()] {
-        let target = image_ref(&repo, digest);
-        let mut args = vec![
-            "sign",
-            "--key",
-            "cosign.key",
-            "--tlog-upload=false",
-            "--yes",
-        ];
-        args.extend(COSIGN_REGISTRY_FLAGS);
-        if help.contains("--use-signing-config") {
-            args.push("--use-signing-config=false");
-        }
-        args.push(&target);
-        signer.run("cosign", &args);
+        cosign_sign(&signer, &image_ref(&repo, digest));
     }
 
     let cust = new_customer("Referrers");

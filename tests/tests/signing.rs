@@ -45,8 +45,6 @@ fn cosign_sandbox() -> Sandbox {
     sb
 }
 
-const COSIGN_REGISTRY_FLAGS: [&str; 2] = ["--allow-http-registry", "--allow-insecure-registry"];
-
 #[test]
 fn cosign_sign_and_verify() {
     let reg = registry();
@@ -57,17 +55,7 @@ fn cosign_sign_and_verify() {
     assert!(sb.work().join("cosign.key").is_file() && sb.work().join("cosign.pub").is_file());
 
     let target = image_ref(&repo, img.digest());
-    let mut args = vec![
-        "sign",
-        "--key",
-        "cosign.key",
-        "--tlog-upload=false",
-        "--yes",
-    ];
-    args.extend(COSIGN_REGISTRY_FLAGS);
-    args.extend(cosign_sign_extra_flags(&sb));
-    args.push(&target);
-    sb.run("cosign", &args);
+    cosign_sign(&sb, &target);
 
     // The signature is stored in the registry: as a referrer (cosign 3's bundle format;
     // through the referrers API, or the `sha256-<hex>` referrers tag where there is none) or
@@ -120,19 +108,6 @@ fn cosign_sign_and_verify() {
         run.stderr.contains("no matching"),
         "expected a signature mismatch, not another error:\n{run:?}"
     );
-}
-
-/// Flags that only some cosign versions know, chosen from `cosign sign --help`.
-fn cosign_sign_extra_flags(sb: &Sandbox) -> Vec<&'static str> {
-    let help = sb.run("cosign", &["sign", "--help"]).stdout;
-    let mut f = Vec::new();
-    // cosign 3 fetches a signing config from Sigstore's TUF repository by default (no
-    // network here); without it, `--tlog-upload=false` keeps Rekor out (deprecated in 3,
-    // still honoured).
-    if help.contains("--use-signing-config") {
-        f.push("--use-signing-config=false");
-    }
-    f
 }
 
 // ---------------------------------------------------------------------------------------
