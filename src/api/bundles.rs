@@ -2,8 +2,9 @@
 //! customer's licensed versions; `GET /bundles/{id}` streams it as an OCI
 //! image-layout tar, whole or from a `Range`, licenses checked again on each
 //! download, and a customer's usage caps with them. A customer's users bundle for
-//! their own customer only; vendor users for any. The plan and the tar arithmetic are the core's
-//! (crates/core/src/bundles/); this module only answers and streams.
+//! their own customer only; vendor users for any. The plan, the tar arithmetic
+//! and what a download counts are the core's (crates/core/src/bundles/); this
+//! module only answers and streams.
 
 use serde::Deserialize;
 use tollgate_core::auth::policy::Action;

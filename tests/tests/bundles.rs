@@ -5,7 +5,9 @@
 //! digest is the same and cosign verifies the signature that travelled in the
 //! bundle.
 //! Downloads are byte-identical and resume from any offset; what the customer may
-//! not read is refused whole, and a revoked license stops the download.
+//! not read is refused whole, and a revoked license stops the download. A
+//! customer's download counts its versions as pulls and its bytes against the
+//! license, and over a usage cap is refused before anything streams.
 
 use std::fs;
 use std::process::Command;
