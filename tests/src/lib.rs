@@ -1734,7 +1734,11 @@ pub fn regctl_logged_in(label: &str) -> Sandbox {
 /// `secret`. `registry set` pings the registry and fails on its 401 unless told not
 /// to check: credentials only come with the login that follows.
 pub fn regctl_login(sb: &Sandbox, user: &str, secret: &[u8]) {
-    let host = &registry().host;
+    regctl_login_to(sb, &registry().host, user, secret);
+}
+
+/// [`regctl_login`] to the registry at `host` (plain HTTP).
+pub fn regctl_login_to(sb: &Sandbox, host: &str, user: &str, secret: &[u8]) {
     let set = ["registry", "set", "--tls", "disabled", "--skip-check", host];
     sb.run("regctl", &set);
     let login = ["registry", "login", host, "-u", user, "--pass-stdin"];
@@ -1764,6 +1768,79 @@ pub fn cosign_sign(sb: &Sandbox, target: &str) {
     }
     args.push(target);
     sb.run("cosign", &args);
+}
+
+/// A sandbox logged in to the test registry with a cosign key pair (`cosign.key`,
+/// `cosign.pub`) under `password`, for [`cosign_sign`].
+pub fn cosign_keys(label: &str, password: &str) -> Sandbox {
+    let mut sb = Sandbox::new(label);
+    sb.write_registry_auth();
+    sb.env("COSIGN_PASSWORD", password);
+    sb.env("TUF_ROOT", sb.path("home/.sigstore/root"));
+    sb.run("cosign", &["generate-key-pair"]);
+    sb
+}
+
+/// The digests of `repo:reference`'s manifest and, for an index, of its children,
+/// each of which must be there.
+pub fn manifest_tree(repo: &str, reference: &str) -> Vec<String> {
+    manifest_tree_in(registry(), repo, reference)
+}
+
+/// [`manifest_tree`] in the registry `reg`.
+pub fn manifest_tree_in(reg: &Registry, repo: &str, reference: &str) -> Vec<String> {
+    let r = reg.get_manifest(repo, reference);
+    r.expect(200);
+    let mut out = vec![r.must_header("Docker-Content-Digest").to_string()];
+    if let Some(children) = r.json()["manifests"].as_array() {
+        for c in children {
+            let d = c["digest"].as_str().unwrap();
+            reg.get_manifest(repo, d).expect(200);
+            out.push(d.to_string());
+        }
+    }
+    out
+}
+
+/// Unpacks the tar `file` into `dir`.
+pub fn untar(file: &Path, dir: &Path) {
+    fs::create_dir_all(dir).unwrap();
+    let ok = Command::new("tar")
+        .arg("-xf")
+        .arg(file)
+        .arg("-C")
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Starts the reference registry (CNCF distribution, htpasswd auth for `user` and
+/// `password`, its access log on) on `port` with its data in `data`
+/// (scripts/start-reference-registry.sh); returns its PID.
+pub fn start_reference_registry(port: u16, user: &str, password: &str, data: &Path) -> String {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/start-reference-registry.sh"
+    );
+    let out = Command::new(script)
+        .args([
+            &port.to_string(),
+            user,
+            password,
+            &data.display().to_string(),
+        ])
+        .env("REGISTRY_ACCESS_LOG", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// `host:port/<repo>:<tag>` (or `@digest` when `reference` starts with `sha256:`).

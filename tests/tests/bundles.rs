@@ -33,15 +33,6 @@ struct Content {
     tool_image: Image,
 }
 
-fn cosign_sandbox() -> Sandbox {
-    let mut sb = Sandbox::new("bundles-cosign");
-    sb.write_registry_auth();
-    sb.env("COSIGN_PASSWORD", COSIGN_PASSWORD);
-    sb.env("TUF_ROOT", sb.path("home/.sigstore/root"));
-    sb.run("cosign", &["generate-key-pair"]);
-    sb
-}
-
 fn content(sb: &Sandbox) -> Content {
     let reg = registry();
     let app = mutable_repo("bundle-app");
@@ -100,22 +91,6 @@ fn referrer_digests(repo: &str, digest: &str) -> Vec<String> {
     out
 }
 
-/// The digests of `repo:reference`'s manifest and, for an index, of its children.
-fn tree(repo: &str, reference: &str) -> Vec<String> {
-    let reg = registry();
-    let r = reg.get_manifest(repo, reference);
-    r.expect(200);
-    let mut out = vec![r.must_header("Docker-Content-Digest").to_string()];
-    if let Some(children) = r.json()["manifests"].as_array() {
-        for c in children {
-            let d = c["digest"].as_str().unwrap();
-            reg.get_manifest(repo, d).expect(200);
-            out.push(d.to_string());
-        }
-    }
-    out
-}
-
 /// The customer's download events, once `count` are there and a little longer
 /// (so that one too many would show).
 fn bundle_events(customer_id: &str, count: usize) -> Vec<Value> {
@@ -138,21 +113,9 @@ fn bundle_events(customer_id: &str, count: usize) -> Vec<Value> {
     }
 }
 
-fn untar(file: &std::path::Path, dir: &std::path::Path) {
-    fs::create_dir_all(dir).unwrap();
-    let ok = Command::new("tar")
-        .arg("-xf")
-        .arg(file)
-        .arg("-C")
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
 #[test]
 fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
-    let signer = cosign_sandbox();
+    let signer = cosign_keys("bundles-cosign", COSIGN_PASSWORD);
     let c = content(&signer);
     let customer = new_customer("bundles");
     let license = licenses::create(
@@ -269,9 +232,15 @@ fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
             ],
         );
     }
-    assert_eq!(tree(&by_skopeo, "1.0"), tree(&c.app, "1.0"));
-    assert_eq!(tree(&by_skopeo, "2.0"), tree(&c.tool, "2.0"));
-    assert_eq!(tree(&by_skopeo, "2.0")[0], c.tool_image.digest());
+    assert_eq!(
+        manifest_tree(&by_skopeo, "1.0"),
+        manifest_tree(&c.app, "1.0")
+    );
+    assert_eq!(
+        manifest_tree(&by_skopeo, "2.0"),
+        manifest_tree(&c.tool, "2.0")
+    );
+    assert_eq!(manifest_tree(&by_skopeo, "2.0")[0], c.tool_image.digest());
 
     // regctl: the untarred layout's index and platforms, picked by digest.
     let dir = sb.work().join("layout");
@@ -280,7 +249,10 @@ fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
     let src = format!("ocidir://{}@{}", dir.display(), c.index.digest);
     let dest = format!("{}/{by_regctl}:1.0", reg.host);
     sb.run("regctl", &["image", "copy", &src, &dest]);
-    assert_eq!(tree(&by_regctl, "1.0"), tree(&c.app, "1.0"));
+    assert_eq!(
+        manifest_tree(&by_regctl, "1.0"),
+        manifest_tree(&c.app, "1.0")
+    );
 
     // oras: the same with its referrers (listed unnamed in index.json).
     sb.oras_login();
@@ -298,7 +270,7 @@ fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
             &dest,
         ],
     );
-    assert_eq!(tree(&by_oras, "1.0"), tree(&c.app, "1.0"));
+    assert_eq!(manifest_tree(&by_oras, "1.0"), manifest_tree(&c.app, "1.0"));
     let referrers = referrer_digests(&c.app, &c.index.digest);
     assert_eq!(referrers.len(), 2, "the signature and the SBOM");
     assert!(referrers.contains(&c.sbom.digest));

@@ -181,11 +181,7 @@ struct Upstream {
 
 impl Upstream {
     fn start(data: &std::path::Path) -> Upstream {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let password = random_hex(12);
         let mut upstream = Upstream {
             registry: Registry::new(&format!("http://127.0.0.1:{port}"), "up", &password),
@@ -199,22 +195,7 @@ impl Upstream {
     }
 
     fn run(&mut self) {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../scripts/start-reference-registry.sh"
-        );
-        let out = std::process::Command::new(script)
-            .args([
-                &self.port.to_string(),
-                "up",
-                &self.password,
-                &self.data.display().to_string(),
-            ])
-            .env("REGISTRY_ACCESS_LOG", "1")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        self.pid = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        self.pid = start_reference_registry(self.port, "up", &self.password, &self.data);
     }
 
     fn stop(&self) {
