@@ -1,11 +1,17 @@
 //! Memory of a bundle download (docs/bundles.md): workerd's peak RSS while a 1 GiB
 //! bundle streams stays within 1.2× of its peak for a 10 MiB one, because blobs are
-//! piped from R2 into the response and never held in wasm. Reads the server's
+//! piped from R2 into the response and never held in wasm. Each bundle is a
+//! two-platform index with a cosign signature and an SBOM; the 1 GiB one is then
+//! imported by skopeo and regctl into other repositories, every digest the same.
+//! Reads the server's
 //! workerd processes (`TOLLGATE_PID`'s process group, as scripts/with-server.sh
 //! starts it) and resets their `VmHWM` before each download; run it on a server of
 //! its own: `scripts/with-server.sh cargo test -p tollgate-e2e --test bundle_memory`.
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tollgate_e2e::accounts::*;
@@ -14,29 +20,58 @@ use tollgate_e2e::*;
 
 const MIB: u64 = 1024 * 1024;
 
-/// Pushes an image with one layer of `len` PRNG bytes, streamed in one PATCH,
-/// tagged `1.0` in a fresh artifact; returns the artifact.
-fn push_image_of(label: &str, len: u64) -> String {
+/// Pushes an image with one layer of `len` PRNG bytes, streamed in one PATCH, to
+/// `repo:tag`.
+fn push_image_of(repo: &str, tag: &str, len: u64) -> Image {
     let reg = registry();
-    let repo = mutable_repo(label);
     let seed = random_u64();
     let digest = prng_digest(seed, len);
     let r = reg
-        .patch(&reg.start_upload(&repo))
+        .patch(&reg.start_upload(repo))
         .header("Content-Type", "application/octet-stream")
         .reader(PrngReader::new(seed, len), None);
     r.expect(202);
     reg.finish_upload(&r.location(), &digest).call().expect(201);
     let config = image_config("amd64", std::slice::from_ref(&digest));
-    reg.push_blob(&repo, &config);
+    reg.push_blob(repo, &config);
     let layer = Desc {
         media_type: OCI_LAYER_TAR.to_string(),
         digest,
         size: len,
     };
-    let manifest = oci_manifest(&Desc::of(OCI_CONFIG, &config), &[layer], None);
-    reg.push_manifest(&repo, "1.0", OCI_MANIFEST, &manifest);
-    repo
+    let config = Desc::of(OCI_CONFIG, &config);
+    let manifest = oci_manifest(&config, std::slice::from_ref(&layer), None);
+    reg.push_manifest(repo, tag, OCI_MANIFEST, &manifest);
+    Image {
+        repo: repo.to_string(),
+        desc: Desc::of(OCI_MANIFEST, &manifest),
+        manifest,
+        config,
+        layers: vec![layer],
+    }
+}
+
+/// A fresh artifact whose `1.0` is an index over an amd64 image with a layer of
+/// `len` PRNG bytes and a small arm64 one, signed by `signer` and with an SBOM;
+/// returns the artifact, the index's digest and its two referrers' digests.
+fn push_release_of(label: &str, len: u64, signer: &Sandbox) -> (String, String, Vec<String>) {
+    let repo = mutable_repo(label);
+    let amd64 = push_image_of(&repo, "amd64", len);
+    let arm64 = registry().push_random_image(&repo, "arm64");
+    let index = push_index(&repo, "1.0", &[(&amd64, "amd64"), (&arm64, "arm64")]);
+    cosign_sign(signer, &image_ref(&repo, &index.digest));
+    let sbom = br#"{"spdxVersion":"SPDX-2.3"}"#;
+    push_referrer(&repo, &index, "application/spdx+json", sbom);
+    let r = registry().get(&referrers_path(&repo, &index.digest)).call();
+    r.expect(200);
+    let referrers: Vec<String> = r.json()["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(referrers.len(), 2, "the signature and the SBOM");
+    (repo, index.digest, referrers)
 }
 
 /// The server's workerd processes: those of `TOLLGATE_PID`'s process group.
@@ -73,8 +108,8 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 }
 
 /// workerd's peak RSS in MiB (summed over its processes) while `req` downloads
-/// `size` bytes, the peak reset first.
-fn peak_while_downloading(req: Req<'_>, size: u64) -> f64 {
+/// `size` bytes into `keep`, the peak reset first.
+fn peak_while_downloading(req: Req<'_>, size: u64, keep: impl Write) -> f64 {
     let pids = workerd_pids();
     for &pid in &pids {
         fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
@@ -82,7 +117,7 @@ fn peak_while_downloading(req: Req<'_>, size: u64) -> f64 {
     let t = Instant::now();
     let s = req.timeout(Duration::from_secs(600)).stream();
     assert_eq!(s.status, 200);
-    let (_, n) = sha256_stream(s.reader).unwrap();
+    let (_, n) = sha256_stream(Tee(s.reader, keep)).unwrap();
     assert_eq!(n, size, "the whole bundle arrived");
     let peak: u64 = pids.iter().map(|&p| status_kib(p, "VmHWM")).sum();
     let peak = peak as f64 / 1024.0;
@@ -92,6 +127,19 @@ fn peak_while_downloading(req: Req<'_>, size: u64) -> f64 {
         t.elapsed()
     );
     peak
+}
+
+/// A reader that also writes what it reads: the measured download is the one
+/// imported, as a second 1 GiB download right after the first can stall the local
+/// runtime for minutes (docs/bundles.md).
+struct Tee<R, W>(R, W);
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        self.1.write_all(&buf[..n])?;
+        Ok(n)
+    }
 }
 
 fn bundle_of(customer: &licenses::Customer, repo: &str) -> (String, u64) {
@@ -108,19 +156,77 @@ fn bundle_of(customer: &licenses::Customer, repo: &str) -> (String, u64) {
 }
 
 #[test]
-fn a_1_gib_bundle_streams_in_the_memory_of_a_10_mib_one() {
-    let small = push_image_of("bundle-10m", 10 * MIB);
-    let large = push_image_of("bundle-1g", 1024 * MIB);
+fn a_1_gib_bundle_streams_in_the_memory_of_a_10_mib_one_and_imports_whole() {
+    let signer = cosign_keys("bundle-memory-cosign", "e2e-cosign-password");
+    let (small, _, _) = push_release_of("bundle-10m", 10 * MIB, &signer);
+    let (large, index, referrers) = push_release_of("bundle-1g", 1024 * MIB, &signer);
     let customer = new_customer("bundle-memory");
     licenses::create(&customer.id, &[all_versions(&small), all_versions(&large)]);
     let (small_path, small_size) = bundle_of(&customer, &small);
     let (large_path, large_size) = bundle_of(&customer, &large);
     assert!(large_size > 1024 * MIB);
     let get = |path: &str| api("GET", path).basic(&customer.user.email, &customer.user.token);
-    let small_peak = peak_while_downloading(get(&small_path), small_size);
-    let large_peak = peak_while_downloading(get(&large_path), large_size);
+    let sb = Sandbox::new("bundle-memory-import");
+    let file = sb.work().join("bundle.tar");
+    let small_peak = peak_while_downloading(get(&small_path), small_size, io::sink());
+    let archive = BufWriter::new(File::create(&file).unwrap());
+    let large_peak = peak_while_downloading(get(&large_path), large_size, archive);
     assert!(
         large_peak <= small_peak * 1.2,
         "peak RSS {large_peak:.1} MiB for 1 GiB vs {small_peak:.1} MiB for 10 MiB"
     );
+
+    // The 1 GiB bundle, imported by two clients into another registry (CNCF
+    // distribution), is the release digest for digest.
+    assert_eq!(fs::metadata(&file).unwrap().len(), large_size);
+    assert_holds(&file, referrers.iter().chain([&index]));
+    let (port, password) = (free_port(), random_hex(12));
+    let pid = start_reference_registry(port, "imp", &password, &sb.path("distribution"));
+    let other = Registry::new(&format!("http://127.0.0.1:{port}"), "imp", &password);
+    let creds = format!("imp:{password}");
+    let src = format!("oci-archive:{}:{large}:1.0", file.display());
+    let dest = format!("docker://127.0.0.1:{port}/by-skopeo:1.0");
+    let skopeo = [
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &creds,
+        &src,
+        &dest,
+    ];
+    sb.run("skopeo", &skopeo);
+    let dir = sb.work().join("layout");
+    untar(&file, &dir);
+    fs::remove_file(&file).unwrap();
+    regctl_login_to(
+        &sb,
+        &format!("127.0.0.1:{port}"),
+        "imp",
+        password.as_bytes(),
+    );
+    let src = format!("ocidir://{}@{index}", dir.display());
+    let dest = format!("127.0.0.1:{port}/by-regctl:1.0");
+    sb.run("regctl", &["image", "copy", &src, &dest]);
+    let release = manifest_tree(&large, "1.0");
+    for imported in ["by-skopeo", "by-regctl"] {
+        let tree = manifest_tree_in(&other, imported, "1.0");
+        assert_eq!(tree, release, "{imported}");
+    }
+    Command::new("kill").arg(&pid).status().unwrap();
+}
+
+/// Asserts the archive `file` holds the blobs `digests` (its signature, SBOM and
+/// index: what travels with the release).
+fn assert_holds<'a>(file: &Path, digests: impl Iterator<Item = &'a String>) {
+    let listing = Command::new("tar").arg("-tf").arg(file).output().unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    for digest in digests {
+        let hex = digest.trim_start_matches("sha256:");
+        assert!(
+            listing.contains(&format!("blobs/sha256/{hex}")),
+            "{digest} missing:\n{listing}"
+        );
+    }
 }
