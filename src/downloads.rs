@@ -1,7 +1,8 @@
 //! Download events: each successful manifest GET, and each version of a bundle
 //! download (src/api/bundles.rs), is described as a core [`Event`], each customer
-//! blob GET and bundle GET as a [`BlobRead`] (the bytes a usage cap counts), and sent to the `DOWNLOADS` queue once the response is on its way
-//! (`wait_until`), so no pull waits for analytics and a failing Queue never fails
+//! blob GET and bundle GET as a [`BlobRead`] (the bytes a usage cap counts), and
+//! sent to the `DOWNLOADS` queue once the response is on its way (`wait_until`),
+//! so no pull waits for analytics and a failing Queue never fails
 //! a pull. The events of the pulls an isolate answers within [`BATCH_WINDOW`] go
 //! in one batch: a send costs the isolate far more than an event. The analytics
 //! worker stores what arrives.

@@ -36,7 +36,7 @@ use crate::error::internal;
 use crate::http::{empty, headers};
 use crate::manifests;
 use crate::r2::RequestBody;
-use crate::sealing::Sealer;
+use crate::sealing::SealerOnUse;
 
 /// How long an unlinked fetched blob's object may take to be stored and linked
 /// before garbage collection deletes it.
@@ -57,12 +57,8 @@ pub struct Client {
 
 /// `repo`'s upstream client, `None` when the artifact has no upstream.
 async fn client(app: &App, repo: &RepoName) -> Result<Option<Client>> {
-    let upstreams = Upstreams::new(&app.db);
-    if upstreams.view(repo).await?.is_none() {
-        return Ok(None);
-    }
-    let sealer = Sealer::new(&app.secret("TOLLGATE_UPSTREAM_KEY")).await?;
-    let upstream = upstreams.open(repo, &sealer).await?;
+    let cipher = SealerOnUse(app.secret("TOLLGATE_UPSTREAM_KEY"));
+    let upstream = Upstreams::new(&app.db).open(repo, &cipher).await?;
     Ok(upstream.map(|upstream| Client { upstream }))
 }
 

@@ -80,9 +80,9 @@ pub enum Target<'a> {
 /// leftovers, mounts, or the blobs of deleted manifests. A tag not stored in an
 /// artifact backed by an upstream (docs/pull-through.md) is granted by an
 /// all-versions item or a pattern matching it, as a version not pushed yet, so
-/// a licensed pull may fetch it and any other finds nothing to fetch. For a user that is not a
-/// customer the answer is empty, so the query can be sent before the caller is
-/// known.
+/// a licensed pull may fetch it and any other finds nothing to fetch. For a user
+/// that is not a customer the answer is empty, so the query can be sent before
+/// the caller is known.
 pub fn grant_query(licensee: &Licensee, repo: &RepoName, target: Target, now: i64) -> Statement {
     let (customer, user, token, session) = match licensee {
         Licensee::Customer(id) => (Some(id.as_str()), None, None, None),
