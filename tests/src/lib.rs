@@ -28,8 +28,10 @@ pub use serde_json::{json, Value};
 
 pub mod accounts;
 pub mod licenses;
+pub mod memory;
 pub mod openapi;
 pub mod own_server;
+pub mod upstream;
 use sha2::{Digest as _, Sha256, Sha512};
 
 // ---------------------------------------------------------------------------------------

@@ -9,13 +9,13 @@
 //! its own: `scripts/with-server.sh cargo test -p tollgate-e2e --test bundle_memory`.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use tollgate_e2e::accounts::*;
 use tollgate_e2e::licenses::{self, *};
+use tollgate_e2e::memory::peak_while_downloading;
 use tollgate_e2e::*;
 
 const MIB: u64 = 1024 * 1024;
@@ -74,74 +74,6 @@ fn push_release_of(label: &str, len: u64, signer: &Sandbox) -> (String, String, 
     (repo, index.digest, referrers)
 }
 
-/// The server's workerd processes: those of `TOLLGATE_PID`'s process group.
-fn workerd_pids() -> Vec<u32> {
-    let group = std::env::var("TOLLGATE_PID").expect("TOLLGATE_PID: run under with-server.sh");
-    let mut pids = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // comm is in parentheses; the process group is the 3rd field after it.
-        let Some((comm, rest)) = stat.split_once(") ") else {
-            continue;
-        };
-        let pgrp = rest.split_whitespace().nth(2).unwrap_or_default();
-        if comm.ends_with("(workerd") && pgrp == group {
-            pids.push(pid);
-        }
-    }
-    assert!(!pids.is_empty(), "no workerd in process group {group}");
-    pids
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or(0)
-}
-
-/// workerd's peak RSS in MiB (summed over its processes) while `req` downloads
-/// `size` bytes into `keep`, the peak reset first.
-fn peak_while_downloading(req: Req<'_>, size: u64, keep: impl Write) -> f64 {
-    let pids = workerd_pids();
-    for &pid in &pids {
-        fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
-    }
-    let t = Instant::now();
-    let s = req.timeout(Duration::from_secs(600)).stream();
-    assert_eq!(s.status, 200);
-    let (_, n) = sha256_stream(Tee(s.reader, keep)).unwrap();
-    assert_eq!(n, size, "the whole bundle arrived");
-    let peak: u64 = pids.iter().map(|&p| status_kib(p, "VmHWM")).sum();
-    let peak = peak as f64 / 1024.0;
-    eprintln!(
-        "{} MiB downloaded in {:.1?}; workerd peak RSS {peak:.1} MiB",
-        size / MIB,
-        t.elapsed()
-    );
-    peak
-}
-
-/// A reader that also writes what it reads: the measured download is the one
-/// imported, as a second 1 GiB download right after the first can stall the local
-/// runtime for minutes (docs/bundles.md).
-struct Tee<R, W>(R, W);
-
-impl<R: Read, W: Write> Read for Tee<R, W> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.0.read(buf)?;
-        self.1.write_all(&buf[..n])?;
-        Ok(n)
-    }
-}
-
 fn bundle_of(customer: &licenses::Customer, repo: &str) -> (String, u64) {
     let r = send(
         api("POST", "/api/v1/bundles").basic(&customer.user.email, &customer.user.token),
@@ -168,9 +100,9 @@ fn a_1_gib_bundle_streams_in_the_memory_of_a_10_mib_one_and_imports_whole() {
     let get = |path: &str| api("GET", path).basic(&customer.user.email, &customer.user.token);
     let sb = Sandbox::new("bundle-memory-import");
     let file = sb.work().join("bundle.tar");
-    let small_peak = peak_while_downloading(get(&small_path), small_size, io::sink());
+    let small_peak = peak_while_downloading(get(&small_path), small_size, io::sink()).peak;
     let archive = BufWriter::new(File::create(&file).unwrap());
-    let large_peak = peak_while_downloading(get(&large_path), large_size, archive);
+    let large_peak = peak_while_downloading(get(&large_path), large_size, archive).peak;
     assert!(
         large_peak <= small_peak * 1.2,
         "peak RSS {large_peak:.1} MiB for 1 GiB vs {small_peak:.1} MiB for 10 MiB"

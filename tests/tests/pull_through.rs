@@ -18,6 +18,7 @@ use tollgate_e2e::accounts::*;
 use tollgate_e2e::licenses::{
     artifact_path, expect_problem, list_all, new_customer, push_index_to, Customer,
 };
+use tollgate_e2e::upstream::Upstream;
 use tollgate_e2e::*;
 
 fn upstream_path(repo: &str) -> String {
@@ -167,70 +168,6 @@ fn deleting_the_artifact_takes_its_upstream_with_it() {
     upstream("PUT", &repo, Some(&basic("pw")), None).expect(200);
     send(api("DELETE", &artifact_path(&repo)), None).expect(204);
     expect_problem(&upstream("GET", &repo, None, None), 404);
-}
-
-/// The reference registry (CNCF distribution, htpasswd auth, its access log on)
-/// on a free loopback port, stopped when dropped.
-struct Upstream {
-    registry: Registry,
-    pid: String,
-    data: std::path::PathBuf,
-    port: u16,
-    password: String,
-}
-
-impl Upstream {
-    fn start(data: &std::path::Path) -> Upstream {
-        let port = free_port();
-        let password = random_hex(12);
-        let mut upstream = Upstream {
-            registry: Registry::new(&format!("http://127.0.0.1:{port}"), "up", &password),
-            pid: String::new(),
-            data: data.to_path_buf(),
-            port,
-            password,
-        };
-        upstream.run();
-        upstream
-    }
-
-    fn run(&mut self) {
-        self.pid = start_reference_registry(self.port, "up", &self.password, &self.data);
-    }
-
-    fn stop(&self) {
-        std::process::Command::new("kill")
-            .arg(&self.pid)
-            .status()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
-
-    /// How many requests the access log shows for paths containing `part`.
-    fn requests_for(&self, part: &str) -> usize {
-        let log = std::fs::read_to_string(self.data.join("registry.log")).unwrap_or_default();
-        log.lines().filter(|l| l.contains(part)).count()
-    }
-
-    fn setting(&self, repository: &str) -> Value {
-        json!({"url": self.registry.url, "repository": repository, "auth": "basic",
-            "username": "up", "password": self.password})
-    }
-
-    /// The blob file of `digest` in distribution's storage.
-    fn blob_file(&self, digest: &str) -> std::path::PathBuf {
-        let hex = digest.trim_start_matches("sha256:");
-        self.data.join(format!(
-            "storage/docker/registry/v2/blobs/sha256/{}/{hex}/data",
-            &hex[..2]
-        ))
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// A new customer licensed to the tags of `repo` that `patterns` match.
