@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use futures::channel::mpsc;
+use futures::SinkExt;
+
 use tollgate_core::storage::gc::Objects;
 use tollgate_core::storage::object_store::{Body, ObjectStore};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, Result};
@@ -22,6 +25,8 @@ pub struct R2 {
 pub struct RequestBody {
     stream: web_sys::ReadableStream,
     reader: Option<BlockReader>,
+    /// Where each block goes as well, if anywhere (a fetched blob's client).
+    copy: Option<mpsc::Sender<worker::Result<Vec<u8>>>>,
 }
 
 impl RequestBody {
@@ -29,7 +34,25 @@ impl RequestBody {
         stream.map(|stream| RequestBody {
             stream,
             reader: None,
+            copy: None,
         })
+    }
+
+    /// Passes every block on to `copy` too, waiting while it is full, so the
+    /// body is read no faster than `copy`'s reader takes it; a reader that went
+    /// away is no longer waited for.
+    pub fn copied_to(self, copy: mpsc::Sender<worker::Result<Vec<u8>>>) -> Self {
+        RequestBody {
+            copy: Some(copy),
+            ..self
+        }
+    }
+
+    async fn pass_on(&mut self, block: &[u8]) {
+        let Some(copy) = &mut self.copy else { return };
+        if copy.send(Ok(block.to_vec())).await.is_err() {
+            self.copy = None;
+        }
     }
 }
 
@@ -45,7 +68,11 @@ impl Body for RequestBody {
                 .reader
                 .insert(BlockReader::new(&self.stream).map_err(unreadable)?),
         };
-        reader.next().await.map_err(unreadable)
+        let block = reader.next().await.map_err(unreadable)?;
+        if let Some(block) = &block {
+            self.pass_on(block).await;
+        }
+        Ok(block)
     }
 }
 

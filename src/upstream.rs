@@ -1,20 +1,20 @@
 //! Pull-through (docs/pull-through.md): fetching from an artifact's upstream what
 //! a pull the licenses allowed asks for and Tollgate does not hold. A manifest
 //! is fetched, checked and stored as if pushed, then answered as a stored one; a
-//! blob streams to the client and into R2 at once, R2 checking its digest, and
-//! is linked only once R2 has stored it. The rules (URLs, login, what an answer
+//! blob is stored in parts as it streams, its blocks passed on to the client as
+//! they go, and linked only once it hashes to its digest. The rules (URLs, login, what an answer
 //! means) are the core's (`tollgate_core::upstream`); this module speaks HTTP.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures::channel::mpsc;
 use futures::future::{select, Either};
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use tollgate_core::cache::read_path::Written;
 use tollgate_core::oci::manifest::MAX_MANIFEST_SIZE;
 use tollgate_core::storage::manifest_objects::INLINE_LIMIT;
-use tollgate_core::storage::object_store::ObjectStore;
 use tollgate_core::storage::store::ManifestRow;
 use tollgate_core::upstream::fetch::{self, HEADERS_TIMEOUT_MS, MANIFEST_ACCEPT, MAX_REDIRECTS};
 use tollgate_core::upstream::login::{self, Bearer, Challenge};
@@ -22,8 +22,6 @@ use tollgate_core::upstream::setting::{AuthKind, Upstream};
 use tollgate_core::upstream::store::Upstreams;
 use tollgate_core::{Algorithm, Digest, Error, Reference, RepoName, Result};
 use worker::js_sys::BigInt;
-use worker::wasm_bindgen::JsCast;
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::FixedLengthStream;
 use worker::{
     web_sys, AbortController, Context, Delay, Fetch, Headers, Method, Request, RequestInit,
@@ -37,10 +35,6 @@ use crate::http::{empty, headers};
 use crate::manifests;
 use crate::r2::RequestBody;
 use crate::sealing::SealerOnUse;
-
-/// How long an unlinked fetched blob's object may take to be stored and linked
-/// before garbage collection deletes it.
-const UNLINKED_GRACE_SECONDS: i64 = 60 * 60;
 
 /// The most of a token realm's answer Tollgate reads.
 const TOKEN_ANSWER_LIMIT: usize = 64 * 1024;
@@ -353,53 +347,65 @@ pub async fn blob(
     let ResponseBody::Stream(body) = response.body() else {
         return Err(Error::Upstream("its blob has no body".into()));
     };
-    let branches = body.tee();
-    let to_client: web_sys::ReadableStream = branches.get(0).unchecked_into();
-    let to_store: web_sys::ReadableStream = branches.get(1).unchecked_into();
+    let (to_client, for_client) = mpsc::channel(CLIENT_BLOCKS);
     let env = app.env.clone();
     let (repo, digest_owned) = (repo.clone(), digest.clone());
+    let body = RequestBody::new(Some(body.clone())).expect("a stream");
     ctx.wait_until(async move {
-        if let Err(e) = store_blob(&env, &repo, &digest_owned, size, to_store.clone()).await {
-            // Unread, the tee would keep every byte the client reads for it.
-            let _ = to_store.cancel();
-            worker::console_error!("storing {digest_owned} fetched for {repo}: {e}");
-        }
+        store_blob(&env, &repo, &digest_owned, size, body, to_client).await;
     });
-    let response = Response::from_body(ResponseBody::Stream(to_client)).map_err(internal)?;
-    Ok(response.with_headers(headers(&pairs)))
+    let response = Response::from_body(ResponseBody::Stream(sized(for_client, size)?));
+    Ok(response.map_err(internal)?.with_headers(headers(&pairs)))
 }
 
-/// Streams a fetched blob into R2, which checks it hashes to `digest`, then
-/// links it. A blob whose bytes do not match is never stored; the object of a
-/// fetch that dies before its link is queued for garbage collection first.
+/// Blocks of a fetched blob the client may lag behind the store by.
+const CLIENT_BLOCKS: usize = 2;
+
+/// The client's copy of a fetched blob as a response body of `size` bytes: a
+/// stream that ends short or long errors instead of looking whole.
+fn sized(
+    blocks: mpsc::Receiver<worker::Result<Vec<u8>>>,
+    size: u64,
+) -> Result<web_sys::ReadableStream> {
+    let ResponseBody::Stream(stream) = Response::from_stream(blocks)
+        .map_err(internal)?
+        .body()
+        .clone()
+    else {
+        return Err(Error::Internal("a streamed response has no stream".into()));
+    };
+    let fixed = FixedLengthStream::new_big_int(BigInt::from(size))
+        .map_err(|e| Error::Internal(format!("{e:?}")))?;
+    let _ = stream.pipe_to(&fixed.writable());
+    Ok(fixed.readable())
+}
+
+/// Stores a fetched blob (the core's `put_fetched`: in parts, verified, then
+/// linked) while its blocks go on to the client. When storing fails part way,
+/// the client's copy is broken off rather than left short; a blob whose bytes
+/// do not match reaches the client whole, and the client's own digest check
+/// refuses it.
 async fn store_blob(
     env: &worker::Env,
     repo: &RepoName,
     digest: &Digest,
     size: u64,
-    body: web_sys::ReadableStream,
-) -> Result<()> {
-    let app = App::new(env)?;
-    let key = format!("blobs/fetched-{}", hex::encode(app::random::<16>()?));
-    let store = app.store();
-    store
-        .queue_unlinked(&key, app.now + UNLINKED_GRACE_SECONDS)
-        .await?;
-    let fixed = FixedLengthStream::new_big_int(BigInt::from(size))
-        .map_err(|e| Error::Internal(format!("{e:?}")))?;
-    let piped = body.pipe_to(&fixed.writable());
-    let readable = RequestBody::new(Some(fixed.readable())).expect("a stream");
-    let (stored, _) = futures::join!(
-        app.objects.put_verified(&key, readable, digest),
-        JsFuture::from(piped)
-    );
-    stored?;
-    if !store
-        .link_fetched_blob(repo, digest, size, &key, app::now())
-        .await?
-    {
-        app.objects.delete(&key).await?;
-    }
+    body: RequestBody,
+    mut to_client: mpsc::Sender<worker::Result<Vec<u8>>>,
+) {
+    let stored = match App::new(env) {
+        Ok(app) => {
+            let body = body.copied_to(to_client.clone());
+            app.uploads().put_fetched(repo, digest, size, body).await
+        }
+        Err(e) => Err(e),
+    };
     cache::written(&Written::Repository(repo.clone()));
-    Ok(())
+    let Err(e) = stored else { return };
+    worker::console_error!("storing {digest} fetched for {repo}: {e}");
+    if !matches!(e, Error::DigestInvalid(_)) {
+        let _ = to_client
+            .send(Err(worker::Error::RustError(e.to_string())))
+            .await;
+    }
 }

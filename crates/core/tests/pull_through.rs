@@ -2,7 +2,7 @@
 //! real SQLite built from `migrations/`: which unstored tags a customer's
 //! licenses let Tollgate fetch, a fetched manifest stored as if pushed without
 //! its blobs, its blobs then licensed through it, garbage collection at ease
-//! with references not stored yet, and a fetched blob linked once.
+//! with references not stored yet. How a fetched blob is stored: uploads.rs.
 
 mod fixtures;
 mod sqlite;
@@ -21,7 +21,7 @@ use tollgate_core::upstream::setting::{AuthKind, Upstream};
 use tollgate_core::upstream::store::Upstreams;
 use tollgate_core::{stmt, Digest, Error, Reference, RepoName, Result, Tag};
 
-use fixtures::{digest, image_json, repo, writing};
+use fixtures::{digest, image_json, repo, upload, writing};
 
 const NOW: i64 = 1_000_000;
 
@@ -167,39 +167,6 @@ fn a_fetched_manifest_is_stored_without_its_blobs_and_licenses_them() {
 }
 
 #[test]
-fn a_fetched_blob_is_linked_once_and_its_object_collected_only_if_unlinked() {
-    let db = Sqlite::migrated();
-    let store = Store::new(&db);
-    let r = repo("acme/app");
-    let d = digest("layer");
-    for key in ["blobs/fetch-a", "blobs/fetch-b", "blobs/fetch-dead"] {
-        block_on(store.queue_unlinked(key, NOW + 60)).unwrap();
-    }
-    assert!(block_on(store.link_fetched_blob(&r, &d, 5, "blobs/fetch-a", NOW)).unwrap());
-    assert!(!block_on(store.link_fetched_blob(&r, &d, 5, "blobs/fetch-b", NOW)).unwrap());
-    let row = block_on(store.blob(&r, &d)).unwrap().unwrap();
-    assert_eq!(row.object_key, "blobs/fetch-a");
-    let gc = Gc::new(&db);
-    assert!(
-        block_on(gc.queued(NOW, 10)).unwrap().is_empty(),
-        "not due yet"
-    );
-    let due = block_on(gc.queued(NOW + 60, 10)).unwrap();
-    let in_use: Vec<(&str, bool)> = due
-        .iter()
-        .map(|q| (q.object_key.as_str(), q.in_use))
-        .collect();
-    assert_eq!(
-        in_use,
-        [
-            ("blobs/fetch-a", true),
-            ("blobs/fetch-b", false),
-            ("blobs/fetch-dead", false)
-        ]
-    );
-}
-
-#[test]
 fn a_fetched_tag_is_due_for_refresh_a_pushed_one_never_and_failures_are_shown() {
     let db = Sqlite::migrated();
     let store = Store::new(&db);
@@ -266,7 +233,7 @@ fn fetched_content_is_deleted_under_the_rules_blobs_stored_or_not() {
         &image_json(&config, &digest("l2"), None, "t"),
         Some("v2"),
     );
-    assert!(block_on(store.link_fetched_blob(&r, &config, 1, "blobs/fetched-c", NOW)).unwrap());
+    block_on(store.commit_blob(&r, &config, 1, "blobs/fetched-c", &upload(0), NOW)).unwrap();
     let deletions = Deletions::new(&db);
     assert_eq!(
         block_on(deletions.blob(&r, &layer)),

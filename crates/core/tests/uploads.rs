@@ -8,12 +8,13 @@ mod sqlite;
 use std::cell::Cell;
 
 use futures::executor::block_on;
-use memory::{advance_clock, platform, Chunks, Memory, Op};
+use memory::{advance_clock, clock, platform, Chunks, Memory, Op};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sqlite::Sqlite;
 use tollgate_core::oci::range::ByteRange;
 use tollgate_core::oci::upload_session::{UploadId, UploadSession, PART_SIZE};
+use tollgate_core::storage::gc::Gc;
 use tollgate_core::storage::sql::{Sql, Statement};
 use tollgate_core::storage::store::Store;
 use tollgate_core::storage::uploads::{Chunk, Uploads};
@@ -139,6 +140,13 @@ impl World {
         };
         let body = (!last.is_empty()).then(|| Chunks::new(last, 1 << 20));
         block_on(self.uploads().finish(&repo("a/b"), id, digest, chunk, body))
+    }
+
+    /// A blob fetched from an upstream that announced `size` bytes.
+    fn fetch(&self, digest: &Digest, data: &[u8], size: usize) -> Result<(), Error> {
+        let body = Chunks::new(data, 1 << 20);
+        let size = size as u64;
+        block_on(self.uploads().put_fetched(&repo("a/b"), digest, size, body))
     }
 
     /// The bytes `repo` serves for `digest`, after checking they hash to it.
@@ -443,4 +451,59 @@ fn a_save_whose_answer_was_lost_counts_and_the_upload_goes_on() {
     );
     w.finish(&id, &sha256(&data), &data[2000..]).unwrap();
     assert_eq!(w.served("a/b", &sha256(&data)).unwrap(), data);
+}
+
+#[test]
+fn a_fetched_blob_is_stored_in_parts_and_linked_once() {
+    let w = World::new();
+    let data = bytes(2 * PART_SIZE + 100, 5);
+    let digest = sha256(&data);
+    w.fetch(&digest, &data, data.len()).unwrap();
+    assert_eq!(w.served("a/b", &digest).unwrap(), data);
+    let first = w.blob_keys();
+    // A concurrent first pull that lost: the first object stays, its own goes.
+    w.fetch(&digest, &data, data.len()).unwrap();
+    assert_eq!(w.blob_keys(), first);
+    assert_eq!(w.objects.keys(), first);
+    assert_eq!(w.objects.open_multiparts(), 0);
+}
+
+#[test]
+fn a_fetched_blob_whose_bytes_or_length_are_wrong_leaves_nothing() {
+    let w = World::new();
+    let data = bytes(PART_SIZE + 100, 6);
+    let digest = sha256(&data);
+    assert!(matches!(
+        w.fetch(&sha256(b"other"), &data, data.len()),
+        Err(Error::DigestInvalid(_))
+    ));
+    assert!(matches!(
+        w.fetch(&digest, &data, data.len() + 1),
+        Err(Error::SizeInvalid(_))
+    ));
+    assert_eq!(w.objects.keys(), Vec::<String>::new());
+    assert_eq!(w.objects.open_multiparts(), 0);
+    assert_eq!(w.served("a/b", &digest), None);
+}
+
+#[test]
+fn a_fetch_that_dies_before_its_link_leaves_its_object_to_collection() {
+    let w = World::new();
+    let data = bytes(PART_SIZE + 100, 7);
+    w.db.fault
+        .set(Some(("INSERT OR IGNORE INTO blobs", Strikes::Before)));
+    assert!(w.fetch(&sha256(&data), &data, data.len()).is_err());
+    let stored = w.objects.keys();
+    assert_eq!(stored.len(), 1, "completed, never linked");
+    let gc = Gc::new(&w.db);
+    assert!(
+        block_on(gc.queued(clock(), 10)).unwrap().is_empty(),
+        "not due yet"
+    );
+    let due = block_on(gc.queued(clock() + 3600, 10)).unwrap();
+    let queued: Vec<(&str, bool)> = due
+        .iter()
+        .map(|q| (q.object_key.as_str(), q.in_use))
+        .collect();
+    assert_eq!(queued, [(stored[0].as_str(), false)]);
 }

@@ -311,23 +311,6 @@ impl<'a, S: Sql> Store<'a, S> {
         Ok(changes.first() == Some(&1))
     }
 
-    /// Records the blob `digest`, fetched from `repo`'s upstream into
-    /// `object_key` and verified by the object store, as linked into `repo`.
-    /// Returns false when the content was already stored under another object
-    /// (a concurrent first pull won): the caller's object is a duplicate to delete.
-    pub async fn link_fetched_blob(
-        &self,
-        repo: &RepoName,
-        digest: &Digest,
-        size: u64,
-        object_key: &str,
-        now: i64,
-    ) -> Result<bool> {
-        let statements = blob_links(repo, digest, size, object_key, now);
-        let changes = self.sql.batch(statements).await?;
-        Ok(changes.first() == Some(&1))
-    }
-
     /// Queues `object_key`, about to be written by a fetch, for garbage
     /// collection at `due`: should the fetch die before its row is written, the
     /// object is deleted then; once a row names it, collection leaves it.

@@ -10,6 +10,9 @@
 //! the multipart upload in place, so the finished object *is* the blob and nothing is
 //! copied. Only an upload finished with another digest algorithm than it was hashed
 //! with is read back, to hash it again.
+//!
+//! A blob fetched from an upstream (docs/pull-through.md) is stored the same way
+//! as a chunked push in one request, so its memory is as flat as a push's.
 
 use crate::error::{Error, Result};
 use crate::oci::digest::{Algorithm, Digest, Hasher};
@@ -19,6 +22,10 @@ use crate::oci::upload_session::{PartCutter, UploadId, UploadSession, PART_SIZE}
 use crate::storage::object_store::{Body, ObjectStore};
 use crate::storage::sql::Sql;
 use crate::storage::store::Store;
+
+/// How long a fetched blob's object waits in the garbage collection queue: far
+/// longer than any fetch takes, so collection never races a live one.
+const UNLINKED_GRACE_SECONDS: i64 = 60 * 60;
 
 /// What a request says about the chunk it carries.
 #[derive(Clone, Debug)]
@@ -107,6 +114,32 @@ impl<'a, S: Sql, O: ObjectStore> Uploads<'a, S, O> {
         let mut session = UploadSession::new(&id, repo, digest.algorithm(), self.now);
         self.store_blob(repo, &mut session, digest, length, body)
             .await
+    }
+
+    /// A blob fetched from `repo`'s upstream (docs/pull-through.md), `size` bytes
+    /// as the upstream announced: stored like a chunked push — hashed as it
+    /// streams, cut into parts, so memory stays flat whatever its size — and
+    /// linked only once its bytes hash to `digest`. Its object is queued for
+    /// garbage collection before the first byte, so a fetch that dies before its
+    /// link leaves no object behind.
+    pub async fn put_fetched(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        size: u64,
+        body: O::Body,
+    ) -> Result<()> {
+        let id = self.new_id()?;
+        let due = self.now + UNLINKED_GRACE_SECONDS;
+        self.store.queue_unlinked(&id.object_key(), due).await?;
+        let mut session = UploadSession::new(&id, repo, digest.algorithm(), self.now);
+        let result = self
+            .commit_chunked(repo, &mut session, digest, Some(size), Some(body))
+            .await;
+        if result.is_err() {
+            self.discard(&session).await;
+        }
+        result
     }
 
     /// The live session `id` of `repo`; an expired one is cleaned up and reported
