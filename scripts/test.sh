@@ -6,8 +6,8 @@
 # side by side and each against a throwaway wrangler dev of its own, the end-to-end
 # suite (real clients included; its large-blob and garbage-collection tests apart),
 # the dashboard's browser tests (frontend/e2e; one of them starts yet another server
-# and seeds it with volume) and the OCI conformance suite; then, alone, the bundle
-# memory test. Each suite's output is printed whole when it ends. Every suite runs;
+# and seeds it with volume) and the OCI conformance suite; then, alone, the memory
+# tests of a bundle and of a first pull-through. Each suite's output is printed whole when it ends. Every suite runs;
 # the exit status says whether all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,7 +59,7 @@ step "dashboard component tests"
 e2e_tests=()
 for file in tests/tests/*.rs; do
   name=$(basename "$file" .rs)
-  case $name in large_blobs | gc | bundle_memory) ;; *) e2e_tests+=(--test "$name") ;; esac
+  case $name in large_blobs | gc | bundle_memory | pull_through_memory) ;; *) e2e_tests+=(--test "$name") ;; esac
 done
 declare -A suites=(
   [end-to-end]="cargo test -p tollgate-e2e --no-fail-fast --lib ${e2e_tests[*]} -- --test-threads=2"
@@ -85,22 +85,24 @@ while ((${#pids[@]})); do
   ((rc == 0)) || failed+=("$name (${suites[$name]})")
 done
 
-# Alone on the machine, after the others: it measures its server's workerd
-# memory, which grows when the test's reader, starved of CPU, falls behind local
-# R2 (docs/bundles.md, for plain blob GETs as much as for bundles). Even alone,
-# about one run in nine the local R2 simulator grows by a GiB and keeps it, a
-# plain blob GET as much as a bundle; so a failed run is repeated once on a fresh
-# server. A bundle that buffered would fail both.
-name="bundle memory"
-step "$name: started"
-rc=0
-memory_test() {
-  scripts/with-server.sh cargo test -p tollgate-e2e --test bundle_memory >> "$logs/$name.log" 2>&1
-}
-memory_test || memory_test || rc=$?
-step "$name: ended with status $rc"
-cat "$logs/$name.log"
-((rc == 0)) || failed+=("$name (cargo test -p tollgate-e2e --test bundle_memory)")
+# Alone on the machine, after the others, each on a fresh server: the memory tests
+# measure their server's workerd memory, which grows when the test's reader,
+# starved of CPU, falls behind local R2 (docs/bundles.md, for plain blob GETs as
+# much as for bundles). Even alone, about one run in nine the local R2 simulator
+# grows by a GiB and keeps it, a plain blob GET as much as a bundle; so a failed
+# run is repeated once on a fresh server. A path that buffered would fail both.
+for test in bundle_memory pull_through_memory; do
+  name="memory: $test"
+  step "$name: started"
+  rc=0
+  memory_test() {
+    scripts/with-server.sh cargo test -p tollgate-e2e --test "$test" >> "$logs/$test.log" 2>&1
+  }
+  memory_test || memory_test || rc=$?
+  step "$name: ended with status $rc"
+  cat "$logs/$test.log"
+  ((rc == 0)) || failed+=("$name (cargo test -p tollgate-e2e --test $test)")
+done
 
 step "done"
 if ((${#failed[@]})); then
