@@ -184,7 +184,7 @@ test("an anonymous upstream is sent without credentials, then shown", async () =
   fireEvent.click(within(form).getByRole("button", { name: "Save upstream" }));
   await waitFor(() => expect(puts(calls)).toHaveLength(1));
   expect(puts(calls)[0]).toEqual({ url: "https://upstream.example", repository: "mirror/app", auth: "none", refresh_seconds: 300 });
-  expect(within(await screen.findByLabelText("Upstream setting")).getByText("anonymous")).toBeTruthy();
+  expect(within(await screen.findByLabelText("Upstream setting")).getByText("None (anonymous)")).toBeTruthy();
   expect(await upstreamForm("Replace upstream")).toBeTruthy();
 });
 

@@ -12,9 +12,9 @@ import { ConfirmAction, Show } from "./parts";
 type Auth = UpstreamSetting["auth"];
 
 const AUTH_NAMES: Record<Auth, string> = {
-  none: "None: anonymous pulls",
-  basic: "HTTP Basic on every request",
-  token: "Token: the registry's Docker token flow",
+  none: "None (anonymous)",
+  basic: "HTTP Basic",
+  token: "Docker token flow",
 };
 
 /** The interval a new setting starts with: the API's default (src/api/openapi.json, UpstreamSetting). */
@@ -83,7 +83,7 @@ function UpstreamFacts({ name, upstream, removed }: { name: string; upstream: Up
         <dt>Repository</dt>
         <dd>{upstream.repository}</dd>
         <dt>Login</dt>
-        <dd>{upstream.auth === "none" ? "anonymous" : `${AUTH_NAMES[upstream.auth]}, as ${upstream.username}`}</dd>
+        <dd>{upstream.auth === "none" ? AUTH_NAMES.none : `${AUTH_NAMES[upstream.auth]} as ${upstream.username}`}</dd>
         {upstream.auth !== "none" && (
           <>
             <dt>Password</dt>
@@ -129,7 +129,7 @@ function UpstreamForm({ name, current, saved }: { name: string; current: Upstrea
       <label>
         Login
         {/* Uncontrolled, so the form's reset after a save puts it back with the other fields. */}
-        <select name="auth" defaultValue={auth} onChange={(e) => setAuth(e.target.value as Auth)}>
+        <select name="auth" defaultValue={auth} onChange={(e) => setAuth(e.target.value as Auth)} aria-describedby="upstream-auth-hint">
           {Object.entries(AUTH_NAMES).map(([value, label]) => (
             <option key={value} value={value}>
               {label}
@@ -137,6 +137,10 @@ function UpstreamForm({ name, current, saved }: { name: string; current: Upstrea
           ))}
         </select>
       </label>
+      <p className="hint" id="upstream-auth-hint">
+        HTTP Basic sends the username and password with every request; the token flow exchanges them for a short-lived token where the
+        registry's 401 answer says.
+      </p>
       {auth !== "none" && <Credentials current={current} />}
       <label>
         Refresh interval (seconds)
