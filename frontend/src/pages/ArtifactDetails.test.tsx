@@ -142,7 +142,8 @@ const basic: Upstream = {
   updated_at: 1_700_000_300,
 };
 
-/** The page's server with `stored` as the upstream (none when null): a PUT stores the setting, or answers `refusal`; a DELETE removes it. */
+/** The page's server with `stored` as the upstream (none when null): a PUT stores the
+ * setting, or answers `refusal`; a DELETE removes it. */
 function upstreamServer(stored: Upstream | null, refusal?: string) {
   let current = stored;
   return mockApi((call) => {
@@ -154,7 +155,8 @@ function upstreamServer(stored: Upstream | null, refusal?: string) {
     }
     if (refusal) return problem(400, refusal);
     const { password, username = null, ...setting } = call.body as UpstreamSetting;
-    current = { ...setting, username, password_set: password !== undefined, last_error: null, last_error_at: null, updated_at: 1_700_000_400 };
+    const password_set = password !== undefined;
+    current = { ...setting, username, password_set, last_error: null, last_error_at: null, updated_at: 1_700_000_400 };
     return { body: current };
   });
 }

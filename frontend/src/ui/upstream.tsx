@@ -6,7 +6,7 @@ import { useState } from "react";
 import { api, ApiError, ok, type Upstream, type UpstreamSetting } from "../api/client";
 import { useLoad, type Loaded } from "./async";
 import { dateTime } from "./format";
-import { ActionForm, field } from "./forms";
+import { ActionForm, field, NamedOptions } from "./forms";
 import { ConfirmAction, Show } from "./parts";
 
 type Auth = UpstreamSetting["auth"];
@@ -63,7 +63,11 @@ export function UpstreamSection({ name, upstream }: { name: string; upstream: Lo
       <Show state={upstream}>
         {(current) => (
           <>
-            {current ? <UpstreamFacts name={name} upstream={current} removed={upstream.reload} /> : <p>None: this artifact holds only what is pushed to it.</p>}
+            {current ? (
+              <UpstreamFacts name={name} upstream={current} removed={upstream.reload} />
+            ) : (
+              <p>None: this artifact holds only what is pushed to it.</p>
+            )}
             {/* Keyed by the setting, so a saved one comes back as the form's new defaults. */}
             <UpstreamForm key={JSON.stringify(current)} name={name} current={current} saved={upstream.reload} />
           </>
@@ -117,7 +121,14 @@ function UpstreamForm({ name, current, saved }: { name: string; current: Upstrea
     <ActionForm title={current ? "Replace upstream" : "Set upstream"} label="Save upstream" submit={save}>
       <label>
         Registry URL
-        <input name="url" type="url" required defaultValue={current?.url} placeholder="https://registry.example.com" aria-describedby="upstream-url-hint" />
+        <input
+          name="url"
+          type="url"
+          required
+          defaultValue={current?.url}
+          placeholder="https://registry.example.com"
+          aria-describedby="upstream-url-hint"
+        />
       </label>
       <p className="hint" id="upstream-url-hint">
         The registry's base URL only: https://host[:port] (plain http only to this machine, for local tests).
@@ -130,11 +141,7 @@ function UpstreamForm({ name, current, saved }: { name: string; current: Upstrea
         Login
         {/* Uncontrolled, so the form's reset after a save puts it back with the other fields. */}
         <select name="auth" defaultValue={auth} onChange={(e) => setAuth(e.target.value as Auth)} aria-describedby="upstream-auth-hint">
-          {Object.entries(AUTH_NAMES).map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
+          <NamedOptions names={AUTH_NAMES} />
         </select>
       </label>
       <p className="hint" id="upstream-auth-hint">
@@ -176,7 +183,9 @@ function Credentials({ current }: { current: Upstream | null }) {
         <input name="password" type="password" required autoComplete="new-password" aria-describedby="upstream-password-hint" />
       </label>
       <p className="hint" id="upstream-password-hint">
-        {current?.password_set ? "A password is set; it is never shown. Saving replaces the whole setting: type it again." : "Stored encrypted; never shown again."}
+        {current?.password_set
+          ? "A password is set; it is never shown. Saving replaces the whole setting: type it again."
+          : "Stored encrypted; never shown again."}
       </p>
     </>
   );
