@@ -270,4 +270,37 @@ describe("dashboard", { concurrency: Number(process.env.TOLLGATE_E2E_CONCURRENCY
     assert.ok(text.includes(srv.user), `the actor is named: ${text}`);
     await page.context().close();
   });
+
+  test("i. the admin sets an upstream with basic auth on the artifact's page; the password never comes back; removed", async () => {
+    const repo = `ui/${unique("mirrored")}`;
+    await pushImage(srv, repo, "v1");
+    const password = `upstream-${unique("password")}`;
+
+    const page = await adminPage();
+    await page.goto(`/artifacts/${repo}`);
+    const form = page.getByRole("form", { name: "Set upstream" });
+    // Nothing fetches from the upstream here, so a port where nothing listens will do.
+    await form.getByLabel("Registry URL").fill("http://127.0.0.1:9/");
+    await form.getByLabel("Repository").fill("mirror/app");
+    await form.getByLabel("Login").selectOption("basic");
+    await form.getByLabel("Username").fill("ci-robot");
+    await form.getByLabel("Password or access token").fill(password);
+    await form.getByRole("button", { name: "Save upstream" }).click();
+
+    const setting = page.getByLabel("Upstream setting");
+    await setting.getByText("password set", { exact: true }).waitFor();
+    assert.match(await setting.innerText(), /mirror\/app[\s\S]*ci-robot/);
+    const replace = page.getByRole("form", { name: "Replace upstream" });
+    assert.equal(await replace.getByLabel("Password or access token").inputValue(), "");
+    assert.ok(!(await page.content()).includes(password), "the password is nowhere on the page");
+    const stored = await api(srv, "GET", `/api/v1/artifacts/${repo}/upstream`);
+    assert.deepEqual([stored.url, stored.auth, stored.username, stored.password_set], ["http://127.0.0.1:9", "basic", "ci-robot", true]);
+
+    await page.getByRole("button", { name: "Remove upstream" }).click();
+    await page.locator("dialog[open]").getByRole("button", { name: "Remove upstream" }).click();
+    await page.getByRole("form", { name: "Set upstream" }).waitFor();
+    await assert.rejects(api(srv, "GET", `/api/v1/artifacts/${repo}/upstream`), /404/);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
 });

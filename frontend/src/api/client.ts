@@ -22,6 +22,8 @@ export type Role = Schemas["Role"];
 export type Session = Schemas["Session"];
 export type Tag = Schemas["Tag"];
 export type Token = Schemas["Token"];
+export type Upstream = Schemas["Upstream"];
+export type UpstreamSetting = Schemas["UpstreamSetting"];
 export type User = Schemas["User"];
 
 // An absolute base (the page's origin) because Request outside a browser, as in

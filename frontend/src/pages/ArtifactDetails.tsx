@@ -1,8 +1,9 @@
 // One artifact as the vendor sees it: where to pull it from, its tags with
-// their pulls, which tags are immutable (an admin edits the patterns), every
-// version with size, platforms, SBOMs and signatures, its pulls over time, and
-// deleting tags or the whole artifact — with the rule that refuses a deletion
-// shown in the server's words.
+// their pulls, which tags are immutable (an admin edits the patterns), its
+// upstream registry and that registry's outage (admins), every version with
+// size, platforms, SBOMs and signatures, its pulls over time, and deleting tags
+// or the whole artifact — with the rule that refuses a deletion shown in the
+// server's words.
 import { useState } from "react";
 import { api, ok, type ArtifactDetails } from "../api/client";
 import { navigate } from "../router";
@@ -13,6 +14,7 @@ import { bytes, dateTime, shortDigest } from "../ui/format";
 import { ActionForm, field } from "../ui/forms";
 import { ConfirmButton, ErrorNote, Show } from "../ui/parts";
 import { newestTag, PullCommands } from "../ui/pull";
+import { UpstreamOutage, UpstreamSection, useUpstream } from "../ui/upstream";
 import { ArtifactFacts, TagsTable, VersionsTable } from "../ui/versions";
 
 const CHART_DAYS = 30;
@@ -20,6 +22,8 @@ const CHART_DAYS = 30;
 export function ArtifactDetailsPage({ name }: { name: string }) {
   const me = useMe();
   const details = useLoad(() => ok(api.GET("/api/v1/artifacts/{name}", { params: { path: { name } } })), name);
+  const admin = isAdmin(me);
+  const upstream = useUpstream(name, admin);
   const [actionError, setActionError] = useState<Error>();
   const deleteTag = async (tag: string) => {
     setActionError(undefined);
@@ -48,13 +52,15 @@ export function ArtifactDetailsPage({ name }: { name: string }) {
         {(d) => (
           <>
             <Facts details={d} />
+            <UpstreamOutage upstream={upstream.data} />
             <h2>Pull</h2>
             <PullCommands details={d} tag={newestTag(d)?.tag} user={me.email} />
             <h2>Tags</h2>
             <TagsTable details={d} onDelete={writable ? deleteTag : undefined} />
             {d.immutable_tags && (
-              <ImmutableTags name={name} patterns={d.immutable_tags} editable={isAdmin(me)} saved={details.reload} />
+              <ImmutableTags name={name} patterns={d.immutable_tags} editable={admin} saved={details.reload} />
             )}
+            {admin && <UpstreamSection name={name} upstream={upstream} />}
             <h2>Versions</h2>
             <VersionsTable details={d} />
             <h2>Pulls</h2>

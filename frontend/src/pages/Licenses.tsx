@@ -9,6 +9,7 @@ import { customerHref, Link, navigate, setQuery, useLocation } from "../router";
 import { canWrite, useMe } from "../session";
 import { useAction, useLoad, useMore, usePaged } from "../ui/async";
 import { shortDigest } from "../ui/format";
+import { NamedOptions } from "../ui/forms";
 import { capInput, capValue, EXPIRY_POLICIES, LicenseTable, UsageNote } from "../ui/licenses";
 import { ConfirmAction, Empty, ErrorNote, Loading, Pager, SearchBox, Show } from "../ui/parts";
 import { CustomerSelect, MoreSelect, useCustomers } from "../ui/pickers";
@@ -184,11 +185,7 @@ function LicenseForm({ license }: { license?: License }) {
         <label>
           After it expires
           <select value={policy} onChange={(e) => setPolicy(e.target.value as License["expiry_policy"])} aria-describedby="policy-hint">
-            {Object.entries(EXPIRY_POLICIES).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
+            <NamedOptions names={EXPIRY_POLICIES} />
           </select>
         </label>
         <p className="hint" id="policy-hint">

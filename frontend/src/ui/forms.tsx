@@ -1,5 +1,6 @@
 // Create forms: plain inputs read on submit, the server's refusal shown in
-// words, and the form cleared once the server has taken it.
+// words, and the form cleared once the server has taken it; and the options of
+// a select from the names of its values.
 import type { FormEvent, ReactNode } from "react";
 import { useAction } from "./async";
 import { ErrorNote } from "./parts";
@@ -39,4 +40,17 @@ export function ActionForm({
 /** A text field's value, trimmed ("" when absent). */
 export function field(values: FormData, name: string): string {
   return String(values.get(name) ?? "").trim();
+}
+
+/** A select's options: each value of `names` (an API enum's) shown by its name. */
+export function NamedOptions({ names }: { names: Record<string, string> }) {
+  return (
+    <>
+      {Object.entries(names).map(([value, name]) => (
+        <option key={value} value={value}>
+          {name}
+        </option>
+      ))}
+    </>
+  );
 }
