@@ -4,7 +4,7 @@
 use futures::StreamExt;
 use tollgate_core::oci::manifest::{self, Manifest, MAX_MANIFEST_SIZE};
 use tollgate_core::oci::reference::{Reference, Tag};
-use tollgate_core::storage::manifest_objects::{self, INLINE_LIMIT};
+use tollgate_core::storage::manifest_objects::{self, Origin, INLINE_LIMIT};
 use tollgate_core::storage::object_store::ObjectStore;
 use tollgate_core::storage::sql::Statement;
 use tollgate_core::storage::store::{ManifestBytes, ManifestRow, NewManifest};
@@ -184,13 +184,25 @@ async fn store(app: &App, name: &RepoName, pushed: &Pushed, guards: Vec<Statemen
     if pushed.inline() {
         app.store().put_manifest(guards, new).await?;
     } else {
-        let attempt = app::random()?;
-        manifest_objects::put(&app.store(), &app.objects, guards, new, text, attempt).await?;
+        put_object(app, guards, new, text, Origin::Pushed).await?;
     }
     Ok(())
 }
 
-/// Stores an inline manifest fetched from `name`'s upstream as if pushed (its
+/// Stores a manifest too large for D1 in the object store, its row behind `guards`.
+async fn put_object(
+    app: &App,
+    guards: Vec<Statement>,
+    new: NewManifest<'_>,
+    text: &str,
+    origin: Origin,
+) -> Result<()> {
+    let attempt = app::random()?;
+    let store = app.store();
+    manifest_objects::put(&store, &app.objects, guards, new, text, attempt, origin).await
+}
+
+/// Stores a manifest fetched from `name`'s upstream as if pushed (its
 /// blobs are fetched when pulled; a tag under the immutable-tag rule, as a push
 /// would) and answers its row, as a pull reads it. A tag is re-resolved
 /// upstream from `refresh_at` on.
@@ -204,7 +216,14 @@ pub async fn keep_fetched(
     let new = fetched.new_manifest(app, name, ManifestBytes::Inline(text));
     let store = app.store();
     let store = &store;
-    let write = move |guards| store.put_fetched_manifest(guards, new, refresh_at);
+    let write = move |guards: Vec<Statement>| async move {
+        if fetched.inline() {
+            store.put_fetched_manifest(guards, new, refresh_at).await?;
+        } else {
+            put_object(app, guards, new, text, Origin::Fetched { refresh_at }).await?;
+        }
+        Ok(())
+    };
     match &fetched.tag {
         Some(tag) => {
             let immutability = app.immutability();

@@ -14,7 +14,6 @@ use futures::future::{select, Either};
 use futures::{SinkExt, StreamExt};
 use tollgate_core::cache::read_path::Written;
 use tollgate_core::oci::manifest::MAX_MANIFEST_SIZE;
-use tollgate_core::storage::manifest_objects::INLINE_LIMIT;
 use tollgate_core::storage::store::ManifestRow;
 use tollgate_core::upstream::fetch::{self, HEADERS_TIMEOUT_MS, MANIFEST_ACCEPT, MAX_REDIRECTS};
 use tollgate_core::upstream::login::{self, Bearer, Challenge};
@@ -236,11 +235,6 @@ async fn fetch_manifest(
         .map_err(|e| Error::Upstream(format!("its manifest is refused: {e}")))?;
     let announced = header(&response, "Docker-Content-Digest");
     fetch::check_manifest(reference, fetched.digest(), announced.as_deref())?;
-    if !fetched.inline() {
-        return Err(Error::Upstream(format!(
-            "its manifest is over {INLINE_LIMIT} bytes, more than Tollgate mirrors"
-        )));
-    }
     let refresh_at = fetch::next_refresh(&client.upstream, app.now);
     let row = manifests::keep_fetched(app, repo, &fetched, refresh_at).await?;
     cache::written(&Written::Repository(repo.clone()));

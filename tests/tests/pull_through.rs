@@ -560,3 +560,30 @@ fn a_hostile_upstream_gets_no_credentials_off_its_origin_nor_more_than_the_limit
         "the 10 s timeout"
     );
 }
+
+#[test]
+fn a_manifest_too_large_for_d1_is_fetched_into_the_object_store() {
+    let sb = Sandbox::new("pull-through-large");
+    let up = Upstream::start(&sb.path("upstream"));
+    let mirror = unique_repo("mirror-large");
+    let image = up.registry.push_random_image(&mirror, "small");
+    let mut manifest: Value = serde_json::from_slice(&image.manifest).unwrap();
+    manifest["annotations"] = json!({"padding": "x".repeat(600 * 1024)});
+    let body = serde_json::to_vec(&manifest).unwrap();
+    up.registry
+        .push_manifest(&mirror, "large", OCI_MANIFEST, &body);
+    let repo = unique_repo("pulled-large");
+    upstream("PUT", &repo, Some(&up.setting(&mirror)), None).expect(200);
+    let digest = sha256_digest(&body);
+    let pull = |reference: &str| {
+        let r = registry().get_manifest(&repo, reference);
+        r.expect(200);
+        assert_eq!(r.must_header("Docker-Content-Digest"), digest);
+        assert!(r.body == body, "the upstream's bytes");
+    };
+    pull("large");
+    // Stored: served with the upstream stopped, by tag (not due yet) and digest.
+    up.stop();
+    pull("large");
+    pull(&digest);
+}

@@ -20,7 +20,7 @@ use sqlite::Sqlite;
 use tollgate_core::oci::manifest::{self, OCI_MANIFEST};
 use tollgate_core::oci::reference::Reference;
 use tollgate_core::storage::gc::{self, Gc, Objects, Summary};
-use tollgate_core::storage::manifest_objects;
+use tollgate_core::storage::manifest_objects::{self, Origin};
 use tollgate_core::storage::object_store::ObjectStore;
 use tollgate_core::storage::sql::{Sql, Statement};
 use tollgate_core::storage::store::{ManifestBytes, NewManifest, Store};
@@ -128,9 +128,17 @@ async fn push_large(db: &Sqlite, objects: &Memory, r: &RepoName, json: &str, at:
         now: at,
     };
     let attempt = (platform().random)().unwrap();
-    manifest_objects::put(&Store::new(db), objects, Vec::new(), new, json, attempt)
-        .await
-        .unwrap();
+    manifest_objects::put(
+        &Store::new(db),
+        objects,
+        Vec::new(),
+        new,
+        json,
+        attempt,
+        Origin::Pushed,
+    )
+    .await
+    .unwrap();
 }
 
 /// Objects kept under `manifests/`.

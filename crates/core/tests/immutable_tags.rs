@@ -18,7 +18,7 @@ use sqlite::Sqlite;
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::immutable::{Immutability, ImmutableTags, NEW_ARTIFACT_DEFAULT};
 use tollgate_core::oci::manifest;
-use tollgate_core::storage::manifest_objects;
+use tollgate_core::storage::manifest_objects::{self, Origin};
 use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::{ManifestBytes, NewManifest, Store};
 use tollgate_core::{stmt, Digest, Error, Reference, RepoName, Result, Tag};
@@ -255,7 +255,15 @@ fn a_refused_large_manifest_leaves_no_object() {
     let store = Store::new(&db);
     let pushed = block_on(Immutability::new(&db).push(&r, &tag, &d, |guard| {
         let attempt = (platform().random)().unwrap();
-        manifest_objects::put(&store, &objects, vec![guard], new, &json, attempt)
+        manifest_objects::put(
+            &store,
+            &objects,
+            vec![guard],
+            new,
+            &json,
+            attempt,
+            Origin::Pushed,
+        )
     }));
     assert_eq!(pushed, immutable("v1.0.0"));
     assert_eq!(objects.keys(), Vec::<String>::new());

@@ -5,6 +5,7 @@
 //! with references not stored yet. How a fetched blob is stored: uploads.rs.
 
 mod fixtures;
+mod memory;
 mod sqlite;
 
 use futures::executor::block_on;
@@ -15,6 +16,7 @@ use tollgate_core::licensing::license::{Access, ExpiryPolicy, Item, Versions};
 use tollgate_core::licensing::license_store::{Licenses, NewLicense, Target};
 use tollgate_core::oci::manifest::OCI_INDEX;
 use tollgate_core::storage::gc::{Gc, Settings};
+use tollgate_core::storage::manifest_objects::{self, Origin, INLINE_LIMIT};
 use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
 use tollgate_core::upstream::setting::{AuthKind, Upstream};
@@ -164,6 +166,44 @@ fn a_fetched_manifest_is_stored_without_its_blobs_and_licenses_them() {
     let settings = Settings::new(0, 10);
     block_on(Gc::new(&db).collect(NOW + 100, &settings)).unwrap();
     assert!(block_on(store.manifest(&r, &child_ref)).unwrap().is_some());
+}
+
+#[test]
+fn a_large_fetched_manifest_goes_to_the_object_store_without_its_blobs() {
+    let db = Sqlite::migrated();
+    let objects = memory::Memory::default();
+    let store = Store::new(&db);
+    let r = repo("acme/app");
+    with_upstream(&db, &r);
+    let padding = "x".repeat(INLINE_LIMIT);
+    let json = image_json(&digest("c"), &digest("l"), None, &padding);
+    let put = |origin| {
+        writing(&r, &json, Some("big"), NOW, |new| {
+            let stored =
+                manifest_objects::put(&store, &objects, Vec::new(), new, &json, [7; 16], origin);
+            match origin {
+                Origin::Pushed => assert!(matches!(
+                    block_on(stored),
+                    Err(Error::ManifestBlobUnknown(_))
+                )),
+                Origin::Fetched { .. } => block_on(stored).unwrap(),
+            }
+        })
+    };
+    put(Origin::Pushed);
+    assert!(objects.keys().is_empty(), "a refused push leaves no object");
+    let d = put(Origin::Fetched {
+        refresh_at: NOW + 300,
+    });
+    let row = block_on(store.manifest(&r, &"big".parse().unwrap()))
+        .unwrap()
+        .unwrap();
+    let key = row.object_key.expect("kept in the object store");
+    assert_eq!(objects.object(&key).unwrap(), json.as_bytes());
+    assert_eq!(
+        (row.digest, row.refresh_at),
+        (d.to_string(), Some(NOW + 300))
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Manifests too large to keep inline in D1 (docs/registry.md, "Manifests") are kept
-//! in the object store. Storing one: its references are checked first, so a refused
-//! push leaves no object; the bytes go to the object store, which verifies them
+//! in the object store, pushed or fetched from an upstream alike. Storing one: a
+//! pushed one's references are checked first, so a refused push leaves no object; the bytes go to the object store, which verifies them
 //! against the digest; then the row is written. Each push writes a key of its own,
 //! so no push rewrites an object garbage collection has decided is unused and is
 //! about to delete (docs/gc.md).
@@ -21,8 +21,18 @@ pub fn object_key(digest: &Digest, attempt: [u8; 16]) -> String {
     format!("manifests/{digest}/{}", hex::encode(attempt))
 }
 
+/// Where a manifest comes from, which decides how its row is written.
+#[derive(Clone, Copy, Debug)]
+pub enum Origin {
+    /// Pushed: everything it references must be stored already.
+    Pushed,
+    /// Fetched from the artifact's upstream (docs/pull-through.md): what it
+    /// references is fetched when pulled; a tag is re-resolved from `refresh_at`.
+    Fetched { refresh_at: i64 },
+}
+
 /// Stores the large manifest `new` (its `bytes` are replaced) with `text` as its
-/// bytes, under this push's `attempt`, its row written after `guards`.
+/// bytes, under this write's `attempt`, its row written after `guards`.
 pub async fn put<S: Sql, O: ObjectStore>(
     store: &Store<'_, S>,
     objects: &O,
@@ -30,20 +40,27 @@ pub async fn put<S: Sql, O: ObjectStore>(
     new: NewManifest<'_>,
     text: &str,
     attempt: [u8; 16],
+    origin: Origin,
 ) -> Result<()> {
-    let missing = store.missing_references(new.repo, new.manifest).await?;
-    if let Some(digest) = missing.into_iter().next() {
-        return Err(Error::ManifestBlobUnknown(digest));
+    if let Origin::Pushed = origin {
+        let missing = store.missing_references(new.repo, new.manifest).await?;
+        if let Some(digest) = missing.into_iter().next() {
+            return Err(Error::ManifestBlobUnknown(digest));
+        }
     }
     let key = object_key(new.digest, attempt);
     objects
         .put(&key, text.as_bytes().to_vec(), Some(new.digest))
         .await?;
-    let bytes = ManifestBytes::Object(&key);
-    match store
-        .put_manifest(guards, NewManifest { bytes, ..new })
-        .await
-    {
+    let new = NewManifest {
+        bytes: ManifestBytes::Object(&key),
+        ..new
+    };
+    let written = match origin {
+        Origin::Pushed => store.put_manifest(guards, new).await,
+        Origin::Fetched { refresh_at } => store.put_fetched_manifest(guards, new, refresh_at).await,
+    };
+    match written {
         Ok(true) => Ok(()),
         // The repository held the manifest already, under its own object.
         Ok(false) => discard(objects, &key, Ok(())).await,
