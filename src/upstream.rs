@@ -16,11 +16,13 @@ use tollgate_core::oci::manifest::MAX_MANIFEST_SIZE;
 use tollgate_core::storage::manifest_objects::INLINE_LIMIT;
 use tollgate_core::storage::object_store::ObjectStore;
 use tollgate_core::storage::store::ManifestRow;
-use tollgate_core::upstream::fetch::{self, HEADERS_TIMEOUT_MS, MANIFEST_ACCEPT, MAX_REDIRECTS};
+use tollgate_core::upstream::fetch::{
+    self, Resolved, HEADERS_TIMEOUT_MS, MANIFEST_ACCEPT, MAX_REDIRECTS,
+};
 use tollgate_core::upstream::login::{self, Bearer, Challenge};
 use tollgate_core::upstream::setting::{AuthKind, Upstream};
 use tollgate_core::upstream::store::Upstreams;
-use tollgate_core::{Algorithm, Digest, Error, Reference, RepoName, Result};
+use tollgate_core::{Algorithm, Digest, Error, Reference, RepoName, Result, Tag};
 use worker::js_sys::BigInt;
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
@@ -254,11 +256,7 @@ async fn fetch_manifest(
 }
 
 /// `row`, what the tag `reference` of `repo` names here, re-resolved upstream
-/// when it was fetched and its refresh interval has passed: a `HEAD` there,
-/// and a fetch only when the tag moved. When the upstream fails (or the tag
-/// would move under the immutable-tag rule) the cached row is served
-/// (stale-if-error), the failure recorded on the upstream setting, and the tag
-/// not tried again before another interval.
+/// ([`refresh`]) when it was fetched and its refresh interval has passed.
 pub async fn fresh(
     app: &App,
     repo: &RepoName,
@@ -278,24 +276,40 @@ pub async fn fresh(
         .digest
         .parse()
         .map_err(|_| Error::Internal(format!("stored digest {}", row.digest)))?;
-    let next = fetch::next_refresh(&client.upstream, app.now);
-    let failure = match resolve(app, &client, repo, reference, &digest).await {
-        Ok(Some(moved)) => return Ok(moved),
-        Ok(None) => None,
-        Err(e @ (Error::Upstream(_) | Error::ImmutableTag(_))) => Some(e.to_string()),
-        Err(e) => return Err(e),
-    };
-    if let Some(why) = failure {
+    match refresh(app, &client, repo, tag, &digest).await? {
+        Resolved::Moved(moved) => Ok(moved),
+        Resolved::Unchanged | Resolved::Kept(_) => Ok(ManifestRow {
+            refresh_at: Some(fetch::next_refresh(&client.upstream, app.now)),
+            ..row
+        }),
+    }
+}
+
+/// Re-resolves upstream the due fetched tag `tag` of `repo`, which names
+/// `digest` here: a `HEAD` there, and a fetch only when the tag moved. When the
+/// upstream fails (or the tag would move under the immutable-tag rule) the
+/// tag stays (stale-if-error), the failure is recorded on the upstream setting,
+/// and the tag is not tried again before another interval.
+pub async fn refresh(
+    app: &App,
+    client: &Client,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> Result<Resolved> {
+    let reference = Reference::Tag(tag.clone());
+    let resolved = Resolved::of(resolve(app, client, repo, &reference, digest).await)?;
+    if let Resolved::Kept(why) = &resolved {
         Upstreams::new(&app.db)
-            .record_failure(repo, &why, app.now)
+            .record_failure(repo, &why.to_string(), app.now)
             .await?;
     }
-    app.store().tag_resolved(repo, tag, &digest, next).await?;
-    cache::written(&Written::Repository(repo.clone()));
-    Ok(ManifestRow {
-        refresh_at: Some(next),
-        ..row
-    })
+    if !matches!(resolved, Resolved::Moved(_)) {
+        let next = fetch::next_refresh(&client.upstream, app.now);
+        app.store().tag_resolved(repo, tag, digest, next).await?;
+        cache::written(&Written::Repository(repo.clone()));
+    }
+    Ok(resolved)
 }
 
 /// Asks the upstream where the tag `reference` points: `None` when still at
