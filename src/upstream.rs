@@ -4,6 +4,8 @@
 //! blob streams to the client and into R2 at once, R2 checking its digest, and
 //! is linked only once R2 has stored it. The rules (URLs, login, what an answer
 //! means) are the core's (`tollgate_core::upstream`); this module speaks HTTP.
+//! Re-resolving a due tag ([`refresh`]) is shared by the pull and the scheduled
+//! sync (src/upstream_sync.rs).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -58,7 +60,7 @@ pub struct Client {
 }
 
 /// `repo`'s upstream client, `None` when the artifact has no upstream.
-async fn client(app: &App, repo: &RepoName) -> Result<Option<Client>> {
+pub async fn client(app: &App, repo: &RepoName) -> Result<Option<Client>> {
     let cipher = SealerOnUse(app.secret("TOLLGATE_UPSTREAM_KEY"));
     let upstream = Upstreams::new(&app.db).open(repo, &cipher).await?;
     Ok(upstream.map(|upstream| Client { upstream }))
@@ -289,7 +291,8 @@ pub async fn fresh(
 /// `digest` here: a `HEAD` there, and a fetch only when the tag moved. When the
 /// upstream fails (or the tag would move under the immutable-tag rule) the
 /// tag stays (stale-if-error), the failure is recorded on the upstream setting,
-/// and the tag is not tried again before another interval.
+/// and the tag is not tried again before another interval. The pull
+/// ([`fresh`]) and the scheduled sync (src/upstream_sync.rs) both come here.
 pub async fn refresh(
     app: &App,
     client: &Client,
