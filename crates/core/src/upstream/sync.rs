@@ -85,9 +85,10 @@ pub async fn due_tags(sql: &impl Sql, now: i64, bound: Bound) -> Result<Vec<DueA
     Ok(due)
 }
 
-/// Whether re-resolving a tag ended as its artifact's turn in a run ends: the
-/// upstream failed, so its other tags would most likely fail too, each costing
-/// a timeout. A tag the immutable-tag rule kept is no failure of the upstream.
+/// Whether a tag re-resolved as `resolved` ends its artifact's turn in a run:
+/// when the upstream failed, the artifact's other tags would most likely fail
+/// too, each costing a timeout. A tag the immutable-tag rule kept is no failure
+/// of the upstream.
 pub fn ends_turn(resolved: &Resolved) -> bool {
     matches!(resolved, Resolved::Kept(Error::Upstream(_)))
 }
