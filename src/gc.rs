@@ -1,21 +1,19 @@
-//! The scheduled job: garbage collection (docs/gc.md), the audit log's retention
-//! (docs/audit.md), and forgetting failed sign-in counters and sessions that have
-//! run out (docs/accounts.md). The core decides what is garbage and keeps the queue
-//! in D1; this does the R2 side (deleting objects, aborting multipart uploads) and
-//! logs one line per run of each.
+//! The hourly job (src/scheduled.rs runs it): garbage collection (docs/gc.md),
+//! the audit log's retention (docs/audit.md), and forgetting failed sign-in
+//! counters and sessions that have run out (docs/accounts.md). The core decides
+//! what is garbage and keeps the queue in D1; this does the R2 side (deleting
+//! objects, aborting multipart uploads) and logs one line per run of each.
 
 use tollgate_core::audit::{self, Audit};
 use tollgate_core::cache::read_path::Written;
 use tollgate_core::storage::gc::{self, Settings, Summary, DEFAULT_GRACE_SECONDS};
-use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
+use worker::{console_error, console_log, Env};
 
 use crate::app::{self, App};
 
-#[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    console_error_panic_hook::set_once();
-    let grace = app::number(&env, "GC_GRACE_SECONDS", DEFAULT_GRACE_SECONDS);
-    let setup = App::new(&env).and_then(|app| Ok((grace?, app)));
+pub async fn run(env: &Env) {
+    let grace = app::number(env, "GC_GRACE_SECONDS", DEFAULT_GRACE_SECONDS);
+    let setup = App::new(env).and_then(|app| Ok((grace?, app)));
     let (grace, app) = match setup {
         Ok(setup) => setup,
         Err(e) => {
@@ -32,7 +30,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(e) = app.accounts().prune(app.now).await {
         console_error!("pruning failure counters and sessions: {e}");
     }
-    prune_audit(&env, &app).await;
+    prune_audit(env, &app).await;
     crate::cache::written(&Written::Everything);
 }
 

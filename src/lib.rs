@@ -21,10 +21,12 @@ mod manifests;
 mod r2;
 mod referrers;
 mod request;
+mod scheduled;
 mod sealing;
 mod token;
 mod uploads;
 mod upstream;
+mod upstream_sync;
 
 use serde::de::DeserializeOwned;
 use tollgate_core::auth::account_store::CredentialRow;

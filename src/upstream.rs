@@ -4,6 +4,8 @@
 //! blob is stored in parts as it streams, its blocks passed on to the client as
 //! they go, and linked only once it hashes to its digest. The rules (URLs, login, what an answer
 //! means) are the core's (`tollgate_core::upstream`); this module speaks HTTP.
+//! Re-resolving a due tag ([`refresh`]) is shared by the pull and the scheduled
+//! sync (src/upstream_sync.rs).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -15,11 +17,13 @@ use futures::{SinkExt, StreamExt};
 use tollgate_core::cache::read_path::Written;
 use tollgate_core::oci::manifest::MAX_MANIFEST_SIZE;
 use tollgate_core::storage::store::ManifestRow;
-use tollgate_core::upstream::fetch::{self, HEADERS_TIMEOUT_MS, MANIFEST_ACCEPT, MAX_REDIRECTS};
+use tollgate_core::upstream::fetch::{
+    self, Resolved, HEADERS_TIMEOUT_MS, MANIFEST_ACCEPT, MAX_REDIRECTS,
+};
 use tollgate_core::upstream::login::{self, Bearer, Challenge};
 use tollgate_core::upstream::setting::{AuthKind, Upstream};
 use tollgate_core::upstream::store::Upstreams;
-use tollgate_core::{Algorithm, Digest, Error, Reference, RepoName, Result};
+use tollgate_core::{Algorithm, Digest, Error, Reference, RepoName, Result, Tag};
 use worker::js_sys::BigInt;
 use worker::worker_sys::FixedLengthStream;
 use worker::{
@@ -49,7 +53,7 @@ pub struct Client {
 }
 
 /// `repo`'s upstream client, `None` when the artifact has no upstream.
-async fn client(app: &App, repo: &RepoName) -> Result<Option<Client>> {
+pub async fn client(app: &App, repo: &RepoName) -> Result<Option<Client>> {
     let cipher = SealerOnUse(app.secret("TOLLGATE_UPSTREAM_KEY"));
     let upstream = Upstreams::new(&app.db).open(repo, &cipher).await?;
     Ok(upstream.map(|upstream| Client { upstream }))
@@ -242,11 +246,7 @@ async fn fetch_manifest(
 }
 
 /// `row`, what the tag `reference` of `repo` names here, re-resolved upstream
-/// when it was fetched and its refresh interval has passed: a `HEAD` there,
-/// and a fetch only when the tag moved. When the upstream fails (or the tag
-/// would move under the immutable-tag rule) the cached row is served
-/// (stale-if-error), the failure recorded on the upstream setting, and the tag
-/// not tried again before another interval.
+/// ([`refresh`]) when it was fetched and its refresh interval has passed.
 pub async fn fresh(
     app: &App,
     repo: &RepoName,
@@ -266,24 +266,41 @@ pub async fn fresh(
         .digest
         .parse()
         .map_err(|_| Error::Internal(format!("stored digest {}", row.digest)))?;
-    let next = fetch::next_refresh(&client.upstream, app.now);
-    let failure = match resolve(app, &client, repo, reference, &digest).await {
-        Ok(Some(moved)) => return Ok(moved),
-        Ok(None) => None,
-        Err(e @ (Error::Upstream(_) | Error::ImmutableTag(_))) => Some(e.to_string()),
-        Err(e) => return Err(e),
-    };
-    if let Some(why) = failure {
+    match refresh(app, &client, repo, tag, &digest).await? {
+        Resolved::Moved(moved) => Ok(moved),
+        Resolved::Unchanged | Resolved::Kept(_) => Ok(ManifestRow {
+            refresh_at: Some(fetch::next_refresh(&client.upstream, app.now)),
+            ..row
+        }),
+    }
+}
+
+/// Re-resolves upstream the due fetched tag `tag` of `repo`, which names
+/// `digest` here: a `HEAD` there, and a fetch only when the tag moved. When the
+/// upstream fails (or the tag would move under the immutable-tag rule) the
+/// tag stays (stale-if-error), the failure is recorded on the upstream setting,
+/// and the tag is not tried again before another interval. The pull
+/// ([`fresh`]) and the scheduled sync (src/upstream_sync.rs) both come here.
+pub async fn refresh(
+    app: &App,
+    client: &Client,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> Result<Resolved> {
+    let reference = Reference::Tag(tag.clone());
+    let resolved = Resolved::of(resolve(app, client, repo, &reference, digest).await)?;
+    if let Resolved::Kept(why) = &resolved {
         Upstreams::new(&app.db)
-            .record_failure(repo, &why, app.now)
+            .record_failure(repo, &why.to_string(), app.now)
             .await?;
     }
-    app.store().tag_resolved(repo, tag, &digest, next).await?;
-    cache::written(&Written::Repository(repo.clone()));
-    Ok(ManifestRow {
-        refresh_at: Some(next),
-        ..row
-    })
+    if !matches!(resolved, Resolved::Moved(_)) {
+        let next = fetch::next_refresh(&client.upstream, app.now);
+        app.store().tag_resolved(repo, tag, digest, next).await?;
+        cache::written(&Written::Repository(repo.clone()));
+    }
+    Ok(resolved)
 }
 
 /// Asks the upstream where the tag `reference` points: `None` when still at

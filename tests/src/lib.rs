@@ -1817,6 +1817,25 @@ pub fn untar(file: &Path, dir: &Path) {
     assert!(ok.success());
 }
 
+/// Runs the scheduled job `cron` triggers (src/scheduled.rs) once, to its end,
+/// the way wrangler dev lets a test: `GET /__scheduled`, served with
+/// `--test-scheduled`.
+pub fn run_scheduled(cron: &str) {
+    let query = cron
+        .replace('*', "%2A")
+        .replace('/', "%2F")
+        .replace(' ', "+");
+    let r = registry()
+        .get(&format!("/__scheduled?cron={query}"))
+        .no_auth()
+        .call();
+    r.expect(200);
+    assert!(
+        r.text().contains("Ran scheduled event"),
+        "not wrangler's scheduled trigger (is wrangler dev run with --test-scheduled?):\n{r:?}"
+    );
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -30,17 +30,9 @@ fn grace() -> Duration {
     Duration::from_secs(env_secs("TOLLGATE_GC_GRACE"))
 }
 
-/// Runs the garbage-collection job once, to its end.
+/// Runs the garbage-collection job (the hourly one) once, to its end.
 fn collect_garbage() {
-    let r = registry()
-        .get("/__scheduled?cron=0+*+*+*+*")
-        .no_auth()
-        .call();
-    r.expect(200);
-    assert!(
-        r.text().contains("Ran scheduled event"),
-        "not wrangler's scheduled trigger (is wrangler dev run with --test-scheduled?):\n{r:?}"
-    );
+    run_scheduled("0 * * * *");
 }
 
 /// Whether the server's local R2 holds an object, multipart part or tail with exactly

@@ -10,7 +10,7 @@
 //! concurrent first pulls of a blob all succeed and keep it; with the upstream
 //! stopped, what was pulled still pulls and the rest is a 502; tags are
 //! re-resolved after their interval and served stale while the upstream is
-//! down; the token flow logs in at the upstream's realm; a hostile upstream
+//! down, by a pull or by the scheduled sync; the token flow logs in at the upstream's realm; a hostile upstream
 //! gets no credentials off its origin and no more than the size and time limits.
 
 use serde_json::{json, Value};
@@ -384,6 +384,55 @@ fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
     );
 }
 
+/// A repository of a started upstream, mirrored by an artifact whose fetched
+/// tags are due after `refresh_seconds`, and a customer licensed to its tags
+/// that `patterns` match.
+struct Mirrored {
+    up: Upstream,
+    mirror: String,
+    repo: String,
+    customer: Customer,
+}
+
+impl Mirrored {
+    fn start(sb: &Sandbox, label: &str, refresh_seconds: u32, patterns: &[&str]) -> Mirrored {
+        let up = Upstream::start(&sb.path("upstream"));
+        let mirror = unique_repo(&format!("{label}-mirror"));
+        let repo = unique_repo(label);
+        let mut setting = up.setting(&mirror);
+        setting["refresh_seconds"] = json!(refresh_seconds);
+        upstream("PUT", &repo, Some(&setting), None).expect(200);
+        let customer = licensed_for(&repo, &format!("pt-{label}"), patterns);
+        Mirrored {
+            up,
+            mirror,
+            repo,
+            customer,
+        }
+    }
+
+    /// Pushes a new image to `tag` upstream.
+    fn push(&self, tag: &str) -> Image {
+        self.up.registry.push_random_image(&self.mirror, tag)
+    }
+
+    /// The digest the customer's pull of `tag` answers.
+    fn digest_of(&self, tag: &str) -> String {
+        let r = self.customer.get_manifest(&self.repo, tag);
+        r.expect(200);
+        r.must_header("Docker-Content-Digest").to_string()
+    }
+
+    /// The setting, checked to show that the upstream could not be reached.
+    fn outage_shown(&self) -> Value {
+        let shown = upstream("GET", &self.repo, None, None).json();
+        let why = shown["last_error"].as_str().unwrap_or_default();
+        assert!(why.contains("could not be reached"), "{shown}");
+        assert!(shown["last_error_at"].as_i64().is_some(), "{shown}");
+        shown
+    }
+}
+
 /// A fetched tag is re-resolved upstream once its refresh interval passed: a
 /// moved `latest` is seen, a moved `v1.0.0` (semver, immutable by default) is
 /// not; while the upstream is down the cached tag is served and the outage
@@ -391,48 +440,79 @@ fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
 #[test]
 fn tags_are_re_resolved_after_the_interval_and_served_stale_when_the_upstream_fails() {
     let sb = Sandbox::new("pt-fresh");
-    let up = Upstream::start(&sb.path("upstream"));
-    let mirror = unique_repo("fresh-mirror");
-    let latest = up.registry.push_random_image(&mirror, "latest");
-    let v1 = up.registry.push_random_image(&mirror, "v1.0.0");
-    let repo = unique_repo("fresh");
-    let mut setting = up.setting(&mirror);
-    setting["refresh_seconds"] = json!(3);
-    upstream("PUT", &repo, Some(&setting), None).expect(200);
-    let customer = licensed_for(&repo, "pt-fresh", &["latest", "v1.*"]);
-    let digest_of = |tag: &str| {
-        let r = customer.get_manifest(&repo, tag);
-        r.expect(200);
-        r.must_header("Docker-Content-Digest").to_string()
-    };
-    assert_eq!(digest_of("latest"), latest.digest());
-    assert_eq!(digest_of("v1.0.0"), v1.digest());
-    let moved = up.registry.push_random_image(&mirror, "latest");
-    up.registry.push_random_image(&mirror, "v1.0.0");
-    assert_eq!(digest_of("latest"), latest.digest(), "within the interval");
+    let m = Mirrored::start(&sb, "fresh", 3, &["latest", "v1.*"]);
+    let latest = m.push("latest");
+    let v1 = m.push("v1.0.0");
+    assert_eq!(m.digest_of("latest"), latest.digest());
+    assert_eq!(m.digest_of("v1.0.0"), v1.digest());
+    let moved = m.push("latest");
+    m.push("v1.0.0");
+    assert_eq!(
+        m.digest_of("latest"),
+        latest.digest(),
+        "within the interval"
+    );
     let pause = std::time::Duration::from_millis(3500);
     std::thread::sleep(pause);
-    assert_eq!(digest_of("latest"), moved.digest());
-    assert_eq!(digest_of("v1.0.0"), v1.digest(), "immutable here");
-    let shown = upstream("GET", &repo, None, None).json();
+    assert_eq!(m.digest_of("latest"), moved.digest());
+    assert_eq!(m.digest_of("v1.0.0"), v1.digest(), "immutable here");
+    let shown = upstream("GET", &m.repo, None, None).json();
     assert!(
         shown["last_error"].as_str().unwrap().contains("immutable"),
         "{shown}"
     );
 
-    up.stop();
+    m.up.stop();
     std::thread::sleep(pause);
-    assert_eq!(digest_of("latest"), moved.digest(), "stale while down");
-    let shown = upstream("GET", &repo, None, None).json();
-    assert!(
-        shown["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("could not be reached"),
-        "{shown}"
-    );
-    assert!(shown["last_error_at"].as_i64().is_some(), "{shown}");
-    assert_eq!(shown["refresh_seconds"], 3);
+    assert_eq!(m.digest_of("latest"), moved.digest(), "stale while down");
+    assert_eq!(m.outage_shown()["refresh_seconds"], 3);
+}
+
+/// The scheduled sync of upstream tags (`*/5 * * * *`, src/scheduled.rs)
+/// re-resolves due fetched tags with no pull: afterwards the customer's pulls
+/// get the moved tag and the unchanged one while the upstream sees no request.
+/// A sync while the upstream is down records the failure on the setting once,
+/// keeps serving the cached tag, and leaves the artifact's other due tag for a
+/// pull or the next run.
+#[test]
+fn the_scheduled_sync_moves_due_tags_without_a_pull_and_records_an_outage() {
+    let sb = Sandbox::new("pt-sync");
+    let mut m = Mirrored::start(&sb, "synced", 8, &["alpha", "beta"]);
+    m.push("alpha");
+    let beta = m.push("beta");
+    // What reached the upstream for each tag, once its access log caught up.
+    let asked = |m: &Mirrored| {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let of = |tag: &str| {
+            m.up.requests_for(&format!("/v2/{}/manifests/{tag}", m.mirror))
+        };
+        (of("alpha"), of("beta"))
+    };
+    m.digest_of("alpha");
+    assert_eq!(m.digest_of("beta"), beta.digest());
+    let moved = m.push("alpha");
+    let past_interval = std::time::Duration::from_millis(8500);
+    std::thread::sleep(past_interval);
+
+    run_scheduled("*/5 * * * *");
+    let before = asked(&m);
+    assert_eq!(m.digest_of("alpha"), moved.digest(), "moved by the sync");
+    assert_eq!(m.digest_of("beta"), beta.digest());
+    assert_eq!(asked(&m), before, "the pulls asked the upstream nothing");
+
+    m.up.stop();
+    std::thread::sleep(past_interval);
+    run_scheduled("*/5 * * * *");
+    m.outage_shown();
+    assert_eq!(m.digest_of("alpha"), moved.digest(), "stale while down");
+
+    // The sync tried `alpha` (first by name at the same due time), then left
+    // `beta` for later: back up, a pull re-resolves `beta` alone.
+    m.up.run();
+    let (alpha_before, beta_before) = asked(&m);
+    assert_eq!(m.digest_of("beta"), beta.digest());
+    assert_eq!(m.digest_of("alpha"), moved.digest());
+    assert_eq!(asked(&m), (alpha_before, beta_before + 1));
 }
 
 /// What a hostile upstream's listener saw: each request line and its

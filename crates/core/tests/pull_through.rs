@@ -2,7 +2,9 @@
 //! real SQLite built from `migrations/`: which unstored tags a customer's
 //! licenses let Tollgate fetch, a fetched manifest stored as if pushed without
 //! its blobs, its blobs then licensed through it, garbage collection at ease
-//! with references not stored yet. How a fetched blob is stored: uploads.rs.
+//! with references not stored yet, a large fetched manifest kept in the object
+//! store, and which fetched tags a scheduled sync re-resolves. How a fetched blob
+//! is stored: uploads.rs.
 
 mod fixtures;
 mod memory;
@@ -19,8 +21,10 @@ use tollgate_core::storage::gc::{Gc, Settings};
 use tollgate_core::storage::manifest_objects::{self, Origin, INLINE_LIMIT};
 use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
+use tollgate_core::upstream::fetch;
 use tollgate_core::upstream::setting::{AuthKind, Upstream};
 use tollgate_core::upstream::store::Upstreams;
+use tollgate_core::upstream::sync::{self, Bound, DueArtifact};
 use tollgate_core::{stmt, Digest, Error, Reference, RepoName, Result, Tag};
 
 use fixtures::{digest, image_json, repo, upload, writing};
@@ -293,4 +297,87 @@ fn fetched_content_is_deleted_under_the_rules_blobs_stored_or_not() {
         block_on(store.blob(&r, &config)).unwrap().is_some(),
         "v1 references it"
     );
+}
+
+/// Tags `tag` in `r` as fetched, due at `refresh_at`, naming a manifest of its
+/// own.
+fn fetched_due(store: &Store<Sqlite>, r: &RepoName, tag: &str, refresh_at: i64) -> Digest {
+    let json = image_json(&digest("c"), &digest(&format!("{r}:{tag}")), None, "t");
+    let d = fetched(store, r, &json, Some(tag));
+    let tag: Tag = tag.parse().unwrap();
+    block_on(store.tag_resolved(r, &tag, &d, refresh_at)).unwrap();
+    d
+}
+
+/// Which tags of which artifacts `due_tags` picks at NOW, as names.
+fn picked(db: &Sqlite, per_run: u32, per_artifact: u32) -> Vec<(String, Vec<String>)> {
+    let bound = Bound {
+        per_run,
+        per_artifact,
+    };
+    let due = block_on(sync::due_tags(db, NOW, bound)).unwrap();
+    due.into_iter()
+        .map(|DueArtifact { repo, tags }| {
+            let tags = tags.iter().map(|(t, _)| t.to_string()).collect();
+            (repo.to_string(), tags)
+        })
+        .collect()
+}
+
+#[test]
+fn a_sync_picks_only_due_fetched_tags_of_artifacts_with_an_upstream_oldest_first_and_bounded() {
+    let db = Sqlite::migrated();
+    let store = Store::new(&db);
+    let (a, b, gone) = (repo("acme/a"), repo("acme/b"), repo("acme/gone"));
+    for r in [&a, &b, &gone] {
+        with_upstream(&db, r);
+    }
+    for (i, tag) in ["a1", "a2", "a3", "a4", "a5", "a6"].iter().enumerate() {
+        fetched_due(&store, &a, tag, NOW - 100 + i as i64);
+    }
+    fetched_due(&store, &a, "later", NOW + 1);
+    let b1 = fetched_due(&store, &b, "b1", NOW - 500);
+    fetched_due(&store, &b, "b2", NOW);
+    fetched_due(&store, &b, "pushed-over", NOW - 900);
+    fixtures::push_image(&store, &b, "pushed-over", None, "t");
+    fixtures::push_image(&store, &b, "pushed", None, "t");
+    fetched_due(&store, &gone, "g1", NOW - 1000);
+    block_on(Upstreams::new(&db).remove(&gone)).unwrap();
+
+    let names = |tags: &[&str]| tags.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        picked(&db, 10, 5),
+        [
+            ("acme/b".to_string(), names(&["b1", "b2"])),
+            ("acme/a".to_string(), names(&["a1", "a2", "a3", "a4", "a5"])),
+        ],
+        "oldest due first, five of a; not a6 (over the artifact's bound), not `later` \
+         (not due), no pushed tag, nothing of an artifact without an upstream"
+    );
+    assert_eq!(
+        picked(&db, 3, 5),
+        [
+            ("acme/b".to_string(), names(&["b1"])),
+            ("acme/a".to_string(), names(&["a1", "a2"])),
+        ],
+        "the run's bound takes the three oldest"
+    );
+    let due = block_on(sync::due_tags(&db, NOW, sync::BOUND)).unwrap();
+    assert_eq!(
+        due[0].tags[0],
+        ("b1".parse().unwrap(), b1),
+        "with its digest"
+    );
+
+    // The selection and the pull agree on what is due: each tag picked with
+    // bounds that do not bite is exactly each tag `fetch::due` says is due.
+    let all = picked(&db, 100, 100);
+    for (r, tag) in [(&a, "a6"), (&a, "later"), (&b, "b2"), (&b, "pushed")] {
+        let reference: Reference = tag.parse().unwrap();
+        let row = block_on(store.manifest(r, &reference)).unwrap().unwrap();
+        let is_picked = all
+            .iter()
+            .any(|(name, tags)| name == r.as_str() && tags.iter().any(|t| t == tag));
+        assert_eq!(is_picked, fetch::due(row.refresh_at, NOW), "{r}:{tag}");
+    }
 }

@@ -1,12 +1,14 @@
 //! What a fetch from an upstream asks and what its answer means: the URLs of a
 //! manifest and a blob in the upstream repository, the media types accepted, how
 //! long Tollgate waits, which redirects carry credentials, what each status means
-//! (a 404 is "not there", every other failure one upstream error), and the check
-//! that a fetched manifest is the one asked for.
+//! (a 404 is "not there", every other failure one upstream error), the check
+//! that a fetched manifest is the one asked for, and when a fetched tag is due
+//! to be re-resolved and what that came to.
 
 use crate::error::{Error, Result};
 use crate::oci::digest::Digest;
 use crate::oci::reference::Reference;
+use crate::storage::store::ManifestRow;
 use crate::upstream::setting::Upstream;
 
 /// The manifest media types Tollgate stores, as an `Accept` list.
@@ -32,6 +34,32 @@ pub fn due(refresh_at: Option<i64>, now: i64) -> bool {
 /// When a tag fetched or re-resolved at `now` is next due.
 pub fn next_refresh(upstream: &Upstream, now: i64) -> i64 {
     now + i64::from(upstream.refresh_seconds)
+}
+
+/// What re-resolving a due fetched tag upstream came to.
+#[derive(Debug, PartialEq)]
+pub enum Resolved {
+    /// The tag names the same manifest upstream as here.
+    Unchanged,
+    /// It moved; the manifest it names now, fetched and stored.
+    Moved(ManifestRow),
+    /// It stays where it was because of this error: the upstream failed, or
+    /// the immutable-tag rule refused the move. The cached tag is served
+    /// (stale-if-error) and the error recorded on the upstream setting.
+    Kept(Error),
+}
+
+impl Resolved {
+    /// What asking the upstream came to (`None`: the tag has not moved). An
+    /// error of Tollgate's own is no outcome but that error.
+    pub fn of(asked: Result<Option<ManifestRow>>) -> Result<Resolved> {
+        match asked {
+            Ok(Some(row)) => Ok(Resolved::Moved(row)),
+            Ok(None) => Ok(Resolved::Unchanged),
+            Err(e @ (Error::Upstream(_) | Error::ImmutableTag(_))) => Ok(Resolved::Kept(e)),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// The upstream URL of `reference` in the upstream repository.
@@ -135,6 +163,19 @@ mod tests {
         assert!(!due(Some(400), 399));
         assert!(due(Some(400), 400));
         assert!(!due(None, i64::MAX));
+    }
+
+    #[test]
+    fn an_upstream_failure_or_an_immutable_tag_keeps_the_tag_and_nothing_else_does() {
+        assert_eq!(Resolved::of(Ok(None)), Ok(Resolved::Unchanged));
+        for kept in [
+            Error::Upstream("it answered 503".into()),
+            Error::ImmutableTag("v1".into()),
+        ] {
+            assert_eq!(Resolved::of(Err(kept.clone())), Ok(Resolved::Kept(kept)));
+        }
+        let own = Error::Internal("D1 failed".into());
+        assert_eq!(Resolved::of(Err(own.clone())), Err(own));
     }
 
     #[test]
