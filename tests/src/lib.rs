@@ -1001,6 +1001,22 @@ impl Registry {
         }
     }
 
+    /// Pushes `len` PRNG bytes to `repo` in one streamed PATCH, never held in
+    /// memory; returns their digest.
+    pub fn push_prng_blob(&self, repo: &str, len: u64) -> String {
+        let seed = random_u64();
+        let digest = prng_digest(seed, len);
+        let r = self
+            .patch(&self.start_upload(repo))
+            .header("Content-Type", "application/octet-stream")
+            .reader(PrngReader::new(seed, len), None);
+        r.expect(202);
+        self.finish_upload(&r.location(), &digest)
+            .call()
+            .expect(201);
+        digest
+    }
+
     /// Pushes a small random single-layer image.
     pub fn push_random_image(&self, repo: &str, tag: &str) -> Image {
         let data = random_bytes(512);

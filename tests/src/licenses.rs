@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use crate::accounts::{self, api, send, Account};
 use crate::{
-    blob_path, manifest_path, random_hex, registry, sha256_digest, Desc, Image, Registry, Req,
-    Resp, Sandbox, MANIFEST_ACCEPT, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST,
+    blob_path, image_ref, manifest_path, random_hex, registry, sha256_digest, Desc, Image,
+    OciLayout, Registry, Req, Resp, Sandbox, MANIFEST_ACCEPT, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -111,6 +111,26 @@ impl Customer {
         let sb = Sandbox::new(label);
         sb.write_registry_auth_as(&self.user.email, &self.user.token);
         sb
+    }
+
+    /// skopeo copies `repo:tag` as this customer, every platform and digests
+    /// kept, into an OCI layout in `sb`; returns the layout.
+    pub fn copy_all(&self, sb: &Sandbox, repo: &str, tag: &str) -> OciLayout {
+        let layout = sb.path("layout");
+        sb.run(
+            "skopeo",
+            &[
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--src-tls-verify=false",
+                "--src-creds",
+                &self.creds(),
+                &format!("docker://{}", image_ref(repo, tag)),
+                &format!("oci:{}:{tag}", layout.display()),
+            ],
+        );
+        OciLayout::open(&layout)
     }
 }
 

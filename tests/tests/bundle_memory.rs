@@ -24,14 +24,7 @@ const MIB: u64 = 1024 * 1024;
 /// `repo:tag`.
 fn push_image_of(repo: &str, tag: &str, len: u64) -> Image {
     let reg = registry();
-    let seed = random_u64();
-    let digest = prng_digest(seed, len);
-    let r = reg
-        .patch(&reg.start_upload(repo))
-        .header("Content-Type", "application/octet-stream")
-        .reader(PrngReader::new(seed, len), None);
-    r.expect(202);
-    reg.finish_upload(&r.location(), &digest).call().expect(201);
+    let digest = reg.push_prng_blob(repo, len);
     let config = image_config("amd64", std::slice::from_ref(&digest));
     reg.push_blob(repo, &config);
     let layer = Desc {

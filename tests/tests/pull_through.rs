@@ -248,21 +248,7 @@ fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
         assert_eq!(d, layer.digest);
     }
     // skopeo: the whole index and both platforms, digests preserved.
-    let layout = csb.path("layout");
-    csb.run(
-        "skopeo",
-        &[
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            "--src-creds",
-            &licensed.creds(),
-            &format!("docker://{}", image_ref(&repo, "v1.1")),
-            &format!("oci:{}:v1.1", layout.display()),
-        ],
-    );
-    let pulled = OciLayout::open(&layout);
+    let pulled = licensed.copy_all(&csb, &repo, "v1.1");
     assert_eq!(pulled.index()["manifests"][0]["digest"], index.as_str());
     for img in [&amd, &arm] {
         let (d, _) = sha256_file(&pulled.blob_path(img.digest()));

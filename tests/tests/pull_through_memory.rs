@@ -22,23 +22,6 @@ const MIB: u64 = 1024 * 1024;
 /// One large transfer at a time: the memory measured is one pull's.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Pushes `len` PRNG bytes to the upstream's `repo` in one streamed PATCH;
-/// returns their digest.
-fn push_blob(upstream: &Registry, repo: &str, len: u64) -> String {
-    let seed = random_u64();
-    let digest = prng_digest(seed, len);
-    let r = upstream
-        .patch(&upstream.start_upload(repo))
-        .header("Content-Type", "application/octet-stream")
-        .reader(PrngReader::new(seed, len), None);
-    r.expect(202);
-    upstream
-        .finish_upload(&r.location(), &digest)
-        .call()
-        .expect(201);
-    digest
-}
-
 /// The first pull of `digest` through `repo`, checked whole: workerd's peak RSS
 /// in MiB.
 fn first_pull(repo: &str, digest: &str, len: u64) -> f64 {
@@ -54,8 +37,8 @@ fn a_1_gib_first_pull_through_streams_in_the_memory_of_a_100_mib_one() {
     let sb = Sandbox::new("pull-through-memory");
     let up = Upstream::start(&sb.path("upstream"));
     let mirror = unique_repo("mirror-memory");
-    let small = push_blob(&up.registry, &mirror, 100 * MIB);
-    let large = push_blob(&up.registry, &mirror, 1024 * MIB);
+    let small = up.registry.push_prng_blob(&mirror, 100 * MIB);
+    let large = up.registry.push_prng_blob(&mirror, 1024 * MIB);
     let repo = unique_repo("pulled-memory");
     let setting = up.setting(&mirror);
     send(
@@ -108,21 +91,7 @@ fn skopeo_and_crane_pull_a_two_platform_index_with_a_300_mib_layer_through() {
 
     // skopeo fetches everything through Tollgate; crane then reads what was stored.
     let csb = customer.sandbox("pt-300m");
-    let layout = csb.path("layout");
-    csb.run(
-        "skopeo",
-        &[
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            "--src-creds",
-            &customer.creds(),
-            &format!("docker://{}", image_ref(&repo, "2.0")),
-            &format!("oci:{}:2.0", layout.display()),
-        ],
-    );
-    let pulled = OciLayout::open(&layout);
+    let pulled = customer.copy_all(&csb, &repo, "2.0");
     assert_eq!(pulled.index()["manifests"][0]["digest"], index.as_str());
     for img in [&big, &small] {
         for d in [img.digest(), img.layers[0].digest.as_str()] {
