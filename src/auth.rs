@@ -23,7 +23,7 @@ use tollgate_core::{Error, RepoName, Result};
 use worker::Url;
 
 use crate::app::{random, App};
-use crate::http::{basic_credentials, cookie, header};
+use crate::http::{self, basic_credentials, cookie, header};
 use crate::request::Request;
 
 /// The dashboard's session cookie.
@@ -74,9 +74,13 @@ impl Caller {
     }
 }
 
+/// The address of a request that names none (`CF-Connecting-IP`), for the
+/// per-address limit.
+const UNKNOWN_ADDRESS: &str = "unknown";
+
 /// Where a request comes from, for the per-address limit.
 pub fn client_address(req: &Request) -> String {
-    header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into())
+    header(req, "CF-Connecting-IP").unwrap_or_else(|| UNKNOWN_ADDRESS.into())
 }
 
 /// The client's own name for itself, kept with the sessions it opens so their
@@ -157,12 +161,14 @@ pub enum Surface {
 /// The credentials of a request to `surface`. A bearer token that fails
 /// verification, or is sent to the API, is `Unauthorized` here, before any query.
 pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credentials> {
-    let Some(authorization) = header(req, "Authorization") else {
+    // Both read in one call into the runtime: a pull reads them every time.
+    let [authorization, address] = http::header_list(req, ["Authorization", "CF-Connecting-IP"]);
+    let Some(authorization) = authorization else {
         return Ok(session(req, app, surface));
     };
     if let Some(pair) = basic_credentials(&authorization) {
         let cached = surface == Surface::Registry;
-        let address = client_address(req);
+        let address = address.unwrap_or_else(|| UNKNOWN_ADDRESS.into());
         return Ok(basic(app, pair.user, pair.password, address, cached));
     }
     if let Some(token) = bearer(&authorization) {

@@ -4,7 +4,8 @@
 //! sent to the `DOWNLOADS` queue once the response is on its way (`wait_until`),
 //! so no pull waits for analytics and a failing Queue never fails
 //! a pull. The events of the pulls an isolate answers within [`BATCH_WINDOW`] go
-//! in one batch: a send costs the isolate far more than an event. The analytics
+//! in one batch: a send costs the isolate far more than an event. Each goes as its
+//! JSON text. The analytics
 //! worker stores what arrives.
 
 use std::cell::{Cell, RefCell};
@@ -17,7 +18,7 @@ use tollgate_core::{Reference, RepoName, Result};
 use worker::{console_error, Context, Delay, Queue, Response};
 
 use crate::app::{random, App};
-use crate::http::{self, header};
+use crate::http;
 use crate::request::Request;
 
 /// The Queue binding events go to.
@@ -96,6 +97,10 @@ struct Pulled {
 
 fn event(req: &Request, app: &App, pulled: Pulled) -> Result<Event> {
     let identity = &app.caller()?.identity;
+    let [ip, user_agent, country, ray] = http::header_list(
+        req,
+        ["CF-Connecting-IP", "User-Agent", "CF-IPCountry", "CF-Ray"],
+    );
     Ok(Event {
         id: new_id(app.now, &random()?),
         at: app.now,
@@ -104,10 +109,10 @@ fn event(req: &Request, app: &App, pulled: Pulled) -> Result<Event> {
         digest: pulled.digest,
         user_id: identity.user_id.clone(),
         customer_id: identity.customer_id.clone(),
-        ip: header(req, "CF-Connecting-IP"),
-        user_agent: header(req, "User-Agent"),
-        country: http::country(req),
-        colo: http::colo(req),
+        ip,
+        user_agent,
+        country: country.as_deref().and_then(http::country_of),
+        colo: ray.as_deref().and_then(http::colo_of),
         license_id: pulled.license_id,
         bundle_id: pulled.bundle_id,
     })
@@ -171,7 +176,13 @@ async fn send_batch(queue: Queue) {
     Delay::from(BATCH_WINDOW).await;
     let messages = OUTBOX.with(|outbox| std::mem::take(&mut *outbox.borrow_mut()));
     for batch in messages.chunks(BATCH_MAX) {
-        if let Err(e) = queue.send_batch(batch.to_vec()).await {
+        // Each as its JSON text: one string crosses into the runtime at once, where
+        // an object is built field by field (the analytics worker reads both).
+        let texts: Vec<String> = batch
+            .iter()
+            .filter_map(|m| serde_json::to_string(m).ok())
+            .collect();
+        if let Err(e) = queue.send_batch(texts).await {
             let first = batch[0].id();
             console_error!(
                 "download event {first} and {} more not sent: {e}",

@@ -75,12 +75,12 @@ enum OneTrip {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     console_error_panic_hook::set_once();
     let path = req.path();
     let written = Written::of(&path, http::method(&req.method()));
-    let response = if path == "/api" || path.starts_with("/api/") {
-        api::handle(req, &env, &ctx).await
+    let (response, server_timing) = if path == "/api" || path.starts_with("/api/") {
+        (api::handle(req, &env, &ctx).await, None)
     } else {
         registry_or_token(req, &env, &ctx, path == "/token").await
     };
@@ -90,30 +90,32 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     if !(400..500).contains(&response.status_code()) {
         cache::written(&written);
     }
-    Ok(http::with_api_version(response))
+    Ok(http::finish(response, server_timing.as_deref()))
 }
 
-/// `/v2/` or `/token`, with the OCI error for a failure and `Server-Timing` on
-/// every answer.
-async fn registry_or_token(req: Request, env: &Env, ctx: &Context, token: bool) -> Response {
+/// `/v2/` or `/token`, with the OCI error for a failure, and the
+/// `Server-Timing` value of every answer that got as far as its request's state.
+async fn registry_or_token(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    token: bool,
+) -> (Response, Option<String>) {
     // A handle on the request for a challenge's realm, parsed only when one is
     // answered: a URL parse costs a pull several percent of its CPU. (The handle,
     // not `Request.clone()`, which would tee the body.)
     let edge = Clone::clone(req.inner());
     let mut app = match App::new(env) {
         Ok(app) => app,
-        Err(e) => return oci_error(&e, &edge),
+        Err(e) => return (oci_error(&e, &edge), None),
     };
     let result = if token {
         token::handle(req, &app).await
     } else {
         registry(req, &mut app, ctx).await
     };
-    let mut response = result.unwrap_or_else(|e| oci_error(&e, &edge));
-    let _ = response
-        .headers_mut()
-        .set("Server-Timing", &app.server_timing());
-    response
+    let response = result.unwrap_or_else(|e| oci_error(&e, &edge));
+    (response, Some(app.server_timing()))
 }
 
 /// Where a client gets a bearer token: this origin's `/token`, and the service

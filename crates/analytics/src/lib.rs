@@ -24,12 +24,15 @@ const PRUNE_ROUNDS: u32 = 100;
 /// `RETENTION_DAYS` when unset.
 const DEFAULT_RETENTION_DAYS: i64 = 365;
 
-/// An event from a message body; `None` (logged) when it is not one.
+/// An event from a message body; `None` (logged) when it is not one. The registry
+/// sends each event as its JSON text (one string is cheaper to hand to the queue
+/// than an object built field by field); a body that is a JSON object, as
+/// messages sent before were, is read as well.
 fn parse(message: &RawMessage) -> Option<Message> {
     let body = message.body();
-    let parsed = js_sys::JSON::stringify(&body)
-        .ok()
-        .and_then(|json| json.as_string())
+    let parsed = body
+        .as_string()
+        .or_else(|| js_sys::JSON::stringify(&body).ok()?.as_string())
         .ok_or_else(|| "not JSON".to_string())
         .and_then(|json| serde_json::from_str::<Message>(&json).map_err(|e| e.to_string()));
     match parsed {
