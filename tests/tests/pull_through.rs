@@ -18,6 +18,7 @@ use tollgate_e2e::accounts::*;
 use tollgate_e2e::licenses::{
     artifact_path, expect_problem, list_all, new_customer, push_index_to, Customer,
 };
+use tollgate_e2e::own_server::OwnServer;
 use tollgate_e2e::upstream::Upstream;
 use tollgate_e2e::*;
 
@@ -322,18 +323,20 @@ fn licensed_customers_pull_through_and_others_never_reach_the_upstream() {
     assert_eq!(sha256_digest(&r.body), bad.digest);
 }
 
-/// The Docker token flow, with this Tollgate as the upstream of one of its own
-/// artifacts: its `401` names its `/token` realm, where Tollgate exchanges the
+/// The Docker token flow, with a second Tollgate (a server of the test's own) as
+/// the upstream: its `401` names its `/token` realm, where Tollgate exchanges its
 /// admin's login for a bearer token, and pulls with it; the customer's pull is
 /// in the download log.
 #[test]
 fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
-    let reg = registry();
+    // A second Tollgate, whose `/v2/` answers 401 with a Bearer challenge.
+    let second = OwnServer::start(&[]);
+    let up = &second.registry;
     let source = unique_repo("token-source");
-    let image = reg.push_random_image(&source, "v1.0");
+    let image = up.push_random_image(&source, "v1.0");
     let repo = unique_repo("token-mirror");
-    let setting = json!({"url": reg.url, "repository": source, "auth": "token",
-        "username": reg.user, "password": reg.password});
+    let setting = json!({"url": up.url, "repository": source, "auth": "token",
+        "username": up.user, "password": up.password});
     upstream("PUT", &repo, Some(&setting), None).expect(200);
     let customer = licensed_for(&repo, "pt-token", &["v1.*"]);
     let pulled = customer.get_manifest(&repo, "v1.0");
@@ -358,11 +361,11 @@ fn a_token_auth_upstream_is_logged_in_to_through_its_realm() {
     assert_eq!(downloads[0]["reference"], "v1.0");
     assert_eq!(downloads[0]["digest"], image.digest());
 
-    let wrong = json!({"url": reg.url, "repository": source, "auth": "token",
-        "username": reg.user, "password": "not-the-password"});
+    let wrong = json!({"url": up.url, "repository": source, "auth": "token",
+        "username": up.user, "password": "not-the-password"});
     let refused = unique_repo("token-refused");
     upstream("PUT", &refused, Some(&wrong), None).expect(200);
-    let failed = reg.get_manifest(&refused, "v1.0");
+    let failed = registry().get_manifest(&refused, "v1.0");
     failed.expect_error(502, "UNAVAILABLE");
     assert!(
         failed.text().contains("refused Tollgate's credentials"),
