@@ -5,8 +5,9 @@
 //! `refresh`), so a tag moved upstream is seen without a customer's pull
 //! waiting on the upstream. Logs one line per run.
 
+use tollgate_core::upstream::store::Upstreams;
 use tollgate_core::upstream::sync::{self, DueArtifact, Summary, BOUND};
-use tollgate_core::Result;
+use tollgate_core::{Error, Result};
 use worker::{console_error, console_log, Env};
 
 use crate::app::App;
@@ -28,9 +29,26 @@ async fn sync_due(env: &Env, summary: &mut Summary) -> Result<()> {
         if let Err(e) = sync_artifact(&app, &artifact, summary).await {
             summary.errors += 1;
             console_error!("upstream sync: {}: {e}", artifact.repo);
+            put_off(&app, &artifact, &e).await;
         }
     }
     Ok(())
+}
+
+/// Records an error of Tollgate's own on `artifact`'s setting and puts its due
+/// tags off by an interval, as an upstream failure does: an artifact that fails
+/// every time (a secret that no longer opens) must not take its share of every
+/// run from the others. Best effort: the next run tries again.
+async fn put_off(app: &App, artifact: &DueArtifact, e: &Error) {
+    let repo = &artifact.repo;
+    let why = format!("Tollgate could not re-resolve its tags: {e}");
+    let _ = Upstreams::new(&app.db)
+        .record_failure(repo, &why, app.now)
+        .await;
+    let next = app.now + i64::from(artifact.refresh_seconds);
+    for (tag, digest) in &artifact.tags {
+        let _ = app.store().tag_resolved(repo, tag, digest, next).await;
+    }
 }
 
 /// Re-resolves `artifact`'s due tags, oldest first, until its upstream fails:

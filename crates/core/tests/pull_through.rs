@@ -317,7 +317,7 @@ fn picked(db: &Sqlite, per_run: u32, per_artifact: u32) -> Vec<(String, Vec<Stri
     };
     let due = block_on(sync::due_tags(db, NOW, bound)).unwrap();
     due.into_iter()
-        .map(|DueArtifact { repo, tags }| {
+        .map(|DueArtifact { repo, tags, .. }| {
             let tags = tags.iter().map(|(t, _)| t.to_string()).collect();
             (repo.to_string(), tags)
         })
@@ -364,9 +364,9 @@ fn a_sync_picks_only_due_fetched_tags_of_artifacts_with_an_upstream_oldest_first
     );
     let due = block_on(sync::due_tags(&db, NOW, sync::BOUND)).unwrap();
     assert_eq!(
-        due[0].tags[0],
-        ("b1".parse().unwrap(), b1),
-        "with its digest"
+        (&due[0].tags[0], due[0].refresh_seconds),
+        (&("b1".parse().unwrap(), b1), 300),
+        "with its digest, and its upstream's interval"
     );
 
     // The selection and the pull agree on what is due: each tag picked with

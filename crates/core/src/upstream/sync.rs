@@ -41,6 +41,9 @@ pub struct Bound {
 pub struct DueArtifact {
     pub repo: RepoName,
     pub tags: Vec<(Tag, Digest)>,
+    /// Its upstream's refresh interval: how far a tag is put off when its turn
+    /// fails.
+    pub refresh_seconds: u32,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +51,7 @@ struct DueRow {
     repo: String,
     tag: String,
     digest: String,
+    refresh_seconds: u32,
 }
 
 /// The fetched tags due at `now` (by [`crate::upstream::fetch::due`]'s rule:
@@ -57,8 +61,8 @@ struct DueRow {
 pub async fn due_tags(sql: &impl Sql, now: i64, bound: Bound) -> Result<Vec<DueArtifact>> {
     let rows: Vec<DueRow> = sql
         .query(stmt!(
-            "SELECT repo, tag, digest FROM (
-               SELECT t.repo, t.tag, t.digest, t.refresh_at,
+            "SELECT repo, tag, digest, refresh_seconds FROM (
+               SELECT t.repo, t.tag, t.digest, t.refresh_at, u.refresh_seconds,
                  ROW_NUMBER() OVER (PARTITION BY t.repo ORDER BY t.refresh_at, t.tag) AS nth
                FROM tags t JOIN upstreams u ON u.repo = t.repo
                WHERE t.refresh_at <= ?1)
@@ -79,6 +83,7 @@ pub async fn due_tags(sql: &impl Sql, now: i64, bound: Bound) -> Result<Vec<DueA
             None => due.push(DueArtifact {
                 repo,
                 tags: vec![tag],
+                refresh_seconds: row.refresh_seconds,
             }),
         }
     }
