@@ -6,8 +6,8 @@
 # side by side and each against a throwaway wrangler dev of its own, the end-to-end
 # suite (real clients included; its large-blob and garbage-collection tests apart),
 # the dashboard's browser tests (frontend/e2e; one of them starts yet another server
-# and seeds it with volume) and the OCI conformance suite; then, alone, the memory
-# tests of a bundle and of a first pull-through. Each suite's output is printed whole when it ends. Every suite runs;
+# and seeds it with volume) and the OCI conformance suite; then, alone, the bundle
+# memory test and the large pull-through (a 300 MiB layer). Each suite's output is printed whole when it ends. Every suite runs;
 # the exit status says whether all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,12 +85,13 @@ while ((${#pids[@]})); do
   ((rc == 0)) || failed+=("$name (${suites[$name]})")
 done
 
-# Alone on the machine, after the others, each on a fresh server: the memory tests
-# measure their server's workerd memory, which grows when the test's reader,
+# Alone on the machine, after the others, each on a fresh server. The bundle memory
+# test measures its server's workerd memory, which grows when the test's reader,
 # starved of CPU, falls behind local R2 (docs/bundles.md, for plain blob GETs as
-# much as for bundles). Even alone, about one run in nine the local R2 simulator
-# grows by a GiB and keeps it, a plain blob GET as much as a bundle; so a failed
-# run is repeated once on a fresh server. A path that buffered would fail both.
+# much as for bundles); even alone, about one run in nine the local R2 simulator
+# grows by a GiB and keeps it, so a failed run is repeated once on a fresh server
+# (a bundle that buffered would fail both). The pull-through file's large transfers
+# (its memory measurement is run on demand: docs/pull-through.md) get the same.
 for test in bundle_memory pull_through_memory; do
   name="memory: $test"
   step "$name: started"
