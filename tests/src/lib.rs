@@ -1640,6 +1640,25 @@ impl Sandbox {
         c
     }
 
+    /// skopeo copies `src` (every platform, digests kept) to `dest` (`repo:tag`)
+    /// in the registry `to`, logged in as its user.
+    #[track_caller]
+    pub fn skopeo_copy_to(&self, src: &str, to: &Registry, dest: &str) -> Run {
+        let creds = format!("{}:{}", to.user, to.password);
+        let dest = format!("docker://{}/{dest}", to.host);
+        let args = [
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &creds,
+            src,
+            &dest,
+        ];
+        self.run("skopeo", &args)
+    }
+
     /// Runs `program args…`, asserting it exits 0; returns its output.
     #[track_caller]
     pub fn run(&self, program: &str, args: &[&str]) -> Run {

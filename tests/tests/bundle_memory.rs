@@ -16,6 +16,7 @@ use std::process::Command;
 use tollgate_e2e::accounts::*;
 use tollgate_e2e::licenses::{self, *};
 use tollgate_e2e::memory::peak_while_downloading;
+use tollgate_e2e::upstream::Upstream;
 use tollgate_e2e::*;
 
 const MIB: u64 = 1024 * 1024;
@@ -105,41 +106,22 @@ fn a_1_gib_bundle_streams_in_the_memory_of_a_10_mib_one_and_imports_whole() {
     // distribution), is the release digest for digest.
     assert_eq!(fs::metadata(&file).unwrap().len(), large_size);
     assert_holds(&file, referrers.iter().chain([&index]));
-    let (port, password) = (free_port(), random_hex(12));
-    let pid = start_reference_registry(port, "imp", &password, &sb.path("distribution"));
-    let other = Registry::new(&format!("http://127.0.0.1:{port}"), "imp", &password);
-    let creds = format!("imp:{password}");
+    let other = Upstream::start(&sb.path("distribution"));
+    let to = &other.registry;
     let src = format!("oci-archive:{}:{large}:1.0", file.display());
-    let dest = format!("docker://127.0.0.1:{port}/by-skopeo:1.0");
-    let skopeo = [
-        "copy",
-        "--all",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        &creds,
-        &src,
-        &dest,
-    ];
-    sb.run("skopeo", &skopeo);
+    sb.skopeo_copy_to(&src, to, "by-skopeo:1.0");
     let dir = sb.work().join("layout");
     untar(&file, &dir);
     fs::remove_file(&file).unwrap();
-    regctl_login_to(
-        &sb,
-        &format!("127.0.0.1:{port}"),
-        "imp",
-        password.as_bytes(),
-    );
+    regctl_login_to(&sb, &to.host, &to.user, to.password.as_bytes());
     let src = format!("ocidir://{}@{index}", dir.display());
-    let dest = format!("127.0.0.1:{port}/by-regctl:1.0");
+    let dest = format!("{}/by-regctl:1.0", to.host);
     sb.run("regctl", &["image", "copy", &src, &dest]);
     let release = manifest_tree(&large, "1.0");
     for imported in ["by-skopeo", "by-regctl"] {
-        let tree = manifest_tree_in(&other, imported, "1.0");
+        let tree = manifest_tree_in(to, imported, "1.0");
         assert_eq!(tree, release, "{imported}");
     }
-    Command::new("kill").arg(&pid).status().unwrap();
 }
 
 /// Asserts the archive `file` holds the blobs `digests` (its signature, SBOM and

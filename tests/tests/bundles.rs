@@ -214,23 +214,9 @@ fn a_customer_bundles_its_licensed_versions_and_two_clients_import_them() {
     // skopeo: the index with every platform, and the other artifact, by ref name.
     let reg = registry();
     let by_skopeo = unique_repo("bundle-skopeo");
-    let creds = format!("{}:{}", reg.user, reg.password);
     for (name, tag) in [(&app_ref, "1.0"), (&tool_ref, "2.0")] {
         let src = format!("oci-archive:{}:{name}", file.display());
-        let dest = format!("docker://{}/{by_skopeo}:{tag}", reg.host);
-        sb.run(
-            "skopeo",
-            &[
-                "copy",
-                "--all",
-                "--preserve-digests",
-                "--dest-tls-verify=false",
-                "--dest-creds",
-                &creds,
-                &src,
-                &dest,
-            ],
-        );
+        sb.skopeo_copy_to(&src, reg, &format!("{by_skopeo}:{tag}"));
     }
     assert_eq!(
         manifest_tree(&by_skopeo, "1.0"),
