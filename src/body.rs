@@ -12,7 +12,7 @@ use worker::web_sys::ReadableStream;
 
 /// Bytes asked of the runtime per round trip. Hashing one block holds the isolate
 /// for a few milliseconds, short enough for other requests not to notice.
-const BLOCK_SIZE: u32 = 1 << 20;
+pub const BLOCK_SIZE: u32 = 1 << 20;
 
 #[wasm_bindgen]
 extern "C" {

@@ -5,15 +5,15 @@
 use std::time::Duration;
 
 use futures::channel::mpsc;
-use futures::SinkExt;
+use futures::{stream, SinkExt, Stream};
 
 use tollgate_core::storage::gc::Objects;
 use tollgate_core::storage::object_store::{Body, ObjectStore};
 use tollgate_core::{Algorithm, Digest, Error, Hasher, Result};
 use tollgate_d1::Meter;
-use worker::{web_sys, Bucket, Data, Delay, Object, ResponseBody, UploadedPart};
+use worker::{web_sys, Bucket, Data, Delay, FixedLengthStream, Object, ResponseBody, UploadedPart};
 
-use crate::body::BlockReader;
+use crate::body::{BlockReader, BLOCK_SIZE};
 use crate::error::internal;
 
 pub struct R2 {
@@ -74,6 +74,17 @@ impl Body for RequestBody {
         }
         Ok(block)
     }
+}
+
+/// A part's bytes as a stream of blocks (of the size bodies are read in), read as R2 takes
+/// them: the runtime then never holds a copy of a whole part. Handed over whole,
+/// each 8 MiB part was copied at once into the runtime's heap; streamed, a 1 GiB
+/// pull-through's peak RSS was 7–10 MiB lower (docs/pull-through.md).
+fn blocks_of(bytes: Vec<u8>) -> impl Stream<Item = worker::Result<Vec<u8>>> {
+    stream::unfold((bytes, 0), |(bytes, at)| async move {
+        let end = bytes.len().min(at + BLOCK_SIZE as usize);
+        (at < end).then(|| (Ok(bytes[at..end].to_vec()), (bytes, end)))
+    })
 }
 
 /// R2's documented answer to a checksum that does not match the bytes.
@@ -206,7 +217,9 @@ impl ObjectStore for R2 {
             .bucket
             .resume_multipart_upload(key, multipart_id)
             .map_err(internal)?;
-        let part = self.meter.time(upload.upload_part(number, bytes)).await;
+        let length = bytes.len() as u64;
+        let body = FixedLengthStream::wrap(blocks_of(bytes), length);
+        let part = self.meter.time(upload.upload_part(number, body)).await;
         let part = part.map_err(internal)?;
         yield_to_other_requests().await;
         Ok(part.etag())
