@@ -412,12 +412,24 @@ impl Mirrored {
         r.must_header("Docker-Content-Digest").to_string()
     }
 
-    /// The setting, checked to show that the upstream could not be reached.
+    /// The setting, checked to show that the upstream could not be reached; the
+    /// artifact's details show the same to a read-only vendor user, and nothing
+    /// of it to the customer.
     fn outage_shown(&self) -> Value {
         let shown = upstream("GET", &self.repo, None, None).json();
         let why = shown["last_error"].as_str().unwrap_or_default();
         assert!(why.contains("could not be reached"), "{shown}");
         assert!(shown["last_error_at"].as_i64().is_some(), "{shown}");
+        let reader = vendor_user("read_only");
+        let details = api("GET", &artifact_path(&self.repo)).basic(&reader.email, &reader.token);
+        let details = send(details, None);
+        details.expect(200);
+        let failure = &details.json()["upstream_failure"];
+        assert_eq!(failure["error"], shown["last_error"], "{failure}");
+        assert_eq!(failure["at"], shown["last_error_at"], "{failure}");
+        let theirs = send(self.customer.api("GET", &artifact_path(&self.repo)), None);
+        theirs.expect(200);
+        assert!(theirs.json().get("upstream_failure").is_none());
         shown
     }
 }

@@ -1,13 +1,18 @@
 //! Artifacts' upstreams (docs/pull-through.md) against real SQLite built from
 //! `migrations/`: the secret is stored sealed and bound to its artifact, never
-//! shown, replaced and removed with the setting, and gone with the artifact.
+//! shown, replaced and removed with the setting, and gone with the artifact; its
+//! outage shows in the artifact's details for vendor staff only.
 
 mod sqlite;
 
 use futures::executor::block_on;
 use serde::Deserialize;
 use sqlite::Sqlite;
+use tollgate_core::analytics::artifacts::Artifacts;
+use tollgate_core::auth::account_store::{Accounts, Customer};
 use tollgate_core::licensing::deletion::Deletions;
+use tollgate_core::licensing::license::{Item, Versions};
+use tollgate_core::licensing::license_store::{Licenses, NewLicense};
 use tollgate_core::storage::sql::Sql;
 use tollgate_core::storage::store::Store;
 use tollgate_core::upstream::setting::{AuthKind, Cipher, Upstream, UpstreamRequest};
@@ -135,4 +140,55 @@ fn deleting_the_artifact_deletes_its_upstream() {
     block_on(Deletions::new(&db).artifact(&r, 30)).unwrap();
     assert_eq!(block_on(upstreams.view(&r)).unwrap(), None);
     assert_eq!(stored_secret(&db, &r), None);
+}
+
+/// An upstream's outage shows in the artifact's details for vendor staff, who
+/// may not read the setting itself, and never for a customer.
+#[test]
+fn an_outage_shows_in_the_details_for_vendor_staff_only() {
+    let db = Sqlite::migrated();
+    let upstreams = Upstreams::new(&db);
+    let r = repo("acme/app");
+    block_on(upstreams.set(&r, &basic("hunter2"), &Xor, 10)).unwrap();
+    let details = || {
+        block_on(Artifacts::new(&db).details(&r, None, 40))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(details().upstream_failure, None, "no outage yet");
+
+    block_on(upstreams.record_failure(&r, "the upstream could not be reached", 30)).unwrap();
+    let failure = details().upstream_failure.expect("the outage");
+    assert_eq!(
+        (failure.error.as_str(), failure.at),
+        ("the upstream could not be reached", 30)
+    );
+    let customer = Customer {
+        id: "customer-a".into(),
+        name: "A".into(),
+        contact: String::new(),
+        notes: String::new(),
+        created_at: 1,
+    };
+    block_on(Accounts::new(&db).create_customer(&customer)).unwrap();
+    let license = NewLicense {
+        id: "l1".into(),
+        name: "l1".into(),
+        customer_id: "customer-a".into(),
+        expires_at: None,
+        expiry_policy: Default::default(),
+        caps: Default::default(),
+        created_at: 1,
+        items: vec![Item {
+            artifact: r.clone(),
+            versions: Versions::All,
+        }],
+    };
+    block_on(Licenses::new(&db).create(&license)).unwrap();
+    let theirs = block_on(Artifacts::new(&db).details(&r, Some("customer-a"), 40));
+    let theirs = theirs.unwrap().expect("licensed");
+    assert_eq!(theirs.upstream_failure, None, "customers never see it");
+
+    block_on(upstreams.set(&r, &basic("hunter2"), &Xor, 50)).unwrap();
+    assert_eq!(details().upstream_failure, None, "a new setting clears it");
 }

@@ -16,6 +16,7 @@ use crate::licensing::license_store::Licenses;
 use crate::oci::name::RepoName;
 use crate::storage::paging::Page;
 use crate::storage::sql::{decode, Sql};
+use crate::upstream::setting::UpstreamFailure;
 use crate::{license_in_force_sql, stmt};
 
 /// An artifact as the list shows it. Pull figures count pulls (see `downloads`);
@@ -222,6 +223,10 @@ pub struct Details {
     /// The artifact's immutable-tag setting; vendor staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub immutable_tags: Option<ImmutableTags>,
+    /// Its upstream's last failure (docs/pull-through.md); vendor staff only,
+    /// who may not read the setting itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_failure: Option<UpstreamFailure>,
     pub tags: Vec<TagDetails>,
     pub manifests: Vec<ManifestDetails>,
 }
@@ -256,6 +261,17 @@ struct TagPullsRow {
 struct RepoRow {
     created_at: i64,
     immutable_tags: String,
+    upstream_error: Option<String>,
+    upstream_error_at: Option<i64>,
+}
+
+impl RepoRow {
+    fn upstream_failure(&self) -> Option<UpstreamFailure> {
+        Some(UpstreamFailure {
+            error: self.upstream_error.clone()?,
+            at: self.upstream_error_at?,
+        })
+    }
 }
 
 /// The platforms an index's JSON lists.
@@ -560,7 +576,10 @@ impl<'a, S: Sql> Artifacts<'a, S> {
             .sql
             .query_all(vec![
                 stmt!(
-                    "SELECT created_at, immutable_tags FROM repositories WHERE name = ?1",
+                    "SELECT r.created_at, r.immutable_tags, u.last_error AS upstream_error,
+                       u.last_error_at AS upstream_error_at
+                     FROM repositories r LEFT JOIN upstreams u ON u.repo = r.name
+                     WHERE r.name = ?1",
                     name
                 ),
                 stmt!(
@@ -618,15 +637,19 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                 artifact_kind::of(&r.media_type, r.artifact_type.as_deref())
             });
         let manifests = versions(rows, &edges, &tags, visible.as_ref());
-        let immutable_tags = match customer {
-            None => Some(ImmutableTags::from_stored(&repo_row.immutable_tags)?),
-            Some(_) => None,
+        let (immutable_tags, upstream_failure) = match customer {
+            None => (
+                Some(ImmutableTags::from_stored(&repo_row.immutable_tags)?),
+                repo_row.upstream_failure(),
+            ),
+            Some(_) => (None, None),
         };
         Ok(Some(Details {
             name: name.to_owned(),
             kind,
             created_at: repo_row.created_at,
             immutable_tags,
+            upstream_failure,
             tags: tags
                 .into_iter()
                 .map(|t| TagDetails {

@@ -254,6 +254,15 @@ pub struct UpstreamView {
     pub updated_at: i64,
 }
 
+/// An upstream's last failure as vendor staff see it in the artifact's
+/// details: why and when (Unix seconds). Until the setting is saved again,
+/// pulls are served what is cached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UpstreamFailure {
+    pub error: String,
+    pub at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
