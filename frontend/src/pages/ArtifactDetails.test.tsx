@@ -1,6 +1,6 @@
 // The artifact details page: a deletion a rule refuses shows the rule in the
 // server's words, and one allowed reloads the tags; the upstream registry is an
-// admin's to set, replace and remove, and its outage is shown.
+// admin's to set, replace and remove, and its outage is shown to all vendor staff.
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, expect, test, vi } from "vitest";
 import type { ArtifactDetails, Upstream, UpstreamSetting } from "../api/client";
@@ -226,13 +226,15 @@ test("a refused setting shows the server's words beside the form", async () => {
   expect((await within(form).findByRole("alert")).textContent).toBe(refusal);
 });
 
-test("the upstream's outage is shown with its time", async () => {
+test("the upstream's outage in the details is shown with its time, to a read-only user too", async () => {
   const failure = "upstream unreachable: connection refused";
-  upstreamServer({ ...basic, last_error: failure, last_error_at: 1_700_000_500 });
-  renderAs(admin, <ArtifactDetailsPage name="acme/app" />);
+  const failing = { ...details, upstream_failure: { error: failure, at: 1_700_000_500 } };
+  const calls = mockApi((call) => (call.method === "GET" && call.path === "/api/v1/artifacts/acme/app" ? { body: failing } : answer(call)));
+  renderAs({ ...admin, role: "read_only" }, <ArtifactDetailsPage name="acme/app" />);
   const outage = await screen.findByRole("region", { name: "Upstream outage" });
   expect(outage.textContent).toContain(failure);
   expect(outage.textContent).toContain(dateTime(1_700_000_500));
+  expect(calls.filter((c) => c.path === UPSTREAM)).toHaveLength(0);
 });
 
 test("without an outage nothing is shown for one", async () => {

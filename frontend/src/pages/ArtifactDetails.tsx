@@ -52,7 +52,7 @@ export function ArtifactDetailsPage({ name }: { name: string }) {
         {(d) => (
           <>
             <Facts details={d} />
-            <UpstreamOutage upstream={upstream.data} />
+            <UpstreamOutage failure={d.upstream_failure} />
             <h2>Pull</h2>
             <PullCommands details={d} tag={newestTag(d)?.tag} user={me.email} />
             <h2>Tags</h2>

@@ -1,15 +1,17 @@
 // An artifact's upstream registry on its page (docs/pull-through.md): the
 // setting, which only admins may read, set, replace and remove (the API answers
 // anyone else 403, so nothing is asked for them), and the upstream's last
-// failure, shown where it cannot be missed.
+// failure, which the artifact's details give all vendor staff, shown where it
+// cannot be missed.
 import { useState } from "react";
-import { api, ApiError, ok, type Upstream, type UpstreamSetting } from "../api/client";
+import { api, ApiError, ok, type ArtifactDetails, type Upstream, type UpstreamSetting } from "../api/client";
 import { useLoad, type Loaded } from "./async";
 import { dateTime } from "./format";
 import { ActionForm, field, NamedOptions } from "./forms";
 import { ConfirmAction, Show } from "./parts";
 
 type Auth = UpstreamSetting["auth"];
+type UpstreamFailure = NonNullable<ArtifactDetails["upstream_failure"]>;
 
 const AUTH_NAMES: Record<Auth, string> = {
   none: "None (anonymous)",
@@ -35,17 +37,18 @@ async function readUpstream(name: string): Promise<Upstream | null> {
   }
 }
 
-/** The upstream's last failure with its time, while pulls are served what is stored; nothing when there is none. */
-export function UpstreamOutage({ upstream }: { upstream: Upstream | null | undefined }) {
-  if (!upstream?.last_error) return null;
+/** The upstream's last failure with its time, from the artifact's details (vendor staff see it, whatever
+ * their role), while pulls are served what is stored; nothing when there is none. */
+export function UpstreamOutage({ failure }: { failure: UpstreamFailure | undefined }) {
+  if (!failure) return null;
   return (
     <div className="error" role="region" aria-label="Upstream outage">
       <p>
-        <strong>The upstream registry failed</strong> at {dateTime(upstream.last_error_at)}: {upstream.last_error}
+        <strong>The upstream registry failed</strong> at {dateTime(failure.at)}: {failure.error}
       </p>
       <p className="hint">
-        Pulls are served what is stored here; what is not cannot be pulled until the upstream answers. Saving the setting again clears
-        this.
+        Pulls are served what is stored here; what is not cannot be pulled until the upstream answers. An admin saving the setting
+        again clears this.
       </p>
     </div>
   );
