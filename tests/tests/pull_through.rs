@@ -413,8 +413,8 @@ impl Mirrored {
     }
 
     /// The setting, checked to show that the upstream could not be reached; the
-    /// artifact's details show the same to a read-only vendor user, and nothing
-    /// of it to the customer.
+    /// artifact's details and list show the same to a read-only vendor user, and
+    /// nothing of it to the customer.
     fn outage_shown(&self) -> Value {
         let shown = upstream("GET", &self.repo, None, None).json();
         let why = shown["last_error"].as_str().unwrap_or_default();
@@ -430,6 +430,16 @@ impl Mirrored {
         let theirs = send(self.customer.api("GET", &artifact_path(&self.repo)), None);
         theirs.expect(200);
         assert!(theirs.json().get("upstream_failure").is_none());
+        let listed = |who: Req<'static>| {
+            let list = send(who, None).json();
+            let mut items = list["items"].as_array().unwrap().iter();
+            let item = items.find(|a| a["name"] == self.repo.as_str()).cloned();
+            item.expect("the artifact is listed")["upstream_failed_at"].clone()
+        };
+        let search = format!("/api/v1/artifacts?q={}", self.repo);
+        let readers = api("GET", &search).basic(&reader.email, &reader.token);
+        assert_eq!(listed(readers), shown["last_error_at"]);
+        assert_eq!(listed(self.customer.api("GET", &search)), Value::Null);
         shown
     }
 }

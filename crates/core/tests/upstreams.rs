@@ -1,14 +1,14 @@
 //! Artifacts' upstreams (docs/pull-through.md) against real SQLite built from
 //! `migrations/`: the secret is stored sealed and bound to its artifact, never
 //! shown, replaced and removed with the setting, and gone with the artifact; its
-//! outage shows in the artifact's details for vendor staff only.
+//! outage shows in the artifact's details and list for vendor staff only.
 
 mod sqlite;
 
 use futures::executor::block_on;
 use serde::Deserialize;
 use sqlite::Sqlite;
-use tollgate_core::analytics::artifacts::Artifacts;
+use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts};
 use tollgate_core::auth::account_store::{Accounts, Customer};
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::license::{Item, Versions};
@@ -142,8 +142,9 @@ fn deleting_the_artifact_deletes_its_upstream() {
     assert_eq!(stored_secret(&db, &r), None);
 }
 
-/// An upstream's outage shows in the artifact's details for vendor staff, who
-/// may not read the setting itself, and never for a customer.
+/// An upstream's outage shows in the artifact's details and marks it in the
+/// artifact list for vendor staff, who may not read the setting itself, and
+/// never for a customer.
 #[test]
 fn an_outage_shows_in_the_details_for_vendor_staff_only() {
     let db = Sqlite::migrated();
@@ -155,7 +156,16 @@ fn an_outage_shows_in_the_details_for_vendor_staff_only() {
             .unwrap()
             .unwrap()
     };
+    let listed_failure = |customer| {
+        let query = ArtifactQuery {
+            limit: 10,
+            ..ArtifactQuery::default()
+        };
+        let page = block_on(Artifacts::new(&db).list(&query, customer, 40)).unwrap();
+        page.items[0].upstream_failed_at
+    };
     assert_eq!(details().upstream_failure, None, "no outage yet");
+    assert_eq!(listed_failure(None), None);
 
     block_on(upstreams.record_failure(&r, "the upstream could not be reached", 30)).unwrap();
     let failure = details().upstream_failure.expect("the outage");
@@ -188,6 +198,16 @@ fn an_outage_shows_in_the_details_for_vendor_staff_only() {
     let theirs = block_on(Artifacts::new(&db).details(&r, Some("customer-a"), 40));
     let theirs = theirs.unwrap().expect("licensed");
     assert_eq!(theirs.upstream_failure, None, "customers never see it");
+    assert_eq!(
+        listed_failure(None),
+        Some(30),
+        "the list marks it for staff"
+    );
+    assert_eq!(
+        listed_failure(Some("customer-a")),
+        None,
+        "and not for customers"
+    );
 
     block_on(upstreams.set(&r, &basic("hunter2"), &Xor, 50)).unwrap();
     assert_eq!(details().upstream_failure, None, "a new setting clears it");

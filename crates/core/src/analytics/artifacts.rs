@@ -33,6 +33,10 @@ pub struct Artifact {
     pub pulls: i64,
     pub users: i64,
     pub customers: i64,
+    /// When its upstream last failed (docs/pull-through.md), until its setting
+    /// is saved again; vendor staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_failed_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +50,7 @@ struct ArtifactRow {
     pulls: i64,
     users: i64,
     customers: i64,
+    upstream_failed_at: Option<i64>,
     sort_key: i64,
 }
 
@@ -64,6 +69,7 @@ impl From<ArtifactRow> for Artifact {
             pulls: r.pulls,
             users: r.users,
             customers: r.customers,
+            upstream_failed_at: r.upstream_failed_at,
         }
     }
 }
@@ -463,7 +469,9 @@ impl<'a, S: Sql> Artifacts<'a, S> {
                    (SELECT COUNT(DISTINCT user_id) FROM downloads
                      WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS users,
                    (SELECT COUNT(DISTINCT customer_id) FROM downloads
-                     WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS customers
+                     WHERE repo = p.name AND (?3 IS NULL OR customer_id = ?3)) AS customers,
+                   CASE WHEN ?3 IS NULL THEN (SELECT last_error_at FROM upstreams
+                     WHERE repo = p.name) END AS upstream_failed_at
                  FROM page p
                  LEFT JOIN manifests k ON k.repo = p.name AND k.digest = CASE WHEN ?8 IS NULL THEN (
                    SELECT m.digest FROM tags t JOIN manifests m
