@@ -1,4 +1,5 @@
-// The artifact list asks the server to search, sort and page; it never does so itself.
+// The artifact list asks the server to search, sort and page; it never does so itself. An artifact whose
+// upstream failed is marked.
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import type { Artifact } from "../api/client";
@@ -45,4 +46,13 @@ test("a customer's list has no users or customers columns", async () => {
   renderAs({ ...admin, role: "customer", customer_id: "c1" }, <ArtifactsPage base="/portal" title="My artifacts" />);
   expect(await screen.findByRole("link", { name: "acme/chart" })).toHaveProperty("pathname", "/portal/acme/chart");
   expect(screen.queryByText("Customers")).toBeNull();
+});
+
+test("an artifact whose upstream failed is marked", async () => {
+  const failing = { ...artifact("acme/mirror"), upstream_failed_at: 1_700_000_500 };
+  mockApi((call) => (call.path === "/api/v1/artifacts" ? page([failing, artifact("acme/chart")]) : undefined));
+  renderAs({ ...admin, role: "read_only" }, <ArtifactsPage />);
+  const marker = await screen.findByText("Upstream failing");
+  expect(marker.closest("tr")?.textContent).toContain("acme/mirror");
+  expect(screen.getAllByText("Upstream failing")).toHaveLength(1);
 });

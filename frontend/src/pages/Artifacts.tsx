@@ -61,7 +61,8 @@ export function ArtifactsPage({ base = "/artifacts", title = "Artifacts" }: { ba
   );
 }
 
-/** Users and customers columns are the vendor's: a customer sees only its own pulls. */
+/** Users and customers columns are the vendor's: a customer sees only its own pulls. An artifact whose upstream
+ * registry failed is marked (the API tells vendor staff only; docs/pull-through.md). */
 function ArtifactTable({ items, busy, base, vendor }: { items: Artifact[]; busy: boolean; base: string; vendor: boolean }) {
   return (
     <div className="table-wrap" aria-busy={busy}>
@@ -82,6 +83,14 @@ function ArtifactTable({ items, busy, base, vendor }: { items: Artifact[]; busy:
             <tr key={a.name}>
               <td>
                 <Link href={artifactHref(base, a.name)}>{a.name}</Link>
+                {a.upstream_failed_at !== undefined && (
+                  <>
+                    {" "}
+                    <span className="badge expired" title={`The upstream registry failed at ${dateTime(a.upstream_failed_at)}`}>
+                      Upstream failing
+                    </span>
+                  </>
+                )}
               </td>
               <td>{typeName(a.type)}</td>
               <td className="num">{count(a.pulls)}</td>
