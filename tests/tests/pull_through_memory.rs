@@ -3,7 +3,8 @@
 //! peak for a 100 MiB one; the target is 1.2×. Measured 1.14–1.19× with parts
 //! streamed to R2 (1.16–1.21× before), so it is run on demand (`-- --ignored`),
 //! not by `make test`: the growth is on the path that writes parts to R2, which
-//! ends in the local R2 simulator (docs/pull-through.md, "Memory, measured").
+//! ends in the local R2 simulator and grows as much for a plain JavaScript worker
+//! (docs/pull-through.md, "Memory, measured").
 //! Both blobs are then served with the upstream stopped: they were stored whole.
 //! A two-platform index with a 300 MiB layer is then pulled through as a licensed
 //! customer, first by skopeo (fetched) and then by crane, byte-identical.
