@@ -92,7 +92,10 @@ front=(node scripts/front.mjs "$port" "$backend" --)
 scheduled=(--test-scheduled)
 if [ "${TOLLGATE_TEST_NO_SCHEDULED:-}" = 1 ]; then scheduled=(); fi
 if [ "${TOLLGATE_TEST_NO_FRONT:-}" = 1 ]; then front=() backend=$port; fi
-VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
+# Each server keeps its own dev registry (wrangler's record of running local
+# workers, shared under HOME by default): the suites run servers side by side,
+# and none of them binds to another's workers, so none should see them come and go.
+WRANGLER_REGISTRY_PATH="$state/registry" VSCODE_INSPECTOR_OPTIONS=tollgate-no-devtools \
   setsid "${front[@]}" \
   npx wrangler dev -c "$config" "${analytics[@]}" --port "$backend" --ip 127.0.0.1 --persist-to "$state/data" \
   "${scheduled[@]}" --var "GC_GRACE_SECONDS:$gc_grace" \
