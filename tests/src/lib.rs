@@ -747,20 +747,48 @@ impl<'a> Req<'a> {
 
     /// Sends without a body (`Content-Length: 0` for POST/PUT/PATCH).
     pub fn call(self) -> Resp {
-        let req = self.build();
-        let res = match self.method.as_str() {
-            "POST" | "PUT" | "PATCH" => req.send_bytes(&[]),
-            _ => req.call(),
-        };
-        let r = self.outcome(res);
-        self.into_resp(r)
+        self.sent(|r| {
+            let res = match r.method.as_str() {
+                "POST" | "PUT" | "PATCH" => r.build().send_bytes(&[]),
+                _ => r.build().call(),
+            };
+            r.outcome(res)
+        })
     }
 
     /// Sends `body` with its `Content-Length`.
     pub fn bytes(self, body: &[u8]) -> Resp {
-        let res = self.build().send_bytes(body);
-        let r = self.outcome(res);
-        self.into_resp(r)
+        self.sent(|r| r.outcome(r.build().send_bytes(body)))
+    }
+
+    /// The response to `send`, sent once more when wrangler dev's proxy answered
+    /// that the local runtime restarted under the request: the proxy retries only
+    /// GET and HEAD itself, and Tollgate never sends that answer.
+    fn sent(self, send: impl Fn(&Self) -> ureq::Response) -> Resp {
+        let first = send(&self);
+        let restarted = first.status() == 503
+            && first.header("Retry-After") == Some("0")
+            && first.content_type() == "text/plain";
+        if !restarted {
+            return self.into_resp(first);
+        }
+        let headers = collect_headers(&first);
+        let text = first.into_string().unwrap_or_default();
+        if text.starts_with("Your worker restarted mid-request") {
+            eprintln!(
+                "{} {}: wrangler dev's runtime restarted under it; sent once more",
+                self.method, self.url
+            );
+            let again = send(&self);
+            return self.into_resp(again);
+        }
+        Resp {
+            method: self.method,
+            url: self.url,
+            status: 503,
+            headers,
+            body: text.into_bytes(),
+        }
     }
 
     /// Sends blob bytes, typed `application/octet-stream` as clients send them.
