@@ -3,13 +3,14 @@
 //! shown, replaced and removed with the setting, and gone with the artifact; its
 //! outage shows in the artifact's details and list for vendor staff only.
 
+mod fixtures;
 mod sqlite;
 
+use fixtures::add_customer;
 use futures::executor::block_on;
 use serde::Deserialize;
 use sqlite::Sqlite;
 use tollgate_core::analytics::artifacts::{ArtifactQuery, Artifacts};
-use tollgate_core::auth::account_store::{Accounts, Customer};
 use tollgate_core::licensing::deletion::Deletions;
 use tollgate_core::licensing::license::{Item, Versions};
 use tollgate_core::licensing::license_store::{Licenses, NewLicense};
@@ -173,14 +174,7 @@ fn an_outage_shows_in_the_details_for_vendor_staff_only() {
         (failure.error.as_str(), failure.at),
         ("the upstream could not be reached", 30)
     );
-    let customer = Customer {
-        id: "customer-a".into(),
-        name: "A".into(),
-        contact: String::new(),
-        notes: String::new(),
-        created_at: 1,
-    };
-    block_on(Accounts::new(&db).create_customer(&customer)).unwrap();
+    add_customer(&db, "customer-a");
     let license = NewLicense {
         id: "l1".into(),
         name: "l1".into(),
