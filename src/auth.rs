@@ -23,7 +23,7 @@ use tollgate_core::{Error, RepoName, Result};
 use worker::Url;
 
 use crate::app::{random, App};
-use crate::http::{self, basic_credentials, cookie, header};
+use crate::http::{basic_credentials, cookie, header};
 use crate::request::Request;
 
 /// The dashboard's session cookie.
@@ -161,17 +161,17 @@ pub enum Surface {
 /// The credentials of a request to `surface`. A bearer token that fails
 /// verification, or is sent to the API, is `Unauthorized` here, before any query.
 pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credentials> {
-    // Both read in one call into the runtime: a pull reads them every time.
-    let [authorization, address] = http::header_list(req, ["Authorization", "CF-Connecting-IP"]);
-    let Some(authorization) = authorization else {
+    let client = req.client();
+    let Some(authorization) = &client.authorization else {
         return Ok(session(req, app, surface));
     };
-    if let Some(pair) = basic_credentials(&authorization) {
+    if let Some(pair) = basic_credentials(authorization) {
         let cached = surface == Surface::Registry;
+        let address = client.address.clone();
         let address = address.unwrap_or_else(|| UNKNOWN_ADDRESS.into());
         return Ok(basic(app, pair.user, pair.password, address, cached));
     }
-    if let Some(token) = bearer(&authorization) {
+    if let Some(token) = bearer(authorization) {
         if surface == Surface::Api {
             return Err(Error::Unauthorized);
         }

@@ -12,8 +12,9 @@ use tollgate_core::licensing::license::Access;
 use tollgate_core::licensing::license_store::Readable;
 use tollgate_core::storage::store::{BlobRow, ManifestRow};
 use tollgate_core::{Digest, RepoName, Result};
-use worker::{js_sys, Bucket, Cache, Context, Response, ResponseBody};
+use worker::{Bucket, Cache, Context, Response, ResponseBody};
 
+use crate::app::now_ms;
 use crate::error::internal;
 use crate::http::headers;
 
@@ -27,10 +28,6 @@ thread_local! {
 /// is served after it.
 pub fn written(written: &Written) {
     READS.with(|reads| reads.borrow_mut().written(written));
-}
-
-fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
 }
 
 /// One request's view of the caches: the ticket its reads are kept under, and

@@ -97,10 +97,7 @@ struct Pulled {
 
 fn event(req: &Request, app: &App, pulled: Pulled) -> Result<Event> {
     let identity = &app.caller()?.identity;
-    let [ip, user_agent, country, ray] = http::header_list(
-        req,
-        ["CF-Connecting-IP", "User-Agent", "CF-IPCountry", "CF-Ray"],
-    );
+    let client = req.client();
     Ok(Event {
         id: new_id(app.now, &random()?),
         at: app.now,
@@ -109,10 +106,10 @@ fn event(req: &Request, app: &App, pulled: Pulled) -> Result<Event> {
         digest: pulled.digest,
         user_id: identity.user_id.clone(),
         customer_id: identity.customer_id.clone(),
-        ip,
-        user_agent,
-        country: country.as_deref().and_then(http::country_of),
-        colo: ray.as_deref().and_then(http::colo_of),
+        ip: client.address.clone(),
+        user_agent: client.user_agent.clone(),
+        country: client.country.as_deref().and_then(http::country_of),
+        colo: client.ray.as_deref().and_then(http::colo_of),
         license_id: pulled.license_id,
         bundle_id: pulled.bundle_id,
     })

@@ -7,7 +7,11 @@
 //! download log takes the country and the data center from headers
 //! (src/downloads.rs). This type reads each property only when asked.
 
+use std::cell::OnceCell;
+
 use worker::{ByteStream, FromRequest, Headers, Method, Url};
+
+use crate::http;
 
 pub struct Request {
     inner: web_sys::Request,
@@ -17,6 +21,20 @@ pub struct Request {
     method: Method,
     path: String,
     headers: Headers,
+    client: OnceCell<ClientHeaders>,
+}
+
+/// The request headers a pull reads, about its client: its credentials, and what
+/// its download event records.
+pub struct ClientHeaders {
+    pub authorization: Option<String>,
+    /// `CF-Connecting-IP`: the client's address, per Cloudflare's edge.
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    /// `CF-IPCountry`, as the edge sent it.
+    pub country: Option<String>,
+    /// `CF-Ray`, as the edge sent it.
+    pub ray: Option<String>,
 }
 
 impl FromRequest for Request {
@@ -27,6 +45,7 @@ impl FromRequest for Request {
             method: Method::from(inner.method()),
             path: path_of(&inner.url()),
             headers: Headers(inner.headers()),
+            client: OnceCell::new(),
             inner,
         })
     }
@@ -52,6 +71,31 @@ impl Request {
 
     pub fn headers(&self) -> &Headers {
         &self.headers
+    }
+
+    /// The client's headers, read in one call into the runtime the first time
+    /// they are asked for: a pull reads them for its credentials and again for
+    /// its download event.
+    pub fn client(&self) -> &ClientHeaders {
+        self.client.get_or_init(|| {
+            let [authorization, address, user_agent, country, ray] = http::header_list(
+                self,
+                [
+                    "Authorization",
+                    "CF-Connecting-IP",
+                    "User-Agent",
+                    "CF-IPCountry",
+                    "CF-Ray",
+                ],
+            );
+            ClientHeaders {
+                authorization,
+                address,
+                user_agent,
+                country,
+                ray,
+            }
+        })
     }
 
     pub async fn bytes(&mut self) -> worker::Result<Vec<u8>> {
