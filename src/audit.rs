@@ -7,10 +7,9 @@ use tollgate_core::audit::{self, AuditEvent};
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::storage::sql::Sql;
 use tollgate_core::Result;
-use worker::{console_error, Method, Response};
+use worker::{console_error, Method};
 
 use crate::app::{random, App};
-use crate::error;
 use crate::http::header;
 use crate::request::Request;
 
@@ -43,11 +42,7 @@ impl Change {
 
     /// Appends this change, made by `app`'s caller (if it authenticated) and
     /// answered with `result`.
-    pub async fn record(self, app: &App, result: &Result<Response>) {
-        let status = match result {
-            Ok(response) => response.status_code(),
-            Err(e) => error::status(e),
-        };
+    pub async fn record(self, app: &App, status: u16) {
         if let Err(e) = self.append(app, status).await {
             console_error!(
                 "audit: {} {} not recorded: {e}",

@@ -39,13 +39,14 @@ use tollgate_core::licensing::license_store::{grant_query, Licensee, Target};
 use tollgate_core::oci::route::Route;
 use tollgate_core::storage::sql::{decode, Sql, Statement};
 use tollgate_core::storage::store::{blob_query, manifest_query, BlobRow, ManifestRow};
-use tollgate_core::{Error, RepoName, Result};
+use tollgate_core::{Error, Reference, RepoName, Result};
 use worker::{event, web_sys, Context, Env, Method, Response, Url};
 
 use crate::request::Request;
 use app::App;
 use auth::{Caller, Credentials, Lookup, Surface};
 use cache::Row;
+use http::Reply;
 
 /// A read fetched in the credential lookup's round trip: the row (`None` when
 /// there is no such manifest or blob) and what the licenses and their caps say of
@@ -79,18 +80,18 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::
     console_error_panic_hook::set_once();
     let path = req.path();
     let written = Written::of(&path, http::method(&req.method()));
-    let (response, server_timing) = if path == "/api" || path.starts_with("/api/") {
-        (api::handle(req, &env, &ctx).await, None)
+    let (reply, server_timing) = if path == "/api" || path.starts_with("/api/") {
+        (api::handle(req, &env, &ctx).await.into(), None)
     } else {
         registry_or_token(req, &env, &ctx, path == "/token").await
     };
     // Only once the write is done: a read that began before it keeps nothing. A
     // refusal (4xx) changed nothing, and must not let anyone, anonymous included,
     // empty the caches onto the database at will.
-    if !(400..500).contains(&response.status_code()) {
+    if !(400..500).contains(&reply.status()) {
         cache::written(&written);
     }
-    Ok(http::finish(response, server_timing.as_deref()))
+    Ok(http::finish(reply, server_timing.as_deref()))
 }
 
 /// `/v2/` or `/token`, with the OCI error for a failure, and the
@@ -100,22 +101,22 @@ async fn registry_or_token(
     env: &Env,
     ctx: &Context,
     token: bool,
-) -> (Response, Option<String>) {
+) -> (Reply, Option<String>) {
     // A handle on the request for a challenge's realm, parsed only when one is
     // answered: a URL parse costs a pull several percent of its CPU. (The handle,
     // not `Request.clone()`, which would tee the body.)
     let edge = Clone::clone(req.inner());
     let mut app = match App::new(env) {
         Ok(app) => app,
-        Err(e) => return (oci_error(&e, &edge), None),
+        Err(e) => return (oci_error(&e, &edge).into(), None),
     };
     let result = if token {
-        token::handle(req, &app).await
+        token::handle(req, &app).await.map(Reply::from)
     } else {
         registry(req, &mut app, ctx).await
     };
-    let response = result.unwrap_or_else(|e| oci_error(&e, &edge));
-    (response, Some(app.server_timing()))
+    let reply = result.unwrap_or_else(|e| oci_error(&e, &edge).into());
+    (reply, Some(app.server_timing()))
 }
 
 /// Where a client gets a bearer token: this origin's `/token`, and the service
@@ -141,7 +142,7 @@ fn oci_error(e: &Error, edge: &web_sys::Request) -> Response {
 
 /// `/v2/`: authenticate, ask the policy, then act. Without valid credentials the
 /// answer is a challenge naming the scope this request needs.
-async fn registry(mut req: Request, app: &mut App, ctx: &Context) -> Result<Response> {
+async fn registry(mut req: Request, app: &mut App, ctx: &Context) -> Result<Reply> {
     let route = Route::parse(&req.path());
     let method = req.method();
     let needed = match &route {
@@ -150,21 +151,16 @@ async fn registry(mut req: Request, app: &mut App, ctx: &Context) -> Result<Resp
         _ => None,
     };
     let pushed = match one_trip_push(&mut req, app, &route).await? {
-        Some(OneTrip::Stored(response)) => return Ok(response),
+        Some(OneTrip::Stored(response)) => return Ok(response.into()),
         Some(OneTrip::Read(pushed)) => Some(Prefetched::Push(pushed)),
         None => None,
     };
-    let challenge = |insufficient| -> Result<Response> {
+    let challenge = |insufficient| -> Result<Reply> {
         let (realm, service) = token_realm(&req.url().map_err(error::internal)?);
         let scope = needed
             .as_ref()
             .and_then(|(repo, action)| scope::challenge(repo.as_ref(), *action));
-        Ok(error::challenge(
-            &realm,
-            &service,
-            scope.as_deref(),
-            insufficient,
-        ))
+        Ok(error::challenge(&realm, &service, scope.as_deref(), insufficient).into())
     };
     let (caller, prefetched) = match authenticate(&req, app, &route).await {
         Err(Error::Unauthorized) => return challenge(false),
@@ -188,7 +184,8 @@ async fn registry(mut req: Request, app: &mut App, ctx: &Context) -> Result<Resp
         Some(Verdict::Hide) => Err(route.hidden()),
     };
     if let Some(change) = change {
-        change.record(app, &result).await;
+        let status = result.as_ref().map_or_else(error::status, Reply::status);
+        change.record(app, status).await;
     }
     result
 }
@@ -365,6 +362,64 @@ async fn with_lookup<T: Row + DeserializeOwned>(
 }
 
 async fn dispatch(
+    req: Request,
+    app: &App,
+    ctx: &Context,
+    route: Route,
+    prefetched: Option<Prefetched>,
+) -> Result<Reply> {
+    match (route, req.method()) {
+        (Route::Manifest(name, reference), method @ (Method::Get | Method::Head)) => {
+            let prefetched = match prefetched {
+                Some(Prefetched::Manifest(f)) => Some(f),
+                _ => None,
+            };
+            let read = (&name, &reference, method == Method::Get);
+            read_manifest(&req, app, ctx, read, prefetched).await
+        }
+        (route, _) => dispatch_built(req, app, ctx, route, prefetched)
+            .await
+            .map(Reply::from),
+    }
+}
+
+/// `GET` (`with_body`) or `HEAD` of the manifest `reference` names in `name`.
+async fn read_manifest(
+    req: &Request,
+    app: &App,
+    ctx: &Context,
+    (name, reference, with_body): (&RepoName, &Reference, bool),
+    prefetched: Option<Fetched<ManifestRow>>,
+) -> Result<Reply> {
+    let (row, verdict) = match prefetched {
+        Some(f) => (Some(f.row), Some(f.verdict)),
+        None => (None, None),
+    };
+    let verdict = app
+        .access(name, Target::Manifest(reference), verdict)
+        .await?;
+    let license = verdict.allow(Error::ManifestUnknown, app.now)?;
+    let row = match row {
+        Some(row) => row,
+        None => app.store().manifest(name, reference).await?,
+    };
+    // Only now, with the license check passed: a read it refuses never
+    // reaches the upstream. A stored tag fetched from it may be due for
+    // re-resolving there.
+    let row = match row {
+        Some(row) => Some(upstream::fresh(app, name, reference, row).await?),
+        None => upstream::manifest(app, name, reference).await?,
+    };
+    let digest = row.as_ref().map(|r| r.digest.clone());
+    let reply = manifests::get(app, row, with_body).await?;
+    if let (true, Some(digest)) = (with_body, digest) {
+        downloads::send(req, app, ctx, (name, reference, &digest), license)?;
+    }
+    Ok(reply)
+}
+
+/// Every other `/v2/` request, answered with a response the worker crate builds.
+async fn dispatch_built(
     mut req: Request,
     app: &App,
     ctx: &Context,
@@ -377,32 +432,6 @@ async fn dispatch(
         (Route::Base, Method::Get | Method::Head) => http::json(200, &serde_json::json!({})),
         (Route::Catalog, Method::Get) => listing::catalog(&req, app).await,
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
-        (Route::Manifest(name, reference), Method::Get | Method::Head) => {
-            let (row, verdict) = match prefetched {
-                Some(Prefetched::Manifest(f)) => (Some(f.row), Some(f.verdict)),
-                _ => (None, None),
-            };
-            let target = Target::Manifest(&reference);
-            let verdict = app.access(&name, target, verdict).await?;
-            let license = verdict.allow(Error::ManifestUnknown, app.now)?;
-            let row = match row {
-                Some(row) => row,
-                None => app.store().manifest(&name, &reference).await?,
-            };
-            // Only now, with the license check passed: a read it refuses never
-            // reaches the upstream. A stored tag fetched from it may be due for
-            // re-resolving there.
-            let row = match row {
-                Some(row) => Some(upstream::fresh(app, &name, &reference, row).await?),
-                None => upstream::manifest(app, &name, &reference).await?,
-            };
-            let digest = row.as_ref().map(|r| r.digest.clone());
-            let response = manifests::get(app, row, read_body).await?;
-            if let (true, Some(digest)) = (read_body, digest) {
-                downloads::send(&req, app, ctx, (&name, &reference, &digest), license)?;
-            }
-            Ok(response)
-        }
         (Route::Manifest(name, reference), Method::Put) => {
             let pushed = match prefetched {
                 Some(Prefetched::Push(pushed)) => pushed?,

@@ -12,12 +12,11 @@ use tollgate_core::{Algorithm, Digest, Error, RepoName, Result};
 use worker::Response;
 
 use crate::app::{self, App};
-use crate::error::internal;
-use crate::http::{content_length, empty, header, headers};
+use crate::http::{content_length, empty, header, Reply};
 use crate::request::Request;
 
 /// `GET`/`HEAD` of the manifest `found` by its tag or digest.
-pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Result<Response> {
+pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Result<Reply> {
     let row = found.ok_or(Error::ManifestUnknown)?;
     let length = row.size.to_string();
     let pairs = [
@@ -27,7 +26,7 @@ pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Resu
         ("Content-Length", length.as_str()),
     ];
     if !with_body {
-        return empty(200, &pairs);
+        return Reply::small(200, &pairs, None);
     }
     let body = match (row.content, row.object_key) {
         (Some(text), _) => text.into_bytes(),
@@ -39,9 +38,7 @@ pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Resu
             )))
         }
     };
-    Ok(Response::from_bytes(body)
-        .map_err(internal)?
-        .with_headers(headers(&pairs)))
+    Reply::small(200, &pairs, Some(body))
 }
 
 async fn read_object(app: &App, key: &str) -> Result<Vec<u8>> {

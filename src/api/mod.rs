@@ -50,7 +50,10 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> Response {
     let change = Change::of(&req);
     let result = serve(req, &mut app, ctx).await;
     if let Some(change) = change {
-        change.record(&app, &result).await;
+        let status = result
+            .as_ref()
+            .map_or_else(crate::error::status, Response::status_code);
+        change.record(&app, status).await;
     }
     result.unwrap_or_else(|e| crate::error::problem(&e))
 }

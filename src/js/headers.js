@@ -32,3 +32,12 @@ export function respond(status, headers, flat, body) {
 export function respondBytes(status, headers, flat, bytes) {
   return respond(status, headers, flat, bytes.slice());
 }
+
+// The response to send: `status`, the headers `flat` holds and `bytes` (a view of
+// wasm memory, so copied here), set on the response's own headers rather than
+// on a `Headers` the response would copy.
+export function respondSmall(status, flat, bytes) {
+  const response = new Response(bytes.slice(), { status });
+  setAll(response.headers, flat);
+  return response;
+}
