@@ -15,6 +15,10 @@ use tollgate_core::analytics::downloads::{BlobRead, Event, Message};
 use tollgate_core::bundles::plan::Version;
 use tollgate_core::storage::paging::new_id;
 use tollgate_core::{Reference, RepoName, Result};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use worker::js_sys::Promise;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{console_error, Context, Delay, Queue, Response};
 
 use crate::app::{random, App};
@@ -168,18 +172,31 @@ fn enqueue(app: &App, ctx: &Context, messages: Vec<Message>) {
     }
 }
 
+#[wasm_bindgen(module = "/src/js/queue.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = sendLines, catch)]
+    fn send_lines_of(queue: &JsValue, bodies: &str) -> std::result::Result<Promise, JsValue>;
+}
+
+/// Sends each line of `bodies` as a message.
+async fn send_lines(queue: &Queue, bodies: &str) -> worker::Result<()> {
+    JsFuture::from(send_lines_of(queue.as_ref(), bodies)?).await?;
+    Ok(())
+}
+
 /// Sends what the outbox holds once the batch window has passed.
 async fn send_batch(queue: Queue) {
     Delay::from(BATCH_WINDOW).await;
     let messages = OUTBOX.with(|outbox| std::mem::take(&mut *outbox.borrow_mut()));
     for batch in messages.chunks(BATCH_MAX) {
-        // Each as its JSON text: one string crosses into the runtime at once, where
-        // an object is built field by field (the analytics worker reads both).
-        let texts: Vec<String> = batch
+        // Each as its JSON text, a line of one string handed to the runtime at once:
+        // an object built field by field crossed into it once per field (the
+        // analytics worker reads both).
+        let lines: Vec<String> = batch
             .iter()
             .filter_map(|m| serde_json::to_string(m).ok())
             .collect();
-        if let Err(e) = queue.send_batch(texts).await {
+        if let Err(e) = send_lines(&queue, &lines.join("\n")).await {
             let first = batch[0].id();
             console_error!(
                 "download event {first} and {} more not sent: {e}",
