@@ -10,9 +10,20 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_BIN=$TOOLS/bin/wasm-bindgen
 ESBUILD_BIN=$PWD/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN ESBUILD_BIN
+
+# The registry, with its own entry (src/js/entry.js) in place of the shim's
+# default export: built unminified so the shim's names can be found
+# (scripts/plain-entry.mjs), then minified as worker-build would have.
+registry() {
+  NO_MINIFY=1 "$TOOLS/bin/worker-build" --release
+  node scripts/plain-entry.mjs build/index.js src/js/entry.js
+  "$ESBUILD_BIN" build/index.js --minify --format=esm --outfile=build/index.js \
+    --allow-overwrite --log-level=warning
+}
+
 case ${1:-both} in
-  registry) "$TOOLS/bin/worker-build" --release ;;
+  registry) registry ;;
   analytics) (cd crates/analytics && "$TOOLS/bin/worker-build" --release) ;;
-  both) "$TOOLS/bin/worker-build" --release && (cd crates/analytics && "$TOOLS/bin/worker-build" --release) ;;
+  both) registry && (cd crates/analytics && "$TOOLS/bin/worker-build" --release) ;;
   *) echo "usage: $0 [registry|analytics]" >&2; exit 2 ;;
 esac
