@@ -13,6 +13,7 @@ mod body;
 mod bundle_stream;
 mod cache;
 mod downloads;
+mod entry;
 mod error;
 mod gc;
 mod http;
@@ -40,7 +41,7 @@ use tollgate_core::oci::route::Route;
 use tollgate_core::storage::sql::{decode, Sql, Statement};
 use tollgate_core::storage::store::{blob_query, manifest_query, BlobRow, ManifestRow};
 use tollgate_core::{Error, Reference, RepoName, Result};
-use worker::{event, web_sys, Context, Env, Method, Response, Url};
+use worker::{web_sys, Context, Env, Method, Response, Url};
 
 use crate::request::Request;
 use app::App;
@@ -75,8 +76,8 @@ enum OneTrip {
     Read(Result<manifests::Pushed>),
 }
 
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+/// Every request, answered (src/entry.rs calls this).
+async fn fetch(req: Request, env: Env, ctx: Context) -> web_sys::Response {
     console_error_panic_hook::set_once();
     let path = req.path();
     let written = Written::of(&path, http::method(&req.method()));
@@ -91,7 +92,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::
     if !(400..500).contains(&reply.status()) {
         cache::written(&written);
     }
-    Ok(http::finish(reply, server_timing.as_deref()))
+    http::finish(reply, server_timing.as_deref())
 }
 
 /// `/v2/` or `/token`, with the OCI error for a failure, and the

@@ -9,7 +9,7 @@
 
 use std::cell::OnceCell;
 
-use worker::{ByteStream, FromRequest, Headers, Method, Url};
+use worker::{ByteStream, Headers, Method, Url};
 
 use crate::http;
 
@@ -37,21 +37,18 @@ pub struct ClientHeaders {
     pub ray: Option<String>,
 }
 
-impl FromRequest for Request {
-    fn from_raw(
-        inner: web_sys::Request,
-    ) -> std::result::Result<Self, impl Into<Box<dyn std::error::Error>>> {
-        Ok::<_, worker::Error>(Request {
+impl Request {
+    /// The runtime's request `inner`.
+    pub fn new(inner: web_sys::Request) -> Request {
+        Request {
             method: Method::from(inner.method()),
             path: path_of(&inner.url()),
             headers: Headers(inner.headers()),
             client: OnceCell::new(),
             inner,
-        })
+        }
     }
-}
 
-impl Request {
     pub fn inner(&self) -> &web_sys::Request {
         &self.inner
     }
