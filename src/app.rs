@@ -117,14 +117,15 @@ impl Config {
 impl App {
     pub fn new(env: &Env) -> Result<Self> {
         let config = Config::of(env)?;
+        let started = now_ms();
         Ok(App {
             db: D1::new(binding(env, "DB")?),
             objects: R2::new(binding(env, "BLOBS")?),
-            now: now(),
+            now: (started / 1000) as i64,
             upload_ttl: config.upload_ttl,
             upload_chunk_max: config.upload_chunk_max,
             limits: config.limits,
-            cache: RequestCache::begin(config.cache_ttl),
+            cache: RequestCache::begin(config.cache_ttl, started),
             blob_cache_max: config.blob_cache_max,
             env: env.clone(),
             caller: None,

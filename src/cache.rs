@@ -38,12 +38,12 @@ pub struct RequestCache {
 }
 
 impl RequestCache {
-    /// A request beginning now, with entries living `ttl_seconds`.
-    pub fn begin(ttl_seconds: u64) -> Self {
+    /// A request beginning at `now_ms`, with entries living `ttl_seconds`.
+    pub fn begin(ttl_seconds: u64, now_ms: u64) -> Self {
         let ticket = READS.with(|reads| {
             let mut reads = reads.borrow_mut();
             reads.set_ttl(ttl_seconds);
-            reads.ticket(now_ms())
+            reads.ticket(now_ms)
         });
         RequestCache {
             ticket,

@@ -5,15 +5,14 @@
 //! so no pull waits for analytics and a failing Queue never fails
 //! a pull. The events of the pulls an isolate answers within [`BATCH_WINDOW`] go
 //! in one batch: a send costs the isolate far more than an event. Each goes as its
-//! JSON text. The analytics
-//! worker stores what arrives.
+//! JSON text. The analytics worker stores what arrives.
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use tollgate_core::analytics::downloads::{BlobRead, Event, Message};
 use tollgate_core::bundles::plan::Version;
-use tollgate_core::storage::paging::new_id;
+use tollgate_core::storage::paging::IdSequence;
 use tollgate_core::{Reference, RepoName, Result};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -40,6 +39,19 @@ thread_local! {
     static MISSING_REPORTED: Cell<bool> = const { Cell::new(false) };
     /// Events waiting for their batch to be sent; a send is pending when not empty.
     static OUTBOX: RefCell<Vec<Message>> = const { RefCell::new(Vec::new()) };
+    /// This isolate's message ids, drawn once (see `IdSequence`).
+    static IDS: RefCell<Option<IdSequence>> = const { RefCell::new(None) };
+}
+
+/// A new message id, made at `now`.
+fn message_id(now: i64) -> Result<String> {
+    IDS.with_borrow_mut(|ids| {
+        let ids = match ids {
+            Some(ids) => ids,
+            None => ids.insert(IdSequence::starting_at(&random()?)),
+        };
+        Ok(ids.next_id(now))
+    })
 }
 
 /// Sends the event of `req`, a GET of `repo` by `reference` that answered the
@@ -103,7 +115,7 @@ fn event(req: &Request, app: &App, pulled: Pulled) -> Result<Event> {
     let identity = &app.caller()?.identity;
     let client = req.client();
     Ok(Event {
-        id: new_id(app.now, &random()?),
+        id: message_id(app.now)?,
         at: app.now,
         repo: pulled.repo,
         reference: pulled.reference,
@@ -133,7 +145,7 @@ pub fn send_reads(app: &App, ctx: &Context, reads: Vec<(String, u64)>) -> Result
         .into_iter()
         .map(|(license_id, bytes)| {
             Ok(Message::BlobRead(BlobRead {
-                id: new_id(app.now, &random()?),
+                id: message_id(app.now)?,
                 at: app.now,
                 license_id,
                 bytes,
