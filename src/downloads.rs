@@ -10,7 +10,7 @@
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use tollgate_core::analytics::downloads::{BlobRead, Event, Message};
+use tollgate_core::analytics::downloads::{user_agent, BlobRead, Event, Message};
 use tollgate_core::bundles::plan::Version;
 use tollgate_core::storage::paging::IdSequence;
 use tollgate_core::{Reference, RepoName, Result};
@@ -123,7 +123,7 @@ fn event(req: &Request, app: &App, pulled: Pulled) -> Result<Event> {
         user_id: identity.user_id.clone(),
         customer_id: identity.customer_id.clone(),
         ip: client.address.clone(),
-        user_agent: client.user_agent.clone(),
+        user_agent: client.user_agent.as_deref().map(user_agent),
         country: client.country.as_deref().and_then(http::country_of),
         colo: client.ray.as_deref().and_then(http::colo_of),
         license_id: pulled.license_id,

@@ -292,6 +292,23 @@ fn a_formula_in_a_pulls_user_agent_is_exported_as_text() {
     assert_eq!(rows[0]["user_agent"], format!("'{formula}"));
 }
 
+/// A client chooses its own User-Agent, of any length: the event keeps its first
+/// 512 bytes.
+#[test]
+fn a_long_user_agent_is_kept_cut_to_512_bytes() {
+    let reg = registry();
+    let repo = unique_repo("analytics-long-agent");
+    reg.push_random_image(&repo, "v1");
+    let agent = format!("long-agent/1 {}", "x".repeat(4000));
+    reg.get(&manifest_path(&repo, "v1"))
+        .header("Accept", MANIFEST_ACCEPT)
+        .header("User-Agent", &agent)
+        .call()
+        .expect(200);
+    let items = downloads_of(&repo, 1);
+    assert_eq!(items[0]["user_agent"], &agent[..512]);
+}
+
 /// The country and data center come from the headers Cloudflare's edge adds
 /// (`CF-IPCountry`, the `CF-Ray` suffix); without them (as under `wrangler dev`)
 /// both are empty.

@@ -31,6 +31,20 @@ pub const CHILD_WINDOW: i64 = 300;
 /// The most events one [`Downloads::record`] batch takes (the Queue's batch size).
 pub const MAX_BATCH: usize = 100;
 
+/// The longest `User-Agent` an event keeps, in bytes: a client chooses its own,
+/// and each is stored with every pull it makes.
+pub const USER_AGENT_MAX: usize = 512;
+
+/// `value` as an event keeps a `User-Agent`: at most [`USER_AGENT_MAX`] bytes,
+/// cut at a character boundary.
+pub fn user_agent(value: &str) -> String {
+    let mut end = value.len().min(USER_AGENT_MAX);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value[..end].to_owned()
+}
+
 /// One successful manifest GET.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -368,6 +382,15 @@ pub(crate) fn csv_field(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_user_agent_is_cut_at_a_character_boundary() {
+        assert_eq!(user_agent("curl/8"), "curl/8");
+        let long = "é".repeat(USER_AGENT_MAX);
+        let kept = user_agent(&long);
+        assert!(kept.len() <= USER_AGENT_MAX && kept.len() >= USER_AGENT_MAX - 1);
+        assert!(long.starts_with(&kept));
+    }
 
     #[test]
     fn csv_lines_quote_what_needs_it() {
