@@ -23,7 +23,7 @@ use tollgate_core::{Error, RepoName, Result};
 use worker::Url;
 
 use crate::app::{random, App};
-use crate::http::{basic_credentials, cookie, header};
+use crate::http::{basic_credentials, cookie};
 use crate::request::Request;
 
 /// The dashboard's session cookie.
@@ -80,13 +80,14 @@ const UNKNOWN_ADDRESS: &str = "unknown";
 
 /// Where a request comes from, for the per-address limit.
 pub fn client_address(req: &Request) -> String {
-    header(req, "CF-Connecting-IP").unwrap_or_else(|| UNKNOWN_ADDRESS.into())
+    let address = req.client().address.clone();
+    address.unwrap_or_else(|| UNKNOWN_ADDRESS.into())
 }
 
 /// The client's own name for itself, kept with the sessions it opens so their
 /// owner can tell them apart.
 pub fn user_agent(req: &Request) -> String {
-    header(req, "User-Agent").unwrap_or_default()
+    req.client().user_agent.clone().unwrap_or_default()
 }
 
 /// `host[:port]` as clients address the registry: the tokens' audience.
@@ -167,9 +168,13 @@ pub fn credentials(req: &Request, app: &App, surface: Surface) -> Result<Credent
     };
     if let Some(pair) = basic_credentials(authorization) {
         let cached = surface == Surface::Registry;
-        let address = client.address.clone();
-        let address = address.unwrap_or_else(|| UNKNOWN_ADDRESS.into());
-        return Ok(basic(app, pair.user, pair.password, address, cached));
+        return Ok(basic(
+            app,
+            pair.user,
+            pair.password,
+            client_address(req),
+            cached,
+        ));
     }
     if let Some(token) = bearer(authorization) {
         if surface == Surface::Api {

@@ -31,12 +31,11 @@ impl Reply {
         match flat(pairs) {
             Some(flat) => Ok(Reply::Small { status, flat, body }),
             None => {
-                let response = match body {
-                    Some(bytes) => {
-                        Response::from_bytes(bytes).map_err(|e| Error::Internal(e.to_string()))?
-                    }
-                    None => Response::empty().expect("empty body"),
+                let Some(bytes) = body else {
+                    return empty(status, pairs).map(Reply::from);
                 };
+                let response =
+                    Response::from_bytes(bytes).map_err(|e| Error::Internal(e.to_string()))?;
                 Ok(response
                     .with_status(status)
                     .with_headers(headers(pairs))
