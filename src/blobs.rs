@@ -10,7 +10,7 @@ use worker::{Context, Range, Response, ResponseBody};
 use crate::app::App;
 use crate::cache::BlobBytes;
 use crate::error::internal;
-use crate::http::{empty, header, headers};
+use crate::http::{empty, entity_tag, header, headers};
 use crate::request::Request;
 
 /// `GET`/`HEAD` of the blob `digest`, `found` linked into the repository.
@@ -32,13 +32,13 @@ pub async fn get(
         ),
         None => (200, blob.size, None),
     };
-    let length = length.to_string();
+    let (length, etag) = (length.to_string(), entity_tag(blob.digest.as_str()));
     let mut pairs = vec![
         ("Content-Type", "application/octet-stream"),
         ("Docker-Content-Digest", digest.as_str()),
         ("Accept-Ranges", "bytes"),
         ("Content-Length", length.as_str()),
-        ("ETag", blob.digest.as_str()),
+        ("ETag", etag.as_str()),
     ];
     if let Some(content_range) = content_range.as_deref() {
         pairs.push(("Content-Range", content_range));

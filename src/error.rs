@@ -9,7 +9,7 @@ use tollgate_core::error::Refusal;
 use tollgate_core::Error;
 use worker::{Headers, Response};
 
-use crate::http::received;
+use crate::http::{received, API_VERSION};
 
 /// The error table: each error's OCI error code and HTTP status (the spec's, on
 /// `/v2/`), declared here once. On `/api` the problem type is `about:blank`, whose
@@ -97,7 +97,7 @@ pub fn response(error: &Error) -> Response {
     let body = json!({ "errors": [{ "code": code, "message": message, "detail": detail }] });
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/json");
-    let _ = headers.set("Docker-Distribution-API-Version", "registry/2.0");
+    let _ = headers.set(API_VERSION.0, API_VERSION.1);
     match error {
         Error::ChunkOutOfOrder { offset } => {
             let _ = headers.set("Range", &received(*offset));

@@ -419,6 +419,13 @@ async fn read_manifest(
     Ok(reply)
 }
 
+/// `GET /v2/`: the registry speaks the OCI distribution API, and this caller may use it.
+fn version_check() -> Result<Response> {
+    let pairs = [("Content-Type", "application/json"), http::API_VERSION];
+    let response = Response::from_bytes(b"{}".to_vec()).map_err(error::internal)?;
+    Ok(response.with_headers(http::headers(&pairs)))
+}
+
 /// Every other `/v2/` request, answered with a response the worker crate builds.
 async fn dispatch_built(
     mut req: Request,
@@ -430,7 +437,7 @@ async fn dispatch_built(
     let method = req.method();
     let read_body = method == Method::Get;
     match (route, method) {
-        (Route::Base, Method::Get | Method::Head) => http::json(200, &serde_json::json!({})),
+        (Route::Base, Method::Get | Method::Head) => version_check(),
         (Route::Catalog, Method::Get) => listing::catalog(&req, app).await,
         (Route::Tags(name), Method::Get) => listing::tags(&req, app, &name).await,
         (Route::Manifest(name, reference), Method::Put) => {

@@ -18,15 +18,14 @@ use crate::request::Request;
 /// `GET`/`HEAD` of the manifest `found` by its tag or digest.
 pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Result<Reply> {
     let row = found.ok_or(Error::ManifestUnknown)?;
-    let length = row.size.to_string();
     let pairs = [
         ("Content-Type", row.media_type.as_str()),
         ("Docker-Content-Digest", row.digest.as_str()),
-        ("ETag", row.digest.as_str()),
-        ("Content-Length", length.as_str()),
     ];
     if !with_body {
-        return Reply::small(200, &pairs, None);
+        let length = row.size.to_string();
+        let head = [pairs[0], pairs[1], ("Content-Length", length.as_str())];
+        return Reply::small(200, &head, None);
     }
     let body = match (row.content, row.object_key) {
         (Some(text), _) => text.into_bytes(),
@@ -38,6 +37,7 @@ pub async fn get(app: &App, found: Option<ManifestRow>, with_body: bool) -> Resu
             )))
         }
     };
+    // The runtime states the body's length itself.
     Reply::small(200, &pairs, Some(body))
 }
 

@@ -34,7 +34,7 @@ use worker::{
 use crate::app::{self, App};
 use crate::cache;
 use crate::error::internal;
-use crate::http::{empty, headers};
+use crate::http::{empty, entity_tag, headers};
 use crate::manifests;
 use crate::r2::RequestBody;
 use crate::sealing::SealerOnUse;
@@ -345,12 +345,12 @@ pub async fn blob(
     let size = header(&response, "Content-Length")
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or_else(|| Error::Upstream("its blob has no Content-Length".into()))?;
-    let length = size.to_string();
+    let (length, etag) = (size.to_string(), entity_tag(digest.as_str()));
     let pairs = [
         ("Content-Type", "application/octet-stream"),
         ("Docker-Content-Digest", digest.as_str()),
         ("Content-Length", length.as_str()),
-        ("ETag", digest.as_str()),
+        ("ETag", etag.as_str()),
     ];
     if !with_body {
         return empty(200, &pairs);

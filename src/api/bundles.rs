@@ -131,7 +131,7 @@ pub async fn download(
     let length = span.len().to_string();
     let content_range = range.map(|r| format!("bytes {}-{}/{size}", r.start, r.end));
     let disposition = format!("attachment; filename=\"bundle-{id}.tar\"");
-    let etag = format!("\"{id}\"");
+    let etag = crate::http::entity_tag(id);
     let mut pairs = vec![
         ("Content-Type", "application/x-tar"),
         ("Content-Length", length.as_str()),

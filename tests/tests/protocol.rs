@@ -107,6 +107,53 @@ fn base_endpoint_requires_authentication() {
     r.must_header("WWW-Authenticate");
 }
 
+/// The version check names the API version, answered (200) or challenged (401), as
+/// the spec asks of the base endpoint; so does every error, a challenge on a
+/// repository endpoint included. A successful read elsewhere does not repeat it.
+#[test]
+fn the_api_version_is_named_on_the_version_check_and_on_errors() {
+    let version = "Docker-Distribution-API-Version";
+    let repo = unique_repo("version");
+    reg().push_random_image(&repo, "v1");
+    for r in [
+        reg().get("/v2/").call(),
+        reg().head("/v2/").call(),
+        reg().get("/v2/").no_auth().call(),
+        reg().get(&manifest_path(&repo, "v1")).no_auth().call(),
+        reg().get(&manifest_path(&repo, "absent")).call(),
+    ] {
+        assert_eq!(r.header(version), Some("registry/2.0"), "{r:?}");
+    }
+    let r = reg().get(&manifest_path(&repo, "v1")).call();
+    r.expect(200);
+    assert_eq!(r.header(version), None, "{r:?}");
+}
+
+/// A blob's answer names its content as a strong entity tag, quoted as RFC 9110
+/// writes one; a manifest's names it only in `Docker-Content-Digest`, as it serves
+/// no conditional request an entity tag would invite.
+#[test]
+fn a_blob_carries_a_quoted_entity_tag_and_a_manifest_none() {
+    let repo = unique_repo("etag");
+    let img = reg().push_random_image(&repo, "v1");
+    let digest = &img.config.digest;
+    for r in [
+        reg().get(&blob_path(&repo, digest)).call(),
+        reg().head(&blob_path(&repo, digest)).call(),
+    ] {
+        r.expect(200);
+        assert_eq!(
+            r.header("ETag"),
+            Some(format!("\"{digest}\"").as_str()),
+            "{r:?}"
+        );
+    }
+    let r = reg().get(&manifest_path(&repo, "v1")).call();
+    r.expect(200);
+    assert_eq!(r.header("ETag"), None, "{r:?}");
+    assert_eq!(r.must_header("Docker-Content-Digest"), img.digest());
+}
+
 #[test]
 fn repository_endpoints_require_authentication() {
     let repo = unique_repo("noauth");
