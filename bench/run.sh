@@ -5,8 +5,9 @@
 # and writes bench/results/latest.json. See bench/README.md.
 # tollgate-alone is the registry worker alone in its wrangler dev (no dashboard assets,
 # no analytics worker beside it), for the manifest GET rate against the trivial
-# workers; tollgate-noqueue is Tollgate again, served without its Queue binding, for
-# the manifest GET latency without the download-event send.
+# workers, measured in turn with a calibration worker served beside it;
+# tollgate-noqueue is Tollgate again, served without its Queue binding, for the
+# manifest GET latency without the download-event send.
 #
 # Each target is started on a free loopback port with fresh state, measured, and
 # stopped before the next one starts, so they never compete for the two cores.
@@ -116,19 +117,26 @@ bench_tollgate() {
 
 bench_tollgate-alone() {
   build_tollgate tollgate-alone || return 1
+  # The trivial worker it is checked against, served beside it and measured in turn
+  # with it (bench.py's `manifest` rounds); idle while the registry is measured.
+  section "tollgate-alone: start the reference (bench/calibration)"
+  serve_worker tollgate-alone-reference bench/calibration/wrangler.toml || return 1
+  local ref_url=$served_url ref_pid=$served_pid
   section "tollgate-alone: start (scripts/serve-test.sh, registry worker alone)"
   local exports
   exports=$(TOLLGATE_TEST_NO_FRONT=1 TOLLGATE_TEST_NO_SCHEDULED=1 TOLLGATE_TEST_NO_ASSETS=1 \
-    TOLLGATE_TEST_NO_ANALYTICS=1 scripts/serve-test.sh) || return 1
+    TOLLGATE_TEST_NO_ANALYTICS=1 scripts/serve-test.sh) || { stop_group "$ref_pid"; return 1; }
   eval "$exports"
   groups+=("$TOLLGATE_PID")
   dirs+=("$TOLLGATE_STATE")
-  section "tollgate-alone: measure ($TOLLGATE_URL)"
+  section "tollgate-alone: measure ($TOLLGATE_URL, reference $ref_url)"
   python3 bench/bench.py manifest --name tollgate-alone --url "$TOLLGATE_URL" \
     --user "$TOLLGATE_USER" --password "$TOLLGATE_PASSWORD" --pgid "$TOLLGATE_PID" --customer \
-    --out "$results/tollgate-alone.json" \
-    || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate-alone; stop_group "$TOLLGATE_PID"; return 1; }
+    --reference "$ref_url" --reference-pgid "$ref_pid" --out "$results/tollgate-alone.json" \
+    || { keep_log "$TOLLGATE_STATE/wrangler.log" tollgate-alone; stop_group "$TOLLGATE_PID"; \
+         stop_group "$ref_pid"; return 1; }
   stop_group "$TOLLGATE_PID"
+  stop_group "$ref_pid"
 }
 
 bench_tollgate-noqueue() {
