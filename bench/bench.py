@@ -65,7 +65,7 @@ SETTINGS = {
     "clients": env_int("BENCH_CLIENTS", 16),             # measurement 3
     "duration_s": env_int("BENCH_DURATION", 10),
     "warmup_s": env_int("BENCH_WARMUP", 3),              # unmeasured load before each
-    "rounds": env_int("BENCH_ROUNDS", 3),                # `manifest` against a reference
+    "rounds": env_int("BENCH_ROUNDS", 6),                # `manifest` against a reference
     "tags": env_int("BENCH_TAGS", 1000),                 # measurement 4
     "page": env_int("BENCH_PAGE", 100),
     "list_rounds": env_int("BENCH_LIST_ROUNDS", 5),
