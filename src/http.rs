@@ -34,8 +34,7 @@ impl Reply {
                 let Some(bytes) = body else {
                     return empty(status, pairs).map(Reply::from);
                 };
-                let response =
-                    Response::from_bytes(bytes).map_err(|e| Error::Internal(e.to_string()))?;
+                let response = Response::from_bytes(bytes).map_err(crate::error::internal)?;
                 Ok(response
                     .with_status(status)
                     .with_headers(headers(pairs))
